@@ -1,0 +1,19 @@
+# Compiler set-up shared by every target of ours: ccache, warnings, sanitizers.
+find_program(BONSAI_CCACHE ccache)
+if(BONSAI_CCACHE)
+  set(CMAKE_C_COMPILER_LAUNCHER "${BONSAI_CCACHE}")
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${BONSAI_CCACHE}")
+endif()
+
+if(BONSAI_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Applied per target (never to system headers or generated moc files' includes).
+function(bonsai_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+  if(BONSAI_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()

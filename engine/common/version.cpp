@@ -1,0 +1,5 @@
+#include "bonsai/version.h"
+
+namespace bonsai {
+const char* engine_version() { return BONSAI_VERSION; }
+}  // namespace bonsai

@@ -1,0 +1,5 @@
+#pragma once
+namespace bonsai {
+// The engine's version string ("MAJOR.MINOR.PATCH"), the same as the project's.
+const char* engine_version();
+}  // namespace bonsai

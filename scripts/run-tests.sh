@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's test command: installs dependencies, configures the "ci" preset, builds everything and
+# runs the whole suite through ctest. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash installer/deps/debian.sh
+cmake --preset ci
+cmake --build --preset ci
+ctest --preset ci
+# The trainer's Python tests (Debian's torch lives under /usr/bin/python3 only).
+if [ -d training/tests ]; then
+  OMP_NUM_THREADS=1 BONSAI_CLI="$PWD/build/ci/app/cli/bonsai-cli" /usr/bin/python3 -m pytest -q -p no:cacheprovider training/tests
+fi
