@@ -85,9 +85,19 @@ PluginManifest parse(const QByteArray& bytes) {
         if (!m.permissions.contains(p)) m.permissions << p;
     }
 
+    const QString type = optionalString(o, QStringLiteral("type"), file, 16);
+    if (type == QLatin1String("native")) m.type = PluginType::Native;
+    else if (!type.isEmpty() && type != QLatin1String("javascript"))
+        throw Fail{QStringLiteral("%1: 'type' must be \"javascript\" or \"native\", not '%2'").arg(file, type)};
+
     m.main = optionalString(o, QStringLiteral("main"), file, 256);
-    if (m.main.isEmpty()) m.main = QStringLiteral("main.js");
-    if (m.main.contains(QStringLiteral("..")) || m.main.startsWith(QLatin1Char('/')))
+    if (m.main.isEmpty()) {
+        if (m.type == PluginType::Native)
+            throw Fail{QStringLiteral("%1: a native plugin must name its library in 'main'").arg(file)};
+        m.main = QStringLiteral("main.js");
+    }
+    if (m.main.contains(QStringLiteral("..")) || m.main.startsWith(QLatin1Char('/')) ||
+        m.main.contains(QLatin1Char('\\')) || m.main.contains(QLatin1Char(':')))
         throw Fail{QStringLiteral("%1: 'main' must be a file inside the plugin folder").arg(file)};
 
     if (o.contains(QStringLiteral("contributes"))) {

@@ -23,6 +23,12 @@ struct MessageActionContribution {
     QString title;  // menu text, e.g. "Translate to…"
 };
 
+// How a plugin's code runs.
+enum class PluginType {
+    JavaScript,  // "type": "javascript" (the default): `main` is a script run in a sandboxed QJSEngine
+    Native,      // "type": "native": `main` is a Qt plugin library implementing BonsaiPluginInterface
+};
+
 struct PluginManifest {
     QString id;           // reverse-DNS-ish identifier: [a-z0-9][a-z0-9.-]*, at most 64 chars
     QString name;         // human-readable name
@@ -32,7 +38,8 @@ struct PluginManifest {
     QStringList permissions;  // subset of knownPermissions()
     QList<CommandContribution> commands;
     QList<MessageActionContribution> messageActions;
-    QString main;         // entry script relative to the plugin folder, default "main.js"
+    QString main;         // entry file relative to the plugin folder, default "main.js" (required for native)
+    PluginType type = PluginType::JavaScript;
 
     // Permissions a manifest may ask for.
     static const QStringList& knownPermissions();

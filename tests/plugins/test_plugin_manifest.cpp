@@ -20,6 +20,21 @@ private slots:
         QCOMPARE(r.manifest->commands[0].name, QStringLiteral("translate"));
         QCOMPARE(r.manifest->messageActions[0].title, QStringLiteral("Translate to…"));
         QCOMPARE(r.manifest->main, QStringLiteral("main.js"));
+        QVERIFY(r.manifest->type == bonsai::plugins::PluginType::JavaScript);
+    }
+    void nativeManifestParses() {
+        const auto r = parseManifest(R"({"id":"n","name":"N","version":"1","apiVersion":1,"type":"native","main":"libn.so"})");
+        QVERIFY2(r.manifest.has_value(), qPrintable(r.error));
+        QVERIFY(r.manifest->type == bonsai::plugins::PluginType::Native);
+        QCOMPARE(r.manifest->main, QStringLiteral("libn.so"));
+    }
+    void builtinManifestsAreValid() {
+        for (const char* dir : {"plugins/builtin/translate", "plugins/builtin/codehelp", "plugins/template"}) {
+            QFile f(QStringLiteral(BONSAI_SOURCE_DIR "/") + dir + "/plugin.json");
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            const auto r = parseManifest(f.readAll());
+            QVERIFY2(r.manifest.has_value(), qPrintable(QString::fromLatin1(dir) + ": " + r.error));
+        }
     }
     void malformed_data() {
         QTest::addColumn<QByteArray>("json");
@@ -37,6 +52,16 @@ private slots:
         QTest::newRow("permissions not array") << R"({"id":"a",)" + base + R"(,"permissions":"model"})" << "must be an array";
         QTest::newRow("command no name") << R"({"id":"a",)" + base + R"(,"contributes":{"commands":[{}]}})" << "contributes.commands[0]";
         QTest::newRow("main escapes") << R"({"id":"a",)" + base + R"(,"main":"../../etc/passwd"})" << "inside the plugin folder";
+        QTest::newRow("name wrong type") << QByteArray(R"({"id":"a","name":["N"],"version":"1","apiVersion":1})") << "'name' must be a string";
+        QTest::newRow("missing version") << QByteArray(R"({"id":"a","name":"N","apiVersion":1})") << "missing required field 'version'";
+        QTest::newRow("permission not string") << R"({"id":"a",)" + base + R"(,"permissions":[1]})" << "'permissions[0]' must be a string";
+        QTest::newRow("contributes not object") << R"({"id":"a",)" + base + R"(,"contributes":[]})" << "'contributes' must be an object";
+        QTest::newRow("bad command name") << R"({"id":"a",)" + base + R"(,"contributes":{"commands":[{"name":"Do It"}]}})" << "must be lower-case";
+        QTest::newRow("action no title") << R"({"id":"a",)" + base + R"(,"contributes":{"messageActions":[{"id":"x"}]}})" << "missing required field 'title'";
+        QTest::newRow("unknown type") << R"({"id":"a",)" + base + R"(,"type":"python"})" << "'type' must be";
+        QTest::newRow("native needs main") << R"({"id":"a",)" + base + R"(,"type":"native"})" << "must name its library in 'main'";
+        QTest::newRow("main absolute") << R"({"id":"a",)" + base + R"(,"main":"/tmp/x.js"})" << "inside the plugin folder";
+        QTest::newRow("id too long") << "{\"id\":\"" + QByteArray(65, 'a') + "\"," + base + "}" << "longer than 64";
         QTest::newRow("oversized") << QByteArray(70 * 1024, ' ') << "larger than";
     }
     void malformed() {

@@ -33,6 +33,7 @@ public:
     uint64_t size() const { return count_; }
     // Integer elements (any integer type or BOOL) as int64; floats (F32/F64) as double; strings as views
     // into the mapping (valid while the GgufFile lives). Wrong element type -> bonsai::Error.
+    // (float_at also converts integer elements; int_at throws for a U64 value above INT64_MAX.)
     int64_t int_at(uint64_t i) const;
     double float_at(uint64_t i) const;
     std::string_view string_at(uint64_t i) const;
@@ -72,6 +73,7 @@ struct TensorInfo {
     uint64_t nbytes = 0;           // validated size of the tensor's data
     const uint8_t* data = nullptr; // points into the mapping
     uint64_t info_file_offset = 0; // where the tensor-info record starts in the file
+    uint32_t type_id = 0;          // the type id exactly as stored in the file (before disambiguation)
 
     int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
     int64_t n_rows() const { return ne[1] * ne[2] * ne[3]; }
@@ -122,6 +124,8 @@ private:
     void* mapping_ = nullptr;  // non-null when we own an mmap
     std::vector<KeyValue> kvs_;
     std::vector<TensorInfo> tensors_;
+    std::vector<uint32_t> kv_index_;      // indices into kvs_ sorted by key (lookup + duplicate check)
+    std::vector<uint32_t> tensor_index_;  // indices into tensors_ sorted by name
 };
 
 // Builds a GGUF v3 file: metadata in insertion order, tensors in insertion order, each padded to the
@@ -138,6 +142,24 @@ public:
     void set_array_string(const std::string& key, const std::vector<std::string>& v);
     void set_array_i32(const std::string& key, const std::vector<int32_t>& v);
     void set_array_f32(const std::string& key, const std::vector<float>& v);
+    // The remaining scalar and array value types (tests and tools; real models use the ones above).
+    void set_u8(const std::string& key, uint8_t v);
+    void set_i8(const std::string& key, int8_t v);
+    void set_u16(const std::string& key, uint16_t v);
+    void set_i16(const std::string& key, int16_t v);
+    void set_i64(const std::string& key, int64_t v);
+    void set_f64(const std::string& key, double v);
+    void set_array_u8(const std::string& key, const std::vector<uint8_t>& v);
+    void set_array_i8(const std::string& key, const std::vector<int8_t>& v);
+    void set_array_u16(const std::string& key, const std::vector<uint16_t>& v);
+    void set_array_i16(const std::string& key, const std::vector<int16_t>& v);
+    void set_array_u32(const std::string& key, const std::vector<uint32_t>& v);
+    void set_array_u64(const std::string& key, const std::vector<uint64_t>& v);
+    void set_array_i64(const std::string& key, const std::vector<int64_t>& v);
+    void set_array_f64(const std::string& key, const std::vector<double>& v);
+    void set_array_bool(const std::string& key, const std::vector<bool>& v);
+    // Setting an existing key again replaces its value in place. "general.alignment" is written
+    // automatically (first) when the alignment is not the default 32.
     // `data` must be exactly tensor_nbytes(type, ne) bytes of already-encoded blocks.
     void add_tensor(const std::string& name, TensorType type, const std::vector<int64_t>& ne, std::vector<uint8_t> data);
     // Writes the file (throws bonsai::Error on I/O failure).

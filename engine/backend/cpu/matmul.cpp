@@ -1,0 +1,495 @@
+// Plain (unvectorized-by-hand) kernels; correctness first. See matmul.h for the numerics contract.
+#include "backend/cpu/matmul.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "bonsai/error.h"
+
+namespace bonsai::cpu {
+namespace {
+
+constexpr int QK8_0 = 32;
+constexpr int QK_K = 256;
+
+struct BlockQ8_0 {  // activation block: scale already rounded through fp16, as llama.cpp stores it
+    float d;
+    int8_t qs[QK8_0];
+};
+struct BlockQ8_K {  // activation block with f32 scale and 16-element partial sums
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];
+};
+static_assert(sizeof(BlockQ8_0) == 36);
+static_assert(sizeof(BlockQ8_K) == 292);
+
+struct I8RowHeader {  // BitNet fork per-row int8 activations: s = 127/γ and Σa
+    float s;
+    int32_t sum;
+};
+
+struct HalfTable {
+    float v[65536];
+    HalfTable() {
+        for (uint32_t i = 0; i < 65536; ++i) v[i] = fp16_to_fp32(static_cast<uint16_t>(i));
+    }
+};
+const HalfTable& half_table() {
+    static const HalfTable t;
+    return t;
+}
+
+inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+inline float rdf32(const uint8_t* p) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+}
+
+// Round half to even, as _mm256_round_ps(_MM_ROUND_NEAREST) and ggml's nearest_int do.
+inline int round_even(float x) { return static_cast<int>(std::nearbyint(x)); }
+
+void quantize_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
+    const HalfTable& ht = half_table();
+    for (int64_t b = 0; b < n / QK8_0; ++b, x += QK8_0) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK8_0; ++j) amax = std::max(amax, std::fabs(x[j]));
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        y[b].d = ht.v[fp32_to_fp16(d)];
+        for (int j = 0; j < QK8_0; ++j) y[b].qs[j] = static_cast<int8_t>(round_even(x[j] * id));
+    }
+}
+
+void quantize_q8_K(const float* x, BlockQ8_K* y, int64_t n) {
+    for (int64_t b = 0; b < n / QK_K; ++b, x += QK_K) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK_K; ++j) {
+            const float ax = std::fabs(x[j]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[j];
+            }
+        }
+        if (amax == 0.0f) {
+            std::memset(&y[b], 0, sizeof(BlockQ8_K));
+            continue;
+        }
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < QK_K; ++j) y[b].qs[j] = static_cast<int8_t>(std::min(127, round_even(iscale * x[j])));
+        for (int g = 0; g < QK_K / 16; ++g) {
+            int s = 0;
+            for (int i = 0; i < 16; ++i) s += y[b].qs[g * 16 + i];
+            y[b].bsums[g] = static_cast<int16_t>(s);
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
+void quantize_i8_row(const float* x, uint8_t* out, int64_t n) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float gamma = std::max(amax, 1e-5f);
+    const float s = 127.0f / gamma;
+    int8_t* q = reinterpret_cast<int8_t*>(out + sizeof(I8RowHeader));
+    int32_t sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const int v = std::clamp(round_even(x[i] * s), -128, 127);
+        q[i] = static_cast<int8_t>(v);
+        sum += v;
+    }
+    I8RowHeader h{s, sum};
+    std::memcpy(out, &h, sizeof h);
+}
+
+// ---- weight decoders into small int8 arrays (value codes already centred, i.e. in {-1,0,1} etc.) ----
+
+inline int trit(uint8_t b, int n) {
+    static const uint8_t pow3[6] = {1, 3, 9, 27, 81, 243};
+    const uint8_t q = static_cast<uint8_t>(b * pow3[n]);
+    return (static_cast<uint16_t>(q) * 3) >> 8;
+}
+
+// TQ1_0 block (54 bytes) -> 256 values in {-1,0,1}.
+void decode_tq1_0(const uint8_t* blk, int8_t* v) {
+    const uint8_t* qs = blk;
+    const uint8_t* qh = blk + 48;
+    for (int n = 0; n < 5; ++n)
+        for (int m = 0; m < 32; ++m) v[32 * n + m] = static_cast<int8_t>(trit(qs[m], n) - 1);
+    for (int n = 0; n < 5; ++n)
+        for (int m = 0; m < 16; ++m) v[160 + 16 * n + m] = static_cast<int8_t>(trit(qs[32 + m], n) - 1);
+    for (int n = 0; n < 4; ++n)
+        for (int m = 0; m < 4; ++m) v[240 + 4 * n + m] = static_cast<int8_t>(trit(qh[m], n) - 1);
+}
+
+// PTQ1_0 block (28 bytes) -> 128 values in {-1,0,1} (bonsai-formats.md §3.2).
+void decode_ptq1_0(const uint8_t* blk, int8_t* v) {
+    const uint8_t* qs = blk;
+    const uint8_t* qh = blk + 24;
+    for (int n = 0; n < 5; ++n)
+        for (int m = 0; m < 16; ++m) v[16 * n + m] = static_cast<int8_t>(trit(qs[m], n) - 1);
+    for (int n = 0; n < 5; ++n)
+        for (int m = 0; m < 8; ++m) v[80 + 8 * n + m] = static_cast<int8_t>(trit(qs[16 + m], n) - 1);
+    for (int n = 0; n < 4; ++n)
+        for (int m = 0; m < 2; ++m) v[120 + 2 * n + m] = static_cast<int8_t>(trit(qh[m], n) - 1);
+}
+
+inline int32_t idot(const int8_t* a, const int8_t* b, int n) {
+    int32_t s = 0;
+    for (int i = 0; i < n; ++i) s += static_cast<int32_t>(a[i]) * b[i];
+    return s;
+}
+
+// ---- per-type row dot products ----
+
+float dot_f32(const uint8_t* w, const float* x, int64_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) acc[l] += rdf32(w + 4 * (i + l)) * x[i + l];
+    float s = 0.0f;
+    for (; i < n; ++i) s += rdf32(w + 4 * i) * x[i];
+    for (int l = 0; l < 8; ++l) s += acc[l];
+    return s;
+}
+
+template <bool BF>
+float dot_16(const uint8_t* w, const float* x, int64_t n) {
+    const HalfTable& ht = half_table();
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    auto cvt = [&](int64_t i) {
+        const uint16_t h = rd16(w + 2 * i);
+        if constexpr (BF) {
+            const uint32_t u = static_cast<uint32_t>(h) << 16;
+            float f;
+            std::memcpy(&f, &u, 4);
+            return f;
+        } else {
+            return ht.v[h];
+        }
+    };
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) acc[l] += cvt(i + l) * x[i + l];
+    float s = 0.0f;
+    for (; i < n; ++i) s += cvt(i) * x[i];
+    for (int l = 0; l < 8; ++l) s += acc[l];
+    return s;
+}
+
+float dot_q8_0(const uint8_t* w, const BlockQ8_0* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    float s = 0.0f;
+    for (int64_t b = 0; b < n / 32; ++b, w += 34) {
+        const int32_t sumi = idot(reinterpret_cast<const int8_t*>(w + 2), a[b].qs, 32);
+        s += ht.v[rd16(w)] * a[b].d * static_cast<float>(sumi);
+    }
+    return s;
+}
+
+float dot_q4_0(const uint8_t* w, const BlockQ8_0* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    float s = 0.0f;
+    for (int64_t b = 0; b < n / 32; ++b, w += 18) {
+        const uint8_t* qs = w + 2;
+        int32_t sumi = 0;
+        for (int j = 0; j < 16; ++j) {
+            sumi += ((qs[j] & 0x0F) - 8) * a[b].qs[j];
+            sumi += ((qs[j] >> 4) - 8) * a[b].qs[j + 16];
+        }
+        s += ht.v[rd16(w)] * a[b].d * static_cast<float>(sumi);
+    }
+    return s;
+}
+
+float dot_q1_0(const uint8_t* w, const BlockQ8_0* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    float s = 0.0f;
+    for (int64_t b = 0; b < n / 128; ++b, w += 18) {
+        const float d = ht.v[rd16(w)];
+        const uint8_t* qs = w + 2;
+        float sb = 0.0f;
+        for (int k = 0; k < 4; ++k) {
+            const BlockQ8_0& y = a[b * 4 + k];
+            int32_t sumi = 0;
+            for (int j = 0; j < 32; ++j) {
+                const int e = 32 * k + j;
+                const int bit = (qs[e >> 3] >> (e & 7)) & 1;
+                sumi += bit ? y.qs[j] : -y.qs[j];
+            }
+            sb += y.d * static_cast<float>(sumi);
+        }
+        s += d * sb;
+    }
+    return s;
+}
+
+// Q2_0 (group 64) and PQ2_0 (group 128): sequential 2-bit codes, value (q-1)·d.
+template <int G>
+float dot_q2(const uint8_t* w, const BlockQ8_0* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    constexpr int bytes = 2 + G / 4;
+    float s = 0.0f;
+    for (int64_t b = 0; b < n / G; ++b, w += bytes) {
+        const float d = ht.v[rd16(w)];
+        const uint8_t* qs = w + 2;
+        float sb = 0.0f;
+        for (int k = 0; k < G / 32; ++k) {
+            const BlockQ8_0& y = a[b * (G / 32) + k];
+            int32_t sumi = 0;
+            for (int j = 0; j < 32; ++j) {
+                const int e = 32 * k + j;
+                const int q = (qs[e >> 2] >> (2 * (e & 3))) & 3;
+                sumi += (q - 1) * y.qs[j];
+            }
+            sb += y.d * static_cast<float>(sumi);
+        }
+        s += d * sb;
+    }
+    return s;
+}
+
+float dot_ptq1_0(const uint8_t* w, const BlockQ8_0* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    int8_t v[128];
+    float s = 0.0f;
+    for (int64_t b = 0; b < n / 128; ++b, w += 28) {
+        decode_ptq1_0(w, v);
+        const float d = ht.v[rd16(w + 26)];
+        float sb = 0.0f;
+        for (int k = 0; k < 4; ++k) {
+            const BlockQ8_0& y = a[b * 4 + k];
+            sb += y.d * static_cast<float>(idot(v + 32 * k, y.qs, 32));
+        }
+        s += d * sb;
+    }
+    return s;
+}
+
+float dot_tq1_0(const uint8_t* w, const BlockQ8_K* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    int8_t v[256];
+    float s = 0.0f;
+    for (int64_t b = 0; b < n / 256; ++b, w += 54) {
+        decode_tq1_0(w, v);
+        s += a[b].d * ht.v[rd16(w + 52)] * static_cast<float>(idot(v, a[b].qs, 256));
+    }
+    return s;
+}
+
+float dot_tq2_0(const uint8_t* w, const BlockQ8_K* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    float s = 0.0f;
+    for (int64_t b = 0; b < n / 256; ++b, w += 66) {
+        const uint8_t* qs = w;
+        const int8_t* y = a[b].qs;
+        int32_t sumi = 0;
+        for (int c = 0; c < 2; ++c)
+            for (int l = 0; l < 4; ++l)
+                for (int m = 0; m < 32; ++m) {
+                    const int q = (qs[32 * c + m] >> (2 * l)) & 3;
+                    sumi += (q - 1) * y[128 * c + 32 * l + m];
+                }
+        s += a[b].d * ht.v[rd16(w + 64)] * static_cast<float>(sumi);
+    }
+    return s;
+}
+
+float dot_q4_K(const uint8_t* w, const BlockQ8_K* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    float s = 0.0f;
+    for (int64_t b = 0; b < n / 256; ++b, w += 144) {
+        const float d = ht.v[rd16(w)], dmin = ht.v[rd16(w + 2)];
+        const uint8_t* sc = w + 4;
+        const uint8_t* qs = w + 16;
+        int scale[8], mn[8];
+        for (int j = 0; j < 4; ++j) {
+            scale[j] = sc[j] & 63;
+            mn[j] = sc[j + 4] & 63;
+        }
+        for (int j = 4; j < 8; ++j) {
+            scale[j] = (sc[j + 4] & 0x0F) | ((sc[j - 4] >> 6) << 4);
+            mn[j] = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+        }
+        const int8_t* y = a[b].qs;
+        int32_t isum = 0, msum = 0;
+        for (int c = 0; c < 4; ++c) {
+            int32_t lo = 0, hi = 0;
+            for (int l = 0; l < 32; ++l) {
+                lo += (qs[32 * c + l] & 0x0F) * y[64 * c + l];
+                hi += (qs[32 * c + l] >> 4) * y[64 * c + 32 + l];
+            }
+            isum += scale[2 * c] * lo + scale[2 * c + 1] * hi;
+        }
+        for (int j = 0; j < 8; ++j) msum += mn[j] * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
+        s += a[b].d * d * static_cast<float>(isum) - a[b].d * dmin * static_cast<float>(msum);
+    }
+    return s;
+}
+
+float dot_q6_K(const uint8_t* w, const BlockQ8_K* a, int64_t n) {
+    const HalfTable& ht = half_table();
+    float s = 0.0f;
+    int8_t v[256];
+    for (int64_t b = 0; b < n / 256; ++b, w += 210) {
+        const uint8_t* ql = w;
+        const uint8_t* qh = w + 128;
+        const int8_t* scales = reinterpret_cast<const int8_t*>(w + 192);
+        const float d = ht.v[rd16(w + 208)];
+        for (int h = 0; h < 2; ++h) {
+            const uint8_t* L = ql + 64 * h;
+            const uint8_t* H = qh + 32 * h;
+            for (int l = 0; l < 32; ++l) {
+                v[128 * h + l] = static_cast<int8_t>(((L[l] & 0xF) | (((H[l] >> 0) & 3) << 4)) - 32);
+                v[128 * h + l + 32] = static_cast<int8_t>(((L[l + 32] & 0xF) | (((H[l] >> 2) & 3) << 4)) - 32);
+                v[128 * h + l + 64] = static_cast<int8_t>(((L[l] >> 4) | (((H[l] >> 4) & 3) << 4)) - 32);
+                v[128 * h + l + 96] = static_cast<int8_t>(((L[l + 32] >> 4) | (((H[l] >> 6) & 3) << 4)) - 32);
+            }
+        }
+        // Element 128h + 32k + l uses scale 8h + 2k + l/16, i.e. group g = e/16 uses scales[g].
+        int32_t isum = 0;
+        for (int g = 0; g < 16; ++g) isum += scales[g] * idot(v + 16 * g, a[b].qs + 16 * g, 16);
+        s += a[b].d * d * static_cast<float>(isum);
+    }
+    return s;
+}
+
+// I2_S row o: codes of the flattened tensor in 128-element blocks; byte 32b + (j%32), bits 6-2(j/32).
+float dot_i2_s(const uint8_t* row, const uint8_t* act, int64_t n, float wscale) {
+    I8RowHeader h;
+    std::memcpy(&h, act, sizeof h);
+    const int8_t* q = reinterpret_cast<const int8_t*>(act + sizeof(I8RowHeader));
+    int32_t sumi = 0;
+    for (int64_t b = 0; b < n / 128; ++b) {
+        const uint8_t* blk = row + 32 * b;
+        const int8_t* y = q + 128 * b;
+        for (int g = 0; g < 4; ++g) {
+            const int shift = 6 - 2 * g;
+            for (int m = 0; m < 32; ++m) sumi += ((blk[m] >> shift) & 3) * y[32 * g + m];
+        }
+    }
+    return static_cast<float>(sumi - h.sum) / h.s * wscale;
+}
+
+size_t act_row_bytes(ActFormat f, int64_t n) {
+    switch (f) {
+        case ActFormat::F32:
+        case ActFormat::F16:
+        case ActFormat::BF16: return static_cast<size_t>(n) * sizeof(float);
+        case ActFormat::Q8_0: return static_cast<size_t>(n / QK8_0) * sizeof(BlockQ8_0);
+        case ActFormat::Q8_K: return static_cast<size_t>(n / QK_K) * sizeof(BlockQ8_K);
+        case ActFormat::I8_ROW: return (sizeof(I8RowHeader) + static_cast<size_t>(n) + 7) & ~size_t(7);
+    }
+    return 0;
+}
+
+}  // namespace
+
+float half_to_float(uint16_t h) { return half_table().v[h]; }
+
+ActFormat act_format(TensorType t) {
+    switch (t) {
+        case TensorType::F32: return ActFormat::F32;
+        case TensorType::F16: return ActFormat::F16;
+        case TensorType::BF16: return ActFormat::BF16;
+        case TensorType::Q8_0:
+        case TensorType::Q4_0:
+        case TensorType::Q1_0:
+        case TensorType::Q2_0:
+        case TensorType::PQ2_0:
+        case TensorType::PTQ1_0: return ActFormat::Q8_0;
+        case TensorType::Q4_K:
+        case TensorType::Q6_K:
+        case TensorType::TQ1_0:
+        case TensorType::TQ2_0: return ActFormat::Q8_K;
+        case TensorType::I2_S: return ActFormat::I8_ROW;
+        case TensorType::COUNT: break;
+    }
+    throw Error("matmul: unsupported tensor type");
+}
+
+void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in) {
+    const int64_t blk = fmt == ActFormat::Q8_0 ? QK8_0 : fmt == ActFormat::Q8_K ? QK_K : 1;
+    if (n_in <= 0 || n_in % blk != 0)
+        throw Error("matmul: row length " + std::to_string(n_in) + " is not a multiple of the activation block " +
+                    std::to_string(blk));
+    fmt_ = fmt;
+    n_rows_ = n_rows;
+    n_in_ = n_in;
+    row_bytes_ = act_row_bytes(fmt, n_in);
+    buf_.resize(row_bytes_ * static_cast<size_t>(n_rows));
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* xr = x + r * n_in;
+        uint8_t* out = buf_.data() + static_cast<size_t>(r) * row_bytes_;
+        switch (fmt) {
+            case ActFormat::F32: std::memcpy(out, xr, static_cast<size_t>(n_in) * sizeof(float)); break;
+            case ActFormat::F16: {
+                float* o = reinterpret_cast<float*>(out);
+                for (int64_t i = 0; i < n_in; ++i) o[i] = half_to_float(fp32_to_fp16(xr[i]));
+                break;
+            }
+            case ActFormat::BF16: {
+                float* o = reinterpret_cast<float*>(out);
+                for (int64_t i = 0; i < n_in; ++i) o[i] = bf16_to_fp32(fp32_to_bf16(xr[i]));
+                break;
+            }
+            case ActFormat::Q8_0: quantize_q8_0(xr, reinterpret_cast<BlockQ8_0*>(out), n_in); break;
+            case ActFormat::Q8_K: quantize_q8_K(xr, reinterpret_cast<BlockQ8_K*>(out), n_in); break;
+            case ActFormat::I8_ROW: quantize_i8_row(xr, out, n_in); break;
+        }
+    }
+}
+
+float dot_row(const Weight& w, int64_t o, const Activations& acts, int64_t t) {
+    const int64_t n = w.n_in;
+    const uint8_t* a = acts.row(t);
+    const float* af = reinterpret_cast<const float*>(a);
+    const BlockQ8_0* a8 = reinterpret_cast<const BlockQ8_0*>(a);
+    const BlockQ8_K* ak = reinterpret_cast<const BlockQ8_K*>(a);
+    if (w.type == TensorType::I2_S) {
+        const float scale = rdf32(w.data + static_cast<size_t>(n * w.n_out / 4));
+        return dot_i2_s(w.data + static_cast<size_t>(o * n / 4), a, n, scale);
+    }
+    const uint8_t* row = w.data + row_nbytes(w.type, n) * static_cast<size_t>(o);
+    switch (w.type) {
+        case TensorType::F32: return dot_f32(row, af, n);
+        case TensorType::F16: return dot_16<false>(row, af, n);
+        case TensorType::BF16: return dot_16<true>(row, af, n);
+        case TensorType::Q8_0: return dot_q8_0(row, a8, n);
+        case TensorType::Q4_0: return dot_q4_0(row, a8, n);
+        case TensorType::Q1_0: return dot_q1_0(row, a8, n);
+        case TensorType::Q2_0: return dot_q2<64>(row, a8, n);
+        case TensorType::PQ2_0: return dot_q2<128>(row, a8, n);
+        case TensorType::PTQ1_0: return dot_ptq1_0(row, a8, n);
+        case TensorType::TQ1_0: return dot_tq1_0(row, ak, n);
+        case TensorType::TQ2_0: return dot_tq2_0(row, ak, n);
+        case TensorType::Q4_K: return dot_q4_K(row, ak, n);
+        case TensorType::Q6_K: return dot_q6_K(row, ak, n);
+        default: break;
+    }
+    throw Error("matmul: unsupported tensor type");
+}
+
+void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadPool& pool) {
+    if (acts.format() != act_format(w.type) || acts.n_in() != w.n_in)
+        throw Error("matmul: activations do not match the weight");
+    if (w.type == TensorType::I2_S && (w.n_in % 128) != 0)
+        throw Error("matmul: I2_S rows must be a multiple of 128 elements");
+    const int64_t n_tok = acts.n_rows();
+    const int64_t n_out = w.n_out;
+    // Rows are the unit of work: each weight row is read once and dotted with every token.
+    pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o)
+            for (int64_t t = 0; t < n_tok; ++t) y[t * n_out + o] = dot_row(w, o, acts, t);
+    });
+}
+
+void matmul(const Weight& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool, Activations& scratch) {
+    scratch.prepare(act_format(w.type), x, n_tok, w.n_in);
+    matmul_prepared(w, scratch, y, pool);
+}
+
+}  // namespace bonsai::cpu

@@ -1,0 +1,63 @@
+#pragma once
+// W·x for every tensor type, computed the way llama.cpp's CPU backend does it numerically:
+//  - F32 weights: float dot products of the float activations;
+//  - F16 / BF16 weights: activations rounded to F16 / BF16 first, float accumulation;
+//  - Q8_0, Q4_0, Q1_0, Q2_0, PQ2_0, PTQ1_0 weights: activations quantized per row to Q8_0 blocks
+//    (32 values, fp16 scale), integer dot product per block, float accumulation of d_w·d_x·sumi;
+//  - TQ1_0, TQ2_0, Q4_K, Q6_K weights: activations quantized to Q8_K blocks (256 values, f32 scale);
+//  - I2_S (BitNet fork): activations quantized per row to int8 with one absmax scale (formats.md §2.3.10).
+// The integer sums are exact, so results differ from llama.cpp only by float summation order.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "backend/cpu/thread_pool.h"
+#include "bonsai/tensor_type.h"
+
+namespace bonsai::cpu {
+
+// A 2-D weight matrix of `n_out` rows with `n_in` elements each (GGUF ne0 = n_in, ne1 = n_out).
+// `data` must hold tensor_nbytes(type, {n_in, n_out}) bytes (the caller validates this).
+struct Weight {
+    TensorType type = TensorType::F32;
+    const uint8_t* data = nullptr;
+    int64_t n_in = 0;
+    int64_t n_out = 0;
+};
+
+// The activation format a weight type's dot product consumes.
+enum class ActFormat { F32, F16, BF16, Q8_0, Q8_K, I8_ROW };
+ActFormat act_format(TensorType t);
+
+// Activation rows converted to one ActFormat. Reused between calls to avoid reallocations.
+class Activations {
+public:
+    // Converts n_rows rows of n_in floats (row-major) to `fmt`. n_in must be a multiple of the
+    // format's block size (32 for Q8_0, 256 for Q8_K); throws bonsai::Error otherwise.
+    void prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in);
+    ActFormat format() const { return fmt_; }
+    int64_t n_rows() const { return n_rows_; }
+    int64_t n_in() const { return n_in_; }
+    // Start of row r in the converted buffer (layout depends on the format).
+    const uint8_t* row(int64_t r) const { return buf_.data() + static_cast<size_t>(r) * row_bytes_; }
+
+private:
+    ActFormat fmt_ = ActFormat::F32;
+    int64_t n_rows_ = 0, n_in_ = 0;
+    size_t row_bytes_ = 0;
+    std::vector<uint8_t> buf_;
+};
+
+// y[t·n_out + o] = Σ_i W[o][i] · x[t·n_in + i] for t < n_tok, o < n_out; rows split over the pool.
+void matmul(const Weight& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool, Activations& scratch);
+
+// Same, with activations already converted by `acts` (must match act_format(w.type) and w.n_in).
+void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadPool& pool);
+
+// One dot product of weight row `o` with activation row `t` (exposed for tests and tiny ops).
+float dot_row(const Weight& w, int64_t o, const Activations& acts, int64_t t);
+
+// Fast fp16 -> fp32 through a table built from bonsai::fp16_to_fp32 (identical results).
+float half_to_float(uint16_t h);
+
+}  // namespace bonsai::cpu

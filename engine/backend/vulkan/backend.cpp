@@ -1,0 +1,429 @@
+// VulkanBackend: device + queue set-up, buffers, transfers, command recording and pipelines.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "backend/vulkan/backend_impl.h"
+#include "backend/vulkan/shader_table.h"
+#include "backend/vulkan/vk_check.h"
+#include "bonsai/error.h"
+
+namespace bonsai {
+
+using vk_detail::check;
+
+// ---------------------------------------------------------------- buffers
+
+VulkanBuffer::Impl::~Impl() {
+    if (owner && owner->device) {
+        if (buffer) vkDestroyBuffer(owner->device, buffer, nullptr);
+        owner->allocator.free(alloc);
+    }
+}
+
+VulkanBuffer::VulkanBuffer() = default;
+VulkanBuffer::~VulkanBuffer() = default;
+VulkanBuffer::VulkanBuffer(VulkanBuffer&&) noexcept = default;
+VulkanBuffer& VulkanBuffer::operator=(VulkanBuffer&&) noexcept = default;
+size_t VulkanBuffer::size() const { return impl_ ? impl_->size : 0; }
+bool VulkanBuffer::host_visible() const { return impl_ && impl_->host_visible; }
+void* VulkanBuffer::data() const { return impl_ && impl_->host_visible ? impl_->alloc.mapped() : nullptr; }
+
+// ---------------------------------------------------------------- options
+
+VulkanBackend::Options VulkanBackend::Options::from_environment() {
+    Options o;
+    if (const char* d = std::getenv("BONSAI_VULKAN_DEVICE")) o.device = d;
+    if (const char* v = std::getenv("BONSAI_VULKAN_VALIDATION")) o.validation = std::string(v) == "1";
+    return o;
+}
+
+// ---------------------------------------------------------------- device set-up
+
+VulkanBackend::Impl::Impl(const Options& o) {
+    validation = o.validation;
+    inst = vk_detail::create_instance(validation, &messages);
+    try {
+        uint32_t n = 0;
+        check(vkEnumeratePhysicalDevices(inst.instance, &n, nullptr), "listing Vulkan devices");
+        if (n == 0) throw Error("Vulkan: no Vulkan device found");
+        std::vector<VkPhysicalDevice> pds(n);
+        check(vkEnumeratePhysicalDevices(inst.instance, &n, pds.data()), "listing Vulkan devices");
+        std::vector<VulkanDeviceInfo> infos;
+        for (uint32_t i = 0; i < n; ++i) infos.push_back(vk_detail::describe_device(pds[i], i));
+        uint32_t pick = vk_detail::select_device(infos, o.device);
+        physical = pds[pick];
+        info = infos[pick];
+        VkPhysicalDeviceProperties props{};
+        vkGetPhysicalDeviceProperties(physical, &props);
+        limits = props.limits;
+
+        uint32_t nq = 0;
+        vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, nullptr);
+        std::vector<VkQueueFamilyProperties> qf(nq);
+        vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, qf.data());
+        queue_family = nq;
+        for (uint32_t i = 0; i < nq && queue_family == nq; ++i)
+            if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) queue_family = i;
+
+        float prio = 1.0f;
+        VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+        qci.queueFamilyIndex = queue_family;
+        qci.queueCount = 1;
+        qci.pQueuePriorities = &prio;
+        // Only what the shaders use: byte / 16-bit loads from storage buffers (no 8/16-bit arithmetic).
+        VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+        f12.storageBuffer8BitAccess = VK_TRUE;
+        VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+        f11.storageBuffer16BitAccess = VK_TRUE;
+        f11.pNext = &f12;
+        VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+        f2.pNext = &f11;
+        VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+        dci.pNext = &f2;
+        dci.queueCreateInfoCount = 1;
+        dci.pQueueCreateInfos = &qci;
+        check(vkCreateDevice(physical, &dci, nullptr, &device), "creating the Vulkan device");
+        vkGetDeviceQueue(device, queue_family, 0, &queue);
+        allocator.init(device, physical);
+
+        VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+        pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+        pci.queueFamilyIndex = queue_family;
+        check(vkCreateCommandPool(device, &pci, nullptr, &cmd_pool), "creating a command pool");
+        VkCommandBuffer cbs[2];
+        VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+        cai.commandPool = cmd_pool;
+        cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+        cai.commandBufferCount = 2;
+        check(vkAllocateCommandBuffers(device, &cai, cbs), "allocating command buffers");
+        cmd = cbs[0];
+        xfer_cmd = cbs[1];
+        VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        check(vkCreateFence(device, &fci, nullptr, &fence), "creating a fence");
+    } catch (...) {
+        release();  // what was created so far (release() tolerates null handles)
+        throw;
+    }
+}
+
+VulkanBackend::Impl::~Impl() { release(); }
+
+void VulkanBackend::Impl::release() {
+    if (device) {
+        vkDeviceWaitIdle(device);
+        staging = VulkanBuffer();
+        for (auto& [name, p] : pipelines) {
+            vkDestroyPipeline(device, p.pipeline, nullptr);
+            vkDestroyPipelineLayout(device, p.layout, nullptr);
+            vkDestroyDescriptorSetLayout(device, p.set_layout, nullptr);
+            vkDestroyShaderModule(device, p.module, nullptr);
+        }
+        pipelines.clear();
+        for (VkDescriptorPool p : pools) vkDestroyDescriptorPool(device, p, nullptr);
+        pools.clear();
+        if (fence) vkDestroyFence(device, fence, nullptr);
+        if (cmd_pool) vkDestroyCommandPool(device, cmd_pool, nullptr);
+        allocator.destroy();
+        vkDestroyDevice(device, nullptr);
+        device = VK_NULL_HANDLE;
+        fence = VK_NULL_HANDLE;
+        cmd_pool = VK_NULL_HANDLE;
+    }
+    vk_detail::destroy_instance(inst);
+}
+
+VulkanBackend::VulkanBackend() : VulkanBackend(Options::from_environment()) {}
+VulkanBackend::VulkanBackend(const Options& options) : impl_(std::make_unique<Impl>(options)) {}
+VulkanBackend::~VulkanBackend() = default;
+
+const VulkanDeviceInfo& VulkanBackend::device() const { return impl_->info; }
+bool VulkanBackend::validation_enabled() const { return impl_->validation; }
+uint64_t VulkanBackend::validation_messages() const { return impl_->messages.count.load(); }
+VulkanStats VulkanBackend::stats() const {
+    VulkanStats s = impl_->stats;
+    s.device_memory_allocations = impl_->allocator.vk_allocations();
+    return s;
+}
+
+// ---------------------------------------------------------------- memory
+
+VulkanBuffer VulkanBackend::create_buffer(size_t bytes, VulkanMemory memory) {
+    Impl& m = *impl_;
+    if (bytes == 0) throw Error("Vulkan: cannot create an empty buffer");
+    if (bytes > m.limits.maxStorageBufferRange)
+        throw Error("Vulkan: buffer of " + std::to_string(bytes) + " bytes exceeds the device's storage buffer range (" +
+                    std::to_string(m.limits.maxStorageBufferRange) + " bytes); split the tensor");
+    // Round up to 4 bytes so that whole-buffer bindings and copies stay word sized.
+    VkDeviceSize vk_size = (static_cast<VkDeviceSize>(bytes) + 3) / 4 * 4;
+    VulkanBuffer out;
+    out.impl_ = std::make_unique<VulkanBuffer::Impl>();
+    VulkanBuffer::Impl& b = *out.impl_;
+    b.size = bytes;
+    VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    bci.size = vk_size;
+    bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    check(vkCreateBuffer(m.device, &bci, nullptr, &b.buffer), "creating a buffer");
+    b.owner = &m;  // from here on the Impl destructor releases the buffer
+    VkMemoryRequirements req{};
+    vkGetBufferMemoryRequirements(m.device, b.buffer, &req);
+    uint32_t type = memory == VulkanMemory::DeviceLocal
+        ? m.allocator.pick_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0)
+        : m.allocator.pick_type(req.memoryTypeBits,
+                                VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                                VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+    b.alloc = m.allocator.allocate(req, type);
+    check(vkBindBufferMemory(m.device, b.buffer, b.alloc.chunk->memory, b.alloc.offset), "binding buffer memory");
+    // A device-local type that is also host visible (integrated GPUs, lavapipe) is still only used
+    // through upload/download, so that the code path is the same as on discrete GPUs.
+    b.host_visible = memory == VulkanMemory::HostVisible;
+    return out;
+}
+
+void VulkanBackend::Impl::submit_and_wait(VkCommandBuffer cb) {
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cb;
+    check(vkQueueSubmit(queue, 1, &si, fence), "submitting work");
+    check(vkWaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX), "waiting for the GPU");
+    check(vkResetFences(device, 1, &fence), "resetting a fence");
+}
+
+namespace {
+void check_range(const VulkanBuffer& b, uint64_t offset, size_t bytes, const char* what) {
+    if (!b) throw Error(std::string("Vulkan: ") + what + ": null buffer");
+    if (offset > b.size() || bytes > b.size() - offset)
+        throw Error(std::string("Vulkan: ") + what + ": range " + std::to_string(offset) + "+" + std::to_string(bytes) +
+                    " is outside the buffer of " + std::to_string(b.size()) + " bytes");
+}
+}  // namespace
+
+void VulkanBackend::upload(VulkanBuffer& dst, uint64_t offset, const void* src, size_t bytes) {
+    Impl& m = *impl_;
+    check_range(dst, offset, bytes, "upload");
+    if (m.recording) throw Error("Vulkan: upload() called while recording");
+    if (bytes == 0) return;
+    if (dst.host_visible()) {  // coherent mapping: the next submit sees it
+        std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
+        return;
+    }
+    if (!m.staging) m.staging = create_buffer(Impl::k_staging_bytes, VulkanMemory::HostVisible);
+    const char* p = static_cast<const char*>(src);
+    for (size_t done = 0; done < bytes;) {
+        size_t n = std::min(bytes - done, Impl::k_staging_bytes);
+        std::memcpy(m.staging.data(), p + done, n);
+        VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+        bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+        check(vkBeginCommandBuffer(m.xfer_cmd, &bi), "beginning a transfer");
+        VkBufferCopy region{0, offset + done, n};
+        vkCmdCopyBuffer(m.xfer_cmd, m.staging.impl_->buffer, dst.impl_->buffer, 1, &region);
+        // Make the copy visible to every later shader read (later submissions wait on this one's fence,
+        // but memory visibility still needs the barrier).
+        VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+        mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+        vkCmdPipelineBarrier(m.xfer_cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb,
+                             0, nullptr, 0, nullptr);
+        check(vkEndCommandBuffer(m.xfer_cmd), "recording a transfer");
+        m.submit_and_wait(m.xfer_cmd);
+        done += n;
+    }
+}
+
+void VulkanBackend::download(const VulkanBuffer& src, uint64_t offset, void* dst, size_t bytes) {
+    Impl& m = *impl_;
+    check_range(src, offset, bytes, "download");
+    if (m.recording) throw Error("Vulkan: download() called while recording");
+    if (bytes == 0) return;
+    if (src.host_visible()) {
+        std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
+        return;
+    }
+    if (!m.staging) m.staging = create_buffer(Impl::k_staging_bytes, VulkanMemory::HostVisible);
+    char* p = static_cast<char*>(dst);
+    for (size_t done = 0; done < bytes;) {
+        size_t n = std::min(bytes - done, Impl::k_staging_bytes);
+        VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+        bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+        check(vkBeginCommandBuffer(m.xfer_cmd, &bi), "beginning a transfer");
+        VkMemoryBarrier before{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        before.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+        before.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
+        vkCmdPipelineBarrier(m.xfer_cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1,
+                             &before, 0, nullptr, 0, nullptr);
+        VkBufferCopy region{offset + done, 0, n};
+        vkCmdCopyBuffer(m.xfer_cmd, src.impl_->buffer, m.staging.impl_->buffer, 1, &region);
+        VkMemoryBarrier after{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        after.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+        after.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+        vkCmdPipelineBarrier(m.xfer_cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &after, 0,
+                             nullptr, 0, nullptr);
+        check(vkEndCommandBuffer(m.xfer_cmd), "recording a transfer");
+        m.submit_and_wait(m.xfer_cmd);
+        std::memcpy(p + done, m.staging.data(), n);
+        done += n;
+    }
+}
+
+// ---------------------------------------------------------------- recording
+
+void VulkanBackend::begin() {
+    Impl& m = *impl_;
+    if (m.recording) throw Error("Vulkan: begin() called twice without submit_and_wait()");
+    for (VkDescriptorPool p : m.pools) check(vkResetDescriptorPool(m.device, p, 0), "resetting a descriptor pool");
+    m.pool_index = 0;
+    m.sets_in_pool = 0;
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    check(vkBeginCommandBuffer(m.cmd, &bi), "beginning a command buffer");
+    m.recording = true;
+}
+
+void VulkanBackend::submit_and_wait() {
+    Impl& m = *impl_;
+    if (!m.recording) throw Error("Vulkan: submit_and_wait() without begin()");
+    m.recording = false;
+    // Shader writes -> host reads of HostVisible buffers after the fence.
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(m.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr,
+                         0, nullptr);
+    check(vkEndCommandBuffer(m.cmd), "recording commands");
+    m.submit_and_wait(m.cmd);
+    ++m.stats.submits;
+}
+
+void VulkanBackend::Impl::require_recording(const char* op) const {
+    if (!recording) throw Error(std::string("Vulkan: ") + op + " called outside begin()/submit_and_wait()");
+}
+
+vk_detail::Pipeline& VulkanBackend::Impl::pipeline(const char* name, uint32_t bindings) {
+    auto it = pipelines.find(name);
+    if (it != pipelines.end()) return it->second;
+    const vk_detail::EmbeddedShader* sh = vk_detail::find_embedded_shader(name);
+    if (!sh) throw Error(std::string("Vulkan: shader ") + name + " is not built into this binary");
+
+    vk_detail::Pipeline p;
+    p.bindings = bindings;
+    try {
+        VkShaderModuleCreateInfo mci{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+        mci.codeSize = sh->word_count * 4;
+        mci.pCode = sh->words;
+        check(vkCreateShaderModule(device, &mci, nullptr, &p.module), "creating a shader module");
+
+        VkDescriptorSetLayoutBinding b[k_max_bindings]{};
+        for (uint32_t i = 0; i < bindings; ++i) {
+            b[i].binding = i;
+            b[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+            b[i].descriptorCount = 1;
+            b[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+        }
+        VkDescriptorSetLayoutCreateInfo dl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+        dl.bindingCount = bindings;
+        dl.pBindings = b;
+        check(vkCreateDescriptorSetLayout(device, &dl, nullptr, &p.set_layout), "creating a descriptor set layout");
+
+        VkPushConstantRange pr{VK_SHADER_STAGE_COMPUTE_BIT, 0, 128};
+        VkPipelineLayoutCreateInfo pl{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+        pl.setLayoutCount = 1;
+        pl.pSetLayouts = &p.set_layout;
+        pl.pushConstantRangeCount = 1;
+        pl.pPushConstantRanges = &pr;
+        check(vkCreatePipelineLayout(device, &pl, nullptr, &p.layout), "creating a pipeline layout");
+
+        VkComputePipelineCreateInfo cp{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+        cp.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+        cp.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+        cp.stage.module = p.module;
+        cp.stage.pName = "main";
+        cp.layout = p.layout;
+        check(vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &cp, nullptr, &p.pipeline), "creating a compute pipeline");
+    } catch (...) {
+        if (p.layout) vkDestroyPipelineLayout(device, p.layout, nullptr);
+        if (p.set_layout) vkDestroyDescriptorSetLayout(device, p.set_layout, nullptr);
+        if (p.module) vkDestroyShaderModule(device, p.module, nullptr);
+        throw;
+    }
+    ++stats.pipelines;
+    return pipelines.emplace(name, p).first->second;
+}
+
+void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<const VulkanBuffer*> buffers,
+                                   const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y) {
+    require_recording(shader);
+    if (groups == 0 || groups_y == 0) return;  // nothing to do (an empty op)
+    uint32_t nb = static_cast<uint32_t>(buffers.size());
+    vk_detail::Pipeline& p = pipeline(shader, nb);
+
+    // Descriptor set from the current pool; move on to (or create) the next pool when it is full.
+    // The count is tracked here because drivers may silently allow more than maxSets.
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    for (;;) {
+        if (sets_in_pool == k_sets_per_pool) {
+            ++pool_index;
+            sets_in_pool = 0;
+        }
+        if (pool_index == pools.size()) {
+            VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, k_sets_per_pool * k_max_bindings};
+            VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+            pci.maxSets = k_sets_per_pool;
+            pci.poolSizeCount = 1;
+            pci.pPoolSizes = &ps;
+            VkDescriptorPool pool = VK_NULL_HANDLE;
+            check(vkCreateDescriptorPool(device, &pci, nullptr, &pool), "creating a descriptor pool");
+            pools.push_back(pool);
+            ++stats.descriptor_pools;
+        }
+        VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+        ai.descriptorPool = pools[pool_index];
+        ai.descriptorSetCount = 1;
+        ai.pSetLayouts = &p.set_layout;
+        VkResult r = vkAllocateDescriptorSets(device, &ai, &set);
+        if (r == VK_SUCCESS) {
+            ++sets_in_pool;
+            break;
+        }
+        if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL) check(r, "allocating a descriptor set");
+        sets_in_pool = k_sets_per_pool;  // full after all: next pool
+    }
+    VkDescriptorBufferInfo bi[k_max_bindings]{};
+    VkWriteDescriptorSet w[k_max_bindings]{};
+    uint32_t i = 0;
+    for (const VulkanBuffer* b : buffers) {
+        bi[i] = VkDescriptorBufferInfo{b->impl_->buffer, 0, VK_WHOLE_SIZE};
+        w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+        w[i].dstSet = set;
+        w[i].dstBinding = i;
+        w[i].descriptorCount = 1;
+        w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        w[i].pBufferInfo = &bi[i];
+        ++i;
+    }
+    vkUpdateDescriptorSets(device, nb, w, 0, nullptr);
+
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
+    vkCmdPushConstants(cmd, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
+
+    const uint64_t max_x = std::min<uint64_t>(limits.maxComputeWorkGroupCount[0], 65535);
+    uint64_t gx = groups, gy = groups_y;
+    if (groups > max_x) {
+        if (groups_y != 1) throw Error(std::string("Vulkan: ") + shader + ": too many workgroups");
+        gx = max_x;
+        gy = (groups + max_x - 1) / max_x;  // shaders skip the surplus groups of the last row
+    }
+    if (gy > limits.maxComputeWorkGroupCount[1]) throw Error(std::string("Vulkan: ") + shader + ": tensor too large");
+    vkCmdDispatch(cmd, static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1);
+
+    // Every op depends on the previous ones: make its writes visible before the next dispatch.
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
+                         nullptr, 0, nullptr);
+}
+
+}  // namespace bonsai

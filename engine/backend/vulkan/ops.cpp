@@ -1,0 +1,226 @@
+// Op recording: argument checks (every shader access must stay inside its buffer, because robust
+// buffer access is not enabled) and push-constant packing. The math lives in shaders/*.comp.
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "backend/vulkan/backend_impl.h"
+#include "bonsai/error.h"
+
+namespace bonsai {
+
+namespace {
+
+[[noreturn]] void fail(const char* op, const std::string& why) { throw Error(std::string("Vulkan ") + op + ": " + why); }
+
+// Checks that `ref` holds `bytes` bytes at an offset aligned to `align`, and returns offset / unit
+// as a 32-bit shader index.
+uint32_t index_of(const char* op, const char* name, VulkanRef ref, uint64_t bytes, uint32_t unit) {
+    if (!ref.buffer || !*ref.buffer) fail(op, std::string(name) + " has no buffer");
+    const uint64_t size = ref.buffer->size();
+    if (ref.offset % unit != 0) fail(op, std::string(name) + " offset " + std::to_string(ref.offset) + " is not " + std::to_string(unit) + "-byte aligned");
+    if (ref.offset > size || bytes > size - ref.offset)
+        fail(op, std::string(name) + " needs " + std::to_string(bytes) + " bytes at offset " + std::to_string(ref.offset) +
+                     " but the buffer has " + std::to_string(size));
+    if ((ref.offset + bytes) / unit > 0xffffffffull) fail(op, std::string(name) + " lies beyond 4 GiB of its buffer");
+    return static_cast<uint32_t>(ref.offset / unit);
+}
+
+uint64_t floats(uint64_t n) { return n * 4; }
+
+const char* type_suffix(TensorType t) {
+    switch (t) {
+    case TensorType::F32: return "f32";
+    case TensorType::F16: return "f16";
+    case TensorType::Q8_0: return "q8_0";
+    case TensorType::Q4_0: return "q4_0";
+    case TensorType::Q1_0: return "q1_0";
+    case TensorType::Q2_0: return "q2_0";
+    case TensorType::TQ1_0: return "tq1_0";
+    case TensorType::TQ2_0: return "tq2_0";
+    default: return nullptr;
+    }
+}
+
+// Weight operand: base index and row stride in the unit the shader uses (elements for F32/F16, bytes otherwise).
+struct WeightArgs {
+    uint32_t base = 0;
+    uint32_t row_stride = 0;
+};
+
+WeightArgs weight_args(const char* op, TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows) {
+    if (!type_suffix(t)) fail(op, std::string("tensor type ") + tensor_type_name(t) + " is not supported yet");
+    if (ne0 == 0) fail(op, "ne0 is 0");
+    const uint64_t row_bytes = row_nbytes(t, ne0);  // throws when ne0 is not a whole number of blocks
+    const uint32_t unit = t == TensorType::F32 ? 4 : t == TensorType::F16 ? 2 : 1;
+    WeightArgs a;
+    a.base = index_of(op, "weights", w, row_bytes * rows, unit);
+    a.row_stride = static_cast<uint32_t>(row_bytes / unit);
+    return a;
+}
+
+}  // namespace
+
+bool VulkanBackend::supports_matvec(TensorType t) { return type_suffix(t) != nullptr; }
+bool VulkanBackend::supports_matmul(TensorType t) { return type_suffix(t) != nullptr; }
+
+void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y) {
+    const char* op = "matvec";
+    impl_->require_recording(op);
+    struct {
+        uint32_t w_base, row_stride, ne0, rows, x_off, y_off;
+    } pc{};
+    WeightArgs wa = weight_args(op, t, w, ne0, rows);
+    pc.w_base = wa.base;
+    pc.row_stride = wa.row_stride;
+    pc.ne0 = ne0;
+    pc.rows = rows;
+    pc.x_off = index_of(op, "x", x, floats(ne0), 4);
+    pc.y_off = index_of(op, "y", y, floats(rows), 4);
+    std::string shader = std::string("matvec_") + type_suffix(t);
+    impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, rows);
+}
+
+void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
+                           VulkanRef y) {
+    const char* op = "matmul";
+    impl_->require_recording(op);
+    struct {
+        uint32_t w_base, row_stride, ne0, rows, x_off, y_off, ncols;
+    } pc{};
+    WeightArgs wa = weight_args(op, t, w, ne0, rows);
+    pc.w_base = wa.base;
+    pc.row_stride = wa.row_stride;
+    pc.ne0 = ne0;
+    pc.rows = rows;
+    pc.ncols = ncols;
+    pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * ncols), 4);
+    pc.y_off = index_of(op, "y", y, floats(uint64_t(rows) * ncols), 4);
+    const uint64_t gx = (uint64_t(rows) + 31) / 32, gy = (uint64_t(ncols) + 31) / 32;
+    if (gx > 65535 || gy > 65535) fail(op, "too many rows or columns for one dispatch");
+    std::string shader = std::string("matmul_") + type_suffix(t);
+    impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, gx, static_cast<uint32_t>(gy));
+}
+
+void VulkanBackend::rms_norm(VulkanRef x, VulkanRef weight, VulkanRef y, uint32_t n, uint32_t nrows, float eps) {
+    const char* op = "rms_norm";
+    impl_->require_recording(op);
+    if (n == 0) fail(op, "n is 0");
+    struct {
+        uint32_t n, nrows, x_off, w_off, y_off;
+        float eps;
+    } pc{n, nrows, 0, 0, 0, eps};
+    pc.x_off = index_of(op, "x", x, floats(uint64_t(n) * nrows), 4);
+    pc.w_off = index_of(op, "weight", weight, floats(n), 4);
+    pc.y_off = index_of(op, "y", y, floats(uint64_t(n) * nrows), 4);
+    impl_->dispatch("rms_norm", {x.buffer, weight.buffer, y.buffer}, &pc, sizeof pc, nrows);
+}
+
+void VulkanBackend::rope(VulkanRef x, VulkanRef positions, uint32_t head_dim, uint32_t n_heads, uint32_t n_tokens,
+                         uint32_t n_rot, float freq_base, RopeStyle style) {
+    const char* op = "rope";
+    impl_->require_recording(op);
+    if (n_rot % 2 != 0 || n_rot > head_dim) fail(op, "n_rot must be even and at most head_dim");
+    if (!(freq_base > 0.0f)) fail(op, "freq_base must be positive");
+    struct {
+        uint32_t head_dim, n_heads, n_tokens, n_rot, x_off, p_off;
+        float log2_base;
+        uint32_t style;
+    } pc{head_dim, n_heads, n_tokens, n_rot, 0, 0, std::log2(freq_base), style == RopeStyle::Norm ? 0u : 1u};
+    pc.x_off = index_of(op, "x", x, floats(uint64_t(head_dim) * n_heads * n_tokens), 4);
+    pc.p_off = index_of(op, "positions", positions, uint64_t(4) * n_tokens, 4);
+    const uint64_t threads = uint64_t(n_tokens) * n_heads * (n_rot / 2);
+    if (threads > 0xffffffffull) fail(op, "too many elements");
+    impl_->dispatch("rope", {x.buffer, positions.buffer}, &pc, sizeof pc, (threads + 255) / 256);
+}
+
+void VulkanBackend::softmax(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows, float scale) {
+    const char* op = "softmax";
+    impl_->require_recording(op);
+    if (n == 0) fail(op, "n is 0");
+    struct {
+        uint32_t n, nrows, x_off, y_off;
+        float scale;
+    } pc{n, nrows, 0, 0, scale};
+    pc.x_off = index_of(op, "x", x, floats(uint64_t(n) * nrows), 4);
+    pc.y_off = index_of(op, "y", y, floats(uint64_t(n) * nrows), 4);
+    impl_->dispatch("softmax", {x.buffer, y.buffer}, &pc, sizeof pc, nrows);
+}
+
+void VulkanBackend::swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n) {
+    const char* op = "swiglu";
+    impl_->require_recording(op);
+    struct {
+        uint32_t n, g_off, u_off, y_off;
+    } pc{n, 0, 0, 0};
+    pc.g_off = index_of(op, "gate", gate, floats(n), 4);
+    pc.u_off = index_of(op, "up", up, floats(n), 4);
+    pc.y_off = index_of(op, "y", y, floats(n), 4);
+    impl_->dispatch("swiglu", {gate.buffer, up.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(n) + 255) / 256);
+}
+
+namespace {
+struct BinaryPush {
+    uint32_t n, nb, a_off, b_off, y_off, op;
+};
+}  // namespace
+
+static void record_binary(VulkanBackend::Impl& m, const char* op, uint32_t code, VulkanRef a, VulkanRef b, VulkanRef y,
+                          uint32_t n, uint32_t nb) {
+    m.require_recording(op);
+    if (nb == 0) nb = n;
+    if (n > 0 && n % nb != 0) fail(op, "the length of b must divide n");
+    BinaryPush pc{n, nb, 0, 0, 0, code};
+    pc.a_off = index_of(op, "a", a, floats(n), 4);
+    pc.b_off = index_of(op, "b", b, floats(nb), 4);
+    pc.y_off = index_of(op, "y", y, floats(n), 4);
+    m.dispatch("binary", {a.buffer, b.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(n) + 255) / 256);
+}
+
+void VulkanBackend::add(VulkanRef a, VulkanRef b, VulkanRef y, uint32_t n, uint32_t nb) {
+    record_binary(*impl_, "add", 0, a, b, y, n, nb);
+}
+
+void VulkanBackend::mul(VulkanRef a, VulkanRef b, VulkanRef y, uint32_t n, uint32_t nb) {
+    record_binary(*impl_, "mul", 1, a, b, y, n, nb);
+}
+
+void VulkanBackend::scale(VulkanRef x, VulkanRef y, uint32_t n, float s) {
+    const char* op = "scale";
+    impl_->require_recording(op);
+    struct {
+        uint32_t n, x_off, y_off;
+        float s;
+    } pc{n, 0, 0, s};
+    pc.x_off = index_of(op, "x", x, floats(n), 4);
+    pc.y_off = index_of(op, "y", y, floats(n), 4);
+    impl_->dispatch("scale", {x.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(n) + 255) / 256);
+}
+
+void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanAttention& p) {
+    const char* op = "attention";
+    impl_->require_recording(op);
+    if (p.head_dim == 0 || p.head_dim > 512) fail(op, "head_dim must be 1..512");
+    if (p.n_head == 0 || p.n_kv_head == 0 || p.n_head % p.n_kv_head != 0) fail(op, "n_kv_head must divide n_head");
+    if (p.n_kv == 0) fail(op, "the KV cache is empty");
+    if (p.n_head > 65535) fail(op, "too many heads");
+    // Highest element index touched, + 1, for each cache.
+    auto extent = [](uint32_t n_kv, uint32_t ps, uint32_t n_kvh, uint32_t hs, uint32_t d) {
+        return uint64_t(n_kv - 1) * ps + uint64_t(n_kvh - 1) * hs + d;
+    };
+    struct {
+        uint32_t head_dim, n_head, n_kv_head, n_kv;
+        uint32_t k_off, k_ps, k_hs;
+        uint32_t v_off, v_ps, v_hs;
+        uint32_t q_off, o_off;
+        float scale;
+    } pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
+         p.v_head_stride, 0, 0, p.scale};
+    pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
+    pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
+    pc.q_off = index_of(op, "q", q, floats(uint64_t(p.n_head) * p.head_dim), 4);
+    pc.o_off = index_of(op, "out", out, floats(uint64_t(p.n_head) * p.head_dim), 4);
+    impl_->dispatch("attention", {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer}, &pc, sizeof pc, p.n_head);
+}
+
+}  // namespace bonsai

@@ -1,0 +1,74 @@
+#version 450
+// One query token over an f16 KV cache, one workgroup per query head (grouped-query attention:
+// head h reads kv head h / (n_head / n_kv_head)). Keys are walked in chunks of WG with an online
+// softmax: thread j scores key j of the chunk, then thread t accumulates output dims t, t+WG, ...
+#define WG 64
+#define MAX_DPT 8   // head_dim <= WG * MAX_DPT = 512
+#include "common.glsl"
+
+layout(std430, binding = 0) readonly buffer Qbuf { float qv[]; };
+layout(std430, binding = 1) readonly buffer Kbuf { uint16_t kv[]; };
+layout(std430, binding = 2) readonly buffer Vbuf { uint16_t vv[]; };
+layout(std430, binding = 3) writeonly buffer Obuf { float ov[]; };
+layout(push_constant) uniform PC {
+    uint head_dim, n_head, n_kv_head, n_kv;
+    uint k_off, k_ps, k_hs;  // f16 elements
+    uint v_off, v_ps, v_hs;  // f16 elements
+    uint q_off, o_off;       // floats
+    float scale;
+} pc;
+
+shared float q_sh[WG * MAX_DPT];
+shared float p_sh[WG];
+
+// 16-bit values may only live in buffers (no shaderInt16 needed): widen at the load.
+float k_at(uint i) { return unpackHalf2x16(uint(kv[i])).x; }
+float v_at(uint i) { return unpackHalf2x16(uint(vv[i])).x; }
+
+void main() {
+    uint h = gl_WorkGroupID.x;
+    uint t = gl_LocalInvocationID.x;
+    uint kvh = h / (pc.n_head / pc.n_kv_head);
+    uint D = pc.head_dim;
+    for (uint d = t; d < D; d += WG) q_sh[d] = qv[pc.q_off + h * D + d];
+    barrier();
+
+    float acc[MAX_DPT];
+    for (uint i = 0u; i < MAX_DPT; ++i) acc[i] = 0.0;
+    float m = -1.0e30;  // running max (finite so that exp(m - m_new) never sees inf - inf)
+    float l = 0.0;      // running sum of exp(score - m)
+    uint kbase = pc.k_off + kvh * pc.k_hs;
+    uint vbase = pc.v_off + kvh * pc.v_hs;
+
+    for (uint j0 = 0u; j0 < pc.n_kv; j0 += WG) {
+        uint j = j0 + t;
+        float s = -1.0e30;
+        if (j < pc.n_kv) {
+            uint ko = kbase + j * pc.k_ps;
+            float dot = 0.0;
+            for (uint d = 0u; d < D; ++d) dot += q_sh[d] * k_at(ko + d);
+            s = dot * pc.scale;
+        }
+        float m_new = max(m, wg_max(s));
+        float p = j < pc.n_kv ? exp(s - m_new) : 0.0;
+        float alpha = exp(m - m_new);
+        l = l * alpha + wg_sum(p);
+        p_sh[t] = p;
+        barrier();
+        uint cnt = min(uint(WG), pc.n_kv - j0);
+        for (uint i = 0u; i < MAX_DPT; ++i) {
+            uint d = t + i * WG;
+            if (d < D) {
+                float a = acc[i] * alpha;
+                for (uint jj = 0u; jj < cnt; ++jj) a += p_sh[jj] * v_at(vbase + (j0 + jj) * pc.v_ps + d);
+                acc[i] = a;
+            }
+        }
+        m = m_new;
+        barrier();
+    }
+    for (uint i = 0u; i < MAX_DPT; ++i) {
+        uint d = t + i * WG;
+        if (d < D) ov[pc.o_off + h * D + d] = acc[i] / l;
+    }
+}

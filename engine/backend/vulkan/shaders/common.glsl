@@ -1,0 +1,35 @@
+// Shared by every shader: extensions and workgroup reductions.
+// Include after `#define WG <local size x>`; the reductions must be called in uniform control flow.
+#extension GL_EXT_shader_8bit_storage : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+
+layout(local_size_x = WG, local_size_y = 1, local_size_z = 1) in;
+
+// One slot per subgroup; WG slots covers even a subgroup size of 1.
+shared float red_sh[WG];
+
+// Sum of v over the workgroup: subgroup reduction first, then one value per subgroup through shared memory.
+float wg_sum(float v) {
+    v = subgroupAdd(v);
+    if (subgroupElect()) red_sh[gl_SubgroupID] = v;
+    barrier();
+    float s = 0.0;
+    for (uint i = 0u; i < gl_NumSubgroups; ++i) s += red_sh[i];
+    barrier();
+    return s;
+}
+
+float wg_max(float v) {
+    v = subgroupMax(v);
+    if (subgroupElect()) red_sh[gl_SubgroupID] = v;
+    barrier();
+    float m = red_sh[0];
+    for (uint i = 1u; i < gl_NumSubgroups; ++i) m = max(m, red_sh[i]);
+    barrier();
+    return m;
+}
+
+// Index of this workgroup when the dispatch was split over x and y (more than 65535 groups).
+uint flat_group_id() { return gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x; }

@@ -1,0 +1,160 @@
+// Weight access for one tensor type, selected by a TYPE_<name> define (one SPIR-V module per type).
+// Binding 0 is the weight buffer. Row offsets `ro` are in elements for F32/F16, in bytes otherwise.
+//   float deq(uint ro, uint k)                element k of the row starting at ro
+//   float dot_chunk(uint ro, uint c, uint xo) (block types, CHUNKED) dot of elements 32c..32c+31 of
+//                                             the row with xv[xo + 32c ..]; xv must be declared first.
+// Block types are read byte-wise through an 8-bit storage buffer because their block sizes
+// (18, 34, 54, 66 bytes) are not multiples of 4. Layouts: specs/formats.md section 2.3.
+
+#if defined(TYPE_F32)
+layout(std430, binding = 0) readonly buffer Wbuf { float wf[]; };
+float deq(uint ro, uint k) { return wf[ro + k]; }
+
+#elif defined(TYPE_F16)
+layout(std430, binding = 0) readonly buffer Wbuf { uint16_t wh[]; };
+float deq(uint ro, uint k) { return unpackHalf2x16(uint(wh[ro + k])).x; }
+
+#else
+#define CHUNKED 1
+layout(std430, binding = 0) readonly buffer Wbuf { uint8_t wb[]; };
+uint ldb(uint o) { return uint(wb[o]); }
+float ld_half(uint o) { return unpackHalf2x16(ldb(o) | (ldb(o + 1u) << 8)).x; }
+
+#if defined(TYPE_Q8_0)
+// 32 elements, 34 bytes: fp16 d, int8 q[32].
+#define BLK 32u
+#define BLK_BYTES 34u
+float deq(uint ro, uint k) {
+    uint b = ro + (k / BLK) * BLK_BYTES;
+    return ld_half(b) * float(bitfieldExtract(int(ldb(b + 2u + k % BLK)), 0, 8));
+}
+float dot_chunk(uint ro, uint c, uint xo) {
+    uint b = ro + c * BLK_BYTES;
+    uint x0 = xo + c * 32u;
+    float s = 0.0;
+    for (uint j = 0u; j < 32u; ++j) s += float(bitfieldExtract(int(ldb(b + 2u + j)), 0, 8)) * xv[x0 + j];
+    return ld_half(b) * s;
+}
+
+#elif defined(TYPE_Q4_0)
+// 32 elements, 18 bytes: fp16 d, 16 bytes; element j = low nibble of byte j, j+16 = high nibble.
+#define BLK 32u
+#define BLK_BYTES 18u
+float deq(uint ro, uint k) {
+    uint b = ro + (k / BLK) * BLK_BYTES;
+    uint j = k % BLK;
+    uint v = ldb(b + 2u + (j & 15u));
+    uint q = j < 16u ? (v & 15u) : (v >> 4);
+    return ld_half(b) * (float(q) - 8.0);
+}
+float dot_chunk(uint ro, uint c, uint xo) {
+    uint b = ro + c * BLK_BYTES;
+    uint x0 = xo + c * 32u;
+    float s = 0.0;
+    for (uint j = 0u; j < 16u; ++j) {
+        uint v = ldb(b + 2u + j);
+        s += (float(v & 15u) - 8.0) * xv[x0 + j] + (float(v >> 4) - 8.0) * xv[x0 + j + 16u];
+    }
+    return ld_half(b) * s;
+}
+
+#elif defined(TYPE_Q1_0)
+// 128 elements, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first); bit 1 -> +d, 0 -> -d.
+#define BLK 128u
+#define BLK_BYTES 18u
+float deq(uint ro, uint k) {
+    uint b = ro + (k / BLK) * BLK_BYTES;
+    uint j = k % BLK;
+    uint bit = (ldb(b + 2u + j / 8u) >> (j % 8u)) & 1u;
+    return bit != 0u ? ld_half(b) : -ld_half(b);
+}
+float dot_chunk(uint ro, uint c, uint xo) {
+    uint b = ro + (c / 4u) * BLK_BYTES;
+    uint q0 = b + 2u + (c % 4u) * 4u;   // 4 bytes = 32 sign bits of this chunk
+    uint x0 = xo + c * 32u;
+    float s = 0.0;
+    for (uint i = 0u; i < 4u; ++i) {
+        uint v = ldb(q0 + i);
+        for (uint j = 0u; j < 8u; ++j) {
+            float x = xv[x0 + 8u * i + j];
+            s += ((v >> j) & 1u) != 0u ? x : -x;
+        }
+    }
+    return ld_half(b) * s;
+}
+
+#elif defined(TYPE_Q2_0)
+// 64 elements, 18 bytes: fp16 d, 16 bytes; element j = bits 2(j%4).. of byte j/4; x = (q - 1) d.
+#define BLK 64u
+#define BLK_BYTES 18u
+float deq(uint ro, uint k) {
+    uint b = ro + (k / BLK) * BLK_BYTES;
+    uint j = k % BLK;
+    uint q = (ldb(b + 2u + j / 4u) >> (2u * (j % 4u))) & 3u;
+    return ld_half(b) * (float(q) - 1.0);
+}
+float dot_chunk(uint ro, uint c, uint xo) {
+    uint b = ro + (c / 2u) * BLK_BYTES;
+    uint q0 = b + 2u + (c % 2u) * 8u;   // 8 bytes = 32 codes
+    uint x0 = xo + c * 32u;
+    float s = 0.0;
+    for (uint i = 0u; i < 8u; ++i) {
+        uint v = ldb(q0 + i);
+        for (uint j = 0u; j < 4u; ++j) s += (float((v >> (2u * j)) & 3u) - 1.0) * xv[x0 + 4u * i + j];
+    }
+    return ld_half(b) * s;
+}
+
+#elif defined(TYPE_TQ2_0)
+// 256 elements, 66 bytes: qs[64], fp16 d at 64. Element 128h + 32l + m = (qs[32h + m] >> 2l) & 3.
+#define BLK 256u
+#define BLK_BYTES 66u
+float deq(uint ro, uint k) {
+    uint b = ro + (k / BLK) * BLK_BYTES;
+    uint j = k % BLK;
+    uint h = j / 128u, l = (j % 128u) / 32u, m = j % 32u;
+    uint q = (ldb(b + 32u * h + m) >> (2u * l)) & 3u;
+    return ld_half(b + 64u) * (float(q) - 1.0);
+}
+float dot_chunk(uint ro, uint c, uint xo) {
+    uint b = ro + (c / 8u) * BLK_BYTES;
+    uint sub = c % 8u;
+    uint qs = b + 32u * (sub / 4u);
+    uint sh = 2u * (sub % 4u);
+    uint x0 = xo + c * 32u;
+    float s = 0.0;
+    for (uint m = 0u; m < 32u; ++m) s += (float((ldb(qs + m) >> sh) & 3u) - 1.0) * xv[x0 + m];
+    return ld_half(b + 64u) * s;
+}
+
+#elif defined(TYPE_TQ1_0)
+// 256 elements, 54 bytes: qs[48], qh[4], fp16 d at 52. Base-3 digits: digit n of byte v is
+// (((v * 3^n) mod 256) * 3) >> 8. Elements 0..159: digit j/32 of qs[j%32]; 160..239: digit
+// (j-160)/16 of qs[32 + (j-160)%16]; 240..255: digit (j-240)/4 of qh[(j-240)%4].
+#define BLK 256u
+#define BLK_BYTES 54u
+uint tq1_trit(uint b, uint j) {
+    uint byte_index, n;
+    if (j < 160u) { byte_index = j % 32u; n = j / 32u; }
+    else if (j < 240u) { byte_index = 32u + (j - 160u) % 16u; n = (j - 160u) / 16u; }
+    else { byte_index = 48u + (j - 240u) % 4u; n = (j - 240u) / 4u; }
+    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
+    return (((ldb(b + byte_index) * p) & 255u) * 3u) >> 8;
+}
+float deq(uint ro, uint k) {
+    uint b = ro + (k / BLK) * BLK_BYTES;
+    return ld_half(b + 52u) * (float(tq1_trit(b, k % BLK)) - 1.0);
+}
+float dot_chunk(uint ro, uint c, uint xo) {
+    uint b = ro + (c / 8u) * BLK_BYTES;
+    uint j0 = (c % 8u) * 32u;
+    uint x0 = xo + c * 32u;
+    float s = 0.0;
+    for (uint i = 0u; i < 32u; ++i) s += (float(tq1_trit(b, j0 + i)) - 1.0) * xv[x0 + i];
+    return ld_half(b + 52u) * s;
+}
+
+#else
+#error "define one TYPE_<name>"
+#endif
+#endif

@@ -1,0 +1,184 @@
+#pragma once
+// Vulkan compute backend: device selection, buffers, and the ops of a transformer forward pass, each a
+// compute shader (engine/backend/vulkan/shaders). No Vulkan types leak into this header, so callers
+// need neither the Vulkan headers nor a Vulkan device to compile.
+//
+// Usage:
+//   VulkanBackend vk;                                   // throws bonsai::Error if no usable device
+//   VulkanBuffer w = vk.create_buffer(bytes, VulkanMemory::DeviceLocal);
+//   vk.upload(w, 0, data, bytes);                       // once, through a staging buffer
+//   VulkanBuffer x = vk.create_buffer(n * 4, VulkanMemory::HostVisible);  // x.data() is mapped
+//   vk.begin();  vk.matvec(...); vk.rms_norm(...); ...  vk.submit_and_wait();
+//
+// Ops only RECORD work between begin() and submit_and_wait(); every op waits for the previous one
+// (a full compute barrier after each dispatch), so outputs of one op may feed the next. Buffers are
+// bound whole; every offset below is in BYTES from the start of the buffer and is passed to the
+// shader in push constants (float data needs 4-byte aligned offsets, f16 data 2-byte aligned).
+// Offsets and sizes inside one buffer must fit in 32 bits (4 GiB) in this first version.
+//
+// Not thread-safe: use one VulkanBackend from one thread. Every VulkanBuffer must be destroyed
+// before the VulkanBackend that created it.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bonsai/tensor_type.h"
+
+namespace bonsai {
+
+// What list_vulkan_devices() reports about one physical device.
+struct VulkanDeviceInfo {
+    uint32_t index = 0;       // position in the driver's enumeration (what BONSAI_VULKAN_DEVICE=<n> means)
+    std::string name;         // "llvmpipe (LLVM 15.0.6, 256 bits)", "NVIDIA H100 80GB HBM3"
+    std::string type;         // "discrete", "integrated", "virtual", "cpu", "other"
+    uint32_t api_version = 0; // VK_MAKE_API_VERSION encoded
+    uint32_t subgroup_size = 0;
+    bool suitable = false;    // has everything the backend needs (see why_not otherwise)
+    std::string why_not;      // empty when suitable
+};
+
+// All physical devices visible through the Vulkan loader. Never throws: returns an empty list when
+// there is no loader, no driver or no device.
+std::vector<VulkanDeviceInfo> list_vulkan_devices();
+
+// Validation messages (warnings and errors) counted by every VulkanBackend of this process so far,
+// including those raised while a backend is being destroyed. 0 when validation was never enabled.
+uint64_t vulkan_validation_messages_total();
+
+// Where a buffer lives. DeviceLocal: fast for the GPU, filled with VulkanBackend::upload (weights).
+// HostVisible: mapped into our address space (activations in this first version).
+enum class VulkanMemory { DeviceLocal, HostVisible };
+
+class VulkanBackend;
+
+// A buffer of device memory. Move-only; frees its memory in the allocator when destroyed.
+class VulkanBuffer {
+public:
+    VulkanBuffer();
+    ~VulkanBuffer();
+    VulkanBuffer(VulkanBuffer&&) noexcept;
+    VulkanBuffer& operator=(VulkanBuffer&&) noexcept;
+    VulkanBuffer(const VulkanBuffer&) = delete;
+    VulkanBuffer& operator=(const VulkanBuffer&) = delete;
+
+    size_t size() const;          // bytes requested at creation
+    bool host_visible() const;
+    // Mapped pointer for HostVisible buffers (coherent memory: no flush needed), nullptr otherwise.
+    void* data() const;
+    explicit operator bool() const { return impl_ != nullptr; }
+
+    struct Impl;  // defined in engine/backend/vulkan
+private:
+    friend class VulkanBackend;
+    std::unique_ptr<Impl> impl_;
+};
+
+// A byte offset into a buffer, the way ops name their operands.
+struct VulkanRef {
+    const VulkanBuffer* buffer = nullptr;
+    uint64_t offset = 0;  // bytes
+    VulkanRef() = default;
+    VulkanRef(const VulkanBuffer& b, uint64_t off = 0) : buffer(&b), offset(off) {}  // NOLINT: implicit on purpose
+};
+
+// Rotary embedding pairing. Norm: pairs (x[2i], x[2i+1]) (llama). Neox: pairs (x[i], x[i + n_rot/2])
+// (qwen, neox). Pair i rotates by angle pos * freq_base^(-2i / n_rot).
+enum class RopeStyle { Norm, Neox };
+
+// One query token attending over a KV cache of f16 values (grouped-query attention).
+// K element (pos, kv_head, d) is at k + 2 * (pos * k_pos_stride + kv_head * k_head_stride + d) bytes;
+// V likewise with its own strides (strides in elements). Query head h uses kv head h / (n_head / n_kv_head).
+struct VulkanAttention {
+    uint32_t head_dim = 0;       // D, at most 512
+    uint32_t n_head = 0;         // query heads
+    uint32_t n_kv_head = 0;      // must divide n_head
+    uint32_t n_kv = 0;           // valid cache positions 0..n_kv-1 (all visible to the query)
+    uint32_t k_pos_stride = 0, k_head_stride = 0;
+    uint32_t v_pos_stride = 0, v_head_stride = 0;
+    float scale = 1.0f;          // usually 1/sqrt(D)
+};
+
+// Counters for tests and diagnostics.
+struct VulkanStats {
+    uint64_t device_memory_allocations = 0;  // vkAllocateMemory calls so far (grows only when the allocator needs a new chunk)
+    uint64_t descriptor_pools = 0;           // pools created so far (grows only when one recording needs more sets)
+    uint64_t pipelines = 0;                  // compute pipelines created so far (lazily, on first use of a shader)
+    uint64_t submits = 0;                    // submit_and_wait() calls
+};
+
+class VulkanBackend {
+public:
+    struct Options {
+        // Empty: pick the best device (discrete GPU, then integrated, then virtual, then CPU/lavapipe).
+        // All digits: index into list_vulkan_devices(). Otherwise: case-insensitive name substring.
+        std::string device;
+        // Enable VK_LAYER_KHRONOS_validation and count its messages (throws if the layer is missing).
+        bool validation = false;
+        // Defaults read from BONSAI_VULKAN_DEVICE and BONSAI_VULKAN_VALIDATION=1.
+        static Options from_environment();
+    };
+
+    // Opens the device. Throws bonsai::Error with a message naming the cause when no Vulkan loader,
+    // driver or suitable device exists (the caller then falls back to the CPU backend).
+    VulkanBackend();
+    explicit VulkanBackend(const Options& options);
+    ~VulkanBackend();
+    VulkanBackend(const VulkanBackend&) = delete;
+    VulkanBackend& operator=(const VulkanBackend&) = delete;
+
+    const VulkanDeviceInfo& device() const;
+    bool validation_enabled() const;
+    // Validation-layer (and loader) messages of severity warning or error seen so far; each one is
+    // also printed to stderr. Tests assert this stays 0.
+    uint64_t validation_messages() const;
+    VulkanStats stats() const;
+
+    // ---- memory ----
+    VulkanBuffer create_buffer(size_t bytes, VulkanMemory memory);
+    // Copies host bytes into a buffer (any kind) through the staging buffer; waits for completion.
+    // Must not be called between begin() and submit_and_wait().
+    void upload(VulkanBuffer& dst, uint64_t offset, const void* src, size_t bytes);
+    void download(const VulkanBuffer& src, uint64_t offset, void* dst, size_t bytes);
+
+    // ---- recording ----
+    void begin();            // starts a command buffer (throws if one is already open)
+    void submit_and_wait();  // submits it, waits for the GPU; HostVisible outputs are then readable
+
+    // Tensor types the weight ops accept.
+    static bool supports_matvec(TensorType t);  // F32 F16 Q8_0 Q4_0 Q1_0 Q2_0 TQ1_0 TQ2_0
+    static bool supports_matmul(TensorType t);  // same set
+
+    // y[r] = sum_k W[r][k] * x[k], r < rows. W: `rows` rows of ne0 elements of type t in the GGUF block
+    // layout, rows contiguous (row_nbytes apart); x: ne0 float; y: rows float.
+    void matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y);
+    // Y[c][r] = sum_k W[r][k] * X[c][k] for c < ncols (columns = tokens, each contiguous): X is ncols
+    // x ne0 floats, Y is ncols x rows floats.
+    void matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
+                VulkanRef y);
+
+    // y[r][i] = x[r][i] / sqrt(mean_i(x[r][i]^2) + eps) * weight[i] for nrows rows of n floats.
+    void rms_norm(VulkanRef x, VulkanRef weight, VulkanRef y, uint32_t n, uint32_t nrows, float eps);
+    // Rotates x laid out [n_tokens][n_heads][head_dim] in place by positions[t] (int32 per token).
+    // Dimensions >= n_rot are left unchanged. n_rot even, <= head_dim.
+    void rope(VulkanRef x, VulkanRef positions, uint32_t head_dim, uint32_t n_heads, uint32_t n_tokens,
+              uint32_t n_rot, float freq_base, RopeStyle style);
+    // y[r] = softmax(scale * x[r]) over rows of n floats (y may equal x).
+    void softmax(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows, float scale);
+    // y = silu(gate) * up, n floats.
+    void swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n);
+    // y[i] = a[i] + b[i % nb] and y[i] = a[i] * b[i % nb]; nb = 0 means nb = n (nb must divide n).
+    void add(VulkanRef a, VulkanRef b, VulkanRef y, uint32_t n, uint32_t nb = 0);
+    void mul(VulkanRef a, VulkanRef b, VulkanRef y, uint32_t n, uint32_t nb = 0);
+    // y = s * x, n floats.
+    void scale(VulkanRef x, VulkanRef y, uint32_t n, float s);
+    // out[h] = sum_j softmax_j(scale * q[h].K[j]) V[j] for each query head h; q and out: n_head x head_dim floats.
+    void attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanAttention& p);
+
+    struct Impl;  // defined in engine/backend/vulkan
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bonsai

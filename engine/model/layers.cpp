@@ -1,0 +1,156 @@
+#include "model/layers.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace bonsai::model_detail {
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
+    for (int64_t r = 0; r < n_rows; ++r) {
+        const float* xr = x + r * n;
+        float* yr = y + r * n;
+        double sum = 0.0;
+        for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i] * xr[i]);
+        const float mean = static_cast<float>(sum / static_cast<double>(n));
+        const float scale = 1.0f / std::sqrt(mean + eps);
+        if (w) {
+            for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] * scale) * w[i];
+        } else {
+            for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale;
+        }
+    }
+}
+
+void rope(float* x, int64_t n_tok, int64_t n_heads, int64_t head_dim, int64_t pos0, const HParams& hp,
+          const float* freq_factors) {
+    const int64_t n_rot = hp.n_rot;
+    const float theta_scale = std::pow(hp.rope_freq_base, -2.0f / static_cast<float>(n_rot));
+    std::vector<float> cs(static_cast<size_t>(n_rot));
+    for (int64_t t = 0; t < n_tok; ++t) {
+        // Angles as ggml builds its cache: theta starts at the position and is multiplied per pair.
+        float theta = static_cast<float>(pos0 + t);
+        for (int64_t i0 = 0; i0 < n_rot; i0 += 2) {
+            const float ff = freq_factors ? freq_factors[i0 / 2] : 1.0f;
+            const float th = hp.rope_freq_scale * (theta / ff);
+            cs[static_cast<size_t>(i0)] = std::cos(th);
+            cs[static_cast<size_t>(i0 + 1)] = std::sin(th);
+            theta *= theta_scale;
+        }
+        for (int64_t h = 0; h < n_heads; ++h) {
+            float* v = x + (t * n_heads + h) * head_dim;
+            for (int64_t i0 = 0; i0 < n_rot; i0 += 2) {
+                const float c = cs[static_cast<size_t>(i0)], s = cs[static_cast<size_t>(i0 + 1)];
+                const int64_t a = hp.rope_type == RopeType::Neox ? i0 / 2 : i0;
+                const int64_t b = hp.rope_type == RopeType::Neox ? i0 / 2 + n_rot / 2 : i0 + 1;
+                const float x0 = v[a], x1 = v[b];
+                v[a] = x0 * c - x1 * s;
+                v[b] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
+void linear(const Linear& l, const float* x, int64_t n_tok, float* y, cpu::ThreadPool& pool, cpu::Activations& scratch) {
+    cpu::matmul(l.w, x, n_tok, y, pool, scratch);
+    if (l.has_scale) {
+        const int64_t n = n_tok * l.w.n_out;
+        for (int64_t i = 0; i < n; ++i) y[i] *= l.scale;
+    }
+}
+
+void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, int64_t layer, const HParams& hp,
+               float* out, cpu::ThreadPool& pool) {
+    const int64_t D = hp.head_dim, H = hp.n_head, G = hp.n_head / hp.n_head_kv;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+    pool.parallel_for(n_tok * H, [&](int64_t w0, int64_t w1) {
+        std::vector<float> qh(static_cast<size_t>(D)), sc(static_cast<size_t>(pos0 + n_tok)), acc(static_cast<size_t>(D));
+        for (int64_t w = w0; w < w1; ++w) {
+            const int64_t t = w / H, h = w % H, g = h / G;
+            const int64_t n_kv = pos0 + t + 1;  // causal: positions 0..pos0+t
+            const float* qr = q + (t * H + h) * D;
+            for (int64_t d = 0; d < D; ++d) qh[static_cast<size_t>(d)] = cpu::half_to_float(fp32_to_fp16(qr[d]));
+            float mx = -std::numeric_limits<float>::infinity();
+            for (int64_t j = 0; j < n_kv; ++j) {
+                const uint16_t* kr = kv.k(layer, j) + g * D;
+                float s = 0.0f;
+                for (int64_t d = 0; d < D; ++d) s += qh[static_cast<size_t>(d)] * cpu::half_to_float(kr[d]);
+                s *= scale;
+                sc[static_cast<size_t>(j)] = s;
+                mx = std::max(mx, s);
+            }
+            double sum = 0.0;
+            for (int64_t j = 0; j < n_kv; ++j) {
+                const float e = std::exp(sc[static_cast<size_t>(j)] - mx);
+                sc[static_cast<size_t>(j)] = e;
+                sum += e;
+            }
+            const float inv = static_cast<float>(1.0 / sum);
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int64_t j = 0; j < n_kv; ++j) {
+                const float p = cpu::half_to_float(fp32_to_fp16(sc[static_cast<size_t>(j)] * inv));
+                const uint16_t* vr = kv.v(layer, j) + g * D;
+                for (int64_t d = 0; d < D; ++d) acc[static_cast<size_t>(d)] += p * cpu::half_to_float(vr[d]);
+            }
+            float* o = out + (t * H + h) * D;
+            for (int64_t d = 0; d < D; ++d) o[d] = acc[static_cast<size_t>(d)];
+        }
+    });
+}
+
+void glu(float* g, const float* u, int64_t n, FfnActivation act) {
+    if (act == FfnActivation::Silu) {
+        for (int64_t i = 0; i < n; ++i) g[i] = (g[i] / (1.0f + std::exp(-g[i]))) * u[i];
+    } else {
+        for (int64_t i = 0; i < n; ++i) {
+            const float r = g[i] > 0.0f ? g[i] : 0.0f;
+            g[i] = (r * r) * u[i];
+        }
+    }
+}
+
+void add_inplace(float* x, const float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+}  // namespace bonsai::model_detail
+
+namespace bonsai::model_detail {
+
+void ForwardState::reserve(const HParams& hp, int64_t n_tok) {
+    const auto n = static_cast<size_t>(n_tok);
+    const auto E = static_cast<size_t>(hp.n_embd), QD = static_cast<size_t>(hp.n_head * hp.head_dim),
+               KD = static_cast<size_t>(hp.n_head_kv * hp.head_dim), F = static_cast<size_t>(hp.n_ff);
+    x.resize(n * E);
+    xn.resize(n * std::max(E, std::max(QD, F)));
+    q.resize(n * QD);
+    k.resize(n * KD);
+    v.resize(n * KD);
+    att.resize(n * QD);
+    tmp.resize(n * std::max(E, QD));
+    g.resize(n * F);
+    u.resize(n * F);
+}
+
+void self_attention(const HParams& hp, const LayerWeights& lw, const float* rope_freqs, ForwardState& st,
+                    int64_t layer, int64_t n_tok, int64_t pos0, KvCache& kv, cpu::ThreadPool& pool) {
+    const int64_t D = hp.head_dim;
+    linear(lw.wq, st.xn.data(), n_tok, st.q.data(), pool, st.acts);
+    linear(lw.wk, st.xn.data(), n_tok, st.k.data(), pool, st.acts);
+    linear(lw.wv, st.xn.data(), n_tok, st.v.data(), pool, st.acts);
+    if (!lw.q_norm.empty()) rms_norm(st.q.data(), lw.q_norm.data(), st.q.data(), n_tok * hp.n_head, D, hp.rms_eps);
+    if (!lw.k_norm.empty()) rms_norm(st.k.data(), lw.k_norm.data(), st.k.data(), n_tok * hp.n_head_kv, D, hp.rms_eps);
+    rope(st.q.data(), n_tok, hp.n_head, D, pos0, hp, rope_freqs);
+    rope(st.k.data(), n_tok, hp.n_head_kv, D, pos0, hp, rope_freqs);
+    kv.store(layer, pos0, n_tok, st.k.data(), st.v.data());
+    attention(st.q.data(), n_tok, pos0, kv, layer, hp, st.att.data(), pool);
+}
+
+void gated_ffn(const HParams& hp, const LayerWeights& lw, ForwardState& st, int64_t n_tok, cpu::ThreadPool& pool) {
+    linear(lw.gate, st.xn.data(), n_tok, st.g.data(), pool, st.acts);
+    linear(lw.up, st.xn.data(), n_tok, st.u.data(), pool, st.acts);
+    glu(st.g.data(), st.u.data(), n_tok * hp.n_ff, hp.ffn_act);
+}
+
+}  // namespace bonsai::model_detail

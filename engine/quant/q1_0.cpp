@@ -1,0 +1,36 @@
+// Q1_0 (bonsai-formats.md §1; upstream id 41 = PrismML "Q1_0_g128"): 128 values, 18 bytes =
+// fp16 d, then 16 bytes of sign bits, LSB first; bit 1 -> +d, bit 0 -> -d (no zero value).
+// Quantizer (llama.cpp's reference): d = (sum of |x| in element order) / 128, bit = (x >= 0).
+#include "quant/quant_detail.h"
+
+namespace bonsai::quant {
+
+namespace {
+constexpr int kBlock = 128;
+constexpr int kBytes = 18;
+}  // namespace
+
+void dequant_q1_0(const uint8_t* src, float* dst, int64_t n) {
+    for (int64_t b = 0; b < n / kBlock; ++b) {
+        const uint8_t* blk = src + b * kBytes;
+        const float d = load_half(blk);
+        float* y = dst + b * kBlock;
+        for (int j = 0; j < kBlock; ++j) y[j] = ((blk[2 + j / 8] >> (j % 8)) & 1) ? d : -d;
+    }
+}
+
+void quant_q1_0(const float* src, uint8_t* dst, int64_t n) {
+    for (int64_t b = 0; b < n / kBlock; ++b) {
+        const float* x = src + b * kBlock;
+        uint8_t* blk = dst + b * kBytes;
+        float sum = 0.0f;
+        for (int j = 0; j < kBlock; ++j) sum += std::fabs(x[j]);
+        store_u16(blk, fp32_to_fp16(sum / static_cast<float>(kBlock)));
+        for (int j = 0; j < 16; ++j) blk[2 + j] = 0;
+        for (int j = 0; j < kBlock; ++j) {
+            if (x[j] >= 0.0f) blk[2 + j / 8] = static_cast<uint8_t>(blk[2 + j / 8] | (1u << (j % 8)));
+        }
+    }
+}
+
+}  // namespace bonsai::quant

@@ -1,0 +1,90 @@
+// bonsai-cli run / synth / perplexity through the built binary: greedy ids equal llama.cpp's greedy
+// continuation of a fixture model, --logits-out equals llama.cpp's prompt logits within tolerance,
+// synth writes a loadable synthetic model, and usage errors exit with 2.
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cmath>
+#include <fstream>
+
+#include "test_paths.h"
+
+namespace {
+
+struct Out {
+    int code;
+    QString out, err;
+};
+
+Out cli(const QStringList& args) {
+    QProcess p;
+    p.start(QString::fromStdString(bonsai::test::cli()), args);
+    p.waitForFinished(120000);
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+QString fixture(const char* rel) { return QString::fromStdString(bonsai::test::fixtures(std::string("models/") + rel)); }
+
+QString read_text(const QString& path) {
+    QFile f(path);
+    f.open(QIODevice::ReadOnly);
+    return QString::fromUtf8(f.readAll()).trimmed();
+}
+
+}  // namespace
+
+class TestModelCli : public QObject {
+    Q_OBJECT
+private slots:
+    void run_greedy_ids_match_llama_cpp() {
+        const Out r = cli({"run", "-m", fixture("qwen3-e256-F32.gguf"), "--tokens", read_text(fixture("tokens.txt")), "-n",
+                           "12", "--temp", "0", "--print-ids", "-t", "2"});
+        QCOMPARE(r.code, 0);
+        // The checkable prefix of this model is 12 tokens (manifest.json).
+        const QStringList want = read_text(fixture("qwen3-e256-F32.greedy.txt")).split(' ').mid(0, 12);
+        QCOMPARE(r.out.trimmed().split(' '), want);
+    }
+
+    void logits_out_matches_llama_cpp() {
+        QTemporaryDir dir;
+        const QString out = dir.filePath("l.f32");
+        const Out r = cli({"run", "-m", fixture("llama-e256-F32.gguf"), "--tokens", read_text(fixture("tokens.txt")), "-n",
+                           "0", "--logits-out", out});
+        QCOMPARE(r.code, 0);
+        std::ifstream a(out.toStdString(), std::ios::binary), b(fixture("llama-e256-F32.logits.f32").toStdString(), std::ios::binary);
+        std::vector<float> x(24 * 1024), y(24 * 1024);
+        a.read(reinterpret_cast<char*>(x.data()), static_cast<std::streamsize>(x.size() * 4));
+        b.read(reinterpret_cast<char*>(y.data()), static_cast<std::streamsize>(y.size() * 4));
+        QVERIFY(a && b);
+        double mx = 0;
+        for (size_t i = 0; i < x.size(); ++i) mx = std::max(mx, std::fabs(double(x[i]) - y[i]));
+        QVERIFY2(mx <= 0.015, qPrintable(QString::number(mx)));
+    }
+
+    void synth_writes_a_synthetic_model() {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("tiny.gguf");
+        Out r = cli({"synth", "--preset", "tiny", "--type", "TQ2_0", "-o", path, "--vocab", fixture("qwen3-e256-F32.gguf")});
+        QCOMPARE(r.code, 0);
+        r = cli({"run", "-m", path, "-p", "The fox", "-n", "3", "--self-test", "--seed", "1"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.err.contains("synthetic"), qPrintable(r.err));
+        r = cli({"perplexity", "-m", path, "-f", fixture("vocab1024.inp"), "-c", "64"});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.startsWith("perplexity: "));
+    }
+
+    void errors() {
+        QCOMPARE(cli({"run", "-m", fixture("qwen3-e256-F32.gguf")}).code, 2);  // neither -p nor --tokens
+        QCOMPARE(cli({"synth", "--preset", "huge", "--type", "Q1_0", "-o", "/dev/null"}).code, 2);
+        const Out r = cli({"run", "-m", "/nonexistent.gguf", "-p", "x"});
+        QCOMPARE(r.code, 1);
+        const Out v = cli({"run", "-m", fixture("qwen3-e256-F32.gguf"), "--tokens", "1 2", "-n", "1", "--backend", "vulkan"});
+        QCOMPARE(v.code, 0);
+        QVERIFY(v.err.contains("Vulkan backend not available, using CPU"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestModelCli)
+#include "test_model_cli.moc"

@@ -1,0 +1,615 @@
+// Vulkan backend ops vs naive float64 references. Weights are random bytes (with sane fp16 scales)
+// so that every code pattern occurs, and their meaning comes from the reference dequantizer
+// bonsai::dequantize (engine/quant), not from the shaders. Runs under VK_LAYER_KHRONOS_validation
+// (BONSAI_VULKAN_VALIDATION=1 from CMake) and requires zero validation messages after each test.
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bonsai/error.h"
+#include "bonsai/tensor_type.h"
+#include "bonsai/vulkan_backend.h"
+
+using bonsai::TensorType;
+using bonsai::VulkanBackend;
+using bonsai::VulkanBuffer;
+using bonsai::VulkanMemory;
+
+Q_DECLARE_METATYPE(bonsai::TensorType)
+Q_DECLARE_METATYPE(bonsai::RopeStyle)
+
+namespace {
+
+// Byte offset of the fp16 scale inside one block (formats.md 2.3), or -1 for F32/F16.
+int scale_offset(TensorType t) {
+    switch (t) {
+    case TensorType::TQ1_0: return 52;
+    case TensorType::TQ2_0: return 64;
+    case TensorType::F32:
+    case TensorType::F16: return -1;
+    default: return 0;
+    }
+}
+
+// Checks |got - want| <= rel * magnitude + abs_tol element by element; reports the first failure.
+bool close_all(const std::vector<float>& got, const std::vector<double>& want, const std::vector<double>& magnitude,
+               double rel, double abs_tol, QString* why) {
+    if (got.size() != want.size()) {
+        *why = QString("size %1 vs %2").arg(got.size()).arg(want.size());
+        return false;
+    }
+    for (size_t i = 0; i < got.size(); ++i) {
+        double err = std::fabs(double(got[i]) - want[i]);
+        if (!(err <= rel * magnitude[i] + abs_tol)) {
+            *why = QString("element %1: got %2, want %3 (|err| %4, allowed %5)")
+                       .arg(i).arg(double(got[i]), 0, 'g', 9).arg(want[i], 0, 'g', 9).arg(err)
+                       .arg(rel * magnitude[i] + abs_tol);
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+class TestVulkanOps : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<VulkanBackend> vk_;
+    std::mt19937 rng_{20240611};
+    uint64_t messages_at_start_ = 0;
+
+    std::vector<float> random_floats(size_t n, float lo, float hi) {
+        std::uniform_real_distribution<float> d(lo, hi);
+        std::vector<float> v(n);
+        for (float& x : v) x = d(rng_);
+        return v;
+    }
+
+    // Random weight bytes for `rows` rows of ne0 elements; block scales set to finite fp16 values of
+    // either sign; F32/F16 hold random values in [-1, 1].
+    std::vector<uint8_t> random_weights(TensorType t, uint32_t ne0, uint32_t rows) {
+        const size_t bytes = bonsai::row_nbytes(t, ne0) * rows;
+        std::vector<uint8_t> w(bytes);
+        if (t == TensorType::F32) {
+            std::vector<float> f = random_floats(size_t(ne0) * rows, -1.0f, 1.0f);
+            std::memcpy(w.data(), f.data(), bytes);
+            return w;
+        }
+        if (t == TensorType::F16) {
+            std::vector<float> f = random_floats(size_t(ne0) * rows, -1.0f, 1.0f);
+            for (size_t i = 0; i < f.size(); ++i) {
+                uint16_t h = bonsai::fp32_to_fp16(f[i]);
+                std::memcpy(w.data() + 2 * i, &h, 2);
+            }
+            return w;
+        }
+        std::uniform_int_distribution<int> byte(0, 255);
+        for (uint8_t& b : w) b = static_cast<uint8_t>(byte(rng_));
+        const auto& tr = bonsai::tensor_type_traits(t);
+        std::uniform_real_distribution<float> sc(0.01f, 0.2f);
+        for (size_t blk = 0; blk < bytes / tr.block_bytes; ++blk) {
+            float s = sc(rng_) * (blk % 3 == 1 ? -1.0f : 1.0f);
+            uint16_t h = bonsai::fp32_to_fp16(s);
+            std::memcpy(w.data() + blk * tr.block_bytes + scale_offset(t), &h, 2);
+        }
+        return w;
+    }
+
+    // Dequantized rows through the reference implementation.
+    static std::vector<float> reference_rows(TensorType t, const std::vector<uint8_t>& w, uint32_t ne0, uint32_t rows) {
+        std::vector<float> out(size_t(ne0) * rows);
+        bonsai::dequantize(t, w.data(), out.data(), int64_t(out.size()));
+        return out;
+    }
+
+    VulkanBuffer host_floats(const std::vector<float>& v, size_t pad_floats = 0) {
+        VulkanBuffer b = vk_->create_buffer((v.size() + pad_floats) * 4, VulkanMemory::HostVisible);
+        std::memset(b.data(), 0, b.size());
+        std::memcpy(static_cast<float*>(b.data()) + pad_floats, v.data(), v.size() * 4);
+        return b;
+    }
+
+    static std::vector<float> read_floats(const VulkanBuffer& b, size_t n, size_t pad_floats = 0) {
+        std::vector<float> v(n);
+        std::memcpy(v.data(), static_cast<const float*>(b.data()) + pad_floats, n * 4);
+        return v;
+    }
+
+    VulkanBuffer device_bytes(const std::vector<uint8_t>& bytes, size_t offset) {
+        VulkanBuffer b = vk_->create_buffer(bytes.size() + offset, VulkanMemory::DeviceLocal);
+        vk_->upload(b, offset, bytes.data(), bytes.size());
+        return b;
+    }
+
+    static QList<TensorType> weight_types() {
+        return {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0,
+                TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ1_0, TensorType::TQ2_0};
+    }
+
+    // Byte offset of the weights inside their buffer: unaligned for byte-read block types on purpose.
+    static size_t weight_offset(TensorType t) { return t == TensorType::F32 ? 8 : t == TensorType::F16 ? 6 : 7; }
+
+    // Runs W.X through matvec (ncols == 0) or matmul and compares against the float64 reference.
+    void check_weight_op(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols, bool use_matmul) {
+        std::vector<uint8_t> w = random_weights(t, ne0, rows);
+        std::vector<float> wf = reference_rows(t, w, ne0, rows);
+        const uint32_t cols = std::max<uint32_t>(ncols, 1);
+        std::vector<float> x = random_floats(size_t(ne0) * cols, -1.0f, 1.0f);
+        const size_t w_off = weight_offset(t), x_pad = 3, y_pad = 5;
+        VulkanBuffer wb = device_bytes(w, w_off);
+        VulkanBuffer xb = host_floats(x, x_pad);
+        VulkanBuffer yb = host_floats(std::vector<float>(size_t(rows) * cols, -7.0f), y_pad);
+
+        vk_->begin();
+        if (use_matmul)
+            vk_->matmul(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, cols, {yb, y_pad * 4});
+        else
+            vk_->matvec(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4});
+        vk_->submit_and_wait();
+
+        std::vector<double> want(size_t(rows) * cols), mag(size_t(rows) * cols);
+        for (uint32_t c = 0; c < cols; ++c)
+            for (uint32_t r = 0; r < rows; ++r) {
+                double s = 0, m = 0;
+                for (uint32_t k = 0; k < ne0; ++k) {
+                    double p = double(wf[size_t(r) * ne0 + k]) * double(x[size_t(c) * ne0 + k]);
+                    s += p;
+                    m += std::fabs(p);
+                }
+                want[size_t(c) * rows + r] = s;
+                mag[size_t(c) * rows + r] = m;
+            }
+        QString why;
+        QVERIFY2(close_all(read_floats(yb, want.size(), y_pad), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+    }
+
+private slots:
+    void initTestCase() {
+        const auto devices = bonsai::list_vulkan_devices();
+        if (devices.empty()) QSKIP("no Vulkan device on this machine");
+        vk_ = std::make_unique<VulkanBackend>(VulkanBackend::Options::from_environment());
+        QVERIFY2(vk_->validation_enabled(), "run through ctest (BONSAI_VULKAN_VALIDATION=1) or set it");
+        qInfo("Vulkan device: %s (%s, subgroup %u)", vk_->device().name.c_str(), vk_->device().type.c_str(),
+              vk_->device().subgroup_size);
+    }
+
+    // Messages are counted per test function, so that a failure names the test that caused it. The
+    // process-wide count includes the extra backends some tests open and close.
+    void init() { messages_at_start_ = bonsai::vulkan_validation_messages_total(); }
+
+    void cleanup() {
+        QCOMPARE(bonsai::vulkan_validation_messages_total() - messages_at_start_, uint64_t(0));
+        if (vk_) QCOMPARE(vk_->validation_messages(), uint64_t(0));
+    }
+
+    void cleanupTestCase() {
+        if (!vk_) return;
+        vk_.reset();  // leaked Vulkan objects would be reported now, by vkDestroyDevice
+        QCOMPARE(bonsai::vulkan_validation_messages_total(), uint64_t(0));
+    }
+
+    void deviceSelection() {
+        const auto devices = bonsai::list_vulkan_devices();
+        QVERIFY(!devices.empty());
+        // The default pick has the best device type among suitable devices.
+        auto rank = [](const std::string& t) {
+            return t == "discrete" ? 4 : t == "integrated" ? 3 : t == "virtual" ? 2 : t == "cpu" ? 1 : 0;
+        };
+        int best = -1;
+        for (const auto& d : devices)
+            if (d.suitable) best = std::max(best, rank(d.type));
+        QVERIFY(vk_->device().suitable);
+        QCOMPARE(rank(vk_->device().type), best);
+
+        VulkanBackend::Options o;
+        o.validation = true;
+        for (const auto& d : devices) {
+            if (!d.suitable) continue;
+            o.device = std::to_string(d.index);
+            VulkanBackend by_index(o);
+            QCOMPARE(by_index.device().index, d.index);
+            // Name substring, in another case than the driver reports it.
+            std::string sub = d.name.substr(0, std::min<size_t>(d.name.size(), 6));
+            for (char& c : sub) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            o.device = sub;
+            VulkanBackend by_name(o);
+            QVERIFY(QString::fromStdString(by_name.device().name).toUpper().contains(QString::fromStdString(sub)));
+            QCOMPARE(by_index.validation_messages() + by_name.validation_messages(), uint64_t(0));
+        }
+        o.device = "no such device anywhere";
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, VulkanBackend{o});
+        o.device = std::to_string(devices.size() + 5);
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, VulkanBackend{o});
+    }
+
+    // With the loader pointed at no driver, listing returns nothing and opening throws bonsai::Error
+    // (the caller's cue to fall back to the CPU backend) instead of crashing.
+    void noDriverGivesError() {
+        const QByteArray old_icd = qgetenv("VK_ICD_FILENAMES"), old_drv = qgetenv("VK_DRIVER_FILES");
+        qputenv("VK_ICD_FILENAMES", "/nonexistent/bonsai_icd.json");
+        qputenv("VK_DRIVER_FILES", "/nonexistent/bonsai_icd.json");
+        const auto devices = bonsai::list_vulkan_devices();
+        QString message;
+        try {
+            VulkanBackend::Options o;
+            VulkanBackend none(o);
+        } catch (const bonsai::Error& e) {
+            message = e.what();
+        }
+        auto restore = [](const char* name, const QByteArray& v) {
+            if (v.isNull()) qunsetenv(name);
+            else qputenv(name, v);
+        };
+        restore("VK_ICD_FILENAMES", old_icd);
+        restore("VK_DRIVER_FILES", old_drv);
+        QVERIFY(devices.empty());
+        QVERIFY2(message.contains("Vulkan"), qPrintable(message));
+        qInfo("without a driver: %s", qPrintable(message));
+        QVERIFY(!bonsai::list_vulkan_devices().empty());  // the real driver is back
+    }
+
+    void uploadDownloadRoundTrip() {
+        std::vector<uint8_t> bytes(1001);
+        for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 37 + 11);
+        VulkanBuffer b = device_bytes(bytes, 3);
+        std::vector<uint8_t> back(bytes.size());
+        vk_->download(b, 3, back.data(), back.size());
+        QVERIFY(back == bytes);
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->download(b, 5, back.data(), back.size()));
+    }
+
+    void matvec_data() {
+        QTest::addColumn<TensorType>("type");
+        QTest::addColumn<uint32_t>("ne0");
+        QTest::addColumn<uint32_t>("rows");
+        for (TensorType t : weight_types()) {
+            const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
+            // ne0: 1, 3 and 9 blocks (F32/F16: lengths that are not multiples of the workgroup);
+            // rows: not multiples of the 64-thread workgroup.
+            std::vector<uint32_t> ne0s = blk == 1 ? std::vector<uint32_t>{37, 200, 1000} : std::vector<uint32_t>{blk, 3 * blk, 9 * blk};
+            for (uint32_t ne0 : ne0s)
+                for (uint32_t rows : {1u, 37u, 130u})
+                    QTest::addRow("%s ne0=%u rows=%u", bonsai::tensor_type_name(t), ne0, rows) << t << ne0 << rows;
+        }
+    }
+
+    void matvec() {
+        QFETCH(TensorType, type);
+        QFETCH(uint32_t, ne0);
+        QFETCH(uint32_t, rows);
+        check_weight_op(type, ne0, rows, 0, false);
+    }
+
+    void matmul_data() {
+        QTest::addColumn<TensorType>("type");
+        QTest::addColumn<uint32_t>("ne0");
+        QTest::addColumn<uint32_t>("rows");
+        QTest::addColumn<uint32_t>("ncols");
+        for (TensorType t : weight_types()) {
+            const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
+            const uint32_t ne0a = blk == 1 ? 45 : blk, ne0b = blk == 1 ? 300 : 3 * blk;
+            QTest::addRow("%s ne0=%u rows=33 cols=1", bonsai::tensor_type_name(t), ne0a) << t << ne0a << 33u << 1u;
+            QTest::addRow("%s ne0=%u rows=70 cols=7", bonsai::tensor_type_name(t), ne0b) << t << ne0b << 70u << 7u;
+            QTest::addRow("%s ne0=%u rows=5 cols=40", bonsai::tensor_type_name(t), ne0a) << t << ne0a << 5u << 40u;
+        }
+    }
+
+    void matmul() {
+        QFETCH(TensorType, type);
+        QFETCH(uint32_t, ne0);
+        QFETCH(uint32_t, rows);
+        QFETCH(uint32_t, ncols);
+        check_weight_op(type, ne0, rows, ncols, true);
+    }
+
+    void rmsNorm() {
+        const uint32_t n = 300, nrows = 5;
+        const float eps = 1e-6f;
+        std::vector<float> x = random_floats(n * nrows, -2.0f, 2.0f), w = random_floats(n, 0.5f, 1.5f);
+        VulkanBuffer xb = host_floats(x), wb = host_floats(w, 2), yb = host_floats(std::vector<float>(n * nrows));
+        vk_->begin();
+        vk_->rms_norm(xb, {wb, 8}, yb, n, nrows, eps);
+        vk_->submit_and_wait();
+        std::vector<double> want(x.size()), mag(x.size());
+        for (uint32_t r = 0; r < nrows; ++r) {
+            double ss = 0;
+            for (uint32_t i = 0; i < n; ++i) ss += double(x[r * n + i]) * x[r * n + i];
+            double inv = 1.0 / std::sqrt(ss / n + eps);
+            for (uint32_t i = 0; i < n; ++i) {
+                want[r * n + i] = x[r * n + i] * inv * w[i];
+                mag[r * n + i] = std::fabs(want[r * n + i]);
+            }
+        }
+        QString why;
+        QVERIFY2(close_all(read_floats(yb, x.size()), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+    }
+
+    void rope_data() {
+        QTest::addColumn<bonsai::RopeStyle>("style");
+        QTest::addColumn<uint32_t>("n_rot");
+        QTest::addColumn<float>("base");
+        QTest::newRow("norm full") << bonsai::RopeStyle::Norm << 64u << 10000.0f;
+        QTest::newRow("norm partial") << bonsai::RopeStyle::Norm << 32u << 10000.0f;
+        QTest::newRow("neox full") << bonsai::RopeStyle::Neox << 64u << 1000000.0f;
+        QTest::newRow("neox partial") << bonsai::RopeStyle::Neox << 48u << 10000.0f;
+    }
+
+    void rope() {
+        QFETCH(bonsai::RopeStyle, style);
+        QFETCH(uint32_t, n_rot);
+        QFETCH(float, base);
+        const uint32_t head_dim = 64, n_heads = 3, n_tokens = 4;
+        const std::vector<int32_t> pos = {0, 1, 7, 50};
+        std::vector<float> x = random_floats(head_dim * n_heads * n_tokens, -1.0f, 1.0f);
+        VulkanBuffer xb = host_floats(x);
+        VulkanBuffer pb = vk_->create_buffer(pos.size() * 4, VulkanMemory::HostVisible);
+        std::memcpy(pb.data(), pos.data(), pos.size() * 4);
+        vk_->begin();
+        vk_->rope(xb, pb, head_dim, n_heads, n_tokens, n_rot, base, style);
+        vk_->submit_and_wait();
+
+        std::vector<double> want(x.begin(), x.end()), mag(x.size(), 0.0);
+        for (uint32_t t = 0; t < n_tokens; ++t)
+            for (uint32_t h = 0; h < n_heads; ++h) {
+                const size_t b = (size_t(t) * n_heads + h) * head_dim;
+                for (uint32_t d = 0; d < head_dim; ++d) mag[b + d] = 1.0;
+                for (uint32_t i = 0; i < n_rot / 2; ++i) {
+                    double theta = pos[t] * std::pow(double(base), -2.0 * i / n_rot);
+                    size_t i0 = style == bonsai::RopeStyle::Norm ? b + 2 * i : b + i;
+                    size_t i1 = style == bonsai::RopeStyle::Norm ? i0 + 1 : i0 + n_rot / 2;
+                    double x0 = x[i0], x1 = x[i1];
+                    want[i0] = x0 * std::cos(theta) - x1 * std::sin(theta);
+                    want[i1] = x0 * std::sin(theta) + x1 * std::cos(theta);
+                    // float32 angles: the error of pos * base^(-2i/n) grows with pos.
+                    mag[i0] = mag[i1] = (std::fabs(x0) + std::fabs(x1)) * (1.0 + pos[t] * 0.05);
+                }
+            }
+        QString why;
+        QVERIFY2(close_all(read_floats(xb, x.size()), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+    }
+
+    void softmax() {
+        const uint32_t n = 1000, nrows = 3;
+        const float scale = 0.5f;
+        std::vector<float> x = random_floats(n * nrows, -8.0f, 8.0f);
+        VulkanBuffer xb = host_floats(x), yb = host_floats(std::vector<float>(n * nrows));
+        vk_->begin();
+        vk_->softmax(xb, yb, n, nrows, scale);
+        vk_->softmax(xb, xb, n, nrows, scale);  // in place
+        vk_->submit_and_wait();
+        std::vector<double> want(x.size()), mag(x.size());
+        for (uint32_t r = 0; r < nrows; ++r) {
+            double m = -1e300, s = 0;
+            for (uint32_t i = 0; i < n; ++i) m = std::max(m, double(scale) * x[r * n + i]);
+            for (uint32_t i = 0; i < n; ++i) s += std::exp(double(scale) * x[r * n + i] - m);
+            for (uint32_t i = 0; i < n; ++i) {
+                want[r * n + i] = std::exp(double(scale) * x[r * n + i] - m) / s;
+                mag[r * n + i] = want[r * n + i];
+            }
+        }
+        QString why;
+        QVERIFY2(close_all(read_floats(yb, x.size()), want, mag, 1e-4, 1e-9, &why), qPrintable(why));
+        QVERIFY2(close_all(read_floats(xb, x.size()), want, mag, 1e-4, 1e-9, &why), qPrintable(why));
+    }
+
+    void elementwise() {
+        const uint32_t n = 1000, nb = 100;
+        std::vector<float> a = random_floats(n, -6.0f, 6.0f), b = random_floats(n, -2.0f, 2.0f);
+        VulkanBuffer ab = host_floats(a), bb = host_floats(b);
+        VulkanBuffer sw = host_floats(std::vector<float>(n)), ad = host_floats(std::vector<float>(n)),
+                     mu = host_floats(std::vector<float>(n)), sc = host_floats(std::vector<float>(n));
+        vk_->begin();
+        vk_->swiglu(ab, bb, sw, n);
+        vk_->add(ab, bb, ad, n);
+        vk_->mul(ab, {bb, 40}, mu, n, nb);  // broadcast b[10 .. 110) over a
+        vk_->scale(ab, sc, n, -0.375f);
+        vk_->submit_and_wait();
+        std::vector<double> w_sw(n), w_ad(n), w_mu(n), w_sc(n), m_sw(n), m_ad(n), m_mu(n), m_sc(n);
+        for (uint32_t i = 0; i < n; ++i) {
+            double g = a[i];
+            w_sw[i] = g / (1.0 + std::exp(-g)) * b[i];
+            m_sw[i] = std::fabs(w_sw[i]);
+            w_ad[i] = double(a[i]) + b[i];
+            m_ad[i] = std::fabs(a[i]) + std::fabs(b[i]);
+            w_mu[i] = double(a[i]) * b[10 + i % nb];
+            m_mu[i] = std::fabs(w_mu[i]);
+            w_sc[i] = -0.375 * a[i];
+            m_sc[i] = std::fabs(w_sc[i]);
+        }
+        QString why;
+        QVERIFY2(close_all(read_floats(sw, n), w_sw, m_sw, 1e-4, 1e-7, &why), qPrintable("swiglu " + why));
+        QVERIFY2(close_all(read_floats(ad, n), w_ad, m_ad, 1e-6, 0, &why), qPrintable("add " + why));
+        QVERIFY2(close_all(read_floats(mu, n), w_mu, m_mu, 1e-6, 0, &why), qPrintable("mul " + why));
+        QVERIFY2(close_all(read_floats(sc, n), w_sc, m_sc, 1e-6, 0, &why), qPrintable("scale " + why));
+    }
+
+    void attention_data() {
+        QTest::addColumn<uint32_t>("head_dim");
+        QTest::addColumn<uint32_t>("n_head");
+        QTest::addColumn<uint32_t>("n_kv_head");
+        QTest::addColumn<uint32_t>("n_kv");
+        QTest::newRow("gqa 8/2 D128 kv1") << 128u << 8u << 2u << 1u;
+        QTest::newRow("gqa 8/2 D128 kv100") << 128u << 8u << 2u << 100u;
+        QTest::newRow("mha 4/4 D64 kv130") << 64u << 4u << 4u << 130u;
+        QTest::newRow("gqa 6/3 D80 kv64") << 80u << 6u << 3u << 64u;
+    }
+
+    void attention() {
+        QFETCH(uint32_t, head_dim);
+        QFETCH(uint32_t, n_head);
+        QFETCH(uint32_t, n_kv_head);
+        QFETCH(uint32_t, n_kv);
+        const uint32_t D = head_dim, n_ctx = n_kv + 9;  // cache capacity larger than the filled part
+        // K cache laid out [pos][kv_head][D], V cache [kv_head][pos][D]: both stride forms are exercised.
+        std::vector<uint16_t> k(size_t(n_ctx) * n_kv_head * D), v(size_t(n_kv_head) * n_ctx * D);
+        for (auto* cache : {&k, &v})
+            for (uint16_t& e : *cache) e = bonsai::fp32_to_fp16(std::uniform_real_distribution<float>(-1.5f, 1.5f)(rng_));
+        std::vector<float> q = random_floats(size_t(n_head) * D, -1.0f, 1.0f);
+        bonsai::VulkanAttention p;
+        p.head_dim = D;
+        p.n_head = n_head;
+        p.n_kv_head = n_kv_head;
+        p.n_kv = n_kv;
+        p.k_pos_stride = n_kv_head * D;
+        p.k_head_stride = D;
+        p.v_pos_stride = D;
+        p.v_head_stride = n_ctx * D;
+        p.scale = 1.0f / std::sqrt(float(D));
+
+        std::vector<uint8_t> kb(k.size() * 2), vb(v.size() * 2);
+        std::memcpy(kb.data(), k.data(), kb.size());
+        std::memcpy(vb.data(), v.data(), vb.size());
+        VulkanBuffer kbuf = device_bytes(kb, 4), vbuf = device_bytes(vb, 0);
+        VulkanBuffer qb = host_floats(q), ob = host_floats(std::vector<float>(q.size()));
+        vk_->begin();
+        vk_->attention(qb, {kbuf, 4}, vbuf, ob, p);
+        vk_->submit_and_wait();
+
+        std::vector<double> want(q.size()), mag(q.size());
+        const uint32_t group = n_head / n_kv_head;
+        for (uint32_t h = 0; h < n_head; ++h) {
+            const uint32_t kvh = h / group;
+            std::vector<double> s(n_kv);
+            double m = -1e300, sum = 0;
+            for (uint32_t j = 0; j < n_kv; ++j) {
+                double dot = 0;
+                for (uint32_t d = 0; d < D; ++d)
+                    dot += double(q[h * D + d]) * bonsai::fp16_to_fp32(k[size_t(j) * p.k_pos_stride + kvh * p.k_head_stride + d]);
+                s[j] = dot * p.scale;
+                m = std::max(m, s[j]);
+            }
+            for (double& e : s) sum += (e = std::exp(e - m));
+            for (uint32_t d = 0; d < D; ++d) {
+                double o = 0, a = 0;
+                for (uint32_t j = 0; j < n_kv; ++j) {
+                    double val = bonsai::fp16_to_fp32(v[size_t(kvh) * p.v_head_stride + size_t(j) * p.v_pos_stride + d]);
+                    o += s[j] / sum * val;
+                    a += s[j] / sum * std::fabs(val);
+                }
+                want[h * D + d] = o;
+                mag[h * D + d] = a;
+            }
+        }
+        QString why;
+        QVERIFY2(close_all(read_floats(ob, q.size()), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+    }
+
+    // A small block of a forward pass in one command buffer: the barriers between dispatches must
+    // make each op see the previous op's output.
+    void chainedOpsOneSubmit() {
+        const uint32_t n = 256, hidden = 512;
+        std::vector<float> x = random_floats(n, -1.0f, 1.0f), nw = random_floats(n, 0.8f, 1.2f);
+        std::vector<uint8_t> wg = random_weights(TensorType::Q1_0, n, hidden), wu = random_weights(TensorType::Q2_0, n, hidden),
+                             wd = random_weights(TensorType::TQ2_0, hidden, n);
+        VulkanBuffer xb = host_floats(x), nwb = host_floats(nw), xn = host_floats(std::vector<float>(n));
+        VulkanBuffer g = host_floats(std::vector<float>(hidden)), u = host_floats(std::vector<float>(hidden)),
+                     hb = host_floats(std::vector<float>(hidden)), out = host_floats(std::vector<float>(n));
+        VulkanBuffer wgb = device_bytes(wg, 0), wub = device_bytes(wu, 0), wdb = device_bytes(wd, 0);
+        vk_->begin();
+        vk_->rms_norm(xb, nwb, xn, n, 1, 1e-5f);
+        vk_->matvec(TensorType::Q1_0, wgb, n, hidden, xn, g);
+        vk_->matvec(TensorType::Q2_0, wub, n, hidden, xn, u);
+        vk_->swiglu(g, u, hb, hidden);
+        vk_->matvec(TensorType::TQ2_0, wdb, hidden, n, hb, out);
+        vk_->add(out, xb, out, n);  // residual, in place
+        vk_->submit_and_wait();
+
+        std::vector<float> fg = reference_rows(TensorType::Q1_0, wg, n, hidden), fu = reference_rows(TensorType::Q2_0, wu, n, hidden),
+                           fd = reference_rows(TensorType::TQ2_0, wd, hidden, n);
+        double ss = 0;
+        for (float e : x) ss += double(e) * e;
+        const double inv = 1.0 / std::sqrt(ss / n + 1e-5);
+        std::vector<double> xr(n), h(hidden), want(n), mag(n);
+        for (uint32_t i = 0; i < n; ++i) xr[i] = x[i] * inv * nw[i];
+        for (uint32_t r = 0; r < hidden; ++r) {
+            double a = 0, b = 0;
+            for (uint32_t i = 0; i < n; ++i) {
+                a += double(fg[size_t(r) * n + i]) * xr[i];
+                b += double(fu[size_t(r) * n + i]) * xr[i];
+            }
+            h[r] = a / (1.0 + std::exp(-a)) * b;
+        }
+        for (uint32_t r = 0; r < n; ++r) {
+            double s = 0, m = 0;
+            for (uint32_t i = 0; i < hidden; ++i) {
+                s += double(fd[size_t(r) * hidden + i]) * h[i];
+                m += std::fabs(double(fd[size_t(r) * hidden + i]) * h[i]);
+            }
+            want[r] = s + x[r];
+            mag[r] = m + std::fabs(x[r]);
+        }
+        QString why;
+        // Errors of the first matvecs are amplified through swiglu; 1e-3 of the magnitudes is still far
+        // below what a missing barrier (stale or zero data) produces.
+        QVERIFY2(close_all(read_floats(out, n), want, mag, 1e-3, 1e-5, &why), qPrintable(why));
+    }
+
+    // Many dispatches in one recording (more than one descriptor pool) and no new device memory,
+    // pools or pipelines once the same work has run once.
+    void steadyStateNoAllocation() {
+        const uint32_t n = 1000, steps = 300;
+        std::vector<float> x = random_floats(n, -1.0f, 1.0f);
+        VulkanBuffer xb = host_floats(x);
+        auto run = [&] {
+            std::memcpy(xb.data(), x.data(), n * 4);
+            vk_->begin();
+            for (uint32_t i = 0; i < steps; ++i) vk_->scale(xb, xb, n, 1.002f);
+            vk_->submit_and_wait();
+        };
+        run();
+        const bonsai::VulkanStats before = vk_->stats();
+        run();
+        run();
+        const bonsai::VulkanStats after = vk_->stats();
+        QCOMPARE(after.device_memory_allocations, before.device_memory_allocations);
+        QCOMPARE(after.descriptor_pools, before.descriptor_pools);
+        QCOMPARE(after.pipelines, before.pipelines);
+        QCOMPARE(after.submits, before.submits + 2);
+        QVERIFY(before.descriptor_pools >= 2);  // 300 sets do not fit one 256-set pool
+        std::vector<double> want(n), mag(n);
+        const double f = std::pow(1.002, double(steps));
+        for (uint32_t i = 0; i < n; ++i) {
+            want[i] = x[i] * f;
+            mag[i] = std::fabs(want[i]);
+        }
+        QString why;
+        QVERIFY2(close_all(read_floats(xb, n), want, mag, 1e-4, 0, &why), qPrintable(why));
+    }
+
+    void badArgumentsThrow() {
+        VulkanBuffer small = vk_->create_buffer(64, VulkanMemory::HostVisible);
+        VulkanBuffer w = vk_->create_buffer(18 * 4, VulkanMemory::DeviceLocal);
+        // Outside begin()/submit_and_wait().
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->scale(small, small, 16, 2.0f));
+        vk_->begin();
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->begin());
+        // Ranges past the end of a buffer, misaligned float offsets, unsupported types, bad shapes.
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->scale(small, small, 17, 2.0f));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->scale({small, 2}, small, 4, 2.0f));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec(TensorType::Q1_0, w, 128, 5, small, small));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec(TensorType::Q1_0, w, 100, 1, small, small));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec(TensorType::Q4_K, w, 256, 1, small, small));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->rope(small, small, 8, 1, 1, 7, 10000.0f, bonsai::RopeStyle::Norm));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->add(small, small, small, 16, 5));
+        bonsai::VulkanAttention p;
+        p.head_dim = 4;
+        p.n_head = 3;
+        p.n_kv_head = 2;
+        p.n_kv = 1;
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->attention(small, small, small, small, p));
+        vk_->submit_and_wait();  // the recording stays usable after rejected ops
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->submit_and_wait());
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->create_buffer(0, VulkanMemory::HostVisible));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestVulkanOps)
+#include "test_vulkan_ops.moc"
