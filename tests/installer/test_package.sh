@@ -30,7 +30,7 @@ root="$work/root"
 dpkg-deb -x "$deb" "$root"
 for f in usr/bin/bonsai usr/bin/bonsai-cli usr/share/applications/org.bonsai.Bonsai.desktop \
          usr/share/metainfo/org.bonsai.Bonsai.metainfo.xml usr/share/icons/hicolor/scalable/apps/org.bonsai.Bonsai.svg \
-         usr/share/icons/hicolor/256x256/apps/org.bonsai.Bonsai.png usr/share/doc/bonsai/copyright; do
+         usr/share/icons/hicolor/256x256/apps/org.bonsai.Bonsai.png usr/share/doc/bonsai/copyright usr/share/man/man1/bonsai.1.gz usr/share/man/man1/bonsai-cli.1.gz; do
   [ -e "$root/$f" ] || fail "missing $f"
 done
 file "$root/usr/share/icons/hicolor/256x256/apps/org.bonsai.Bonsai.png" | grep -q "256 x 256" || fail "256 icon size"
