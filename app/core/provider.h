@@ -29,6 +29,9 @@ struct GenerationStats {
     double tokensPerSecond = 0; // completion tokens over the streaming time
     QString finishReason;       // "stop", "length", "cancelled", ...
     QString model;              // the model that actually answered
+    double promptMs = 0;        // prompt processing time (local; 0 when unknown)
+    double generationMs = 0;    // decode time (local; cloud: streaming time)
+    int reusedPromptTokens = 0; // prompt tokens taken from the KV cache (local prefix reuse)
 };
 
 class Provider : public QObject {
@@ -45,6 +48,8 @@ public:
     // Stops the running completion; finished() follows with finishReason "cancelled".
     virtual void stop() = 0;
     virtual bool busy() const = 0;
+    // The model that will answer the next request ("" when the request's model field decides).
+    virtual QString currentModel() const { return QString(); }
 
 signals:
     void token(const QString& text);
