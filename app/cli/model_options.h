@@ -37,10 +37,8 @@ inline ModelOptions parse_model_options(Args& args) {
     if (auto b = args.value({"--backend"})) {
         if (*b == "auto") o.params.backend = Backend::Auto;
         else if (*b == "cpu") o.params.backend = Backend::Cpu;
-        else if (*b == "vulkan") {
-            o.params.backend = Backend::Vulkan;
-            std::cerr << "Vulkan backend not available, using CPU\n";
-        } else throw UsageError("--backend must be auto, cpu or vulkan");
+        else if (*b == "vulkan") o.params.backend = Backend::Vulkan;
+        else throw UsageError("--backend must be auto, cpu or vulkan");
     }
     o.self_test = args.flag({"--self-test"});
     return o;

@@ -60,6 +60,27 @@ void linear(const Linear& l, const float* x, int64_t n_tok, float* y, cpu::Threa
     }
 }
 
+void linear_prepared(const Linear& l, const cpu::Activations& acts, float* y, cpu::ThreadPool& pool) {
+    cpu::matmul_prepared(l.w, acts, y, pool);
+    if (l.has_scale) {
+        const int64_t n = acts.n_rows() * l.w.n_out;
+        for (int64_t i = 0; i < n; ++i) y[i] *= l.scale;
+    }
+}
+
+void linear_shared(const Linear* const* ls, float* const* ys, int n, const float* x, int64_t n_tok, cpu::ThreadPool& pool,
+                   cpu::Activations& scratch) {
+    bool same = true;
+    for (int i = 1; i < n; ++i)
+        same = same && cpu::act_format(ls[i]->w.type) == cpu::act_format(ls[0]->w.type) && ls[i]->w.n_in == ls[0]->w.n_in;
+    if (!same) {
+        for (int i = 0; i < n; ++i) linear(*ls[i], x, n_tok, ys[i], pool, scratch);
+        return;
+    }
+    scratch.prepare(cpu::act_format(ls[0]->w.type), x, n_tok, ls[0]->w.n_in);
+    for (int i = 0; i < n; ++i) linear_prepared(*ls[i], scratch, ys[i], pool);
+}
+
 void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, int64_t layer, const HParams& hp,
                float* out, cpu::ThreadPool& pool) {
     const int64_t D = hp.head_dim, H = hp.n_head, G = hp.n_head / hp.n_head_kv;
@@ -136,9 +157,9 @@ void ForwardState::reserve(const HParams& hp, int64_t n_tok) {
 void self_attention(const HParams& hp, const LayerWeights& lw, const float* rope_freqs, ForwardState& st,
                     int64_t layer, int64_t n_tok, int64_t pos0, KvCache& kv, cpu::ThreadPool& pool) {
     const int64_t D = hp.head_dim;
-    linear(lw.wq, st.xn.data(), n_tok, st.q.data(), pool, st.acts);
-    linear(lw.wk, st.xn.data(), n_tok, st.k.data(), pool, st.acts);
-    linear(lw.wv, st.xn.data(), n_tok, st.v.data(), pool, st.acts);
+    const Linear* ls[3] = {&lw.wq, &lw.wk, &lw.wv};
+    float* ys[3] = {st.q.data(), st.k.data(), st.v.data()};
+    linear_shared(ls, ys, 3, st.xn.data(), n_tok, pool, st.acts);
     if (!lw.q_norm.empty()) rms_norm(st.q.data(), lw.q_norm.data(), st.q.data(), n_tok * hp.n_head, D, hp.rms_eps);
     if (!lw.k_norm.empty()) rms_norm(st.k.data(), lw.k_norm.data(), st.k.data(), n_tok * hp.n_head_kv, D, hp.rms_eps);
     rope(st.q.data(), n_tok, hp.n_head, D, pos0, hp, rope_freqs);
@@ -148,8 +169,9 @@ void self_attention(const HParams& hp, const LayerWeights& lw, const float* rope
 }
 
 void gated_ffn(const HParams& hp, const LayerWeights& lw, ForwardState& st, int64_t n_tok, cpu::ThreadPool& pool) {
-    linear(lw.gate, st.xn.data(), n_tok, st.g.data(), pool, st.acts);
-    linear(lw.up, st.xn.data(), n_tok, st.u.data(), pool, st.acts);
+    const Linear* ls[2] = {&lw.gate, &lw.up};
+    float* ys[2] = {st.g.data(), st.u.data()};
+    linear_shared(ls, ys, 2, st.xn.data(), n_tok, pool, st.acts);
     glu(st.g.data(), st.u.data(), n_tok * hp.n_ff, hp.ffn_act);
 }
 

@@ -24,6 +24,13 @@ void rope(float* x, int64_t n_tok, int64_t n_heads, int64_t head_dim, int64_t po
 // y[t] = scale · W·x[t] for n_tok rows.
 void linear(const Linear& l, const float* x, int64_t n_tok, float* y, cpu::ThreadPool& pool, cpu::Activations& scratch);
 
+// linear() on activations already prepared for l (act_format(l.w.type), n_in = l.w.n_in).
+void linear_prepared(const Linear& l, const cpu::Activations& acts, float* y, cpu::ThreadPool& pool);
+
+// ys[i] = ls[i]·x for n projections of the same input, quantizing x once when they share a format.
+void linear_shared(const Linear* const* ls, float* const* ys, int n, const float* x, int64_t n_tok, cpu::ThreadPool& pool,
+                   cpu::Activations& scratch);
+
 // Causal GQA attention of n_tok query rows (n_head · head_dim each; token t at position pos0 + t)
 // against positions 0..pos0+t of `layer` in the cache. Writes n_tok rows of n_head · head_dim.
 void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, int64_t layer, const HParams& hp,

@@ -1,6 +1,13 @@
 #include "model/weights.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <new>
+
+#include "backend/cpu/cpu_features.h"
+#include "backend/cpu/repack.h"
 
 namespace bonsai::model_detail {
 
@@ -45,7 +52,31 @@ Linear TensorBinder::linear_from(const gguf::TensorInfo& t) const {
     if (t.ne[0] % blk != 0)
         throw Error("tensor '" + t.name + "': row length " + std::to_string(t.ne[0]) + " is not a multiple of " +
                     std::to_string(blk));
+    repack_for_cpu(l);
     return l;
+}
+
+// Replaces a Q1_0 / Q2_0 weight by its R16 copy when a SIMD kernel will consume it (repack.h). The
+// copy has the same size as the mapped bytes; those are then handed back to the kernel with
+// MADV_PAGEOUT (a hint that never changes their contents, whether mapped or heap memory) so resident
+// memory does not double. The tied token embedding rows are still read on demand from the mapping.
+void repack_for_cpu(Linear& l) {
+    if (cpu::active_isa() == cpu::Isa::Scalar || !cpu::r16_eligible(l.w.type, l.w.n_in)) return;
+    const int64_t ne[4] = {l.w.n_in, l.w.n_out, 1, 1};
+    const size_t n = tensor_nbytes(l.w.type, ne);
+    constexpr std::align_val_t align{64};
+    std::shared_ptr<uint8_t[]> buf(static_cast<uint8_t*>(::operator new[](n, align)),
+                                   [](uint8_t* p) { ::operator delete[](p, std::align_val_t{64}); });
+    cpu::repack_r16(l.w, buf.get());
+#ifdef MADV_PAGEOUT
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto b = (reinterpret_cast<uintptr_t>(l.w.data) + page - 1) & ~(page - 1);
+    const auto e = (reinterpret_cast<uintptr_t>(l.w.data) + n) & ~(page - 1);
+    if (e > b) (void)madvise(reinterpret_cast<void*>(b), e - b, MADV_PAGEOUT);  // a hint; failure is harmless
+#endif
+    l.w.data = buf.get();
+    l.w.layout = cpu::Layout::R16;
+    l.repacked = std::move(buf);
 }
 
 Linear TensorBinder::linear(const std::string& name, int64_t n_in, int64_t n_out, bool with_scale) const {

@@ -1,5 +1,6 @@
 #pragma once
 // The tensors a forward pass needs, looked up by name and checked against the hyper-parameters.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct Linear {
     float scale = 1.0f;      // from an optional one-element "<name>.scale" tensor (bitnet)
     bool has_scale = false;
     std::string name;        // tensor name, for messages
+    // Owner of w.data when the CPU backend repacked the tensor at load (w.layout != Native); then the
+    // mapped GGUF bytes of this tensor are no longer read by the matmul. Empty otherwise.
+    std::shared_ptr<uint8_t[]> repacked;
 };
 
 struct LayerWeights {
@@ -49,5 +53,8 @@ private:
 };
 
 std::string shape_str(const int64_t* ne, size_t n);
+
+// Repacks l's weight into the CPU kernels' preferred layout when that pays (see weights.cpp).
+void repack_for_cpu(Linear& l);
 
 }  // namespace bonsai::model_detail

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "backend/cpu/kernels.h"
+#include "backend/cpu/repack.h"
 #include "bonsai/error.h"
 
 namespace bonsai::cpu {
@@ -390,6 +392,17 @@ size_t act_row_bytes(ActFormat f, int64_t n) {
 
 float half_to_float(uint16_t h) { return half_table().v[h]; }
 
+namespace detail {
+GemmFn find_kernel(const Weight& w, Isa isa) {
+    if (isa == Isa::Scalar) return nullptr;
+    const KernelTable k = isa == Isa::Avx512 ? avx512_kernels() : avx2_kernels();
+    if (w.type == TensorType::Q1_0 && w.layout == Layout::R16) return k.q1_0_r16;
+    if (w.type == TensorType::Q2_0 && w.layout == Layout::R16) return k.q2_0_r16;
+    if (w.type == TensorType::TQ2_0 && w.layout == Layout::Native) return k.tq2_0;
+    return nullptr;
+}
+}  // namespace detail
+
 ActFormat act_format(TensorType t) {
     switch (t) {
         case TensorType::F32: return ActFormat::F32;
@@ -421,6 +434,10 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
     n_in_ = n_in;
     row_bytes_ = act_row_bytes(fmt, n_in);
     buf_.resize(row_bytes_ * static_cast<size_t>(n_rows));
+    aux_row_bytes_ = fmt == ActFormat::Q8_0 && n_in % 512 == 0 ? static_cast<size_t>(n_in / 512) * 640
+                     : fmt == ActFormat::Q8_K                  ? static_cast<size_t>(n_in / QK_K) * 4
+                                                               : 0;
+    aux_.resize(aux_row_bytes_ * static_cast<size_t>(n_rows));
     for (int64_t r = 0; r < n_rows; ++r) {
         const float* xr = x + r * n_in;
         uint8_t* out = buf_.data() + static_cast<size_t>(r) * row_bytes_;
@@ -440,11 +457,43 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
             case ActFormat::Q8_K: quantize_q8_K(xr, reinterpret_cast<BlockQ8_K*>(out), n_in); break;
             case ActFormat::I8_ROW: quantize_i8_row(xr, out, n_in); break;
         }
+        if (aux_row_bytes_ == 0) continue;
+        uint8_t* ax = aux_.data() + static_cast<size_t>(r) * aux_row_bytes_;
+        if (fmt == ActFormat::Q8_0) {
+            const BlockQ8_0* blk = reinterpret_cast<const BlockQ8_0*>(out);
+            for (int64_t c = 0; c < n_in / 512; ++c, ax += 640) {
+                int8_t* q = reinterpret_cast<int8_t*>(ax);
+                for (int i = 0; i < 16; ++i) {
+                    const BlockQ8_0& b = blk[16 * c + i];
+                    int32_t sum = 0;
+                    for (int s = 0; s < 8; ++s)
+                        for (int p = 0; p < 4; ++p) {
+                            q[64 * s + 4 * i + p] = b.qs[4 * s + p];
+                            sum += b.qs[4 * s + p];
+                        }
+                    std::memcpy(ax + 512 + 4 * i, &b.d, 4);
+                    std::memcpy(ax + 576 + 4 * i, &sum, 4);
+                }
+            }
+        } else {
+            const BlockQ8_K* blk = reinterpret_cast<const BlockQ8_K*>(out);
+            for (int64_t b = 0; b < n_in / QK_K; ++b) {
+                int32_t sum = 0;
+                for (int g = 0; g < QK_K / 16; ++g) sum += blk[b].bsums[g];
+                std::memcpy(ax + 4 * b, &sum, 4);
+            }
+        }
     }
 }
 
 float dot_row(const Weight& w, int64_t o, const Activations& acts, int64_t t) {
     const int64_t n = w.n_in;
+    if (w.layout == Layout::R16) {
+        std::vector<uint8_t> native(row_nbytes(w.type, n));
+        unpack_row_r16(w, o, native.data());
+        const Weight one{w.type, native.data(), n, 1, Layout::Native};
+        return dot_row(one, 0, acts, t);
+    }
     const uint8_t* a = acts.row(t);
     const float* af = reinterpret_cast<const float*>(a);
     const BlockQ8_0* a8 = reinterpret_cast<const BlockQ8_0*>(a);
@@ -480,6 +529,22 @@ void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadP
         throw Error("matmul: I2_S rows must be a multiple of 128 elements");
     const int64_t n_tok = acts.n_rows();
     const int64_t n_out = w.n_out;
+    if (detail::GemmFn fn = detail::find_kernel(w, active_isa())) {
+        pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) { fn(w, acts, o0, o1, y); });
+        return;
+    }
+    if (w.layout == Layout::R16) {
+        // No SIMD kernel for this ISA (a forced override): rebuild native rows one at a time.
+        pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) {
+            std::vector<uint8_t> native(row_nbytes(w.type, w.n_in));
+            Weight one{w.type, native.data(), w.n_in, 1, Layout::Native};
+            for (int64_t o = o0; o < o1; ++o) {
+                unpack_row_r16(w, o, native.data());
+                for (int64_t t = 0; t < n_tok; ++t) y[t * n_out + o] = dot_row(one, 0, acts, t);
+            }
+        });
+        return;
+    }
     // Rows are the unit of work: each weight row is read once and dotted with every token.
     pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) {
         for (int64_t o = o0; o < o1; ++o)

@@ -16,6 +16,10 @@
 
 namespace bonsai::cpu {
 
+// How a weight's bytes are arranged: Native = GGUF blocks row by row; R16 = the repacked Q1_0 / Q2_0
+// form of repack.h (same byte count, produced at load time by repack_r16).
+enum class Layout { Native, R16 };
+
 // A 2-D weight matrix of `n_out` rows with `n_in` elements each (GGUF ne0 = n_in, ne1 = n_out).
 // `data` must hold tensor_nbytes(type, {n_in, n_out}) bytes (the caller validates this).
 struct Weight {
@@ -23,6 +27,7 @@ struct Weight {
     const uint8_t* data = nullptr;
     int64_t n_in = 0;
     int64_t n_out = 0;
+    Layout layout = Layout::Native;
 };
 
 // The activation format a weight type's dot product consumes.
@@ -40,12 +45,19 @@ public:
     int64_t n_in() const { return n_in_; }
     // Start of row r in the converted buffer (layout depends on the format).
     const uint8_t* row(int64_t r) const { return buf_.data() + static_cast<size_t>(r) * row_bytes_; }
+    // Q8_0 rows with n_in % 512 == 0: the R16 transposition (repack.h) of row r, n_in/512 chunks of
+    // 640 bytes: 512 int8 (byte 64s + 4i + p = element 32i + 4s + p of the chunk), 16 f32 block
+    // scales, 16 int32 block sums Σq. Q8_K rows: n_in/256 int32 block sums Σq. nullptr otherwise.
+    const uint8_t* aux(int64_t r) const {
+        return aux_row_bytes_ ? aux_.data() + static_cast<size_t>(r) * aux_row_bytes_ : nullptr;
+    }
 
 private:
     ActFormat fmt_ = ActFormat::F32;
     int64_t n_rows_ = 0, n_in_ = 0;
-    size_t row_bytes_ = 0;
+    size_t row_bytes_ = 0, aux_row_bytes_ = 0;
     std::vector<uint8_t> buf_;
+    std::vector<uint8_t> aux_;
 };
 
 // y[t·n_out + o] = Σ_i W[o][i] · x[t·n_in + i] for t < n_tok, o < n_out; rows split over the pool.

@@ -1,6 +1,31 @@
 #include "backend/cpu/thread_pool.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace bonsai::cpu {
+namespace {
+
+// About 50-100 µs of spinning before sleeping: long enough to cover the gap between the matmuls of
+// one decode step, short enough not to burn a shared machine when the pool is idle.
+constexpr int kSpin = 2000;
+
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
+
+void chunk_bounds(int64_t n, int parts, int index, int64_t& begin, int64_t& end) {
+    const int64_t base = n / parts, rem = n % parts;
+    begin = index * base + (index < rem ? index : rem);
+    end = begin + base + (index < rem ? 1 : 0);
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
     workers_.reserve(static_cast<size_t>(n_threads_ - 1));
@@ -10,44 +35,42 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        stop_ = true;
+        stop_.store(true);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
 }
 
-static void chunk_bounds(int64_t n, int parts, int index, int64_t& begin, int64_t& end) {
-    const int64_t base = n / parts, rem = n % parts;
-    begin = index * base + (index < rem ? index : rem);
-    end = begin + base + (index < rem ? 1 : 0);
-}
-
 void ThreadPool::worker_main(int index) {
     uint64_t seen = 0;
     for (;;) {
-        const std::function<void(int64_t, int64_t)>* job = nullptr;
-        int64_t n = 0;
-        {
+        uint64_t g = 0;
+        for (int spins = 0; (g = generation_.load(std::memory_order_acquire)) == seen && !stop_.load(std::memory_order_relaxed);) {
+            if (++spins < kSpin) {
+                relax();
+                continue;
+            }
             std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-            if (stop_) return;
-            seen = generation_;
-            job = job_;
-            n = job_n_;
+            wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
         }
+        if (stop_.load()) return;
+        seen = g;
+        const std::function<void(int64_t, int64_t)>* job = job_;
+        const int64_t n = job_n_;
         int64_t b = 0, e = 0;
         chunk_bounds(n, n_threads_, index, b, e);
-        std::exception_ptr err;
         if (b < e) {
             try {
                 (*job)(b, e);
             } catch (...) {
-                err = std::current_exception();
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (!error_) error_ = std::current_exception();
             }
         }
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (err && !error_) error_ = err;
-        if (--pending_ == 0) done_.notify_one();
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard<std::mutex> lock(mutex_);  // pairs with the caller's predicate check
+            done_.notify_one();
+        }
     }
 }
 
@@ -62,9 +85,9 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
         std::lock_guard<std::mutex> lock(mutex_);
         job_ = &fn;
         job_n_ = n;
-        pending_ = n_threads_ - 1;
         error_ = nullptr;
-        ++generation_;
+        pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     int64_t b = 0, e = 0;
@@ -75,8 +98,9 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     } catch (...) {
         err = std::current_exception();
     }
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0 && spins < kSpin; ++spins) relax();
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
     job_ = nullptr;
     if (!err) err = error_;
     error_ = nullptr;

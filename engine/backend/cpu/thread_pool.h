@@ -1,6 +1,8 @@
 #pragma once
-// A small persistent thread pool: workers are started once and sleep on a condition variable between
-// jobs, so per-matmul dispatch costs a wake-up instead of a thread creation.
+// A small persistent thread pool: workers are started once. Between jobs they spin briefly on an atomic
+// generation counter (a decode step issues ~200 jobs a few microseconds apart, and a futex wake-up
+// costs as much as a small matmul), then sleep on a condition variable, so an idle pool uses no CPU.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -37,9 +39,9 @@ private:
     std::condition_variable done_;
     const std::function<void(int64_t, int64_t)>* job_ = nullptr;
     int64_t job_n_ = 0;
-    uint64_t generation_ = 0;
-    int pending_ = 0;
-    bool stop_ = false;
+    std::atomic<uint64_t> generation_{0};  // bumped (under mutex_) for each job
+    std::atomic<int> pending_{0};          // workers still running the current job
+    std::atomic<bool> stop_{false};
     std::exception_ptr error_;
 };
 

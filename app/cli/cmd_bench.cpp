@@ -1,0 +1,164 @@
+// bonsai-cli bench -m MODEL [-p 512] [-n 128] [-t T] [-r REPS] [--backend auto|cpu|vulkan] [--json]
+// llama-bench style throughput: prompt processing of -p random tokens in one batch (pp) and decode of
+// -n tokens one at a time from an empty context (tg), mean ± sd over -r repetitions after a warm-up.
+// In the same run it measures the machine's memory read bandwidth (a 1 GiB sum with -t threads, best of
+// 5) and reports decode against the roofline bandwidth ÷ bytes read per decoded token (every tensor of
+// the file once — the tied embedding is read in full as the output matrix — plus the KV cache bytes
+// at the mean decode position).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bonsai/gguf.h"
+#include "bonsai/model.h"
+#include "bonsai/session.h"
+#include "command.h"
+#include "model_options.h"
+
+namespace {
+
+using namespace bonsai;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// GB/s (1e9 bytes) of a parallel read of a 1 GiB buffer; best of 5 after one untimed pass.
+double read_bandwidth(int threads) {
+    const size_t n = (size_t(1) << 30) / sizeof(uint64_t);
+    std::vector<uint64_t> buf(n);
+    for (size_t i = 0; i < n; ++i) buf[i] = i;
+    double best = 0.0;
+    for (int rep = 0; rep < 6; ++rep) {
+        std::vector<uint64_t> part(static_cast<size_t>(threads));
+        const auto t0 = Clock::now();
+        std::vector<std::thread> ts;
+        for (int t = 0; t < threads; ++t)
+            ts.emplace_back([&, t] {
+                const size_t b = n * static_cast<size_t>(t) / static_cast<size_t>(threads);
+                const size_t e = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
+                uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                size_t i = b;
+                for (; i + 4 <= e; i += 4) {
+                    s0 += buf[i];
+                    s1 += buf[i + 1];
+                    s2 += buf[i + 2];
+                    s3 += buf[i + 3];
+                }
+                for (; i < e; ++i) s0 += buf[i];
+                part[static_cast<size_t>(t)] = s0 + s1 + s2 + s3;
+            });
+        for (auto& th : ts) th.join();
+        const double s = seconds_since(t0);
+        uint64_t total = 0;
+        for (uint64_t v : part) total += v;
+        if (total != uint64_t(n) * (n - 1) / 2) throw Error("bench: bandwidth check sum is wrong");
+        if (rep > 0) best = std::max(best, static_cast<double>(n * sizeof(uint64_t)) / s / 1e9);
+    }
+    return best;
+}
+
+struct Stat {
+    double mean = 0, sd = 0;
+};
+Stat stat(const std::vector<double>& v) {
+    Stat s;
+    for (double x : v) s.mean += x;
+    s.mean /= static_cast<double>(v.size());
+    for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+    s.sd = v.size() > 1 ? std::sqrt(s.sd / static_cast<double>(v.size() - 1)) : 0.0;
+    return s;
+}
+
+int run_bench(cli::Args& args) {
+    cli::ModelOptions mo = cli::parse_model_options(args);
+    const int64_t n_prompt = args.integer({"-p", "--n-prompt"}).value_or(512);
+    const int64_t n_gen = args.integer({"-n", "--n-gen"}).value_or(128);
+    const int64_t reps = args.integer({"-r", "--repetitions"}).value_or(3);
+    const bool json = args.flag({"--json"});
+    if (n_prompt < 0 || n_gen < 0 || n_prompt + n_gen == 0) throw cli::UsageError("-p and -n must be >= 0, not both 0");
+    if (reps < 1 || reps > 100) throw cli::UsageError("-r must be between 1 and 100");
+    if (!args.positionals().empty()) throw cli::UsageError("unexpected argument");
+    auto model = Model::load(mo.path, mo.params);
+    const HParams& hp = model->hparams();
+    const int threads = model->n_threads();
+    const int64_t V = model->n_vocab();
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(V - 1));
+    std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));
+    for (auto& t : prompt) t = tok(rng);
+
+    SessionParams sp;
+    sp.n_ctx = std::max<int64_t>(n_prompt, n_gen + 1) + 8;
+    sp.n_batch = std::max<int64_t>(n_prompt, 1);
+    // Warm-up: page in the weights, size the scratch buffers.
+    {
+        Session s(*model, sp);
+        std::vector<int32_t> w(prompt.begin(), prompt.begin() + std::min<int64_t>(n_prompt, 16));
+        if (w.empty()) w.push_back(1);
+        s.evaluate(w);
+        for (int i = 0; i < 2; ++i) s.append(std::vector<int32_t>{tok(rng)});
+    }
+    std::vector<double> pp, tg;
+    for (int64_t r = 0; r < reps; ++r) {
+        if (n_prompt > 0) {
+            Session s(*model, sp);
+            const auto t0 = Clock::now();
+            s.evaluate(prompt);
+            pp.push_back(static_cast<double>(n_prompt) / seconds_since(t0));
+        }
+        if (n_gen > 0) {
+            Session s(*model, sp);
+            std::vector<int32_t> one{tok(rng)};
+            const auto t0 = Clock::now();
+            s.evaluate(one);
+            for (int64_t i = 1; i < n_gen; ++i) s.append(std::vector<int32_t>{tok(rng)});
+            tg.push_back(static_cast<double>(n_gen) / seconds_since(t0));
+        }
+    }
+    double weight_bytes = 0;
+    for (const auto& t : model->file().tensors()) weight_bytes += static_cast<double>(t.nbytes);
+    const double kv_bytes = 2.0 * static_cast<double>(hp.n_layer * hp.n_head_kv * hp.head_dim) * 2.0 *
+                            (static_cast<double>(n_gen) / 2.0 + 0.5);
+    const double bw = read_bandwidth(threads);
+    const double roofline = bw * 1e9 / (weight_bytes + kv_bytes);
+    const Stat sp_ = pp.empty() ? Stat{} : stat(pp), st = tg.empty() ? Stat{} : stat(tg);
+    if (json) {
+        nlohmann::json j{{"model", mo.path},
+                         {"threads", threads},
+                         {"backend", backend_name(model->backend())},
+                         {"n_prompt", n_prompt},
+                         {"n_gen", n_gen},
+                         {"repetitions", reps},
+                         {"pp_tok_s", sp_.mean},
+                         {"pp_tok_s_sd", sp_.sd},
+                         {"tg_tok_s", st.mean},
+                         {"tg_tok_s_sd", st.sd},
+                         {"bandwidth_gb_s", bw},
+                         {"bytes_per_token", weight_bytes + kv_bytes},
+                         {"roofline_tok_s", roofline},
+                         {"tg_roofline_pct", roofline > 0 ? 100.0 * st.mean / roofline : 0.0}};
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("model %s (%s, %d threads, backend %s)\n", mo.path.c_str(), hp.arch.c_str(), threads,
+                    backend_name(model->backend()));
+        if (!pp.empty()) std::printf("pp%lld: %8.2f ± %.2f tok/s\n", static_cast<long long>(n_prompt), sp_.mean, sp_.sd);
+        if (!tg.empty()) std::printf("tg%lld: %8.2f ± %.2f tok/s\n", static_cast<long long>(n_gen), st.mean, st.sd);
+        std::printf("memory read bandwidth: %.2f GB/s; bytes per decoded token: %.1f MB\n", bw,
+                    (weight_bytes + kv_bytes) / 1e6);
+        std::printf("decode roofline: %.2f tok/s; tg = %.1f%% of it\n", roofline, roofline > 0 ? 100.0 * st.mean / roofline : 0.0);
+    }
+    return 0;
+}
+
+const cli::Registration reg{"bench", "-m MODEL [-p 512] [-n 128] [-t T] [-r REPS] [--backend B] [--json]  throughput vs memory roofline",
+                            run_bench};
+
+}  // namespace

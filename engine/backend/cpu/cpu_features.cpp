@@ -1,0 +1,66 @@
+#include "backend/cpu/cpu_features.h"
+
+#include <atomic>
+#include <cstdint>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace bonsai::cpu {
+namespace {
+
+Isa detect() {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::Scalar;
+    const bool osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave || !avx) return Isa::Scalar;
+    unsigned xlo = 0, xhi = 0;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    const uint64_t xcr0 = (static_cast<uint64_t>(xhi) << 32) | xlo;
+    if ((xcr0 & 0x6) != 0x6) return Isa::Scalar;  // the OS saves neither XMM nor YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Isa::Scalar;
+    const bool avx2 = (b >> 5) & 1;
+    if (!(avx2 && fma && f16c)) return Isa::Scalar;
+    const bool f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+    const bool zmm_state = (xcr0 & 0xE0) == 0xE0;  // opmask + upper ZMM state enabled by the OS
+    if (f && bw && vl && vnni && zmm_state) return Isa::Avx512;
+    return Isa::Avx2;
+#else
+    return Isa::Scalar;
+#endif
+}
+
+std::atomic<int> g_override{-1};
+
+}  // namespace
+
+Isa detected_isa() {
+    static const Isa isa = detect();
+    return isa;
+}
+
+Isa active_isa() {
+    const int o = g_override.load(std::memory_order_relaxed);
+    return o < 0 ? detected_isa() : static_cast<Isa>(o);
+}
+
+void set_isa_override(Isa isa) {
+    const int v = static_cast<int>(isa) > static_cast<int>(detected_isa()) ? static_cast<int>(detected_isa())
+                                                                             : static_cast<int>(isa);
+    g_override.store(v);
+}
+
+void reset_isa_override() { g_override.store(-1); }
+
+const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::Scalar: return "scalar";
+        case Isa::Avx2: return "avx2";
+        case Isa::Avx512: return "avx512-vnni";
+    }
+    return "?";
+}
+
+}  // namespace bonsai::cpu

@@ -1,0 +1,26 @@
+#pragma once
+// SIMD kernel tables (kernels_avx2.cpp / kernels_avx512.cpp are compiled with their own ISA flags and
+// must only be called when cpu_features says the CPU has that ISA).
+#include <cstdint>
+
+#include "backend/cpu/cpu_features.h"
+#include "backend/cpu/matmul.h"
+
+namespace bonsai::cpu::detail {
+
+// y[t·n_out + o] = W[o]·x[t] for rows o in [o0, o1) and every activation row t of `a`.
+// `a` is already in act_format(w.type) with its aux data (matmul.h).
+using GemmFn = void (*)(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+
+struct KernelTable {
+    GemmFn q1_0_r16 = nullptr;  // Q1_0, Layout::R16, Q8_0 activations
+    GemmFn q2_0_r16 = nullptr;  // Q2_0, Layout::R16, Q8_0 activations
+    GemmFn tq2_0 = nullptr;     // TQ2_0, native layout, Q8_K activations
+};
+KernelTable avx512_kernels();
+KernelTable avx2_kernels();
+
+// The kernel for `w` under `isa`, or nullptr (then the scalar path runs).
+GemmFn find_kernel(const Weight& w, Isa isa);
+
+}  // namespace bonsai::cpu::detail

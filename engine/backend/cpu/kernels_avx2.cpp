@@ -1,0 +1,182 @@
+// AVX2 + FMA + F16C kernels (desktops without AVX-512). Same data layouts and integer math as
+// kernels_avx512.cpp; the 4-way int8 dot product is vpmaddubsw + vpmaddwd (codes are at most 3, so
+// the 16-bit pair sums cannot saturate). Compiled alone with -mavx2 -mfma -mf16c.
+#include "backend/cpu/kernels.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace bonsai::cpu::detail {
+namespace {
+
+constexpr int kMaxTile = 4;
+
+inline __m256i dp(__m256i acc, __m256i u8, __m256i s8) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u8, s8), _mm256_set1_epi16(1)));
+}
+inline __m256i ld(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+template <bool Q1, int NT>
+inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const uint8_t* const* xa, float* out) {
+    constexpr int CB = Q1 ? 64 : 128, NS = Q1 ? 4 : 8;
+    const __m256i mask = _mm256_set1_epi8(Q1 ? 1 : 3);
+    const __m256i idx0 = Q1 ? _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1) : _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256i idx1 = Q1 ? _mm256_setr_epi32(2, 2, 2, 2, 3, 3, 3, 3) : _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
+    __m256 facc[NT];
+    for (int t = 0; t < NT; ++t) facc[t] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < nc; ++c) {
+        const uint8_t* cb = codes + c * CB;
+        __m256i acc[NT][2];
+        for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; ++h) {
+            const __m256i V0 = ld(cb + 32 * h);
+            const __m256i V1 = Q1 ? V0 : ld(cb + 64 + 32 * h);
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; ++s) {
+                const __m256i v = Q1 || s < 4 ? V0 : V1;
+                const int shift = Q1 ? s : 2 * (s & 3);
+                const __m256i ws = _mm256_and_si256(_mm256_srli_epi16(v, shift), mask);
+                for (int t = 0; t < NT; ++t) acc[t][h] = dp(acc[t][h], ws, ld(xa[t] + c * 640 + 64 * s + 32 * h));
+            }
+        }
+        __m256 dws;
+        if constexpr (Q1) {
+            dws = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + c * NS))));
+        } else {
+            dws = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc + c * NS)));
+        }
+        const __m256 dw[2] = {_mm256_permutevar8x32_ps(dws, idx0), _mm256_permutevar8x32_ps(dws, idx1)};
+        for (int t = 0; t < NT; ++t) {
+            const uint8_t* x = xa[t] + c * 640;
+            for (int h = 0; h < 2; ++h) {
+                const __m256i tsum = ld(x + 576 + 32 * h);
+                const __m256i sumi = Q1 ? _mm256_sub_epi32(_mm256_slli_epi32(acc[t][h], 1), tsum)
+                                        : _mm256_sub_epi32(acc[t][h], tsum);
+                const __m256 d = _mm256_mul_ps(dw[h], _mm256_loadu_ps(reinterpret_cast<const float*>(x + 512 + 32 * h)));
+                facc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), d, facc[t]);
+            }
+        }
+    }
+    for (int t = 0; t < NT; ++t) out[t] = hsum(facc[t]);
+}
+
+template <int NT>
+inline void tq2_tile(const uint8_t* wrow, int64_t nb, const uint8_t* const* ya, const int32_t* const* sums, float* out) {
+    const __m256i three = _mm256_set1_epi8(3);
+    __m256 facc[NT];
+    for (int t = 0; t < NT; ++t) facc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* wb = wrow + b * 66;
+        const __m256i V0 = ld(wb), V1 = ld(wb + 32);
+        uint16_t dh;
+        std::memcpy(&dh, wb + 64, 2);
+        const float dw = _cvtsh_ss(dh);
+        __m256i acc[NT];
+        for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; ++l) {
+            const __m256i w0 = _mm256_and_si256(_mm256_srli_epi16(V0, 2 * l), three);
+            const __m256i w1 = _mm256_and_si256(_mm256_srli_epi16(V1, 2 * l), three);
+            for (int t = 0; t < NT; ++t) {
+                const uint8_t* q = ya[t] + b * 292 + 4;
+                acc[t] = dp(dp(acc[t], w0, ld(q + 32 * l)), w1, ld(q + 128 + 32 * l));
+            }
+        }
+        for (int t = 0; t < NT; ++t) {
+            float dx;
+            std::memcpy(&dx, ya[t] + b * 292, 4);
+            const __m256i s = _mm256_sub_epi32(acc[t], _mm256_setr_epi32(sums[t][b], 0, 0, 0, 0, 0, 0, 0));
+            facc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(dx * dw), facc[t]);
+        }
+    }
+    for (int t = 0; t < NT; ++t) out[t] = hsum(facc[t]);
+}
+
+template <bool Q1, int NT>
+void r16_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+    const int64_t nc = w.n_in / 512, n_out = w.n_out;
+    constexpr int CB = Q1 ? 64 : 128, NS = Q1 ? 4 : 8;
+    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * CB);
+    const uint8_t* xa[NT];
+    for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t);
+    for (int64_t o = ob; o < oe; ++o) {
+        float r[NT];
+        r16_tile<Q1, NT>(w.data + o * nc * CB, scales + o * nc * NS, nc, xa, r);
+        for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
+    }
+}
+
+template <int NT>
+void tq2_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+    const int64_t nb = w.n_in / 256, n_out = w.n_out;
+    const uint8_t* ya[NT];
+    const int32_t* sums[NT];
+    for (int t = 0; t < NT; ++t) {
+        ya[t] = a.row(t0 + t);
+        sums[t] = reinterpret_cast<const int32_t*>(a.aux(t0 + t));
+    }
+    for (int64_t o = ob; o < oe; ++o) {
+        float r[NT];
+        tq2_tile<NT>(w.data + o * nb * 66, nb, ya, sums, r);
+        for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
+    }
+}
+
+template <template <int> class Rows>
+void drive(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    const int64_t n_tok = a.n_rows();
+    for (int64_t ob = o0; ob < o1; ob += 16) {
+        const int64_t oe = std::min(ob + 16, o1);
+        for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTile) {
+            switch (std::min<int64_t>(kMaxTile, n_tok - t0)) {
+                case 1: Rows<1>::run(w, a, ob, oe, t0, y); break;
+                case 2: Rows<2>::run(w, a, ob, oe, t0, y); break;
+                case 3: Rows<3>::run(w, a, ob, oe, t0, y); break;
+                default: Rows<4>::run(w, a, ob, oe, t0, y); break;
+            }
+        }
+    }
+}
+
+template <int NT>
+struct Q1Rows {
+    static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+        r16_rows<true, NT>(w, a, ob, oe, t0, y);
+    }
+};
+template <int NT>
+struct Q2Rows {
+    static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+        r16_rows<false, NT>(w, a, ob, oe, t0, y);
+    }
+};
+template <int NT>
+struct Tq2Rows {
+    static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+        tq2_rows<NT>(w, a, ob, oe, t0, y);
+    }
+};
+
+void gemm_q1(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1Rows>(w, a, o0, o1, y); }
+void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
+void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
+
+}  // namespace
+
+KernelTable avx2_kernels() { return KernelTable{gemm_q1, gemm_q2, gemm_tq2}; }
+
+}  // namespace bonsai::cpu::detail
+#else
+namespace bonsai::cpu::detail {
+KernelTable avx2_kernels() { return KernelTable{}; }  // not an x86 build
+}  // namespace bonsai::cpu::detail
+#endif

@@ -1,0 +1,37 @@
+#pragma once
+// "R16" weight layout for Q1_0 and Q2_0 rows whose length is a multiple of 512.
+//
+// Why: both types carry one activation scale per 32 elements (Q8_0 blocks), so a kernel on the
+// native layout must convert and scale every 32 products. R16 groups a row into chunks of 512
+// elements = 16 activation blocks and transposes them so that int32 lane i of a 16-lane vector
+// accumulates block i: one VNNI step covers 4 elements of each of the 16 blocks, 8 steps finish them,
+// and the float conversion and scaling happen once per 512 elements instead of once per 32.
+//
+// Layout of a tensor of n_out rows, nc = n_in / 512 chunks per row (same total bytes as native):
+//   codes:  n_out · nc · CB bytes, chunk (o, c) at (o·nc + c)·CB, CB = 64 (Q1_0) or 128 (Q2_0);
+//           byte 4i+p of 64-byte vector v holds, for step s, the code of row element
+//           512c + 32i + 4s + p: Q1_0 bit s (s = 0..7, v = 0); Q2_0 bits 2(s%4)..+1 of vector v = s/4.
+//   scales: then n_out · nc · NS fp16 weight scales, NS = 4 (Q1_0, groups of 128) or 8 (Q2_0, groups
+//           of 64), in row order: chunk (o, c) at (o·nc + c)·NS.
+// Activations for R16 weights use the same transposition (Activations::r16, see matmul.h).
+#include <cstddef>
+#include <cstdint>
+
+#include "backend/cpu/matmul.h"
+
+namespace bonsai::cpu {
+
+// True when `type` has an R16 form and rows of n_in elements fit it.
+bool r16_eligible(TensorType type, int64_t n_in);
+// Bytes of code per 512-element chunk (64 or 128) and fp16 scales per chunk (4 or 8).
+int r16_code_bytes(TensorType type);
+int r16_scales(TensorType type);
+
+// Writes the R16 form of native weight `w` (layout Native, r16_eligible) into `out`
+// (tensor_nbytes bytes, same as native).
+void repack_r16(const Weight& w, uint8_t* out);
+
+// Rebuilds native row `o` of R16 weight `w` into `row` (row_nbytes(type, n_in) bytes).
+void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row);
+
+}  // namespace bonsai::cpu
