@@ -30,7 +30,7 @@ const char* const kPrelude = R"JS(
     var bonsai = Object.freeze({
         apiVersion: 1,
         id: h.pluginId(),
-        permissions: Object.freeze(h.permissions()),
+        permissions: Object.freeze(Array.prototype.slice.call(h.permissions())),  // a real array: freezing a Qt sequence wrapper crashes Qt 6.4
         registerCommand: function (name, fn) { h.registerCommand(name, fn); },
         registerMessageAction: function (id, fn) { h.registerMessageAction(id, fn); },
         conversation: function () { return h.conversation(); },

@@ -3,14 +3,23 @@
 #include <QUrl>
 #include <QVariantMap>
 
-#include "conversation_list_model.h"
+#include "chat_controller.h"
+#include "context_controller.h"
+#include "models_controller.h"
+#include "plugins_controller.h"
+#include "settings_controller.h"
+#include "sidebar_controller.h"
 
 namespace bonsai::ui {
 
-QObject* loadMainWindow(QQmlApplicationEngine& engine, const MainWindowModels& models) {
+QObject* loadMainWindow(QQmlApplicationEngine& engine, const MainWindowModels& m) {
     engine.setInitialProperties(QVariantMap{
-        {QStringLiteral("conversations"), QVariant::fromValue<QObject*>(models.conversations)},
-        {QStringLiteral("modelName"), models.modelName},
+        {QStringLiteral("chat"), QVariant::fromValue<QObject*>(m.chat)},
+        {QStringLiteral("sidebar"), QVariant::fromValue<QObject*>(m.sidebar)},
+        {QStringLiteral("models"), QVariant::fromValue<QObject*>(m.models)},
+        {QStringLiteral("contextStore"), QVariant::fromValue<QObject*>(m.context)},
+        {QStringLiteral("plugins"), QVariant::fromValue<QObject*>(m.plugins)},
+        {QStringLiteral("settings"), QVariant::fromValue<QObject*>(m.settings)},
     });
     engine.load(QUrl(QStringLiteral("qrc:/bonsai/qml/Main.qml")));
     const auto roots = engine.rootObjects();

@@ -7,11 +7,21 @@
 
 namespace bonsai::ui {
 
-class ConversationListModel;
+class ChatController;
+class SidebarController;
+class ModelsController;
+class ContextController;
+class PluginsController;
+class SettingsController;
 
+// The view models of every page. None is owned; all must outlive the window.
 struct MainWindowModels {
-    ConversationListModel* conversations = nullptr;
-    QString modelName;  // shown in the header; empty when no model is loaded
+    ChatController* chat = nullptr;
+    SidebarController* sidebar = nullptr;
+    ModelsController* models = nullptr;
+    ContextController* context = nullptr;
+    PluginsController* plugins = nullptr;
+    SettingsController* settings = nullptr;
 };
 
 // Returns the root ApplicationWindow, or nullptr after printing QML errors to stderr.
