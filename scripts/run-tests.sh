@@ -6,6 +6,13 @@ cd "$(dirname "$0")/.."
 bash installer/deps/debian.sh
 cmake --preset ci
 cmake --build --preset ci
+# The official `openai` npm client, used by tests/server to drive `bonsai-cli serve` (npm's registry is
+# reachable; the app itself never downloads anything at run time).
+mkdir -p build/ci/npm
+if [ ! -d build/ci/npm/node_modules/openai ]; then
+  (cd build/ci/npm && npm install --no-audit --no-fund --loglevel=error openai@4 >/dev/null) ||
+    echo "run-tests.sh: warning: npm install openai failed; test_openai_npm_client will fail" >&2
+fi
 ctest --preset ci
 # The trainer's Python tests (Debian's torch lives under /usr/bin/python3 only).
 if [ -d training/tests ]; then
