@@ -11,6 +11,8 @@
 #include <QQuickWindow>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QtTest>
 
 #include "app_wiring.h"
@@ -56,6 +58,7 @@ private slots:
         o.defaultModel = kModel;
         o.applicationDir = dir_.path();
         o.loadPlugins = false;
+        o.cliPath = QStringLiteral(BONSAI_CLI_PATH);
         app_ = std::make_unique<App>(o);
         app_->service().setAutoTitles(false);
         app_->service().setMaxReplyTokens(12);
@@ -272,6 +275,25 @@ private slots:
 #else
         QSKIP("built without poppler-qt6");
 #endif
+    }
+
+    void localServerSwitchServesTheModel() {
+        auto* page = root_->findChild<QObject*>(QStringLiteral("serverStatus"));
+        QVERIFY(page);
+        QObject* settings = root_->property("settings").value<QObject*>();
+        QVERIFY(settings);
+        settings->setProperty("localServer", true);
+        QTRY_VERIFY_WITH_TIMEOUT(page->property("text").toString().startsWith(QStringLiteral("Serving http://127.0.0.1:")), 20000);
+        // A real OpenAI-compatible server answers on the port it reports.
+        const QString url = page->property("text").toString().section(QLatin1Char(' '), 1, 1) + QStringLiteral("/models");
+        QNetworkAccessManager nam;
+        QNetworkReply* r = nam.get(QNetworkRequest(QUrl(url)));
+        QSignalSpy done(r, &QNetworkReply::finished);
+        QVERIFY(done.wait(10000));
+        QCOMPARE(r->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        r->deleteLater();
+        settings->setProperty("localServer", false);
+        QTRY_COMPARE_WITH_TIMEOUT(page->property("text").toString(), QStringLiteral("Stopped"), 10000);
     }
 
     void cleanupTestCase() {

@@ -74,6 +74,13 @@ Pane {
             Label { text: qsTr("Local server"); font.bold: true; font.pixelSize: 16; Layout.columnSpan: 2 }
             Label { text: qsTr("OpenAI-compatible server on 127.0.0.1") }
             Switch { checked: root.settings.localServer; Accessible.name: qsTr("Run the local server"); onToggled: root.settings.localServer = checked }
+            Label {
+                objectName: "serverStatus"
+                Layout.columnSpan: 2
+                text: root.settings.serverStatus
+                visible: text.length > 0
+                opacity: 0.8
+            }
         }
     }
 }

@@ -11,6 +11,7 @@
 #include "core/conversation_service.h"
 #include "core/host_services_impl.h"
 #include "core/local_provider.h"
+#include "core/local_server_process.h"
 #include "core/openai_provider.h"
 #include "core/secret_store.h"
 #include "host/plugin_host.h"
@@ -104,11 +105,18 @@ App::App(const AppOptions& options) : options_(options) {
         chat_->setCloudModel(settings_->cloudModel());
         rebuildCloudProvider();
     });
+    server_ = std::make_unique<core::LocalServerProcess>(options_.cliPath.isEmpty() ? core::cliExecutable(options_.applicationDir)
+                                                                                     : options_.cliPath);
+    QObject::connect(server_.get(), &core::LocalServerProcess::statusChanged, settings,
+                     [this] { settings_->setServerStatus(server_->status()); });
+    QObject::connect(settings, &SettingsController::changed, server_.get(), [this] { syncLocalServer(); });
+    QObject::connect(models, &ModelsController::activeModelChanged, server_.get(), [this] { syncLocalServer(); });
     // The cloud provider needs the API key from the keyring, which can be slow: after the first frame.
     QTimer::singleShot(0, chat, [this] { rebuildCloudProvider(); });
 }
 
 App::~App() {
+    server_.reset();  // stops the child server process
     if (hostServices_) hostServices_->shutdown();
     plugins_.reset();
     chat_.reset();
@@ -123,6 +131,18 @@ void App::rebuildCloudProvider() {
     service_->setCloudProvider(fresh.get());
     service_->setCloudModel(settings_->cloudModel());
     cloud_ = std::move(fresh);
+}
+
+void App::syncLocalServer() {
+    const QString model = models_->activeModel();
+    if (!settings_->localServer()) {
+        if (server_->running() || !servedModel_.isEmpty()) server_->stop();
+        servedModel_.clear();
+        return;
+    }
+    if (model.isEmpty() || model == servedModel_) return;
+    servedModel_ = model;
+    server_->start(model, 8080);
 }
 
 void App::loadPlugins() {

@@ -14,6 +14,7 @@ class LocalProvider;
 class OpenAIProvider;
 class SecretStore;
 class AppHostServices;
+class LocalServerProcess;
 }  // namespace bonsai::core
 namespace bonsai::plugins {
 class PluginHost;
@@ -33,7 +34,8 @@ struct AppOptions {
     QString databasePath;   // the profile database
     QString modelsDir;      // the user's model folder
     QString defaultModel;   // bundled default model ("" = none)
-    QString applicationDir; // for plugin discovery
+    QString applicationDir; // for plugin discovery and finding bonsai-cli
+    QString cliPath;        // bonsai-cli for the local server ("" = next to the app)
     bool loadPlugins = true;
 };
 
@@ -56,6 +58,8 @@ public:
 
 private:
     void rebuildCloudProvider();
+    // Starts, restarts or stops the local OpenAI-compatible server to match the settings and active model.
+    void syncLocalServer();
 
     AppOptions options_;
     std::unique_ptr<storage::Database> db_;
@@ -71,6 +75,8 @@ private:
     std::unique_ptr<ContextController> context_;
     std::unique_ptr<PluginsController> pluginsView_;
     std::unique_ptr<SettingsController> settings_;
+    std::unique_ptr<core::LocalServerProcess> server_;
+    QString servedModel_;
     bool pluginsLoaded_ = false;
 };
 

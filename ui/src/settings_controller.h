@@ -22,6 +22,7 @@ class SettingsController : public QObject {
     Q_PROPERTY(QString theme READ theme WRITE setTheme NOTIFY changed)
     Q_PROPERTY(bool localServer READ localServer WRITE setLocalServer NOTIFY changed)
     Q_PROPERTY(QString status READ status NOTIFY statusChanged)
+    Q_PROPERTY(QString serverStatus READ serverStatus NOTIFY serverStatusChanged)
 public:
     explicit SettingsController(core::SecretStore* secrets, QObject* parent = nullptr);
 
@@ -41,6 +42,13 @@ public:
     bool localServer() const { return get(QStringLiteral("server/enabled"), false).toBool(); }
     void setLocalServer(bool on) { set(QStringLiteral("server/enabled"), on); }
     QString status() const { return status_; }
+    // What the local server is doing ("Serving http://127.0.0.1:8080/v1", "Stopped", an error); set by the app.
+    QString serverStatus() const { return serverStatus_; }
+    void setServerStatus(const QString& s) {
+        if (s == serverStatus_) return;
+        serverStatus_ = s;
+        emit serverStatusChanged();
+    }
 
     // Stores the key in the SecretStore (empty: removes it). The key itself is never readable from QML.
     Q_INVOKABLE void setApiKey(const QString& key);
@@ -50,6 +58,7 @@ public:
 signals:
     void changed();
     void statusChanged();
+    void serverStatusChanged();
 
 private:
     QVariant get(const QString& key, const QVariant& fallback) const;
@@ -58,6 +67,7 @@ private:
     core::SecretStore* secrets_;
     bool hasKey_ = false;
     QString status_;
+    QString serverStatus_;
 };
 
 }  // namespace bonsai::ui
