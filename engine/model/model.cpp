@@ -1,5 +1,6 @@
 // bonsai::Model: loading, validation and the architecture-independent part of the forward pass.
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 
 #include "bonsai/gguf.h"
@@ -77,7 +78,18 @@ std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::GgufFile> file, co
     } catch (const Error& e) {
         throw Error(where + ": " + e.what());
     }
-    im.backend = Backend::Cpu;  // the only backend so far; Auto and Vulkan run here too
+    im.backend = Backend::Cpu;
+    // Vulkan when asked for, or for Auto when a real GPU exists (lavapipe is slower than our CPU path).
+    // Any failure (no device, unsupported tensor, out of device memory) falls back to the CPU.
+    if (params.backend == Backend::Vulkan ||
+        (params.backend == Backend::Auto && model_detail::vulkan_gpu_available())) {
+        try {
+            im.vk = model_detail::VulkanModel::create(im.hp, im.w, *im.file);
+            im.backend = Backend::Vulkan;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bonsai: Vulkan backend not used (%s); running on the CPU\n", e.what());
+        }
+    }
     int n = params.n_threads;
     if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     im.pool = std::make_unique<cpu::ThreadPool>(std::min(n, 256));

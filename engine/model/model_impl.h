@@ -8,6 +8,7 @@
 #include "bonsai/model.h"
 #include "model/kv_cache.h"
 #include "model/layers.h"
+#include "model/vulkan_forward.h"
 #include "model/weights.h"
 
 namespace bonsai::model_detail {
@@ -36,6 +37,7 @@ struct ModelImpl {
     std::unique_ptr<cpu::ThreadPool> pool;
     std::shared_ptr<const Tokenizer> tokenizer;
     Backend backend = Backend::Cpu;
+    std::unique_ptr<VulkanModel> vk;  // set when backend == Vulkan (weights on the device)
     bool synthetic = false;
     std::optional<SelfTestResult> self_test;
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "model/model_impl.h"
 #include "model/token_text.h"
@@ -24,7 +25,8 @@ const char* stop_reason_name(StopReason r) {
 }
 
 struct Session::State {
-    model_detail::KvCache kv;
+    model_detail::KvCache kv;                             // CPU backend
+    std::unique_ptr<model_detail::VulkanSessionState> vk;  // Vulkan backend (then kv stays empty)
     model_detail::ForwardState st;
     std::vector<float> logits;  // rows × n_vocab of the last evaluate/append
     int64_t rows = 0;
@@ -73,7 +75,14 @@ Session::Session(Model& model, const SessionParams& params) : model_(model), par
     n_ctx_ = params.n_ctx <= 0 ? hp.n_ctx_train : std::min(params.n_ctx, hp.n_ctx_train);
     if (n_ctx_ <= 0) throw Error("session: invalid context size");
     if (params_.n_batch <= 0) params_.n_batch = 512;
-    state_->kv.allocate(hp.n_layer, n_ctx_, hp.n_head_kv * hp.head_dim);
+    if (auto* vk = model.impl().vk.get()) {
+        try {
+            state_->vk = vk->new_session(n_ctx_);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "bonsai: Vulkan KV cache not allocated (%s); this session runs on the CPU\n", e.what());
+        }
+    }
+    if (!state_->vk) state_->kv.allocate(hp.n_layer, n_ctx_, hp.n_head_kv * hp.head_dim);
     sampler_ = std::make_unique<Sampler>(params.sampling, params.seed);
 }
 
@@ -116,15 +125,19 @@ void Session::forward(std::span<const int32_t> tokens, bool all_logits) {
     s.logits.clear();
     auto& im = model_.impl();
     const size_t V_ = static_cast<size_t>(V);
+    auto run = [&](const int32_t* t, int64_t n, int64_t pos0, bool all) {
+        if (s.vk) im.vk->forward(t, n, pos0, *s.vk, s.st, all);
+        else im.forward(t, n, pos0, s.kv, s.st, all);
+    };
     for (size_t off = 0; off < tokens.size(); off += static_cast<size_t>(params_.n_batch)) {
         if (off > 0 && cancel_.load(std::memory_order_relaxed)) throw Cancelled();
         const size_t n = std::min(tokens.size() - off, static_cast<size_t>(params_.n_batch));
         const bool last = off + n == tokens.size();
         if (!all_logits && !last) {
             // Intermediate batches still need a forward pass; their logits are dropped.
-            im.forward(tokens.data() + off, static_cast<int64_t>(n), static_cast<int64_t>(tokens_.size()), s.kv, s.st, false);
+            run(tokens.data() + off, static_cast<int64_t>(n), static_cast<int64_t>(tokens_.size()), false);
         } else {
-            im.forward(tokens.data() + off, static_cast<int64_t>(n), static_cast<int64_t>(tokens_.size()), s.kv, s.st, all_logits);
+            run(tokens.data() + off, static_cast<int64_t>(n), static_cast<int64_t>(tokens_.size()), all_logits);
             s.logits.insert(s.logits.end(), s.st.logits.begin(), s.st.logits.begin() + s.st.logits_rows * static_cast<int64_t>(V_));
             s.rows += s.st.logits_rows;
         }

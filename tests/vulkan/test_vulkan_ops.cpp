@@ -273,8 +273,9 @@ private slots:
         for (TensorType t : weight_types()) {
             const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
             // ne0: 1, 3 and 9 blocks (F32/F16: lengths that are not multiples of the workgroup);
-            // rows: not multiples of the 64-thread workgroup.
-            std::vector<uint32_t> ne0s = blk == 1 ? std::vector<uint32_t>{37, 200, 1000} : std::vector<uint32_t>{blk, 3 * blk, 9 * blk};
+            // rows: not multiples of the 4 rows a workgroup takes.
+            // 16 blocks: Bonsai-1.7B-wide rows for Q1_0 (2048), several subgroup passes per row everywhere.
+            std::vector<uint32_t> ne0s = blk == 1 ? std::vector<uint32_t>{37, 200, 1000} : std::vector<uint32_t>{blk, 3 * blk, 9 * blk, 16 * blk};
             for (uint32_t ne0 : ne0s)
                 for (uint32_t rows : {1u, 37u, 130u})
                     QTest::addRow("%s ne0=%u rows=%u", bonsai::tensor_type_name(t), ne0, rows) << t << ne0 << rows;
@@ -299,6 +300,8 @@ private slots:
             QTest::addRow("%s ne0=%u rows=33 cols=1", bonsai::tensor_type_name(t), ne0a) << t << ne0a << 33u << 1u;
             QTest::addRow("%s ne0=%u rows=70 cols=7", bonsai::tensor_type_name(t), ne0b) << t << ne0b << 70u << 7u;
             QTest::addRow("%s ne0=%u rows=5 cols=40", bonsai::tensor_type_name(t), ne0a) << t << ne0a << 5u << 40u;
+            // More than one 64 x 64 tile in both directions, neither a multiple of 64.
+            QTest::addRow("%s ne0=%u rows=130 cols=67", bonsai::tensor_type_name(t), ne0b) << t << ne0b << 130u << 67u;
         }
     }
 

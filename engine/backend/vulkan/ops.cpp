@@ -78,7 +78,8 @@ void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     pc.x_off = index_of(op, "x", x, floats(ne0), 4);
     pc.y_off = index_of(op, "y", y, floats(rows), 4);
     std::string shader = std::string("matvec_") + type_suffix(t);
-    impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, rows);
+    // matvec.comp: 4 rows per workgroup (RPW).
+    impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(rows) + 3) / 4);
 }
 
 void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
@@ -96,7 +97,7 @@ void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     pc.ncols = ncols;
     pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * ncols), 4);
     pc.y_off = index_of(op, "y", y, floats(uint64_t(rows) * ncols), 4);
-    const uint64_t gx = (uint64_t(rows) + 31) / 32, gy = (uint64_t(ncols) + 31) / 32;
+    const uint64_t gx = (uint64_t(rows) + 63) / 64, gy = (uint64_t(ncols) + 63) / 64;  // matmul.comp: 64 x 64 tiles
     if (gx > 65535 || gy > 65535) fail(op, "too many rows or columns for one dispatch");
     std::string shader = std::string("matmul_") + type_suffix(t);
     impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, gx, static_cast<uint32_t>(gy));
@@ -204,6 +205,7 @@ void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache,
     if (p.n_head == 0 || p.n_kv_head == 0 || p.n_head % p.n_kv_head != 0) fail(op, "n_kv_head must divide n_head");
     if (p.n_kv == 0) fail(op, "the KV cache is empty");
     if (p.n_head > 65535) fail(op, "too many heads");
+    if (p.n_tokens == 0 || p.n_tokens > p.n_kv || p.n_tokens > 65535) fail(op, "n_tokens must be 1..n_kv");
     // Highest element index touched, + 1, for each cache.
     auto extent = [](uint32_t n_kv, uint32_t ps, uint32_t n_kvh, uint32_t hs, uint32_t d) {
         return uint64_t(n_kv - 1) * ps + uint64_t(n_kvh - 1) * hs + d;
@@ -214,13 +216,28 @@ void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache,
         uint32_t v_off, v_ps, v_hs;
         uint32_t q_off, o_off;
         float scale;
+        uint32_t n_tokens, round_q;
     } pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
-         p.v_head_stride, 0, 0, p.scale};
+         p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u};
     pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
     pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
-    pc.q_off = index_of(op, "q", q, floats(uint64_t(p.n_head) * p.head_dim), 4);
-    pc.o_off = index_of(op, "out", out, floats(uint64_t(p.n_head) * p.head_dim), 4);
-    impl_->dispatch("attention", {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer}, &pc, sizeof pc, p.n_head);
+    const uint64_t qo_floats = uint64_t(p.n_tokens) * p.n_head * p.head_dim;
+    pc.q_off = index_of(op, "q", q, floats(qo_floats), 4);
+    pc.o_off = index_of(op, "out", out, floats(qo_floats), 4);
+    impl_->dispatch("attention", {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer}, &pc, sizeof pc, p.n_head,
+                    p.n_tokens);
+}
+
+void VulkanBackend::f32_to_f16(VulkanRef x, VulkanRef y, uint32_t n) {
+    const char* op = "f32_to_f16";
+    impl_->require_recording(op);
+    if (n % 2 != 0) fail(op, "n must be even");
+    struct {
+        uint32_t n_pairs, x_off, y_off;
+    } pc{n / 2, 0, 0};
+    pc.x_off = index_of(op, "x", x, floats(n), 4);
+    pc.y_off = index_of(op, "y", y, uint64_t(2) * n, 4);
+    impl_->dispatch("f32_to_f16", {x.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(pc.n_pairs) + 255) / 256);
 }
 
 }  // namespace bonsai

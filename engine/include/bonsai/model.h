@@ -22,12 +22,13 @@ class GgufFile;
 }
 class Tokenizer;
 
-// Which compute backend runs the model. Auto picks the best available (today: the CPU).
+// Which compute backend runs the model. Auto picks Vulkan when a GPU (not a CPU implementation such
+// as lavapipe) is present, else the CPU.
 enum class Backend { Auto, Cpu, Vulkan };
 const char* backend_name(Backend b);
 
 struct ModelParams {
-    Backend backend = Backend::Auto;  // Vulkan is not available yet: load() falls back to the CPU
+    Backend backend = Backend::Auto;  // Vulkan falls back to the CPU (one line on stderr) when unusable
     int n_threads = 0;                // threads of the CPU backend; 0 = all hardware threads
     bool self_test = false;           // run self_test() during load() and keep the result
 };

@@ -87,17 +87,21 @@ struct VulkanRef {
 // (qwen, neox). Pair i rotates by angle pos * freq_base^(-2i / n_rot).
 enum class RopeStyle { Norm, Neox };
 
-// One query token attending over a KV cache of f16 values (grouped-query attention).
+// Query tokens attending over a KV cache of f16 values (grouped-query attention).
 // K element (pos, kv_head, d) is at k + 2 * (pos * k_pos_stride + kv_head * k_head_stride + d) bytes;
 // V likewise with its own strides (strides in elements). Query head h uses kv head h / (n_head / n_kv_head).
+// With n_tokens > 1 the queries are the last n_tokens positions of the cache, causally masked: query
+// token t (0-based) sees positions 0 .. n_kv - n_tokens + t.
 struct VulkanAttention {
     uint32_t head_dim = 0;       // D, at most 512
     uint32_t n_head = 0;         // query heads
     uint32_t n_kv_head = 0;      // must divide n_head
-    uint32_t n_kv = 0;           // valid cache positions 0..n_kv-1 (all visible to the query)
+    uint32_t n_kv = 0;           // valid cache positions 0..n_kv-1 (all visible to the last query)
     uint32_t k_pos_stride = 0, k_head_stride = 0;
     uint32_t v_pos_stride = 0, v_head_stride = 0;
     float scale = 1.0f;          // usually 1/sqrt(D)
+    uint32_t n_tokens = 1;       // query tokens, 1 .. n_kv; q and out hold n_tokens x n_head x head_dim floats
+    bool round_q_f16 = false;    // round q to f16 before the K products (what llama.cpp's CPU path does)
 };
 
 // Counters for tests and diagnostics.
@@ -173,8 +177,12 @@ public:
     void mul(VulkanRef a, VulkanRef b, VulkanRef y, uint32_t n, uint32_t nb = 0);
     // y = s * x, n floats.
     void scale(VulkanRef x, VulkanRef y, uint32_t n, float s);
-    // out[h] = sum_j softmax_j(scale * q[h].K[j]) V[j] for each query head h; q and out: n_head x head_dim floats.
+    // out[t][h] = sum_j softmax_j(scale * q[t][h].K[j]) V[j] over the positions j visible to query token t
+    // (see VulkanAttention); q and out: n_tokens x n_head x head_dim floats.
     void attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanAttention& p);
+    // Rounds n floats to f16 (round to nearest even) and stores them at y (KV cache writes). n must be
+    // even and y 4-byte aligned: the shader writes pairs of halves as one 32-bit word.
+    void f32_to_f16(VulkanRef x, VulkanRef y, uint32_t n);
 
     struct Impl;  // defined in engine/backend/vulkan
 private:

@@ -1,7 +1,8 @@
 #version 450
-// One query token over an f16 KV cache, one workgroup per query head (grouped-query attention:
-// head h reads kv head h / (n_head / n_kv_head)). Keys are walked in chunks of WG with an online
-// softmax: thread j scores key j of the chunk, then thread t accumulates output dims t, t+WG, ...
+// Query tokens over an f16 KV cache, one workgroup per (query head, query token) (grouped-query
+// attention: head h reads kv head h / (n_head / n_kv_head)). Query token t of n_tokens sees positions
+// 0 .. n_kv - n_tokens + t (causal mask of a prompt batch; n_tokens = 1 for decoding). Keys are walked
+// in chunks of WG with an online softmax: thread j scores key j of the chunk, then thread t accumulates output dims t, t+WG, ...
 #define WG 64
 #define MAX_DPT 8   // head_dim <= WG * MAX_DPT = 512
 #include "common.glsl"
@@ -16,6 +17,8 @@ layout(push_constant) uniform PC {
     uint v_off, v_ps, v_hs;  // f16 elements
     uint q_off, o_off;       // floats
     float scale;
+    uint n_tokens;           // query tokens (workgroups in y)
+    uint round_q;            // 1: round q to f16 first, as llama.cpp's CPU path does
 } pc;
 
 shared float q_sh[WG * MAX_DPT];
@@ -27,10 +30,16 @@ float v_at(uint i) { return unpackHalf2x16(uint(vv[i])).x; }
 
 void main() {
     uint h = gl_WorkGroupID.x;
+    uint tok = gl_WorkGroupID.y;
     uint t = gl_LocalInvocationID.x;
     uint kvh = h / (pc.n_head / pc.n_kv_head);
     uint D = pc.head_dim;
-    for (uint d = t; d < D; d += WG) q_sh[d] = qv[pc.q_off + h * D + d];
+    uint n_kv = pc.n_kv - (pc.n_tokens - 1u - tok);  // causal: later tokens of the batch are hidden
+    uint qo = pc.q_off + (tok * pc.n_head + h) * D;
+    for (uint d = t; d < D; d += WG) {
+        float x = qv[qo + d];
+        q_sh[d] = pc.round_q != 0u ? unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x : x;
+    }
     barrier();
 
     float acc[MAX_DPT];
@@ -40,22 +49,22 @@ void main() {
     uint kbase = pc.k_off + kvh * pc.k_hs;
     uint vbase = pc.v_off + kvh * pc.v_hs;
 
-    for (uint j0 = 0u; j0 < pc.n_kv; j0 += WG) {
+    for (uint j0 = 0u; j0 < n_kv; j0 += WG) {
         uint j = j0 + t;
         float s = -1.0e30;
-        if (j < pc.n_kv) {
+        if (j < n_kv) {
             uint ko = kbase + j * pc.k_ps;
             float dot = 0.0;
             for (uint d = 0u; d < D; ++d) dot += q_sh[d] * k_at(ko + d);
             s = dot * pc.scale;
         }
         float m_new = max(m, wg_max(s));
-        float p = j < pc.n_kv ? exp(s - m_new) : 0.0;
+        float p = j < n_kv ? exp(s - m_new) : 0.0;
         float alpha = exp(m - m_new);
         l = l * alpha + wg_sum(p);
         p_sh[t] = p;
         barrier();
-        uint cnt = min(uint(WG), pc.n_kv - j0);
+        uint cnt = min(uint(WG), n_kv - j0);
         for (uint i = 0u; i < MAX_DPT; ++i) {
             uint d = t + i * WG;
             if (d < D) {
@@ -69,6 +78,6 @@ void main() {
     }
     for (uint i = 0u; i < MAX_DPT; ++i) {
         uint d = t + i * WG;
-        if (d < D) ov[pc.o_off + h * D + d] = acc[i] / l;
+        if (d < D) ov[pc.o_off + (tok * pc.n_head + h) * D + d] = acc[i] / l;
     }
 }

@@ -1,0 +1,341 @@
+// The forward pass on the Vulkan backend: per layer the same sequence as qwen3.cpp / llama.cpp /
+// bitnet.cpp, each step one op of bonsai::VulkanBackend, all recorded into one command buffer.
+#include "model/vulkan_forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <limits>
+
+#include "bonsai/error.h"
+#include "bonsai/tensor_type.h"
+
+namespace bonsai::model_detail {
+
+bool vulkan_gpu_available() {
+    static const bool available = [] {
+        for (const VulkanDeviceInfo& d : list_vulkan_devices())
+            if (d.suitable && d.type != "cpu") return true;
+        return false;
+    }();
+    return available;
+}
+
+namespace {
+
+constexpr uint32_t k_none = std::numeric_limits<uint32_t>::max();
+// Logits rows read back per submit: bounds the host-visible logits buffer for large vocabularies.
+constexpr uint64_t k_logits_bytes = 32ull << 20;
+
+// A projection on the device: y = scale · W·x, its rows at byte `off` of `buf` (projections that
+// read the same input share one buffer, see Impl::upload_group).
+struct DevLinear {
+    TensorType type = TensorType::F32;
+    uint32_t n_in = 0, n_out = 0;
+    const VulkanBuffer* buf = nullptr;
+    uint64_t off = 0;
+    float scale = 1.0f;
+    bool has_scale = false;
+};
+
+// Offsets (in floats) of a layer's norm vectors inside the shared norm buffer; k_none when absent.
+struct DevLayer {
+    uint32_t attn_norm = k_none, q_norm = k_none, k_norm = k_none, attn_sub_norm = k_none, ffn_norm = k_none,
+             ffn_sub_norm = k_none;
+    DevLinear wq, wk, wv, wo, gate, up, down;
+    bool qkv_fused = false;  // wq|wk|wv contiguous in one buffer: one matvec for a single token
+    bool gu_fused = false;   // gate|up likewise
+};
+
+uint32_t to_u32(int64_t v, const char* what) {
+    if (v < 0 || v > static_cast<int64_t>(std::numeric_limits<uint32_t>::max()))
+        throw Error(std::string("Vulkan: ") + what + " does not fit in 32 bits");
+    return static_cast<uint32_t>(v);
+}
+
+VulkanRef at(const VulkanBuffer& b, uint64_t float_index) { return VulkanRef(b, float_index * 4); }
+
+}  // namespace
+
+struct VulkanModel::Impl {
+    // Declared first so that it is destroyed last: every buffer below belongs to it.
+    VulkanBackend vk;
+    HParams hp;
+    const Weights* w = nullptr;  // host weights: token embeddings are looked up on the CPU
+    const gguf::GgufFile* file = nullptr;
+    std::deque<VulkanBuffer> weights;  // deque: DevLinear::buf pointers stay valid as it grows
+    std::vector<float> norm_host;
+    VulkanBuffer norms;          // every norm vector of the model, concatenated
+    uint32_t output_norm = k_none;
+    std::vector<DevLayer> layers;
+    DevLinear output;
+    std::mutex mu;
+
+    Impl() : vk(VulkanBackend::Options::from_environment()) {}
+
+    uint32_t add_norm(const std::vector<float>& v) {
+        if (v.empty()) return k_none;
+        const uint32_t off = to_u32(static_cast<int64_t>(norm_host.size()), "norm offset");
+        norm_host.insert(norm_host.end(), v.begin(), v.end());
+        return off;
+    }
+
+    // Uploads projections that read the same input. When they share type and width and have no scale
+    // they go into one buffer, rows back to back, so that a single-token step can run them as one
+    // matvec (fewer dispatches and barriers). Returns whether they were fused.
+    bool upload_group(std::initializer_list<std::pair<const Linear*, DevLinear*>> group) {
+        bool fuse = group.size() > 1;
+        const Linear& first = *group.begin()->first;
+        for (const auto& [l, d] : group)
+            fuse = fuse && l->w.type == first.w.type && l->w.n_in == first.w.n_in && !l->has_scale;
+        size_t total = 0;
+        for (const auto& [l, d] : group) {
+            if (!VulkanBackend::supports_matvec(l->w.type))
+                throw Error("tensor '" + l->name + "' has type " + tensor_type_name(l->w.type) +
+                            ", which the Vulkan backend does not support yet");
+            d->type = l->w.type;
+            d->n_in = to_u32(l->w.n_in, "tensor width");
+            d->n_out = to_u32(l->w.n_out, "tensor height");
+            d->scale = l->scale;
+            d->has_scale = l->has_scale;
+            d->off = fuse ? total : 0;
+            total += row_nbytes(l->w.type, l->w.n_in) * static_cast<size_t>(l->w.n_out);
+        }
+        try {
+            if (fuse) weights.push_back(vk.create_buffer(total, VulkanMemory::DeviceLocal));
+            for (const auto& [l, d] : group) {
+                const size_t bytes = row_nbytes(l->w.type, l->w.n_in) * static_cast<size_t>(l->w.n_out);
+                if (!fuse) weights.push_back(vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
+                d->buf = &weights.back();
+                vk.upload(weights.back(), d->off, native_bytes(*l, bytes), bytes);
+            }
+        } catch (const Error& e) {
+            throw Error("tensor '" + first.name + "': " + e.what());
+        }
+        return fuse;
+    }
+
+    // The tensor's bytes in the GGUF block layout: the file's copy (the CPU backend may have replaced
+    // l.w.data by a repacked layout the shaders do not read).
+    const uint8_t* native_bytes(const Linear& l, size_t bytes) const {
+        const gguf::TensorInfo* t = file->tensor(l.name);
+        if (t && t->type == l.w.type && t->nbytes >= bytes) return t->data;
+        if (l.w.layout == cpu::Layout::Native) return l.w.data;
+        throw Error("tensor '" + l.name + "': its file bytes were not found");
+    }
+
+    // y = scale · W·x for n token rows (matvec for one token, the tiled matmul for a batch).
+    void linear(const DevLinear& l, VulkanRef x, uint32_t n, VulkanRef y) {
+        const VulkanRef w(*l.buf, l.off);
+        if (n == 1) vk.matvec(l.type, w, l.n_in, l.n_out, x, y);
+        else vk.matmul(l.type, w, l.n_in, l.n_out, x, n, y);
+        if (l.has_scale) vk.scale(y, y, n * l.n_out, l.scale);
+    }
+
+    void ensure_scratch(VulkanSessionState& s, int64_t n);
+    void record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0);
+};
+
+VulkanModel::VulkanModel() = default;
+VulkanModel::~VulkanModel() = default;
+
+std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weights& w, const gguf::GgufFile& file) {
+    // Unsupported features first: no device work wasted on a model that cannot run.
+    if (hp.ffn_act != FfnActivation::Silu) throw Error("the squared-ReLU FFN is not implemented on Vulkan yet");
+    if (!w.rope_freqs.empty()) throw Error("rope_freqs.weight is not implemented on Vulkan yet");
+    if (hp.rope_freq_scale != 1.0f) throw Error("linear RoPE scaling is not implemented on Vulkan yet");
+    if (hp.head_dim_v != hp.head_dim) throw Error("key and value head sizes differ");
+    if (hp.head_dim > 512 || hp.head_dim % 2 != 0) throw Error("head size must be even and at most 512");
+    if (hp.n_rot % 2 != 0 || hp.n_rot > hp.head_dim) throw Error("unsupported rotary dimension count");
+    if (!w.tok_embd) throw Error("no token embeddings");
+
+    std::unique_ptr<VulkanModel> m(new VulkanModel());
+    m->impl_ = std::make_unique<Impl>();
+    Impl& im = *m->impl_;
+    im.hp = hp;
+    im.w = &w;
+    im.file = &file;
+    to_u32(hp.n_vocab, "vocabulary size");
+    im.layers.resize(w.layers.size());
+    for (size_t il = 0; il < w.layers.size(); ++il) {
+        const LayerWeights& l = w.layers[il];
+        DevLayer& d = im.layers[il];
+        d.attn_norm = im.add_norm(l.attn_norm);
+        d.q_norm = im.add_norm(l.q_norm);
+        d.k_norm = im.add_norm(l.k_norm);
+        d.attn_sub_norm = im.add_norm(l.attn_sub_norm);
+        d.ffn_norm = im.add_norm(l.ffn_norm);
+        d.ffn_sub_norm = im.add_norm(l.ffn_sub_norm);
+        d.qkv_fused = im.upload_group({{&l.wq, &d.wq}, {&l.wk, &d.wk}, {&l.wv, &d.wv}});
+        im.upload_group({{&l.wo, &d.wo}});
+        d.gu_fused = im.upload_group({{&l.gate, &d.gate}, {&l.up, &d.up}});
+        im.upload_group({{&l.down, &d.down}});
+    }
+    im.output_norm = im.add_norm(w.output_norm);
+    im.upload_group({{&w.output, &im.output}});
+    im.norms = im.vk.create_buffer(im.norm_host.size() * 4, VulkanMemory::DeviceLocal);
+    im.vk.upload(im.norms, 0, im.norm_host.data(), im.norm_host.size() * 4);
+    return m;
+}
+
+std::string VulkanModel::device_description() const {
+    return impl_->vk.device().name + " (" + impl_->vk.device().type + ")";
+}
+
+std::unique_ptr<VulkanSessionState> VulkanModel::new_session(int64_t n_ctx) {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Impl& im = *impl_;
+    const int64_t kd = im.hp.n_head_kv * im.hp.head_dim;
+    if (n_ctx <= 0 || n_ctx > std::numeric_limits<int32_t>::max() / std::max<int64_t>(kd, 1))
+        throw Error("Vulkan: invalid context size");
+    auto s = std::make_unique<VulkanSessionState>();
+    s->n_ctx = n_ctx;
+    const size_t bytes = static_cast<size_t>(n_ctx * kd) * 2;
+    for (size_t il = 0; il < im.layers.size(); ++il) {
+        s->k.push_back(im.vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
+        s->v.push_back(im.vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
+    }
+    return s;
+}
+
+void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
+    const int64_t E = hp.n_embd, QD = hp.n_head * hp.head_dim, KD = hp.n_head_kv * hp.head_dim, F = hp.n_ff,
+                  V = hp.n_vocab;
+    if (n > s.cap) {
+        auto f32 = [&](int64_t count, VulkanMemory mem) {
+            return vk.create_buffer(static_cast<size_t>(n * count) * 4, mem);
+        };
+        const VulkanMemory dl = VulkanMemory::DeviceLocal;
+        s.in = f32(E, VulkanMemory::HostVisible);
+        s.pos = f32(1, VulkanMemory::HostVisible);
+        s.x = f32(E, dl);
+        s.xn = f32(E, dl);
+        s.q = vk.create_buffer(static_cast<size_t>(n * QD + 2 * KD) * 4, dl);  // + room for k|v of a fused step
+        s.kc = f32(KD, dl);
+        s.vc = f32(KD, dl);
+        s.att = f32(QD, dl);
+        s.tmp = f32(E, dl);
+        s.g = vk.create_buffer(static_cast<size_t>(n * F + F) * 4, dl);  // + room for up of a fused step
+        s.u = f32(F, dl);
+        s.cap = n;
+    }
+    const int64_t want = std::clamp<int64_t>(static_cast<int64_t>(k_logits_bytes / (static_cast<uint64_t>(V) * 4)), 1, n);
+    if (want > s.logits_cap) {
+        s.logits = vk.create_buffer(static_cast<size_t>(want * V) * 4, VulkanMemory::HostVisible);
+        s.logits_cap = want;
+    }
+}
+
+void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0) {
+    const DevLayer& l = layers[il];
+    const uint32_t E = static_cast<uint32_t>(hp.n_embd), D = static_cast<uint32_t>(hp.head_dim),
+                   H = static_cast<uint32_t>(hp.n_head), KVH = static_cast<uint32_t>(hp.n_head_kv),
+                   QD = H * D, KD = KVH * D, F = static_cast<uint32_t>(hp.n_ff);
+    const float eps = hp.rms_eps;
+    const RopeStyle style = hp.rope_type == RopeType::Neox ? RopeStyle::Neox : RopeStyle::Norm;
+    const uint32_t n_rot = static_cast<uint32_t>(hp.n_rot);
+
+    // Attention half.
+    vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
+    // One token with fused weights: q|k|v come out of one matvec, back to back in s.q.
+    const bool fuse_qkv = n == 1 && l.qkv_fused;
+    const VulkanRef q = s.q, k = fuse_qkv ? at(s.q, QD) : VulkanRef(s.kc), v = fuse_qkv ? at(s.q, QD + KD) : VulkanRef(s.vc);
+    if (fuse_qkv) {
+        vk.matvec(l.wq.type, VulkanRef(*l.wq.buf, l.wq.off), E, QD + 2 * KD, s.xn, s.q);
+    } else {
+        linear(l.wq, s.xn, n, q);
+        linear(l.wk, s.xn, n, k);
+        linear(l.wv, s.xn, n, v);
+    }
+    if (l.q_norm != k_none) vk.rms_norm(q, at(norms, l.q_norm), q, D, n * H, eps);
+    if (l.k_norm != k_none) vk.rms_norm(k, at(norms, l.k_norm), k, D, n * KVH, eps);
+    vk.rope(q, s.pos, D, H, n, n_rot, hp.rope_freq_base, style);
+    vk.rope(k, s.pos, D, KVH, n, n_rot, hp.rope_freq_base, style);
+    const uint64_t kv_byte = uint64_t(pos0) * KD * 2;
+    vk.f32_to_f16(k, VulkanRef(s.k[il], kv_byte), n * KD);
+    vk.f32_to_f16(v, VulkanRef(s.v[il], kv_byte), n * KD);
+    VulkanAttention a;
+    a.head_dim = D;
+    a.n_head = H;
+    a.n_kv_head = KVH;
+    a.n_kv = pos0 + n;
+    a.k_pos_stride = a.v_pos_stride = KD;
+    a.k_head_stride = a.v_head_stride = D;
+    a.scale = 1.0f / std::sqrt(static_cast<float>(D));
+    a.n_tokens = n;
+    a.round_q_f16 = true;  // llama.cpp rounds Q to F16 against the F16 cache (fixtures README)
+    vk.attention(q, s.k[il], s.v[il], s.att, a);
+    if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps);
+    linear(l.wo, s.att, n, s.tmp);
+    vk.add(s.x, s.tmp, s.x, n * E);
+
+    // FFN half.
+    vk.rms_norm(s.x, at(norms, l.ffn_norm), s.xn, E, n, eps);
+    if (n == 1 && l.gu_fused) {  // gate|up in one matvec, up lands right after gate in s.g
+        vk.matvec(l.gate.type, VulkanRef(*l.gate.buf, l.gate.off), E, 2 * F, s.xn, s.g);
+        vk.swiglu(s.g, at(s.g, F), s.g, F);
+    } else {
+        linear(l.gate, s.xn, n, s.g);
+        linear(l.up, s.xn, n, s.u);
+        vk.swiglu(s.g, s.u, s.g, n * F);
+    }
+    if (l.ffn_sub_norm != k_none) vk.rms_norm(s.g, at(norms, l.ffn_sub_norm), s.g, F, n, eps);
+    linear(l.down, s.g, n, s.tmp);
+    vk.add(s.x, s.tmp, s.x, n * E);
+}
+
+void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, VulkanSessionState& s, ForwardState& st,
+                          bool all_logits) {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Impl& im = *impl_;
+    const HParams& hp = im.hp;
+    if (n <= 0) throw Error("forward: no tokens");
+    if (pos0 < 0 || pos0 + n > s.n_ctx) throw Error("forward: positions exceed the context window");
+    const int64_t E = hp.n_embd, V = hp.n_vocab;
+    im.ensure_scratch(s, n);
+
+    // Token embeddings on the CPU (a few rows of the mapped file), positions for RoPE.
+    const gguf::TensorInfo& te = *im.w->tok_embd;
+    const size_t row_bytes = row_nbytes(te.type, E);
+    float* in = static_cast<float*>(s.in.data());
+    int32_t* pos = static_cast<int32_t*>(s.pos.data());
+    for (int64_t t = 0; t < n; ++t) {
+        const int32_t id = tokens[t];
+        if (id < 0 || id >= V)
+            throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(V - 1) + ")");
+        dequantize(te.type, te.data + row_bytes * static_cast<size_t>(id), in + t * E, E);
+        pos[t] = static_cast<int32_t>(pos0 + t);
+    }
+
+    const int64_t rows = all_logits ? n : 1;
+    st.logits.resize(static_cast<size_t>(rows * V));
+    st.logits_rows = rows;
+    const uint32_t un = static_cast<uint32_t>(n), uE = static_cast<uint32_t>(E);
+    // Rows of the final norm output (s.xn) whose logits are wanted start here.
+    const uint64_t first_row = static_cast<uint64_t>(n - rows) * uE;
+    im.vk.begin();
+    try {
+        im.vk.scale(s.in, s.x, un * uE, 1.0f);  // host-visible input -> device-local residual stream
+        for (size_t il = 0; il < im.layers.size(); ++il) im.record_layer(s, il, un, static_cast<uint32_t>(pos0));
+        im.vk.rms_norm(at(s.x, first_row), at(im.norms, im.output_norm), s.xn, uE, static_cast<uint32_t>(rows),
+                       hp.rms_eps);
+        // LM head in chunks of logits_cap rows, the first one in the same submit as the layers.
+        for (int64_t r0 = 0; r0 < rows; r0 += s.logits_cap) {
+            const int64_t cnt = std::min(s.logits_cap, rows - r0);
+            if (r0 > 0) im.vk.begin();
+            im.linear(im.output, at(s.xn, static_cast<uint64_t>(r0) * uE), static_cast<uint32_t>(cnt), s.logits);
+            im.vk.submit_and_wait();
+            std::memcpy(st.logits.data() + r0 * V, s.logits.data(), static_cast<size_t>(cnt * V) * 4);
+        }
+    } catch (...) {
+        // Close an open recording so that the next forward can begin (the partial work is harmless).
+        try {
+            im.vk.submit_and_wait();
+        } catch (...) {
+        }
+        throw;
+    }
+}
+
+}  // namespace bonsai::model_detail

@@ -1,0 +1,240 @@
+// bonsai-vulkan-bench: throughput of the Vulkan forward pass on a synthetic model with real shapes
+// (random weights; speed does not depend on the values), and the device's copy bandwidth for the
+// roofline. Plain C++ (no Qt), so that it can run on a machine that has only a Vulkan driver.
+//
+//   bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG]   PRESET: bonsai-1.7b | bonsai-8b; TYPE: Q1_0 ...
+//       writes FILE (a qwen3 model of that preset), then prints prompt (PP tokens, one batch) and
+//       decode (TG single-token steps) tokens per second, like llama-bench's pp512 / tg128.
+//   bonsai-vulkan-bench bandwidth [MiB]
+//       GB/s of y = 1 * x over two device-local buffers (read + write bytes per second).
+//   bonsai-vulkan-bench ops TYPE
+//       time per dispatch of tiny ops (fixed cost per op), and of matvecs of the 1.7B shapes.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bonsai/gguf.h"
+#include "bonsai/model.h"
+#include "bonsai/session.h"
+#include "bonsai/tensor_type.h"
+#include "bonsai/vulkan_backend.h"
+
+using namespace bonsai;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double secs(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+struct Preset {
+    const char* name;
+    int64_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_vocab;
+    bool tied;
+};
+const Preset kPresets[] = {
+    {"bonsai-1.7b", 2048, 28, 16, 8, 128, 6144, 151936, true},
+    {"bonsai-8b", 4096, 36, 32, 8, 128, 12288, 151936, false},
+};
+
+// Random blocks with a sane fp16 scale (random scale bytes could be inf/NaN).
+std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, std::mt19937_64& rng) {
+    const size_t bytes = row_nbytes(t, n_in) * static_cast<size_t>(n_out);
+    std::vector<uint8_t> d(bytes);
+    for (size_t i = 0; i + 8 <= bytes; i += 8) {
+        const uint64_t r = rng();
+        std::memcpy(d.data() + i, &r, 8);
+    }
+    const size_t blk = tensor_type_traits(t).block_bytes;
+    size_t scale_at = 0;
+    if (t == TensorType::TQ2_0) scale_at = 64;
+    else if (t == TensorType::TQ1_0) scale_at = 52;
+    const uint16_t h = fp32_to_fp16(0.02f);
+    for (size_t b = 0; b + blk <= bytes; b += blk) std::memcpy(d.data() + b + scale_at, &h, 2);
+    return d;
+}
+
+std::vector<uint8_t> ones(int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n), 1.0f);
+    std::vector<uint8_t> b(v.size() * 4);
+    std::memcpy(b.data(), v.data(), b.size());
+    return b;
+}
+
+void write_model(const Preset& p, TensorType t, const std::string& path) {
+    std::mt19937_64 rng(42);
+    gguf::GgufWriter w;
+    const std::string a = "qwen3.";
+    w.set_string("general.architecture", "qwen3");
+    w.set_bool("general.synthetic", true);
+    w.set_u32(a + "context_length", 32768);
+    w.set_u32(a + "embedding_length", static_cast<uint32_t>(p.n_embd));
+    w.set_u32(a + "block_count", static_cast<uint32_t>(p.n_layer));
+    w.set_u32(a + "feed_forward_length", static_cast<uint32_t>(p.n_ff));
+    w.set_u32(a + "attention.head_count", static_cast<uint32_t>(p.n_head));
+    w.set_u32(a + "attention.head_count_kv", static_cast<uint32_t>(p.n_head_kv));
+    w.set_u32(a + "attention.key_length", static_cast<uint32_t>(p.head_dim));
+    w.set_u32(a + "attention.value_length", static_cast<uint32_t>(p.head_dim));
+    w.set_f32(a + "rope.freq_base", 1e6f);
+    w.set_f32(a + "attention.layer_norm_rms_epsilon", 1e-6f);
+    const int64_t E = p.n_embd, QD = p.n_head * p.head_dim, KD = p.n_head_kv * p.head_dim, F = p.n_ff;
+    w.add_tensor("token_embd.weight", t, {E, p.n_vocab}, random_weight(t, E, p.n_vocab, rng));
+    w.add_tensor("output_norm.weight", TensorType::F32, {E}, ones(E));
+    if (!p.tied) w.add_tensor("output.weight", t, {E, p.n_vocab}, random_weight(t, E, p.n_vocab, rng));
+    for (int64_t il = 0; il < p.n_layer; ++il) {
+        const std::string b = "blk." + std::to_string(il) + ".";
+        w.add_tensor(b + "attn_norm.weight", TensorType::F32, {E}, ones(E));
+        w.add_tensor(b + "attn_q.weight", t, {E, QD}, random_weight(t, E, QD, rng));
+        w.add_tensor(b + "attn_k.weight", t, {E, KD}, random_weight(t, E, KD, rng));
+        w.add_tensor(b + "attn_v.weight", t, {E, KD}, random_weight(t, E, KD, rng));
+        w.add_tensor(b + "attn_q_norm.weight", TensorType::F32, {p.head_dim}, ones(p.head_dim));
+        w.add_tensor(b + "attn_k_norm.weight", TensorType::F32, {p.head_dim}, ones(p.head_dim));
+        w.add_tensor(b + "attn_output.weight", t, {QD, E}, random_weight(t, QD, E, rng));
+        w.add_tensor(b + "ffn_norm.weight", TensorType::F32, {E}, ones(E));
+        w.add_tensor(b + "ffn_gate.weight", t, {E, F}, random_weight(t, E, F, rng));
+        w.add_tensor(b + "ffn_up.weight", t, {E, F}, random_weight(t, E, F, rng));
+        w.add_tensor(b + "ffn_down.weight", t, {F, E}, random_weight(t, F, E, rng));
+    }
+    w.write(path);
+}
+
+int bench_model(const std::string& preset, const std::string& type, const std::string& path, int pp, int tg) {
+    const Preset* p = nullptr;
+    for (const Preset& q : kPresets)
+        if (preset == q.name) p = &q;
+    if (!p) throw Error("unknown preset " + preset);
+    const auto t = tensor_type_from_name(type);
+    if (!t) throw Error("unknown type " + type);
+    const auto t0 = Clock::now();
+    write_model(*p, *t, path);
+    const auto t1 = Clock::now();
+    ModelParams mp;
+    mp.backend = Backend::Vulkan;
+    auto model = Model::load(path, mp);
+    const auto t2 = Clock::now();
+    if (model->backend() != Backend::Vulkan) throw Error("the model did not load on Vulkan");
+    std::printf("%s %s: synth %.1f s, load+upload %.1f s\n", preset.c_str(), type.c_str(), secs(t0, t1), secs(t1, t2));
+    {
+        // Sanity check against the CPU backend (same file): logits of an 8-token prompt, all rows.
+        ModelParams cp;
+        cp.backend = Backend::Cpu;
+        auto cpu = Model::load(path, cp);
+        std::vector<int32_t> ids{1, 22, 333, 4444, 5555, 666, 77, 8};
+        SessionParams s8;
+        s8.n_ctx = 16;
+        Session a(*model, s8), b(*cpu, s8);
+        a.evaluate(ids, true);
+        b.evaluate(ids, true);
+        double max_diff = 0, max_ref = 0;
+        for (int64_t r = 0; r < 8; ++r)
+            for (size_t i = 0; i < a.logits_row(r).size(); ++i) {
+                max_diff = std::max(max_diff, double(std::fabs(a.logits_row(r)[i] - b.logits_row(r)[i])));
+                max_ref = std::max(max_ref, double(std::fabs(b.logits_row(r)[i])));
+            }
+        std::printf("  vs CPU backend (8-token prompt): max |diff| %.4g, max |logit| %.4g\n", max_diff, max_ref);
+    }
+    SessionParams sp;
+    sp.n_ctx = pp + tg + 8;
+    sp.n_batch = 512;
+    std::mt19937 rng(1);
+    std::vector<int32_t> prompt(static_cast<size_t>(pp));
+    for (auto& id : prompt) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(p->n_vocab));
+    Session s(*model, sp);
+    s.evaluate(std::vector<int32_t>(prompt.begin(), prompt.begin() + 16));  // warm-up: pipelines, scratch
+    for (int rep = 0; rep < 2; ++rep) {
+        s.clear();
+        const auto a = Clock::now();
+        s.evaluate(prompt);
+        const auto b = Clock::now();
+        for (int i = 0; i < tg; ++i) {
+            const int32_t id = static_cast<int32_t>(rng() % static_cast<uint32_t>(p->n_vocab));
+            s.append(std::span<const int32_t>(&id, 1));
+        }
+        const auto c = Clock::now();
+        std::printf("  run %d: pp%d %.1f t/s | tg%d %.1f t/s (%.3f ms/token)\n", rep, pp, pp / secs(a, b), tg,
+                    tg / secs(b, c), 1000.0 * secs(b, c) / tg);
+    }
+    return 0;
+}
+
+int bandwidth(size_t mib) {
+    VulkanBackend vk;
+    std::printf("device: %s (%s), subgroup %u\n", vk.device().name.c_str(), vk.device().type.c_str(),
+                vk.device().subgroup_size);
+    const size_t bytes = mib << 20;
+    VulkanBuffer x = vk.create_buffer(bytes, VulkanMemory::DeviceLocal);
+    VulkanBuffer y = vk.create_buffer(bytes, VulkanMemory::DeviceLocal);
+    const uint32_t n = static_cast<uint32_t>(bytes / 4);
+    for (int rep = 0; rep < 3; ++rep) {
+        const int k = 10;
+        const auto a = Clock::now();
+        vk.begin();
+        for (int i = 0; i < k; ++i) vk.scale(x, y, n, 1.0f);
+        vk.submit_and_wait();
+        const double s = secs(a, Clock::now());
+        std::printf("  copy %zu MiB x %d: %.1f GB/s (read + write)\n", mib, k, 2.0 * bytes * k / s / 1e9);
+    }
+    return 0;
+}
+
+// Times `k` repetitions of `record` inside one submit; returns microseconds per repetition.
+template <class F>
+double time_ops(VulkanBackend& vk, int k, F record) {
+    vk.begin();
+    record();
+    vk.submit_and_wait();  // warm-up (pipeline creation)
+    const auto a = Clock::now();
+    vk.begin();
+    for (int i = 0; i < k; ++i) record();
+    vk.submit_and_wait();
+    return 1e6 * secs(a, Clock::now()) / k;
+}
+
+int ops(const std::string& type) {
+    const auto t = tensor_type_from_name(type);
+    if (!t) throw Error("unknown type " + type);
+    VulkanBackend vk;
+    std::printf("device: %s\n", vk.device().name.c_str());
+    VulkanBuffer x = vk.create_buffer(64 << 20, VulkanMemory::DeviceLocal);
+    VulkanBuffer y = vk.create_buffer(64 << 20, VulkanMemory::DeviceLocal);
+    std::printf("  scale n=2048: %.2f us/dispatch\n", time_ops(vk, 1000, [&] { vk.scale(x, y, 2048, 1.0f); }));
+    std::mt19937_64 rng(3);
+    const struct {
+        uint32_t n_in, n_out;
+        int k;
+    } shapes[] = {{2048, 2048, 200}, {2048, 6144, 200}, {6144, 2048, 200}, {2048, 151936, 20}};
+    for (const auto& sh : shapes) {
+        std::vector<uint8_t> wb = random_weight(*t, sh.n_in, sh.n_out, rng);
+        VulkanBuffer w = vk.create_buffer(wb.size(), VulkanMemory::DeviceLocal);
+        vk.upload(w, 0, wb.data(), wb.size());
+        const double us = time_ops(vk, sh.k, [&] { vk.matvec(*t, w, sh.n_in, sh.n_out, x, y); });
+        std::printf("  matvec %ux%u: %.2f us (%.1f GB/s of weights)\n", sh.n_in, sh.n_out, us, wb.size() / us / 1e3);
+        VulkanBuffer xs = vk.create_buffer(size_t(sh.n_in) * 512 * 4, VulkanMemory::DeviceLocal);
+        VulkanBuffer ys = vk.create_buffer(size_t(sh.n_out) * 512 * 4, VulkanMemory::DeviceLocal);
+        const double us2 = time_ops(vk, 3, [&] { vk.matmul(*t, w, sh.n_in, sh.n_out, xs, 512, ys); });
+        std::printf("  matmul %ux%u x512: %.1f us (%.2f TFLOP/s)\n", sh.n_in, sh.n_out, us2,
+                    2.0 * sh.n_in * sh.n_out * 512 / us2 / 1e6);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const std::vector<std::string> a(argv + 1, argv + argc);
+        if (a.size() >= 4 && a[0] == "model")
+            return bench_model(a[1], a[2], a[3], a.size() > 4 ? std::stoi(a[4]) : 512, a.size() > 5 ? std::stoi(a[5]) : 128);
+        if (a.size() >= 2 && a[0] == "ops") return ops(a[1]);
+        if (!a.empty() && a[0] == "bandwidth") return bandwidth(a.size() > 1 ? std::stoul(a[1]) : 1024);
+        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | ops TYPE\n");
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+}
