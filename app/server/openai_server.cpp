@@ -1,5 +1,7 @@
 #include "openai_server.h"
 
+#include "request_parser.h"
+
 #include <httplib.h>
 
 #include <atomic>
@@ -23,15 +25,6 @@ namespace bonsai::server {
 using json = nlohmann::json;
 
 namespace {
-
-// An error the client caused: becomes an OpenAI-style error body.
-struct RequestError {
-    int status;
-    std::string message;
-    std::string type = "invalid_request_error";
-    std::string code;
-    std::string param;
-};
 
 json error_body(const RequestError& e) {
     return json{{"error", {{"message", e.message},
@@ -67,16 +60,6 @@ struct Job {
         if (session) session->cancel();
     }
 };
-
-double number_in(const json& body, const char* key, double lo, double hi, double fallback) {
-    if (!body.contains(key) || body[key].is_null()) return fallback;
-    if (!body[key].is_number()) throw RequestError{400, std::string("'") + key + "' must be a number", "invalid_request_error", "", key};
-    const double v = body[key].get<double>();
-    if (!(v >= lo && v <= hi))
-        throw RequestError{400, std::string("'") + key + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi),
-                           "invalid_request_error", "", key};
-    return v;
-}
 
 }  // namespace
 
@@ -164,95 +147,34 @@ struct OpenAIServer::Impl {
         qcv.notify_one();
     }
 
-    // Fills sampling and stop options shared by both endpoints.
-    void parse_common(const json& body, Job& job) {
-        SamplingParams s = model.default_sampling();
-        s.temperature = static_cast<float>(number_in(body, "temperature", 0.0, 2.0, s.temperature));
-        s.top_p = static_cast<float>(number_in(body, "top_p", 0.0, 1.0, s.top_p));
-        s.top_k = static_cast<int32_t>(number_in(body, "top_k", 0, 1e6, s.top_k));
-        s.min_p = static_cast<float>(number_in(body, "min_p", 0.0, 1.0, s.min_p));
-        s.presence_penalty = static_cast<float>(number_in(body, "presence_penalty", -2.0, 2.0, s.presence_penalty));
-        s.frequency_penalty = static_cast<float>(number_in(body, "frequency_penalty", -2.0, 2.0, s.frequency_penalty));
-        job.sampling = s;
-        job.seed = static_cast<uint64_t>(number_in(body, "seed", -9.2e18, 9.2e18, static_cast<double>(next_id.load())));
-        double max_tokens = static_cast<double>(opt.default_max_tokens);
-        if (body.contains("max_completion_tokens") && !body["max_completion_tokens"].is_null())
-            max_tokens = number_in(body, "max_completion_tokens", 1, 1e12, max_tokens);
-        else
-            max_tokens = number_in(body, "max_tokens", 1, 1e12, max_tokens);
-        if (max_tokens > static_cast<double>(opt.max_tokens_limit))
-            throw RequestError{400, "'max_tokens' is larger than this server's limit of " + std::to_string(opt.max_tokens_limit),
-                               "invalid_request_error", "", "max_tokens"};
-        job.options.max_tokens = static_cast<int64_t>(max_tokens);
-        if (body.contains("stop") && !body["stop"].is_null()) {
-            const json& st = body["stop"];
-            if (st.is_string()) {
-                job.options.stop_strings.push_back(st.get<std::string>());
-            } else if (st.is_array() && st.size() <= 4) {
-                for (const json& v : st) {
-                    if (!v.is_string()) throw RequestError{400, "'stop' must be a string or an array of up to 4 strings", "invalid_request_error", "", "stop"};
-                    job.options.stop_strings.push_back(v.get<std::string>());
-                }
-            } else {
-                throw RequestError{400, "'stop' must be a string or an array of up to 4 strings", "invalid_request_error", "", "stop"};
-            }
-        }
-        if (body.contains("n") && !body["n"].is_null() && !(body["n"].is_number_integer() && body["n"].get<int64_t>() == 1))
-            throw RequestError{400, "only n = 1 is supported", "invalid_request_error", "", "n"};
+    // What the request parser needs from the model and the options (request_parser.h).
+    RequestDefaults request_defaults() const {
+        return RequestDefaults{model.default_sampling(), static_cast<uint64_t>(next_id.load()), opt.default_max_tokens,
+                               opt.max_tokens_limit};
     }
 
-    static std::string content_text(const json& content, size_t i) {
-        if (content.is_string()) return content.get<std::string>();
-        if (content.is_null()) return std::string();
-        if (content.is_array()) {
-            std::string text;
-            for (const json& part : content) {
-                if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
-                    text += part["text"].get<std::string>();
-                else
-                    throw RequestError{400, "messages[" + std::to_string(i) + "].content: only text parts are supported",
-                                       "invalid_request_error", "", "messages"};
-            }
-            return text;
-        }
-        throw RequestError{400, "messages[" + std::to_string(i) + "].content must be a string or an array of parts",
-                           "invalid_request_error", "", "messages"};
-    }
-
-    std::shared_ptr<Job> parse_chat(const json& body) {
-        if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
-            throw RequestError{400, "'messages' must be a non-empty array", "invalid_request_error", "", "messages"};
-        std::vector<ChatMessage> messages;
-        size_t i = 0;
-        for (const json& m : body["messages"]) {
-            if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-                throw RequestError{400, "messages[" + std::to_string(i) + "] must be an object with a string 'role'",
-                                   "invalid_request_error", "", "messages"};
-            std::string role = m["role"].get<std::string>();
-            if (role == "developer") role = "system";
-            if (role != "system" && role != "user" && role != "assistant" && role != "tool")
-                throw RequestError{400, "messages[" + std::to_string(i) + "].role '" + role + "' is not supported",
-                                   "invalid_request_error", "", "messages"};
-            messages.push_back({role, content_text(m.contains("content") ? m["content"] : json(nullptr), i)});
-            ++i;
-        }
+    static std::shared_ptr<Job> make_job(ParsedRequest& r) {
         auto job = std::make_shared<Job>();
-        parse_common(body, *job);
-        ChatPrompt prompt = build_chat_prompt(model, messages);
+        job->sampling = r.sampling;
+        job->seed = r.seed;
+        job->options = std::move(r.options);
+        return job;
+    }
+
+    std::shared_ptr<Job> make_chat_job(ParsedRequest& r) {
+        auto job = make_job(r);
+        ChatPrompt prompt = build_chat_prompt(model, r.messages);
         job->prompt = std::move(prompt.tokens);
         for (auto& s : chat_stop_strings(model, prompt)) job->options.stop_strings.push_back(s);
         check_context(*job);
         return job;
     }
 
-    std::shared_ptr<Job> parse_completion(const json& body) {
-        if (!body.contains("prompt") || !body["prompt"].is_string())
-            throw RequestError{400, "'prompt' must be a string", "invalid_request_error", "", "prompt"};
+    std::shared_ptr<Job> make_completion_job(ParsedRequest& r) {
         const Tokenizer* tok = model.tokenizer();
         if (!tok) throw RequestError{500, "the model has no tokenizer", "server_error"};
-        auto job = std::make_shared<Job>();
-        parse_common(body, *job);
-        job->prompt = tok->encode(body["prompt"].get<std::string>(), true, false);
+        auto job = make_job(r);
+        job->prompt = tok->encode(r.prompt, true, false);
         if (job->prompt.empty() && tok->bos_id() >= 0) job->prompt.push_back(tok->bos_id());
         if (job->prompt.empty()) throw RequestError{400, "'prompt' is empty", "invalid_request_error", "", "prompt"};
         check_context(*job);
@@ -318,20 +240,13 @@ struct OpenAIServer::Impl {
         }
     }
 
-    static json parse_body(const httplib::Request& req) {
-        json body = json::parse(req.body, nullptr, false);
-        if (body.is_discarded()) throw RequestError{400, "the request body is not valid JSON", "invalid_request_error"};
-        if (!body.is_object()) throw RequestError{400, "the request body must be a JSON object", "invalid_request_error"};
-        return body;
-    }
-
     void handle_generation(const httplib::Request& req, httplib::Response& res, bool chat) {
         guarded(req, res, [&] {
-            const json body = parse_body(req);
-            std::shared_ptr<Job> job = chat ? parse_chat(body) : parse_completion(body);
-            const bool stream = body.value("stream", false);
-            const bool include_usage = body.contains("stream_options") && body["stream_options"].is_object() &&
-                                       body["stream_options"].value("include_usage", false);
+            ParsedRequest parsed = chat ? parse_chat_request(req.body, request_defaults())
+                                        : parse_completion_request(req.body, request_defaults());
+            std::shared_ptr<Job> job = chat ? make_chat_job(parsed) : make_completion_job(parsed);
+            const bool stream = parsed.stream;
+            const bool include_usage = parsed.include_usage;
             const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(next_id++);
             const int64_t created = now_seconds();
             submit(job);

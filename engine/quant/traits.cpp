@@ -106,9 +106,17 @@ size_t tensor_nbytes(TensorType t, const int64_t ne[4]) {
         if (total > std::numeric_limits<size_t>::max() - 32) throw Error("I2_S: tensor byte size overflows");
         total += 32;
     }
-    // Element count must also fit int64 (TensorInfo::n_elements multiplies the dimensions).
-    if (ne[0] != 0 && rows > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / static_cast<uint64_t>(ne[0])) {
-        throw Error(std::string(name) + ": tensor element count overflows");
+    // Element count must also fit int64 (TensorInfo::n_elements / n_rows multiply the dimensions in int64).
+    // The product of the non-zero dimensions bounds every partial product they compute, also when a
+    // zero dimension makes the total 0 (e.g. {2^50, 2^20, 0}: ne[0]*ne[1] alone overflows; found by fuzz_gguf).
+    uint64_t elems = 1;
+    for (int k = 0; k < 4; ++k) {
+        const auto d = static_cast<uint64_t>(ne[k]);
+        if (d == 0) continue;
+        if (elems > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / d) {
+            throw Error(std::string(name) + ": tensor element count overflows");
+        }
+        elems *= d;
     }
     return static_cast<size_t>(total);
 }

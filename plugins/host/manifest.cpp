@@ -60,7 +60,8 @@ PluginManifest parse(const QByteArray& bytes) {
 
     PluginManifest m;
     m.id = requireString(o, QStringLiteral("id"), file, 64);
-    static const QRegularExpression idRe(QStringLiteral("^[a-z0-9][a-z0-9.\\-]*$"));
+    // \z, not $: PCRE's $ also matches before a final newline, which let "id\n" through (found by fuzz_manifest).
+    static const QRegularExpression idRe(QStringLiteral("^[a-z0-9][a-z0-9.\\-]*\\z"));
     if (!idRe.match(m.id).hasMatch())
         throw Fail{QStringLiteral("%1: 'id' may only contain lower-case letters, digits, '.' and '-'").arg(file)};
     m.name = requireString(o, QStringLiteral("name"), file, 128);
@@ -105,7 +106,7 @@ PluginManifest parse(const QByteArray& bytes) {
         if (!cv.isObject()) throw Fail{QStringLiteral("%1: 'contributes' must be an object").arg(file)};
         const QJsonObject c = cv.toObject();
         const QJsonArray cmds = optionalArray(c, QStringLiteral("commands"), file + QStringLiteral(": contributes"), 64);
-        static const QRegularExpression cmdRe(QStringLiteral("^[a-z][a-z0-9\\-]{0,31}$"));
+        static const QRegularExpression cmdRe(QStringLiteral("^[a-z][a-z0-9\\-]{0,31}\\z"));
         for (int i = 0; i < cmds.size(); ++i) {
             const QString where = QStringLiteral("%1: 'contributes.commands[%2]'").arg(file).arg(i);
             if (!cmds[i].isObject()) throw Fail{where + QStringLiteral(" must be an object")};
