@@ -6,59 +6,12 @@
 
 #include "bonsai/storage/context_store.h"
 #include "command.h"
+#include "storage_cli.h"
 
 namespace {
 
 using namespace bonsai::cli;
 namespace st = bonsai::storage;
-
-// Shared shape with cmd_context.cpp / cmd_history.cpp (kept per file: each subcommand is self-contained).
-// --db PATH, else the default profile database.
-std::string db_path(Args& args) {
-    auto p = args.value({"--db"});
-    return p ? *p : bonsai::storage::default_profile_path();
-}
-
-// The first argument that is not an option: the sub-subcommand word (options are consumed later).
-std::string subcommand(const Args& args) {
-    for (const auto& a : args.raw())
-        if (a.empty() || a[0] != '-') return a;
-    return {};
-}
-
-long long parse_id(const std::string& s, const char* what) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-        v = std::stoll(s, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != s.size() || s.empty() || v <= 0) throw UsageError(std::string(what) + " must be a positive integer id, got '" + s + "'");
-    return v;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw std::runtime_error("error while reading " + path);
-    return ss.str();
-}
-
-// Newlines and tabs become spaces so each record stays on one tab-separated line.
-std::string one_line(std::string s) {
-    for (char& c : s)
-        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-    return s;
-}
-
-std::string join(const std::vector<std::string>& v, const char* sep) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-    return out;
-}
 
 std::vector<std::string> split_tags(const std::string& s) {
     std::vector<std::string> out;
