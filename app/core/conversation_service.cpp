@@ -194,64 +194,45 @@ QList<MessageView> ConversationService::messages(qint64 conversationId) const {
 
 QString ConversationService::retrievedContext(qint64 replyMessageId) const { return turnContext_->text(replyMessageId); }
 
-void ConversationService::renameConversation(qint64 conversationId, const QString& title) {
+bool ConversationService::storageCall(const std::function<void()>& call) {
     try {
-        history_->rename(conversationId, title.toStdString());
+        call();
+        return true;
     } catch (const st::Error& e) {
         refuse(qs(e.what()));
-        return;
+        return false;
     }
+}
+
+void ConversationService::renameConversation(qint64 conversationId, const QString& title) {
+    if (!storageCall([&] { history_->rename(conversationId, title.toStdString()); })) return;
     emit titleChanged(conversationId, title);
     emit conversationsChanged();
 }
 
 void ConversationService::setPinned(qint64 conversationId, bool pinned) {
-    try {
-        history_->set_pinned(conversationId, pinned);
-    } catch (const st::Error& e) {
-        refuse(qs(e.what()));
-        return;
-    }
+    if (!storageCall([&] { history_->set_pinned(conversationId, pinned); })) return;
     emit conversationsChanged();
 }
 
 void ConversationService::setArchived(qint64 conversationId, bool archived) {
-    try {
-        history_->set_archived(conversationId, archived);
-    } catch (const st::Error& e) {
-        refuse(qs(e.what()));
-        return;
-    }
+    if (!storageCall([&] { history_->set_archived(conversationId, archived); })) return;
     emit conversationsChanged();
 }
 
 void ConversationService::setSystemPrompt(qint64 conversationId, const QString& prompt) {
-    try {
-        history_->set_system_prompt(conversationId, prompt.toStdString());
-    } catch (const st::Error& e) {
-        refuse(qs(e.what()));
-    }
+    storageCall([&] { history_->set_system_prompt(conversationId, prompt.toStdString()); });
 }
 
 void ConversationService::deleteConversation(qint64 conversationId) {
     if (job_ && job_->conversationId == conversationId) stop();
-    try {
-        history_->soft_delete(conversationId);
-    } catch (const st::Error& e) {
-        refuse(qs(e.what()));
-        return;
-    }
+    if (!storageCall([&] { history_->soft_delete(conversationId); })) return;
     if (activeConversation_ == conversationId) activeConversation_ = 0;
     emit conversationsChanged();
 }
 
 void ConversationService::restoreConversation(qint64 conversationId) {
-    try {
-        history_->restore(conversationId);
-    } catch (const st::Error& e) {
-        refuse(qs(e.what()));
-        return;
-    }
+    if (!storageCall([&] { history_->restore(conversationId); })) return;
     emit conversationsChanged();
 }
 

@@ -199,6 +199,8 @@ private:
     void maybeStartTitle(qint64 conversationId);
     void connectProvider(Provider* p);
     void refuse(const QString& message);
+    // Runs one storage call; a storage::Error becomes refuse(message) and false.
+    bool storageCall(const std::function<void()>& call);
     std::vector<storage::Message> pathTo(qint64 messageId) const;
     void applyTitle(qint64 conversationId, const QString& modelText, const QString& fallback);
 
