@@ -4,6 +4,7 @@
 #include <new>
 #include <string>
 
+#include "backend/cpu/row_ops.h"
 #include "bonsai/error.h"
 #include "bonsai/tensor_type.h"
 
@@ -32,10 +33,8 @@ void KvCache::store(int64_t layer, int64_t pos0, int64_t n, const float* k, cons
     uint16_t* kd = k_.data() + index(layer, pos0);
     uint16_t* vd = v_.data() + index(layer, pos0);
     const int64_t total = n * kv_dim_;
-    for (int64_t i = 0; i < total; ++i) {
-        kd[i] = fp32_to_fp16(k[i]);
-        vd[i] = fp32_to_fp16(v[i]);
-    }
+    cpu::f32_to_f16_row(k, kd, total);
+    cpu::f32_to_f16_row(v, vd, total);
 }
 
 }  // namespace bonsai::model_detail

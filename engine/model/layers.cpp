@@ -1,5 +1,7 @@
 #include "model/layers.h"
 
+#include "backend/cpu/row_ops.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -9,17 +11,8 @@ namespace bonsai::model_detail {
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
     for (int64_t r = 0; r < n_rows; ++r) {
-        const float* xr = x + r * n;
-        float* yr = y + r * n;
-        double sum = 0.0;
-        for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i] * xr[i]);
-        const float mean = static_cast<float>(sum / static_cast<double>(n));
-        const float scale = 1.0f / std::sqrt(mean + eps);
-        if (w) {
-            for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] * scale) * w[i];
-        } else {
-            for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * scale;
-        }
+        const float mean = static_cast<float>(cpu::sum_squares(x + r * n, n) / static_cast<double>(n));
+        cpu::scale_mul(x + r * n, 1.0f / std::sqrt(mean + eps), w, y + r * n, n);
     }
 }
 
@@ -83,46 +76,29 @@ void linear_shared(const Linear* const* ls, float* const* ys, int n, const float
 
 void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, int64_t layer, const HParams& hp,
                float* out, cpu::ThreadPool& pool) {
-    const int64_t D = hp.head_dim, H = hp.n_head, G = hp.n_head / hp.n_head_kv;
+    const int64_t D = hp.head_dim, H = hp.n_head, HK = hp.n_head_kv, G = hp.n_head / hp.n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    pool.parallel_for(n_tok * H, [&](int64_t w0, int64_t w1) {
-        std::vector<float> qh(static_cast<size_t>(D)), sc(static_cast<size_t>(pos0 + n_tok)), acc(static_cast<size_t>(D));
+    const int64_t stride = kv.kv_dim();
+    // One work item is one token against one KV head: the G query heads sharing it read each K/V row once.
+    pool.parallel_for(n_tok * HK, [&](int64_t w0, int64_t w1) {
+        thread_local std::vector<float> qh, sc;
+        qh.resize(static_cast<size_t>(G * D));
+        sc.resize(static_cast<size_t>(G * (pos0 + n_tok)));
         for (int64_t w = w0; w < w1; ++w) {
-            const int64_t t = w / H, h = w % H, g = h / G;
+            const int64_t t = w / HK, g = w % HK;
             const int64_t n_kv = pos0 + t + 1;  // causal: positions 0..pos0+t
-            const float* qr = q + (t * H + h) * D;
-            for (int64_t d = 0; d < D; ++d) qh[static_cast<size_t>(d)] = cpu::half_to_float(fp32_to_fp16(qr[d]));
-            float mx = -std::numeric_limits<float>::infinity();
-            for (int64_t j = 0; j < n_kv; ++j) {
-                const uint16_t* kr = kv.k(layer, j) + g * D;
-                float s = 0.0f;
-                for (int64_t d = 0; d < D; ++d) s += qh[static_cast<size_t>(d)] * cpu::half_to_float(kr[d]);
-                s *= scale;
-                sc[static_cast<size_t>(j)] = s;
-                mx = std::max(mx, s);
-            }
-            double sum = 0.0;
-            for (int64_t j = 0; j < n_kv; ++j) {
-                const float e = std::exp(sc[static_cast<size_t>(j)] - mx);
-                sc[static_cast<size_t>(j)] = e;
-                sum += e;
-            }
-            const float inv = static_cast<float>(1.0 / sum);
-            std::fill(acc.begin(), acc.end(), 0.0f);
-            for (int64_t j = 0; j < n_kv; ++j) {
-                const float p = cpu::half_to_float(fp32_to_fp16(sc[static_cast<size_t>(j)] * inv));
-                const uint16_t* vr = kv.v(layer, j) + g * D;
-                for (int64_t d = 0; d < D; ++d) acc[static_cast<size_t>(d)] += p * cpu::half_to_float(vr[d]);
-            }
-            float* o = out + (t * H + h) * D;
-            for (int64_t d = 0; d < D; ++d) o[d] = acc[static_cast<size_t>(d)];
+            // Q is rounded to the cache type (f16) before the K products, as llama.cpp does.
+            const float* qr = q + (t * H + g * G) * D;
+            for (int64_t i = 0; i < G * D; ++i) qh[static_cast<size_t>(i)] = fp16_to_fp32(fp32_to_fp16(qr[i]));
+            cpu::attend_group(qh.data(), static_cast<int>(G), D, kv.k(layer, 0) + g * D, kv.v(layer, 0) + g * D, stride,
+                              n_kv, scale, sc.data(), out + (t * H + g * G) * D);
         }
     });
 }
 
 void glu(float* g, const float* u, int64_t n, FfnActivation act) {
     if (act == FfnActivation::Silu) {
-        for (int64_t i = 0; i < n; ++i) g[i] = (g[i] / (1.0f + std::exp(-g[i]))) * u[i];
+        cpu::silu_mul(g, u, n);
     } else {
         for (int64_t i = 0; i < n; ++i) {
             const float r = g[i] > 0.0f ? g[i] : 0.0f;
@@ -131,9 +107,7 @@ void glu(float* g, const float* u, int64_t n, FfnActivation act) {
     }
 }
 
-void add_inplace(float* x, const float* y, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) x[i] += y[i];
-}
+void add_inplace(float* x, const float* y, int64_t n) { cpu::add_rows(x, y, n); }
 
 }  // namespace bonsai::model_detail
 

@@ -8,6 +8,7 @@
 
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/repack.h"
+#include "backend/cpu/row_ops.h"
 #include "bonsai/error.h"
 
 namespace bonsai::cpu {
@@ -53,43 +54,6 @@ inline float rdf32(const uint8_t* p) {
 
 // Round half to even, as _mm256_round_ps(_MM_ROUND_NEAREST) and ggml's nearest_int do.
 inline int round_even(float x) { return static_cast<int>(std::nearbyint(x)); }
-
-void quantize_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
-    const HalfTable& ht = half_table();
-    for (int64_t b = 0; b < n / QK8_0; ++b, x += QK8_0) {
-        float amax = 0.0f;
-        for (int j = 0; j < QK8_0; ++j) amax = std::max(amax, std::fabs(x[j]));
-        const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        y[b].d = ht.v[fp32_to_fp16(d)];
-        for (int j = 0; j < QK8_0; ++j) y[b].qs[j] = static_cast<int8_t>(round_even(x[j] * id));
-    }
-}
-
-void quantize_q8_K(const float* x, BlockQ8_K* y, int64_t n) {
-    for (int64_t b = 0; b < n / QK_K; ++b, x += QK_K) {
-        float amax = 0.0f, max = 0.0f;
-        for (int j = 0; j < QK_K; ++j) {
-            const float ax = std::fabs(x[j]);
-            if (ax > amax) {
-                amax = ax;
-                max = x[j];
-            }
-        }
-        if (amax == 0.0f) {
-            std::memset(&y[b], 0, sizeof(BlockQ8_K));
-            continue;
-        }
-        const float iscale = -127.0f / max;
-        for (int j = 0; j < QK_K; ++j) y[b].qs[j] = static_cast<int8_t>(std::min(127, round_even(iscale * x[j])));
-        for (int g = 0; g < QK_K / 16; ++g) {
-            int s = 0;
-            for (int i = 0; i < 16; ++i) s += y[b].qs[g * 16 + i];
-            y[b].bsums[g] = static_cast<int16_t>(s);
-        }
-        y[b].d = 1.0f / iscale;
-    }
-}
 
 void quantize_i8_row(const float* x, uint8_t* out, int64_t n) {
     float amax = 0.0f;
@@ -438,6 +402,7 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
                      : fmt == ActFormat::Q8_K                  ? static_cast<size_t>(n_in / QK_K) * 4
                                                                : 0;
     aux_.resize(aux_row_bytes_ * static_cast<size_t>(n_rows));
+    block_sums_.resize(static_cast<size_t>(n_in / blk));
     for (int64_t r = 0; r < n_rows; ++r) {
         const float* xr = x + r * n_in;
         uint8_t* out = buf_.data() + static_cast<size_t>(r) * row_bytes_;
@@ -453,35 +418,25 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
                 for (int64_t i = 0; i < n_in; ++i) o[i] = bf16_to_fp32(fp32_to_bf16(xr[i]));
                 break;
             }
-            case ActFormat::Q8_0: quantize_q8_0(xr, reinterpret_cast<BlockQ8_0*>(out), n_in); break;
-            case ActFormat::Q8_K: quantize_q8_K(xr, reinterpret_cast<BlockQ8_K*>(out), n_in); break;
+            case ActFormat::Q8_0: quantize_q8_0_blocks(xr, out, n_in, block_sums_.data()); break;
+            case ActFormat::Q8_K: quantize_q8_k_blocks(xr, out, n_in, block_sums_.data()); break;
             case ActFormat::I8_ROW: quantize_i8_row(xr, out, n_in); break;
         }
         if (aux_row_bytes_ == 0) continue;
         uint8_t* ax = aux_.data() + static_cast<size_t>(r) * aux_row_bytes_;
         if (fmt == ActFormat::Q8_0) {
-            const BlockQ8_0* blk = reinterpret_cast<const BlockQ8_0*>(out);
-            for (int64_t c = 0; c < n_in / 512; ++c, ax += 640) {
-                int8_t* q = reinterpret_cast<int8_t*>(ax);
+            // R16: word s of block i of each 16-block chunk goes to word 16s + i (a 16×8 transpose of int32).
+            const uint8_t* src = out;
+            for (int64_t c = 0; c < n_in / 512; ++c, ax += 640, src += 16 * sizeof(BlockQ8_0)) {
                 for (int i = 0; i < 16; ++i) {
-                    const BlockQ8_0& b = blk[16 * c + i];
-                    int32_t sum = 0;
-                    for (int s = 0; s < 8; ++s)
-                        for (int p = 0; p < 4; ++p) {
-                            q[64 * s + 4 * i + p] = b.qs[4 * s + p];
-                            sum += b.qs[4 * s + p];
-                        }
-                    std::memcpy(ax + 512 + 4 * i, &b.d, 4);
-                    std::memcpy(ax + 576 + 4 * i, &sum, 4);
+                    const uint8_t* b = src + i * sizeof(BlockQ8_0);
+                    for (int s = 0; s < 8; ++s) std::memcpy(ax + 64 * s + 4 * i, b + 4 + 4 * s, 4);
+                    std::memcpy(ax + 512 + 4 * i, b, 4);
                 }
+                std::memcpy(ax + 576, block_sums_.data() + 16 * c, 64);
             }
         } else {
-            const BlockQ8_K* blk = reinterpret_cast<const BlockQ8_K*>(out);
-            for (int64_t b = 0; b < n_in / QK_K; ++b) {
-                int32_t sum = 0;
-                for (int g = 0; g < QK_K / 16; ++g) sum += blk[b].bsums[g];
-                std::memcpy(ax + 4 * b, &sum, 4);
-            }
+            std::memcpy(ax, block_sums_.data(), static_cast<size_t>(n_in / QK_K) * 4);
         }
     }
 }

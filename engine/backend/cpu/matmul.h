@@ -58,6 +58,7 @@ private:
     size_t row_bytes_ = 0, aux_row_bytes_ = 0;
     std::vector<uint8_t> buf_;
     std::vector<uint8_t> aux_;
+    std::vector<int32_t> block_sums_;  // Σq per activation block of the row being converted
 };
 
 // y[t·n_out + o] = Σ_i W[o][i] · x[t·n_in + i] for t < n_tok, o < n_out; rows split over the pool.

@@ -1,0 +1,177 @@
+// The vectorized row operations (row_ops.h) under every ISA family this machine has, against float64
+// references written here from the numerics contract: attention with f16-rounded probabilities against
+// an f16 cache, RMSNorm sums, SiLU gating; and llama.cpp's Q8_0 / Q8_K activation quantization, whose
+// SIMD bodies must produce exactly the scalar bytes (ties, zero blocks, sign of the largest value).
+#include <QtTest>
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "backend/cpu/cpu_features.h"
+#include "backend/cpu/row_ops.h"
+#include "bonsai/tensor_type.h"
+
+using namespace bonsai;
+
+namespace {
+
+std::vector<cpu::Isa> isas() {
+    std::vector<cpu::Isa> v{cpu::Isa::Scalar};
+    if (cpu::detected_isa() >= cpu::Isa::Avx2) v.push_back(cpu::Isa::Avx2);
+    return v;
+}
+
+struct IsaGuard {
+    explicit IsaGuard(cpu::Isa i) { cpu::set_isa_override(i); }
+    ~IsaGuard() { cpu::reset_isa_override(); }
+};
+
+std::vector<float> random_floats(size_t n, std::mt19937& rng, float sd = 1.0f) {
+    std::normal_distribution<float> nd(0.0f, sd);
+    std::vector<float> v(n);
+    for (auto& x : v) x = nd(rng);
+    return v;
+}
+
+}  // namespace
+
+class TestRowOps : public QObject {
+    Q_OBJECT
+private slots:
+    void attention_matches_float64() {
+        std::mt19937 rng(7);
+        for (cpu::Isa isa : isas()) {
+            IsaGuard g(isa);
+            for (int n_q : {1, 2, 3, 4}) {
+                for (int64_t dim : {8, 40, 64, 128}) {
+                    for (int64_t n_kv : {1, 7, 33, 130}) {
+                        const int64_t stride = dim * 3 + 8;  // rows of several KV heads, this head at offset 0
+                        std::vector<uint16_t> k(static_cast<size_t>(n_kv * stride)), v(k.size());
+                        for (auto* c : {&k, &v})
+                            for (auto& h : *c) h = fp32_to_fp16(random_floats(1, rng)[0]);
+                        std::vector<float> q = random_floats(static_cast<size_t>(n_q * dim), rng, 2.0f);
+                        for (auto& x : q) x = fp16_to_fp32(fp32_to_fp16(x));
+                        const float scale = 1.0f / std::sqrt(static_cast<float>(dim));
+                        std::vector<float> scratch(static_cast<size_t>(n_q * n_kv)), out(static_cast<size_t>(n_q * dim), -1.0f);
+                        cpu::attend_group(q.data(), n_q, dim, k.data(), v.data(), stride, n_kv, scale, scratch.data(), out.data());
+                        for (int h = 0; h < n_q; ++h) {
+                            std::vector<double> s(static_cast<size_t>(n_kv));
+                            double mx = -1e300, sum = 0;
+                            for (int64_t j = 0; j < n_kv; ++j) {
+                                double d = 0;
+                                for (int64_t i = 0; i < dim; ++i)
+                                    d += static_cast<double>(q[static_cast<size_t>(h * dim + i)]) * fp16_to_fp32(k[static_cast<size_t>(j * stride + i)]);
+                                s[static_cast<size_t>(j)] = d * scale;
+                                mx = std::max(mx, d * scale);
+                            }
+                            for (auto& x : s) sum += (x = std::exp(x - mx));
+                            for (int64_t i = 0; i < dim; ++i) {
+                                double ref = 0, mag = 0;
+                                for (int64_t j = 0; j < n_kv; ++j) {
+                                    const double p = fp16_to_fp32(fp32_to_fp16(static_cast<float>(s[static_cast<size_t>(j)] / sum)));
+                                    const double vv = fp16_to_fp32(v[static_cast<size_t>(j * stride + i)]);
+                                    ref += p * vv;
+                                    mag += std::fabs(p * vv);
+                                }
+                                const double got = out[static_cast<size_t>(h * dim + i)];
+                                // f16 rounding of p may flip with the last float bit of a score: allow 2^-10 of |p·v|.
+                                if (std::fabs(got - ref) > 1e-3 * mag + 1e-6)
+                                    QFAIL(qPrintable(QString("isa %1 n_q %2 dim %3 n_kv %4 h %5 i %6: %7 vs %8")
+                                                         .arg(cpu::isa_name(isa)).arg(n_q).arg(dim).arg(n_kv).arg(h).arg(i)
+                                                         .arg(got).arg(ref)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    void quantization_is_bit_exact_across_isas() {
+        std::mt19937 rng(11);
+        std::vector<float> x = random_floats(4096, rng, 3.0f);
+        // Special blocks: all zero, a tie of +max/-max (the first wins in Q8_K), exact .5 products.
+        std::fill(x.begin(), x.begin() + 256, 0.0f);
+        x[300] = 5.0f;
+        x[301] = -5.0f;
+        for (int i = 512; i < 544; ++i) x[static_cast<size_t>(i)] = (i % 3 - 1) * 0.5f * 127.0f / 127.0f;
+        x[600] = -9.0f;
+        std::vector<std::vector<uint8_t>> q0, qk;
+        std::vector<std::vector<int32_t>> s0, sk;
+        for (cpu::Isa isa : isas()) {
+            IsaGuard g(isa);
+            q0.emplace_back(4096 / 32 * 36);
+            s0.emplace_back(4096 / 32);
+            cpu::quantize_q8_0_blocks(x.data(), q0.back().data(), 4096, s0.back().data());
+            qk.emplace_back(4096 / 256 * 292);
+            sk.emplace_back(4096 / 256);
+            cpu::quantize_q8_k_blocks(x.data(), qk.back().data(), 4096, sk.back().data());
+        }
+        // Independent check of the scalar bytes: d·q reproduces x within half a step, sums add up.
+        for (int64_t b = 0; b < 4096 / 32; ++b) {
+            float d;
+            std::memcpy(&d, q0[0].data() + b * 36, 4);
+            int32_t sum = 0;
+            for (int i = 0; i < 32; ++i) {
+                const int8_t q = static_cast<int8_t>(q0[0][static_cast<size_t>(b * 36 + 4 + i)]);
+                sum += q;
+                // d is amax/127 rounded to f16 (2^-11 relative, i.e. up to 0.07 steps at q = 127).
+                QVERIFY(std::fabs(d * q - x[static_cast<size_t>(b * 32 + i)]) <= 0.58f * d + 1e-30f);
+            }
+            QCOMPARE(s0[0][static_cast<size_t>(b)], sum);
+        }
+        for (int64_t b = 0; b < 4096 / 256; ++b) {
+            float d;
+            std::memcpy(&d, qk[0].data() + b * 292, 4);
+            for (int i = 0; i < 256; ++i) {
+                const int8_t q = static_cast<int8_t>(qk[0][static_cast<size_t>(b * 292 + 4 + i)]);
+                QVERIFY(std::fabs(d * q - x[static_cast<size_t>(b * 256 + i)]) <= 0.51f * std::fabs(d) + 1e-30f);
+            }
+        }
+        float d1;
+        std::memcpy(&d1, qk[0].data() + 292, 4);
+        QVERIFY(d1 < 0);  // block 1's first largest magnitude is +5 → iscale = -127/5, d negative
+        for (size_t i = 1; i < q0.size(); ++i) {
+            QVERIFY(q0[i] == q0[0]);
+            QVERIFY(s0[i] == s0[0]);
+            QVERIFY(qk[i] == qk[0]);
+            QVERIFY(sk[i] == sk[0]);
+        }
+    }
+
+    void elementwise_match_float64() {
+        std::mt19937 rng(5);
+        for (cpu::Isa isa : isas()) {
+            IsaGuard g(isa);
+            for (int64_t n : {1, 7, 8, 33, 2048}) {
+                std::vector<float> x = random_floats(static_cast<size_t>(n), rng, 4.0f), w = random_floats(static_cast<size_t>(n), rng);
+                double ref = 0;
+                for (float v : x) ref += static_cast<double>(v) * v;
+                QVERIFY(std::fabs(cpu::sum_squares(x.data(), n) - ref) <= 1e-6 * ref);
+                std::vector<float> y(x.size());
+                cpu::scale_mul(x.data(), 0.5f, w.data(), y.data(), n);
+                for (int64_t i = 0; i < n; ++i) QCOMPARE(y[static_cast<size_t>(i)], (x[static_cast<size_t>(i)] * 0.5f) * w[static_cast<size_t>(i)]);
+                std::vector<float> gate = x;
+                gate[0] = -100.0f;  // exp overflow side
+                if (n > 1) gate[1] = 100.0f;
+                std::vector<float> gg = gate;
+                cpu::silu_mul(gg.data(), w.data(), n);
+                for (int64_t i = 0; i < n; ++i) {
+                    const double gv = gate[static_cast<size_t>(i)];
+                    const double r = gv / (1.0 + std::exp(-gv)) * w[static_cast<size_t>(i)];
+                    QVERIFY2(std::fabs(gg[static_cast<size_t>(i)] - r) <= 1e-6 * std::fabs(r) + 1e-30,
+                             qPrintable(QString("silu %1: %2 vs %3").arg(gv).arg(gg[static_cast<size_t>(i)]).arg(r)));
+                }
+                std::vector<float> acc = x;
+                cpu::add_rows(acc.data(), w.data(), n);
+                for (int64_t i = 0; i < n; ++i) QCOMPARE(acc[static_cast<size_t>(i)], x[static_cast<size_t>(i)] + w[static_cast<size_t>(i)]);
+                std::vector<uint16_t> h(x.size());
+                cpu::f32_to_f16_row(x.data(), h.data(), n);
+                for (int64_t i = 0; i < n; ++i) QCOMPARE(h[static_cast<size_t>(i)], fp32_to_fp16(x[static_cast<size_t>(i)]));
+            }
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRowOps)
+#include "test_row_ops.moc"
