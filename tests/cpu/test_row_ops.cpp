@@ -5,10 +5,14 @@
 #include <QtTest>
 #include <cmath>
 #include <cstring>
+#include <atomic>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/row_ops.h"
+#include "backend/cpu/thread_pool.h"
 #include "bonsai/tensor_type.h"
 
 using namespace bonsai;
@@ -84,6 +88,38 @@ private slots:
                     }
                 }
             }
+        }
+    }
+
+    // Every item is run exactly once for static and claimed-grain splits, with 1..3 threads and item
+    // counts around the grain; an exception in one chunk reaches the caller and the pool stays usable.
+    void thread_pool_covers_every_item_once() {
+        for (int threads : {1, 2, 3}) {
+            cpu::ThreadPool pool(threads);
+            for (int64_t n : {1, 2, 15, 16, 17, 1000}) {
+                for (int64_t grain : {0, 1, 16, 64}) {
+                    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+                    std::atomic<bool> bad_chunk{false};  // QVERIFY must not run on worker threads
+                    pool.parallel_for(n, [&](int64_t b, int64_t e) {
+                        if (!(b < e && e <= n) || (grain > 0 && e - b > grain)) bad_chunk = true;
+                        for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+                    }, grain);
+                    QVERIFY(!bad_chunk);
+                    for (auto& h : hits) QCOMPARE(h.load(), 1);
+                }
+            }
+            bool thrown = false;
+            try {
+                pool.parallel_for(100, [](int64_t b, int64_t) {
+                    if (b == 48) throw std::runtime_error("chunk failed");
+                }, 16);
+            } catch (const std::runtime_error& e) {
+                thrown = std::string(e.what()) == "chunk failed";
+            }
+            QVERIFY(thrown);
+            std::atomic<int64_t> total{0};
+            pool.parallel_for(10, [&](int64_t b, int64_t e) { total += e - b; }, 3);
+            QCOMPARE(total.load(), int64_t(10));
         }
     }
 

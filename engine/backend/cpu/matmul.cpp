@@ -485,7 +485,10 @@ void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadP
     const int64_t n_tok = acts.n_rows();
     const int64_t n_out = w.n_out;
     if (detail::GemmFn fn = detail::find_kernel(w, active_isa())) {
-        pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) { fn(w, acts, o0, o1, y); });
+        // About 8 grains per thread, whole 16-row kernel blocks: a thread slowed by another process or
+        // on a slower core takes fewer grains instead of holding up the whole matmul.
+        const int64_t grain = std::max<int64_t>(16, (n_out / (8 * pool.size()) + 15) / 16 * 16);
+        pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) { fn(w, acts, o0, o1, y); }, grain);
         return;
     }
     if (w.layout == Layout::R16) {

@@ -1,5 +1,7 @@
 #include "backend/cpu/thread_pool.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -55,17 +57,12 @@ void ThreadPool::worker_main(int index) {
         }
         if (stop_.load()) return;
         seen = g;
-        const std::function<void(int64_t, int64_t)>* job = job_;
-        const int64_t n = job_n_;
-        int64_t b = 0, e = 0;
-        chunk_bounds(n, n_threads_, index, b, e);
-        if (b < e) {
-            try {
-                (*job)(b, e);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(mutex_);
-                if (!error_) error_ = std::current_exception();
-            }
+        try {
+            run_share(index, *job_);
+        } catch (...) {
+            next_.store(job_n_, std::memory_order_relaxed);  // nobody claims further grains
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!error_) error_ = std::current_exception();
         }
         if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
             std::lock_guard<std::mutex> lock(mutex_);  // pairs with the caller's predicate check
@@ -74,10 +71,22 @@ void ThreadPool::worker_main(int index) {
     }
 }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::run_share(int index, const std::function<void(int64_t, int64_t)>& fn) {
+    const int64_t n = job_n_, grain = job_grain_;
+    if (grain <= 0) {
+        int64_t b = 0, e = 0;
+        chunk_bounds(n, n_threads_, index, b, e);
+        if (b < e) fn(b, e);
+        return;
+    }
+    for (int64_t b; (b = next_.fetch_add(grain, std::memory_order_relaxed)) < n;) fn(b, std::min(n, b + grain));
+}
+
+void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
     if (n <= 0) return;
-    if (n_threads_ == 1 || n == 1) {
-        fn(0, n);
+    if (n_threads_ == 1 || n == 1 || (grain > 0 && grain >= n)) {
+        if (grain <= 0) grain = n;
+        for (int64_t b = 0; b < n; b += grain) fn(b, std::min(n, b + grain));
         return;
     }
     std::lock_guard<std::mutex> call_lock(call_mutex_);
@@ -85,17 +94,18 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
         std::lock_guard<std::mutex> lock(mutex_);
         job_ = &fn;
         job_n_ = n;
+        job_grain_ = grain;
+        next_.store(0, std::memory_order_relaxed);
         error_ = nullptr;
         pending_.store(n_threads_ - 1, std::memory_order_relaxed);
         generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    int64_t b = 0, e = 0;
-    chunk_bounds(n, n_threads_, 0, b, e);
     std::exception_ptr err;
     try {
-        if (b < e) fn(b, e);
+        run_share(0, fn);
     } catch (...) {
+        next_.store(n, std::memory_order_relaxed);
         err = std::current_exception();
     }
     for (int spins = 0; pending_.load(std::memory_order_acquire) != 0 && spins < kSpin; ++spins) relax();

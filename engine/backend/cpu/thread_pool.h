@@ -23,13 +23,18 @@ public:
 
     int size() const { return n_threads_; }
 
-    // Splits [0, n) into at most size() contiguous chunks and runs fn(begin, end) on each, the caller
-    // taking the first chunk; returns when every chunk is done. Calls from several threads are
-    // serialized. An exception thrown by fn is rethrown here (the first one wins).
-    void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+    // Runs fn(begin, end) over chunks covering [0, n) on all threads (the caller included) and returns
+    // when every chunk is done. grain == 0: at most size() equal contiguous chunks, one per thread.
+    // grain > 0: chunks of `grain` items claimed from a shared counter, so a thread that is slowed
+    // down (a busy core, an efficiency core) takes fewer; fn may then run several times per thread.
+    // Calls from several threads are serialized. An exception thrown by fn is rethrown here (the
+    // first one wins; chunks not yet claimed are skipped).
+    void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 0);
 
 private:
     void worker_main(int index);
+    // Runs this thread's share of the current job: static chunk `index`, or claimed grains.
+    void run_share(int index, const std::function<void(int64_t, int64_t)>& fn);
 
     int n_threads_ = 1;
     std::vector<std::thread> workers_;
@@ -39,6 +44,8 @@ private:
     std::condition_variable done_;
     const std::function<void(int64_t, int64_t)>* job_ = nullptr;
     int64_t job_n_ = 0;
+    int64_t job_grain_ = 0;
+    std::atomic<int64_t> next_{0};          // next unclaimed item when job_grain_ > 0
     std::atomic<uint64_t> generation_{0};  // bumped (under mutex_) for each job
     std::atomic<int> pending_{0};          // workers still running the current job
     std::atomic<bool> stop_{false};
