@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -25,6 +26,19 @@ bool vulkan_gpu_available() {
 namespace {
 
 constexpr uint32_t k_none = std::numeric_limits<uint32_t>::max();
+// Keys per workgroup of split-KV decoding attention (VulkanAttention::split_len); the environment
+// variable BONSAI_VULKAN_ATTENTION_SPLIT overrides it (tests use small values to reach the split path
+// with short contexts; 0 turns splitting off).
+constexpr uint32_t k_attention_split = 64;
+
+uint32_t attention_split_from_env() {
+    const char* e = std::getenv("BONSAI_VULKAN_ATTENTION_SPLIT");
+    if (!e || !*e) return k_attention_split;
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(e, &end, 10);
+    if (*end != '\0' || v > 65536) throw Error("BONSAI_VULKAN_ATTENTION_SPLIT must be a number of keys (0..65536)");
+    return static_cast<uint32_t>(v);
+}
 // Logits rows read back per submit: bounds the host-visible logits buffer for large vocabularies.
 constexpr uint64_t k_logits_bytes = 32ull << 20;
 
@@ -70,6 +84,7 @@ struct VulkanModel::Impl {
     uint32_t output_norm = k_none;
     std::vector<DevLayer> layers;
     DevLinear output;
+    uint32_t attn_split = k_attention_split;  // keys per split-KV decoding workgroup, 0: no split
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -133,6 +148,25 @@ struct VulkanModel::Impl {
         if (l.has_scale) vk.scale(y, y, n * l.n_out, l.scale);
     }
 
+    // x += scale · W·in: for one token without a scale the add is fused into the matvec (one dispatch).
+    void residual_linear(const DevLinear& l, VulkanRef in, uint32_t n, VulkanSessionState& s, VulkanRef x) {
+        if (n == 1 && !l.has_scale) {
+            vk.matvec(l.type, VulkanRef(*l.buf, l.off), l.n_in, l.n_out, in, x, true);
+            return;
+        }
+        linear(l, in, n, s.tmp);
+        vk.add(x, s.tmp, x, n * l.n_out);
+    }
+
+    // Input transform "rms_norm with the norm vector at float offset off" for matvec_fused.
+    VulkanMatvecInput norm_input(uint32_t off) const {
+        VulkanMatvecInput in;
+        in.rms_norm = true;
+        in.norm = at(norms, off);
+        in.eps = hp.rms_eps;
+        return in;
+    }
+
     void ensure_scratch(VulkanSessionState& s, int64_t n);
     void record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0);
 };
@@ -154,6 +188,7 @@ std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weight
     m->impl_ = std::make_unique<Impl>();
     Impl& im = *m->impl_;
     im.hp = hp;
+    im.attn_split = attention_split_from_env();
     im.w = &w;
     im.file = &file;
     to_u32(hp.n_vocab, "vocabulary size");
@@ -196,6 +231,9 @@ std::unique_ptr<VulkanSessionState> VulkanModel::new_session(int64_t n_ctx) {
         s->k.push_back(im.vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
         s->v.push_back(im.vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
     }
+    const int64_t splits = im.attn_split ? (n_ctx + im.attn_split - 1) / im.attn_split : 1;
+    s->att_scratch = im.vk.create_buffer(static_cast<size_t>(im.hp.n_head * splits * (im.hp.head_dim + 2)) * 4,
+                                         VulkanMemory::DeviceLocal);
     return s;
 }
 
@@ -211,9 +249,7 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
         s.pos = f32(1, VulkanMemory::HostVisible);
         s.x = f32(E, dl);
         s.xn = f32(E, dl);
-        s.q = vk.create_buffer(static_cast<size_t>(n * QD + 2 * KD) * 4, dl);  // + room for k|v of a fused step
-        s.kc = f32(KD, dl);
-        s.vc = f32(KD, dl);
+        s.q = f32(QD + 2 * KD, dl);  // q, then k, then v of all tokens (see record_layer)
         s.att = f32(QD, dl);
         s.tmp = f32(E, dl);
         s.g = vk.create_buffer(static_cast<size_t>(n * F + F) * 4, dl);  // + room for up of a fused step
@@ -237,24 +273,37 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     const uint32_t n_rot = static_cast<uint32_t>(hp.n_rot);
 
     // Attention half.
-    vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
-    // One token with fused weights: q|k|v come out of one matvec, back to back in s.q.
-    const bool fuse_qkv = n == 1 && l.qkv_fused;
-    const VulkanRef q = s.q, k = fuse_qkv ? at(s.q, QD) : VulkanRef(s.kc), v = fuse_qkv ? at(s.q, QD + KD) : VulkanRef(s.vc);
-    if (fuse_qkv) {
-        vk.matvec(l.wq.type, VulkanRef(*l.wq.buf, l.wq.off), E, QD + 2 * KD, s.xn, s.q);
+    // q, k and v of all n tokens live in s.q: [n][QD], then [n][KD] k, then [n][KD] v. For one token
+    // with fused weights (q|k|v rows back to back in one buffer) that is exactly one matvec's output,
+    // and for the low-bit types that matvec also applies attn_norm to its input (no rms_norm dispatch).
+    const VulkanRef q = s.q, k = at(s.q, uint64_t(n) * QD), v = at(s.q, uint64_t(n) * (QD + KD));
+    const VulkanRef qkv_w(*l.wq.buf, l.wq.off);
+    if (n == 1 && l.qkv_fused && VulkanBackend::supports_fused_matvec(l.wq.type)) {
+        vk.matvec_fused(l.wq.type, qkv_w, E, QD + 2 * KD, s.x, s.q, norm_input(l.attn_norm));
+    } else if (n == 1 && l.qkv_fused) {
+        vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
+        vk.matvec(l.wq.type, qkv_w, E, QD + 2 * KD, s.xn, s.q);
     } else {
+        vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
         linear(l.wq, s.xn, n, q);
         linear(l.wk, s.xn, n, k);
         linear(l.wv, s.xn, n, v);
     }
-    if (l.q_norm != k_none) vk.rms_norm(q, at(norms, l.q_norm), q, D, n * H, eps);
-    if (l.k_norm != k_none) vk.rms_norm(k, at(norms, l.k_norm), k, D, n * KVH, eps);
-    vk.rope(q, s.pos, D, H, n, n_rot, hp.rope_freq_base, style);
-    vk.rope(k, s.pos, D, KVH, n, n_rot, hp.rope_freq_base, style);
+    // QK-norm (qwen3), RoPE and the f16 KV-cache stores in one dispatch.
     const uint64_t kv_byte = uint64_t(pos0) * KD * 2;
-    vk.f32_to_f16(k, VulkanRef(s.k[il], kv_byte), n * KD);
-    vk.f32_to_f16(v, VulkanRef(s.v[il], kv_byte), n * KD);
+    VulkanQkvPost qp;
+    qp.head_dim = D;
+    qp.n_head = H;
+    qp.n_kv_head = KVH;
+    qp.n_tokens = n;
+    qp.n_rot = n_rot;
+    qp.freq_base = hp.rope_freq_base;
+    qp.style = style;
+    qp.q_norm = l.q_norm != k_none;
+    qp.k_norm = l.k_norm != k_none;
+    qp.eps = eps;
+    vk.qkv_post(q, k, v, at(norms, qp.q_norm ? l.q_norm : 0), at(norms, qp.k_norm ? l.k_norm : 0), s.pos,
+                VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
     VulkanAttention a;
     a.head_dim = D;
     a.n_head = H;
@@ -265,15 +314,26 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     a.scale = 1.0f / std::sqrt(static_cast<float>(D));
     a.n_tokens = n;
     a.round_q_f16 = true;  // llama.cpp rounds Q to F16 against the F16 cache (fixtures README)
+    a.split_len = attn_split;  // decode: split-KV over n_head x n_kv/64 workgroups
+    a.scratch = s.att_scratch;
     vk.attention(q, s.k[il], s.v[il], s.att, a);
     if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps);
-    linear(l.wo, s.att, n, s.tmp);
-    vk.add(s.x, s.tmp, s.x, n * E);
+    residual_linear(l.wo, s.att, n, s, s.x);
 
-    // FFN half.
+    // FFN half. One token, fused gate|up of a low-bit type: ffn_norm inside the gate|up matvec and
+    // SwiGLU inside the down matvec (3 dispatches fewer).
+    const VulkanRef gu_w(*l.gate.buf, l.gate.off);
+    if (n == 1 && l.gu_fused && VulkanBackend::supports_fused_matvec(l.gate.type) && l.ffn_sub_norm == k_none &&
+        VulkanBackend::supports_fused_matvec(l.down.type) && !l.down.has_scale) {
+        vk.matvec_fused(l.gate.type, gu_w, E, 2 * F, s.x, s.g, norm_input(l.ffn_norm));
+        VulkanMatvecInput sw;
+        sw.swiglu = true;
+        vk.matvec_fused(l.down.type, VulkanRef(*l.down.buf, l.down.off), F, E, s.g, s.x, sw, true);
+        return;
+    }
     vk.rms_norm(s.x, at(norms, l.ffn_norm), s.xn, E, n, eps);
     if (n == 1 && l.gu_fused) {  // gate|up in one matvec, up lands right after gate in s.g
-        vk.matvec(l.gate.type, VulkanRef(*l.gate.buf, l.gate.off), E, 2 * F, s.xn, s.g);
+        vk.matvec(l.gate.type, gu_w, E, 2 * F, s.xn, s.g);
         vk.swiglu(s.g, at(s.g, F), s.g, F);
     } else {
         linear(l.gate, s.xn, n, s.g);
@@ -281,8 +341,7 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.swiglu(s.g, s.u, s.g, n * F);
     }
     if (l.ffn_sub_norm != k_none) vk.rms_norm(s.g, at(norms, l.ffn_sub_norm), s.g, F, n, eps);
-    linear(l.down, s.g, n, s.tmp);
-    vk.add(s.x, s.tmp, s.x, n * E);
+    residual_linear(l.down, s.g, n, s, s.x);
 }
 
 void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, VulkanSessionState& s, ForwardState& st,
@@ -318,6 +377,15 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
     try {
         im.vk.scale(s.in, s.x, un * uE, 1.0f);  // host-visible input -> device-local residual stream
         for (size_t il = 0; il < im.layers.size(); ++il) im.record_layer(s, il, un, static_cast<uint32_t>(pos0));
+        // One row of a low-bit LM head: output_norm inside its matvec (one dispatch fewer per token).
+        const bool fused_head = rows == 1 && !im.output.has_scale && VulkanBackend::supports_fused_matvec(im.output.type);
+        if (fused_head) {
+            im.vk.matvec_fused(im.output.type, VulkanRef(*im.output.buf, im.output.off), uE, im.output.n_out,
+                               at(s.x, first_row), s.logits, im.norm_input(im.output_norm));
+            im.vk.submit_and_wait();
+            std::memcpy(st.logits.data(), s.logits.data(), static_cast<size_t>(V) * 4);
+            return;
+        }
         im.vk.rms_norm(at(s.x, first_row), at(im.norms, im.output_norm), s.xn, uE, static_cast<uint32_t>(rows),
                        hp.rms_eps);
         // LM head in chunks of logits_cap rows, the first one in the same submit as the layers.

@@ -232,6 +232,45 @@ private slots:
         }
     }
 
+    // Split-KV decoding attention (attention + attention_combine) in the whole model: with 8 keys per
+    // split, the teacher-forced decode steps (25..55 cache positions) take that path; every row must
+    // stay within the model's tolerance against llama.cpp, like the default path in fixture().
+    void splitKvDecode() {
+        const QByteArray old = qgetenv("BONSAI_VULKAN_ATTENTION_SPLIT");
+        qputenv("BONSAI_VULKAN_ATTENTION_SPLIT", "8");
+        const std::string base = test::fixtures("models/qwen3-e256-Q2_0");
+        ModelParams mp;
+        mp.backend = Backend::Vulkan;
+        std::unique_ptr<Model> model;
+        try {
+            model = Model::load(base + ".gguf", mp);
+        } catch (...) {
+        }
+        if (old.isNull()) qunsetenv("BONSAI_VULKAN_ATTENTION_SPLIT");
+        else qputenv("BONSAI_VULKAN_ATTENTION_SPLIT", old);
+        QVERIFY(model != nullptr);
+        QCOMPARE(model->backend(), Backend::Vulkan);
+        const QJsonObject m = manifest_entry("qwen3-e256-Q2_0");
+        const double tol_max = m.value("tolerance").toObject().value("max_abs").toDouble();
+        const double tol_rms = m.value("tolerance").toObject().value("rms").toDouble();
+        const std::vector<int32_t> tokens = read_ids(test::fixtures("models/tokens.txt"));
+        const std::vector<float> ref_greedy = read_f32(base + ".greedy.logits.f32");
+        const std::vector<int32_t> greedy = read_ids(base + ".greedy.txt");
+        QCOMPARE(greedy.size(), size_t(32));
+        const size_t V = 1024;
+        SessionParams sp;
+        sp.n_ctx = 64;
+        Session s(*model, sp);
+        s.evaluate(tokens);
+        for (int k = 1; k < 32; ++k) {
+            const int32_t t = greedy[static_cast<size_t>(k - 1)];
+            s.append(std::span<const int32_t>(&t, 1));
+            const Diff d = compare(s.logits().data(), ref_greedy.data() + k * V, V);
+            QVERIFY2(d.max_abs <= tol_max && d.rms <= tol_rms,
+                     qPrintable(QString("step %1: max %2 rms %3").arg(k).arg(d.max_abs).arg(d.rms)));
+        }
+    }
+
     // Auto uses Vulkan only for a GPU; with lavapipe alone it stays on the CPU.
     void autoPicksGpuOnly() {
         bool gpu = false;

@@ -138,7 +138,9 @@ class TestVulkanOps : public QObject {
     static size_t weight_offset(TensorType t) { return t == TensorType::F32 ? 8 : t == TensorType::F16 ? 6 : 7; }
 
     // Runs W.X through matvec (ncols == 0) or matmul and compares against the float64 reference.
-    void check_weight_op(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols, bool use_matmul) {
+    // With accumulate (matvec only) the result is added to y's previous contents (-7 everywhere).
+    void check_weight_op(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols, bool use_matmul,
+                         bool accumulate = false) {
         std::vector<uint8_t> w = random_weights(t, ne0, rows);
         std::vector<float> wf = reference_rows(t, w, ne0, rows);
         const uint32_t cols = std::max<uint32_t>(ncols, 1);
@@ -152,7 +154,7 @@ class TestVulkanOps : public QObject {
         if (use_matmul)
             vk_->matmul(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, cols, {yb, y_pad * 4});
         else
-            vk_->matvec(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4});
+            vk_->matvec(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, accumulate);
         vk_->submit_and_wait();
 
         std::vector<double> want(size_t(rows) * cols), mag(size_t(rows) * cols);
@@ -164,7 +166,7 @@ class TestVulkanOps : public QObject {
                     s += p;
                     m += std::fabs(p);
                 }
-                want[size_t(c) * rows + r] = s;
+                want[size_t(c) * rows + r] = accumulate ? s - 7.0 : s;
                 mag[size_t(c) * rows + r] = m;
             }
         QString why;
@@ -270,15 +272,24 @@ private slots:
         QTest::addColumn<TensorType>("type");
         QTest::addColumn<uint32_t>("ne0");
         QTest::addColumn<uint32_t>("rows");
+        QTest::addColumn<bool>("accumulate");
         for (TensorType t : weight_types()) {
             const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
+            // The fused residual add (y += W.x), and for the word-decoding types (matvec_w.comp, x
+            // staged in chunks of 4096) rows longer than one chunk with a partial last chunk.
+            QTest::addRow("%s ne0=%u rows=21 accumulate", bonsai::tensor_type_name(t), 3 * blk) << t << 3 * blk << 21u << true;
+            if (t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::TQ2_0) {
+                const uint32_t longer = 4096 + 3 * blk;
+                QTest::addRow("%s ne0=%u rows=19", bonsai::tensor_type_name(t), longer) << t << longer << 19u << false;
+                QTest::addRow("%s ne0=8192 rows=17 accumulate", bonsai::tensor_type_name(t)) << t << 8192u << 17u << true;
+            }
             // ne0: 1, 3 and 9 blocks (F32/F16: lengths that are not multiples of the workgroup);
             // rows: not multiples of the 4 rows a workgroup takes.
             // 16 blocks: Bonsai-1.7B-wide rows for Q1_0 (2048), several subgroup passes per row everywhere.
             std::vector<uint32_t> ne0s = blk == 1 ? std::vector<uint32_t>{37, 200, 1000} : std::vector<uint32_t>{blk, 3 * blk, 9 * blk, 16 * blk};
             for (uint32_t ne0 : ne0s)
                 for (uint32_t rows : {1u, 37u, 130u})
-                    QTest::addRow("%s ne0=%u rows=%u", bonsai::tensor_type_name(t), ne0, rows) << t << ne0 << rows;
+                    QTest::addRow("%s ne0=%u rows=%u", bonsai::tensor_type_name(t), ne0, rows) << t << ne0 << rows << false;
         }
     }
 
@@ -286,7 +297,77 @@ private slots:
         QFETCH(TensorType, type);
         QFETCH(uint32_t, ne0);
         QFETCH(uint32_t, rows);
-        check_weight_op(type, ne0, rows, 0, false);
+        QFETCH(bool, accumulate);
+        check_weight_op(type, ne0, rows, 0, false, accumulate);
+    }
+
+    void matvecFused_data() {
+        QTest::addColumn<TensorType>("type");
+        QTest::addColumn<uint32_t>("ne0");
+        QTest::addColumn<uint32_t>("rows");
+        QTest::addColumn<bool>("norm");
+        QTest::addColumn<bool>("swiglu");
+        QTest::addColumn<bool>("accumulate");
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ2_0}) {
+            const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
+            const char* n = bonsai::tensor_type_name(t);
+            QTest::addRow("%s norm", n) << t << 3 * blk << 37u << true << false << false;
+            QTest::addRow("%s norm long accumulate", n) << t << 4096 + 2 * blk << 21u << true << false << true;
+            QTest::addRow("%s swiglu accumulate", n) << t << 5 * blk << 19u << false << true << true;
+            QTest::addRow("%s swiglu long", n) << t << 8192 + blk << 9u << false << true << false;
+        }
+    }
+
+    // matvec_fused against float64: x' = rms_norm(x) * nw or silu(gate) * up, then W.x' (+ y).
+    void matvecFused() {
+        QFETCH(TensorType, type);
+        QFETCH(uint32_t, ne0);
+        QFETCH(uint32_t, rows);
+        QFETCH(bool, norm);
+        QFETCH(bool, swiglu);
+        QFETCH(bool, accumulate);
+        const float eps = 1e-5f;
+        std::vector<uint8_t> w = random_weights(type, ne0, rows);
+        std::vector<float> wf = reference_rows(type, w, ne0, rows);
+        std::vector<float> x = random_floats(size_t(ne0) * (swiglu ? 2 : 1), -3.0f, 3.0f);
+        std::vector<float> nw = random_floats(ne0, 0.5f, 1.5f);
+        std::vector<double> xin(ne0);
+        if (norm) {
+            double ss = 0;
+            for (uint32_t k = 0; k < ne0; ++k) ss += double(x[k]) * x[k];
+            const double inv = 1.0 / std::sqrt(ss / ne0 + eps);
+            for (uint32_t k = 0; k < ne0; ++k) xin[k] = x[k] * inv * nw[k];
+        } else {
+            for (uint32_t k = 0; k < ne0; ++k) {
+                const double g = x[k];
+                xin[k] = g / (1.0 + std::exp(-g)) * x[ne0 + k];
+            }
+        }
+        const size_t w_off = 5, x_pad = 3, y_pad = 1, n_pad = 7;
+        VulkanBuffer wb = device_bytes(w, w_off);
+        VulkanBuffer xb = host_floats(x, x_pad), nb = host_floats(nw, n_pad);
+        VulkanBuffer yb = host_floats(std::vector<float>(rows, -7.0f), y_pad);
+        bonsai::VulkanMatvecInput in;
+        in.rms_norm = norm;
+        in.norm = {nb, n_pad * 4};
+        in.eps = eps;
+        in.swiglu = swiglu;
+        vk_->begin();
+        vk_->matvec_fused(type, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, in, accumulate);
+        vk_->submit_and_wait();
+        std::vector<double> want(rows), mag(rows);
+        for (uint32_t r = 0; r < rows; ++r) {
+            double sum = 0, m = 0;
+            for (uint32_t k = 0; k < ne0; ++k) {
+                const double p = double(wf[size_t(r) * ne0 + k]) * xin[k];
+                sum += p;
+                m += std::fabs(p);
+            }
+            want[r] = accumulate ? sum - 7.0 : sum;
+            mag[r] = m;
+        }
+        QString why;
+        QVERIFY2(close_all(read_floats(yb, rows, y_pad), want, mag, 1e-4, 1e-5, &why), qPrintable(why));
     }
 
     void matmul_data() {
@@ -379,6 +460,107 @@ private slots:
         QVERIFY2(close_all(read_floats(xb, x.size()), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
     }
 
+    void qkvPost_data() {
+        QTest::addColumn<bonsai::RopeStyle>("style");
+        QTest::addColumn<uint32_t>("head_dim");
+        QTest::addColumn<uint32_t>("n_rot");
+        QTest::addColumn<bool>("norms");
+        QTest::addColumn<uint32_t>("n_tokens");
+        QTest::newRow("neox qk-norm 1 token") << bonsai::RopeStyle::Neox << 128u << 128u << true << 1u;
+        QTest::newRow("neox qk-norm 5 tokens") << bonsai::RopeStyle::Neox << 64u << 64u << true << 5u;
+        QTest::newRow("norm partial no norm 3 tokens") << bonsai::RopeStyle::Norm << 160u << 96u << false << 3u;
+        QTest::newRow("norm d=512 1 token") << bonsai::RopeStyle::Norm << 512u << 512u << true << 1u;
+    }
+
+    // qkv_post against float64 rms_norm -> rope (q in place) and f16 stores of k and v into caches at
+    // an offset (position 2 of the cache), with q, k and v at unaligned float offsets of one buffer.
+    void qkvPost() {
+        QFETCH(bonsai::RopeStyle, style);
+        QFETCH(uint32_t, head_dim);
+        QFETCH(uint32_t, n_rot);
+        QFETCH(bool, norms);
+        QFETCH(uint32_t, n_tokens);
+        const uint32_t D = head_dim, H = 6, KVH = 2, QD = H * D, KD = KVH * D;
+        const float base = 1000000.0f, eps = 1e-6f;
+        const uint32_t q_at = 3, k_at = q_at + n_tokens * QD + 1, v_at = k_at + n_tokens * KD + 2;
+        std::vector<float> all = random_floats(v_at + n_tokens * KD + 4, -2.0f, 2.0f);
+        std::vector<float> nw = random_floats(2 * D + 1, 0.5f, 1.5f);  // q_norm at 1, k_norm at D + 1
+        std::vector<int32_t> pos(n_tokens);
+        for (uint32_t t = 0; t < n_tokens; ++t) pos[t] = int32_t(2 + 9 * t);
+        VulkanBuffer xb = host_floats(all), nb = host_floats(nw);
+        VulkanBuffer pb = vk_->create_buffer(pos.size() * 4, VulkanMemory::HostVisible);
+        std::memcpy(pb.data(), pos.data(), pos.size() * 4);
+        const uint32_t cache_rows = n_tokens + 3;
+        VulkanBuffer kc = host_floats(std::vector<float>(cache_rows * KD / 2, 0.0f));
+        VulkanBuffer vc = host_floats(std::vector<float>(cache_rows * KD / 2, 0.0f));
+        bonsai::VulkanQkvPost p;
+        p.head_dim = D;
+        p.n_head = H;
+        p.n_kv_head = KVH;
+        p.n_tokens = n_tokens;
+        p.n_rot = n_rot;
+        p.freq_base = base;
+        p.style = style;
+        p.q_norm = p.k_norm = norms;
+        p.eps = eps;
+        const uint64_t row2 = 2ull * KD * 2;  // byte offset of cache row 2
+        vk_->begin();
+        vk_->qkv_post({xb, q_at * 4ull}, {xb, k_at * 4ull}, {xb, v_at * 4ull}, {nb, 4}, {nb, (D + 1) * 4ull}, pb,
+                      {kc, row2}, {vc, row2}, p);
+        vk_->submit_and_wait();
+
+        // Reference of one head: optional norm, then rotation.
+        auto head_ref = [&](const float* x, const float* w, int32_t ps, std::vector<double>& out, std::vector<double>& mag) {
+            out.assign(x, x + D);
+            if (w) {
+                double ss = 0;
+                for (uint32_t d = 0; d < D; ++d) ss += double(x[d]) * x[d];
+                const double inv = 1.0 / std::sqrt(ss / D + eps);
+                for (uint32_t d = 0; d < D; ++d) out[d] = x[d] * inv * w[d];
+            }
+            mag.assign(D, 0.0);
+            for (uint32_t d = 0; d < D; ++d) mag[d] = std::fabs(out[d]) + 1e-3;
+            const std::vector<double> in = out;
+            for (uint32_t i = 0; i < n_rot / 2; ++i) {
+                double theta = ps * std::pow(double(base), -2.0 * i / n_rot);
+                uint32_t i0 = style == bonsai::RopeStyle::Norm ? 2 * i : i;
+                uint32_t i1 = style == bonsai::RopeStyle::Norm ? i0 + 1 : i0 + n_rot / 2;
+                out[i0] = in[i0] * std::cos(theta) - in[i1] * std::sin(theta);
+                out[i1] = in[i0] * std::sin(theta) + in[i1] * std::cos(theta);
+                mag[i0] = mag[i1] = (std::fabs(in[i0]) + std::fabs(in[i1])) * (1.0 + ps * 0.05);
+            }
+        };
+        const float* got = static_cast<const float*>(xb.data());
+        const uint16_t* kh = static_cast<const uint16_t*>(kc.data());
+        const uint16_t* vh = static_cast<const uint16_t*>(vc.data());
+        std::vector<double> ref, mag;
+        for (uint32_t t = 0; t < n_tokens; ++t) {
+            for (uint32_t h = 0; h < H; ++h) {
+                const size_t o = q_at + size_t(t) * QD + size_t(h) * D;
+                head_ref(all.data() + o, norms ? nw.data() + 1 : nullptr, pos[t], ref, mag);
+                for (uint32_t d = 0; d < D; ++d)
+                    QVERIFY2(std::fabs(got[o + d] - ref[d]) <= 1e-4 * mag[d] + 1e-6,
+                             qPrintable(QString("q t%1 h%2 d%3: %4 vs %5").arg(t).arg(h).arg(d).arg(got[o + d]).arg(ref[d])));
+            }
+            for (uint32_t h = 0; h < KVH; ++h) {
+                const size_t o = k_at + size_t(t) * KD + size_t(h) * D;
+                head_ref(all.data() + o, norms ? nw.data() + D + 1 : nullptr, pos[t], ref, mag);
+                const size_t c = size_t(2 + t) * KD + size_t(h) * D;
+                for (uint32_t d = 0; d < D; ++d) {
+                    // f16 storage: half an ulp of rounding (2^-11 relative) on top of the f32 error.
+                    const double gk = bonsai::fp16_to_fp32(kh[c + d]);
+                    QVERIFY2(std::fabs(gk - ref[d]) <= 1e-4 * mag[d] + std::fabs(ref[d]) * 4.9e-4 + 1e-6,
+                             qPrintable(QString("k t%1 h%2 d%3: %4 vs %5").arg(t).arg(h).arg(d).arg(gk).arg(ref[d])));
+                    const double vv = all[v_at + size_t(t) * KD + size_t(h) * D + d];
+                    QCOMPARE(bonsai::fp16_to_fp32(vh[c + d]), bonsai::fp16_to_fp32(bonsai::fp32_to_fp16(float(vv))));
+                }
+            }
+        }
+        // Rows 0, 1 and past the written ones stay untouched.
+        for (size_t i = 0; i < 2ull * KD; ++i) QCOMPARE(kh[i], uint16_t(0));
+        for (size_t i = size_t(2 + n_tokens) * KD; i < size_t(cache_rows) * KD; ++i) QCOMPARE(vh[i], uint16_t(0));
+    }
+
     void softmax() {
         const uint32_t n = 1000, nrows = 3;
         const float scale = 0.5f;
@@ -439,10 +621,21 @@ private slots:
         QTest::addColumn<uint32_t>("n_head");
         QTest::addColumn<uint32_t>("n_kv_head");
         QTest::addColumn<uint32_t>("n_kv");
-        QTest::newRow("gqa 8/2 D128 kv1") << 128u << 8u << 2u << 1u;
-        QTest::newRow("gqa 8/2 D128 kv100") << 128u << 8u << 2u << 100u;
-        QTest::newRow("mha 4/4 D64 kv130") << 64u << 4u << 4u << 130u;
-        QTest::newRow("gqa 6/3 D80 kv64") << 80u << 6u << 3u << 64u;
+        QTest::addColumn<uint32_t>("split_len");  // split-KV decoding (attention + attention_combine)
+        // Byte offset of the K cache in its buffer: 4 takes the 16-bit key loads, 16 (with strides and
+        // head_dim multiples of 8 halves) the 16-byte ones.
+        QTest::addColumn<uint32_t>("k_byte_off");
+        QTest::newRow("gqa 8/2 D128 kv1") << 128u << 8u << 2u << 1u << 0u << 4u;
+        QTest::newRow("gqa 8/2 D128 kv100") << 128u << 8u << 2u << 100u << 0u << 4u;
+        QTest::newRow("mha 4/4 D64 kv130") << 64u << 4u << 4u << 130u << 0u << 4u;
+        QTest::newRow("gqa 6/3 D80 kv64") << 80u << 6u << 3u << 64u << 0u << 4u;
+        QTest::newRow("vec gqa 8/2 D128 kv100") << 128u << 8u << 2u << 100u << 0u << 16u;
+        QTest::newRow("vec gqa 6/3 D80 kv70") << 80u << 6u << 3u << 70u << 0u << 16u;
+        QTest::newRow("split gqa 8/2 D128 kv1") << 128u << 8u << 2u << 1u << 64u << 16u;
+        QTest::newRow("split gqa 8/2 D128 kv100 by 64") << 128u << 8u << 2u << 100u << 64u << 16u;
+        QTest::newRow("split mha 4/4 D64 kv130 by 32") << 64u << 4u << 4u << 130u << 32u << 4u;
+        QTest::newRow("split gqa 6/3 D80 kv300 by 100") << 80u << 6u << 3u << 300u << 100u << 16u;
+        QTest::newRow("split gqa 4/2 D256 kv257 by 16") << 256u << 4u << 2u << 257u << 16u << 16u;
     }
 
     void attention() {
@@ -450,6 +643,8 @@ private slots:
         QFETCH(uint32_t, n_head);
         QFETCH(uint32_t, n_kv_head);
         QFETCH(uint32_t, n_kv);
+        QFETCH(uint32_t, split_len);
+        QFETCH(uint32_t, k_byte_off);
         const uint32_t D = head_dim, n_ctx = n_kv + 9;  // cache capacity larger than the filled part
         // K cache laid out [pos][kv_head][D], V cache [kv_head][pos][D]: both stride forms are exercised.
         std::vector<uint16_t> k(size_t(n_ctx) * n_kv_head * D), v(size_t(n_kv_head) * n_ctx * D);
@@ -466,14 +661,18 @@ private slots:
         p.v_pos_stride = D;
         p.v_head_stride = n_ctx * D;
         p.scale = 1.0f / std::sqrt(float(D));
+        const uint32_t splits = split_len ? (n_kv + split_len - 1) / split_len : 0;
+        VulkanBuffer scratch = host_floats(std::vector<float>(size_t(n_head) * (splits + 1) * (D + 2), -9.0f));
+        p.split_len = split_len;
+        p.scratch = {scratch, 12};  // an offset inside the scratch buffer
 
         std::vector<uint8_t> kb(k.size() * 2), vb(v.size() * 2);
         std::memcpy(kb.data(), k.data(), kb.size());
         std::memcpy(vb.data(), v.data(), vb.size());
-        VulkanBuffer kbuf = device_bytes(kb, 4), vbuf = device_bytes(vb, 0);
+        VulkanBuffer kbuf = device_bytes(kb, k_byte_off), vbuf = device_bytes(vb, 0);
         VulkanBuffer qb = host_floats(q), ob = host_floats(std::vector<float>(q.size()));
         vk_->begin();
-        vk_->attention(qb, {kbuf, 4}, vbuf, ob, p);
+        vk_->attention(qb, {kbuf, k_byte_off}, vbuf, ob, p);
         vk_->submit_and_wait();
 
         std::vector<double> want(q.size()), mag(q.size());
@@ -600,6 +799,14 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec(TensorType::Q1_0, w, 128, 5, small, small));
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec(TensorType::Q1_0, w, 100, 1, small, small));
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec(TensorType::Q4_K, w, 256, 1, small, small));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q4_0, w, 32, 1, small, small, {}));
+        bonsai::VulkanQkvPost qp;
+        qp.head_dim = 2;
+        qp.n_head = qp.n_kv_head = 1;
+        qp.n_rot = 2;
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->qkv_post(small, w, small, small, small, small, small, small, qp));
+        qp.head_dim = 3;
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->qkv_post(small, small, small, small, small, small, small, small, qp));
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->rope(small, small, 8, 1, 1, 7, 10000.0f, bonsai::RopeStyle::Norm));
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->add(small, small, small, 16, 5));
         bonsai::VulkanAttention p;

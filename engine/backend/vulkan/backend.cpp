@@ -1,4 +1,5 @@
 // VulkanBackend: device + queue set-up, buffers, transfers, command recording and pipelines.
+#include <cstdio>
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -102,6 +103,14 @@ VulkanBackend::Impl::Impl(const Options& o) {
         xfer_cmd = cbs[1];
         VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
         check(vkCreateFence(device, &fci, nullptr, &fence), "creating a fence");
+        const char* prof = std::getenv("BONSAI_VULKAN_PROFILE");
+        if (prof && std::string(prof) == "1" && qf[queue_family].timestampValidBits > 0) {
+            VkQueryPoolCreateInfo qpi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+            qpi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+            qpi.queryCount = k_max_timestamps;
+            check(vkCreateQueryPool(device, &qpi, nullptr, &ts_pool), "creating a query pool");
+            ts_period_ns = limits.timestampPeriod;
+        }
     } catch (...) {
         release();  // what was created so far (release() tolerates null handles)
         throw;
@@ -123,6 +132,11 @@ void VulkanBackend::Impl::release() {
         pipelines.clear();
         for (VkDescriptorPool p : pools) vkDestroyDescriptorPool(device, p, nullptr);
         pools.clear();
+        if (ts_pool) {
+            profile_print();
+            vkDestroyQueryPool(device, ts_pool, nullptr);
+            ts_pool = VK_NULL_HANDLE;
+        }
         if (fence) vkDestroyFence(device, fence, nullptr);
         if (cmd_pool) vkDestroyCommandPool(device, cmd_pool, nullptr);
         allocator.destroy();
@@ -279,6 +293,7 @@ void VulkanBackend::begin() {
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     check(vkBeginCommandBuffer(m.cmd, &bi), "beginning a command buffer");
     m.recording = true;
+    m.profile_begin();
 }
 
 void VulkanBackend::submit_and_wait() {
@@ -294,6 +309,7 @@ void VulkanBackend::submit_and_wait() {
     check(vkEndCommandBuffer(m.cmd), "recording commands");
     m.submit_and_wait(m.cmd);
     ++m.stats.submits;
+    m.profile_collect();
 }
 
 void VulkanBackend::Impl::require_recording(const char* op) const {
@@ -424,6 +440,46 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
     mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
     vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
                          nullptr, 0, nullptr);
+    profile_mark(shader, groups_y);
+}
+
+// ---------------------------------------------------------------- profiling (BONSAI_VULKAN_PROFILE=1)
+
+void VulkanBackend::Impl::profile_begin() {
+    if (!ts_pool) return;
+    ts_names.clear();
+    vkCmdResetQueryPool(cmd, ts_pool, 0, k_max_timestamps);
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, ts_pool, 0);
+}
+
+void VulkanBackend::Impl::profile_mark(const char* shader, uint32_t groups_y) {
+    if (!ts_pool || ts_names.size() + 1 >= k_max_timestamps) return;
+    ts_names.push_back(std::string(shader) + (groups_y > 1 ? " [batch]" : ""));
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, ts_pool, static_cast<uint32_t>(ts_names.size()));
+}
+
+void VulkanBackend::Impl::profile_collect() {
+    if (!ts_pool || ts_names.empty()) return;
+    std::vector<uint64_t> t(ts_names.size() + 1);
+    check(vkGetQueryPoolResults(device, ts_pool, 0, static_cast<uint32_t>(t.size()), t.size() * 8, t.data(), 8,
+                                VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+          "reading timestamps");
+    for (size_t i = 0; i < ts_names.size(); ++i) {
+        auto& e = profile_ns[ts_names[i]];
+        e.first += double(t[i + 1] - t[i]) * ts_period_ns;
+        e.second += 1;
+    }
+    ts_names.clear();
+}
+
+void VulkanBackend::Impl::profile_print() const {
+    double total = 0;
+    for (const auto& [name, e] : profile_ns) total += e.first;
+    std::fprintf(stderr, "Vulkan GPU time per shader (dispatch + barrier), total %.3f ms:\n", total / 1e6);
+    for (const auto& [name, e] : profile_ns)
+        std::fprintf(stderr, "  %-28s %9.3f ms %5.1f%% %8llu x %8.2f us\n", name.c_str(), e.first / 1e6,
+                     100.0 * e.first / std::max(total, 1.0), static_cast<unsigned long long>(e.second),
+                     e.first / 1e3 / double(e.second));
 }
 
 }  // namespace bonsai

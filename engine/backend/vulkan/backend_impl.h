@@ -77,12 +77,24 @@ struct VulkanBackend::Impl {
     size_t pool_index = 0;
     uint32_t sets_in_pool = 0;  // sets taken from pools[pool_index] in this recording
     static constexpr uint32_t k_sets_per_pool = 256;
-    static constexpr uint32_t k_max_bindings = 4;
+    static constexpr uint32_t k_max_bindings = 5;
 
     std::map<std::string, vk_detail::Pipeline> pipelines;
     VulkanBuffer staging;
     static constexpr size_t k_staging_bytes = 16u << 20;
     VulkanStats stats;
+
+    // BONSAI_VULKAN_PROFILE=1 (diagnostics): a timestamp after every dispatch; the GPU time per shader
+    // ("[batch]" when the dispatch had several workgroup rows) is printed to stderr at destruction.
+    VkQueryPool ts_pool = VK_NULL_HANDLE;
+    static constexpr uint32_t k_max_timestamps = 4096;
+    double ts_period_ns = 1.0;
+    std::vector<std::string> ts_names;  // the dispatch that ends at timestamp i + 1
+    std::map<std::string, std::pair<double, uint64_t>> profile_ns;  // total ns, dispatches
+    void profile_begin();
+    void profile_mark(const char* shader, uint32_t groups_y);
+    void profile_collect();
+    void profile_print() const;
 
     explicit Impl(const Options& o);
     ~Impl();

@@ -64,11 +64,22 @@ WeightArgs weight_args(const char* op, TensorType t, VulkanRef w, uint32_t ne0, 
 bool VulkanBackend::supports_matvec(TensorType t) { return type_suffix(t) != nullptr; }
 bool VulkanBackend::supports_matmul(TensorType t) { return type_suffix(t) != nullptr; }
 
-void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y) {
+namespace {
+bool word_type(TensorType t) { return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::TQ2_0; }
+}  // namespace
+
+bool VulkanBackend::supports_fused_matvec(TensorType t) { return word_type(t); }
+
+void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
+                           bool accumulate) {
+    if (word_type(t)) {
+        matvec_fused(t, w, ne0, rows, x, y, VulkanMatvecInput{}, accumulate);
+        return;
+    }
     const char* op = "matvec";
     impl_->require_recording(op);
     struct {
-        uint32_t w_base, row_stride, ne0, rows, x_off, y_off;
+        uint32_t w_base, row_stride, ne0, rows, x_off, y_off, accumulate;
     } pc{};
     WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
@@ -77,9 +88,35 @@ void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     pc.rows = rows;
     pc.x_off = index_of(op, "x", x, floats(ne0), 4);
     pc.y_off = index_of(op, "y", y, floats(rows), 4);
+    pc.accumulate = accumulate ? 1u : 0u;
     std::string shader = std::string("matvec_") + type_suffix(t);
     // matvec.comp: 4 rows per workgroup (RPW).
     impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(rows) + 3) / 4);
+}
+
+void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
+                                 const VulkanMatvecInput& in, bool accumulate) {
+    const char* op = "matvec";
+    impl_->require_recording(op);
+    if (!word_type(t)) fail(op, std::string("no fused matvec for type ") + tensor_type_name(t));
+    struct {
+        uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
+        float eps;
+    } pc{};
+    WeightArgs wa = weight_args(op, t, w, ne0, rows);
+    pc.w_base = wa.base;
+    pc.row_stride = wa.row_stride;
+    pc.ne0 = ne0;
+    pc.rows = rows;
+    pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * (in.swiglu ? 2 : 1)), 4);
+    pc.y_off = index_of(op, "y", y, floats(rows), 4);
+    pc.mode = (accumulate ? 1u : 0u) | (in.rms_norm ? 2u : 0u) | (in.swiglu ? 4u : 0u);
+    if (in.rms_norm) pc.nw_off = index_of(op, "norm", in.norm, floats(ne0), 4);
+    pc.eps = in.eps;
+    // matvec_w.comp: 32 rows per workgroup. Without a norm its binding 3 gets x (never read).
+    const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
+    std::string shader = std::string("matvec_w_") + type_suffix(t);
+    impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb}, &pc, sizeof pc, (uint64_t(rows) + 31) / 32);
 }
 
 void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
@@ -216,16 +253,67 @@ void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache,
         uint32_t v_off, v_ps, v_hs;
         uint32_t q_off, o_off;
         float scale;
-        uint32_t n_tokens, round_q;
+        uint32_t n_tokens, round_q, split_len, n_splits;
     } pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
-         p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u};
+         p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0};
     pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
     pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
     const uint64_t qo_floats = uint64_t(p.n_tokens) * p.n_head * p.head_dim;
     pc.q_off = index_of(op, "q", q, floats(qo_floats), 4);
     pc.o_off = index_of(op, "out", out, floats(qo_floats), 4);
+    if (p.n_tokens == 1 && p.split_len > 0 && p.n_kv > p.split_len) {
+        const uint32_t n_splits = (p.n_kv + p.split_len - 1) / p.split_len;
+        if (n_splits > 65535) fail(op, "too many KV splits");
+        pc.split_len = p.split_len;
+        pc.n_splits = n_splits;
+        const uint32_t o_off = pc.o_off;
+        pc.o_off = index_of(op, "scratch", p.scratch, floats(uint64_t(p.n_head) * n_splits * (p.head_dim + 2)), 4);
+        impl_->dispatch("attention", {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer}, &pc, sizeof pc,
+                        p.n_head, n_splits);
+        struct {
+            uint32_t head_dim, n_splits, p_off, o_off;
+        } cc{p.head_dim, n_splits, pc.o_off, o_off};
+        impl_->dispatch("attention_combine", {p.scratch.buffer, out.buffer}, &cc, sizeof cc, p.n_head);
+        return;
+    }
     impl_->dispatch("attention", {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer}, &pc, sizeof pc, p.n_head,
                     p.n_tokens);
+}
+
+void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,
+                             VulkanRef positions, VulkanRef k_cache, VulkanRef v_cache, const VulkanQkvPost& p) {
+    const char* op = "qkv_post";
+    impl_->require_recording(op);
+    if (p.head_dim == 0 || p.head_dim > 512 || p.head_dim % 2 != 0) fail(op, "head_dim must be even and 2..512");
+    if (p.n_rot % 2 != 0 || p.n_rot > p.head_dim) fail(op, "n_rot must be even and at most head_dim");
+    if (!(p.freq_base > 0.0f)) fail(op, "freq_base must be positive");
+    if (p.n_tokens == 0 || p.n_tokens > 65535) fail(op, "n_tokens must be 1..65535");
+    if (p.n_head == 0 || p.n_kv_head == 0 || uint64_t(p.n_head) + 2ull * p.n_kv_head > 65535) fail(op, "bad head counts");
+    if (k.buffer != q.buffer || v.buffer != q.buffer) fail(op, "q, k and v must be in one buffer");
+    const bool any_norm = p.q_norm || p.k_norm;
+    if (any_norm && p.q_norm && p.k_norm && k_norm.buffer != q_norm.buffer) fail(op, "q_norm and k_norm must be in one buffer");
+    const VulkanRef nref = p.q_norm ? q_norm : k_norm;
+    const uint64_t QD = uint64_t(p.n_head) * p.head_dim, KD = uint64_t(p.n_kv_head) * p.head_dim;
+    struct {
+        uint32_t head_dim, n_head, n_kv_head, n_rot, q_off, k_off, v_off, qn_off, kn_off, p_off, kc_off, vc_off;
+        float log2_base;
+        uint32_t style;
+        float eps;
+    } pc{p.head_dim, p.n_head, p.n_kv_head, p.n_rot, 0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0,
+         std::log2(p.freq_base), p.style == RopeStyle::Norm ? 0u : 1u, p.eps};
+    pc.q_off = index_of(op, "q", q, floats(QD * p.n_tokens), 4);
+    pc.k_off = index_of(op, "k", k, floats(KD * p.n_tokens), 4);
+    pc.v_off = index_of(op, "v", v, floats(KD * p.n_tokens), 4);
+    if (p.q_norm) pc.qn_off = index_of(op, "q_norm", q_norm, floats(p.head_dim), 4);
+    if (p.k_norm) pc.kn_off = index_of(op, "k_norm", k_norm, floats(p.head_dim), 4);
+    pc.p_off = index_of(op, "positions", positions, uint64_t(4) * p.n_tokens, 4);
+    pc.kc_off = index_of(op, "k_cache", k_cache, 2 * KD * p.n_tokens, 4);
+    pc.vc_off = index_of(op, "v_cache", v_cache, 2 * KD * p.n_tokens, 4);
+    // Unused norm binding: bind the q buffer (never read).
+    const VulkanBuffer* nbuf = any_norm ? nref.buffer : q.buffer;
+    if (any_norm && !nbuf) fail(op, "norm weights have no buffer");
+    impl_->dispatch("qkv_post", {q.buffer, nbuf, positions.buffer, k_cache.buffer, v_cache.buffer}, &pc, sizeof pc,
+                    p.n_head + 2 * p.n_kv_head, p.n_tokens);
 }
 
 void VulkanBackend::f32_to_f16(VulkanRef x, VulkanRef y, uint32_t n) {

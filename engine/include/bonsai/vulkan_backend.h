@@ -102,6 +102,33 @@ struct VulkanAttention {
     float scale = 1.0f;          // usually 1/sqrt(D)
     uint32_t n_tokens = 1;       // query tokens, 1 .. n_kv; q and out hold n_tokens x n_head x head_dim floats
     bool round_q_f16 = false;    // round q to f16 before the K products (what llama.cpp's CPU path does)
+    // Split-KV decoding (n_tokens == 1 only; ignored otherwise): with split_len > 0 and more than
+    // split_len positions, n_head x ceil(n_kv / split_len) workgroups each take split_len keys and a
+    // second dispatch merges them (a few heads alone would leave most of a GPU idle). `scratch` must
+    // hold n_head * ceil(n_kv / split_len) * (head_dim + 2) floats.
+    uint32_t split_len = 0;
+    VulkanRef scratch;
+};
+
+// matvec_fused: transforms of the input applied while the shader reads it (decode-step fusion).
+struct VulkanMatvecInput {
+    bool rms_norm = false;  // x <- x / sqrt(mean(x^2) + eps) * norm (over the ne0 floats of x)
+    VulkanRef norm;         // ne0 floats of norm weights (rms_norm only)
+    float eps = 1e-6f;
+    bool swiglu = false;    // x[k] <- silu(x[k]) * x[ne0 + k]: x holds 2 * ne0 floats (gate, then up)
+};
+
+// qkv_post: what follows the q/k/v projections of n_tokens tokens (one fused dispatch).
+struct VulkanQkvPost {
+    uint32_t head_dim = 0;   // D, even, at most 512
+    uint32_t n_head = 0;     // q heads
+    uint32_t n_kv_head = 0;  // k and v heads
+    uint32_t n_tokens = 1;
+    uint32_t n_rot = 0;      // rotated dimensions (even, <= head_dim)
+    float freq_base = 10000.0f;
+    RopeStyle style = RopeStyle::Norm;
+    bool q_norm = false, k_norm = false;  // RMS-normalize q / k heads with the given weights first
+    float eps = 1e-6f;
 };
 
 // Counters for tests and diagnostics.
@@ -155,8 +182,16 @@ public:
     static bool supports_matmul(TensorType t);  // same set
 
     // y[r] = sum_k W[r][k] * x[k], r < rows. W: `rows` rows of ne0 elements of type t in the GGUF block
-    // layout, rows contiguous (row_nbytes apart); x: ne0 float; y: rows float.
-    void matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y);
+    // layout, rows contiguous (row_nbytes apart); x: ne0 float; y: rows float. With accumulate,
+    // y[r] += ... instead (a residual add fused into the projection; y must not overlap x).
+    void matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
+                bool accumulate = false);
+    // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 TQ2_0.
+    static bool supports_fused_matvec(TensorType t);
+    // matvec of a transformed input (see VulkanMatvecInput); throws for other types. y must not
+    // overlap x (or the norm weights).
+    void matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
+                      const VulkanMatvecInput& in, bool accumulate = false);
     // Y[c][r] = sum_k W[r][k] * X[c][k] for c < ncols (columns = tokens, each contiguous): X is ncols
     // x ne0 floats, Y is ncols x rows floats.
     void matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
@@ -180,6 +215,13 @@ public:
     // out[t][h] = sum_j softmax_j(scale * q[t][h].K[j]) V[j] over the positions j visible to query token t
     // (see VulkanAttention); q and out: n_tokens x n_head x head_dim floats.
     void attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanAttention& p);
+    // For each token t and head: q[t][h] = rope(rms_norm(q[t][h]) * q_norm) in place (norm only when
+    // p.q_norm), k likewise with k_norm, then f16(k[t]) -> k_cache row t and f16(v[t]) -> v_cache row t
+    // (rows of n_kv_head * head_dim halves, 4-byte aligned). q, k, v: [n_tokens][heads][head_dim]
+    // floats, all three in ONE buffer; q_norm and k_norm (head_dim floats each) in one buffer too
+    // (ignored when unused). Equivalent to rms_norm + rope + f32_to_f16, in one dispatch.
+    void qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm, VulkanRef positions,
+                  VulkanRef k_cache, VulkanRef v_cache, const VulkanQkvPost& p);
     // Rounds n floats to f16 (round to nearest even) and stores them at y (KV cache writes). n must be
     // even and y 4-byte aligned: the shader writes pairs of halves as one 32-bit word.
     void f32_to_f16(VulkanRef x, VulkanRef y, uint32_t n);

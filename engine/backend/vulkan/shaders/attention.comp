@@ -9,6 +9,7 @@
 
 layout(std430, binding = 0) readonly buffer Qbuf { float qv[]; };
 layout(std430, binding = 1) readonly buffer Kbuf { uint16_t kv[]; };
+layout(std430, binding = 1) readonly buffer Kbuf4 { uvec4 kv4[]; };  // same keys, 8 halves per load
 layout(std430, binding = 2) readonly buffer Vbuf { uint16_t vv[]; };
 layout(std430, binding = 3) writeonly buffer Obuf { float ov[]; };
 layout(push_constant) uniform PC {
@@ -19,6 +20,10 @@ layout(push_constant) uniform PC {
     float scale;
     uint n_tokens;           // query tokens (workgroups in y)
     uint round_q;            // 1: round q to f16 first, as llama.cpp's CPU path does
+    uint split_len;          // > 0: split-KV mode (one query token): workgroup y = split s takes keys
+                             // s*split_len .. and writes its partial (m, l, unnormalized out[D]) to
+                             // ov[o_off + (h * n_splits + s) * (D + 2)] for attention_combine.comp
+    uint n_splits;
 } pc;
 
 shared float q_sh[WG * MAX_DPT];
@@ -30,7 +35,9 @@ float v_at(uint i) { return unpackHalf2x16(uint(vv[i])).x; }
 
 void main() {
     uint h = gl_WorkGroupID.x;
-    uint tok = gl_WorkGroupID.y;
+    bool split = pc.split_len > 0u;
+    uint tok = split ? 0u : gl_WorkGroupID.y;
+    uint j_begin = split ? gl_WorkGroupID.y * pc.split_len : 0u;
     uint t = gl_LocalInvocationID.x;
     uint kvh = h / (pc.n_head / pc.n_kv_head);
     uint D = pc.head_dim;
@@ -47,24 +54,37 @@ void main() {
     float m = -1.0e30;  // running max (finite so that exp(m - m_new) never sees inf - inf)
     float l = 0.0;      // running sum of exp(score - m)
     uint kbase = pc.k_off + kvh * pc.k_hs;
+    // Every key row starts on a 16-byte boundary: read it as uvec4 (the model's cache layout).
+    bool k_vec = ((pc.k_off | pc.k_ps | pc.k_hs | D) & 7u) == 0u;
     uint vbase = pc.v_off + kvh * pc.v_hs;
 
-    for (uint j0 = 0u; j0 < n_kv; j0 += WG) {
+    uint j_end = split ? min(n_kv, j_begin + pc.split_len) : n_kv;
+    for (uint j0 = j_begin; j0 < j_end; j0 += WG) {
         uint j = j0 + t;
         float s = -1.0e30;
-        if (j < n_kv) {
+        if (j < j_end) {
             uint ko = kbase + j * pc.k_ps;
             float dot = 0.0;
-            for (uint d = 0u; d < D; ++d) dot += q_sh[d] * k_at(ko + d);
+            if (k_vec) {  // 16-byte loads: 8x fewer load instructions for the key row
+                for (uint d8 = 0u; d8 < D / 8u; ++d8) {
+                    uvec4 w = kv4[ko / 8u + d8];
+                    uint d = 8u * d8;
+                    vec2 a = unpackHalf2x16(w.x), b = unpackHalf2x16(w.y), c = unpackHalf2x16(w.z), e = unpackHalf2x16(w.w);
+                    dot += q_sh[d] * a.x + q_sh[d + 1u] * a.y + q_sh[d + 2u] * b.x + q_sh[d + 3u] * b.y +
+                           q_sh[d + 4u] * c.x + q_sh[d + 5u] * c.y + q_sh[d + 6u] * e.x + q_sh[d + 7u] * e.y;
+                }
+            } else {
+                for (uint d = 0u; d < D; ++d) dot += q_sh[d] * k_at(ko + d);
+            }
             s = dot * pc.scale;
         }
         float m_new = max(m, wg_max(s));
-        float p = j < n_kv ? exp(s - m_new) : 0.0;
+        float p = j < j_end ? exp(s - m_new) : 0.0;
         float alpha = exp(m - m_new);
         l = l * alpha + wg_sum(p);
         p_sh[t] = p;
         barrier();
-        uint cnt = min(uint(WG), n_kv - j0);
+        uint cnt = min(uint(WG), j_end - j0);
         for (uint i = 0u; i < MAX_DPT; ++i) {
             uint d = t + i * WG;
             if (d < D) {
@@ -75,6 +95,18 @@ void main() {
         }
         m = m_new;
         barrier();
+    }
+    if (split) {
+        uint po = pc.o_off + (h * pc.n_splits + gl_WorkGroupID.y) * (D + 2u);
+        if (t == 0u) {
+            ov[po] = m;
+            ov[po + 1u] = l;
+        }
+        for (uint i = 0u; i < MAX_DPT; ++i) {
+            uint d = t + i * WG;
+            if (d < D) ov[po + 2u + d] = acc[i];
+        }
+        return;
     }
     for (uint i = 0u; i < MAX_DPT; ++i) {
         uint d = t + i * WG;

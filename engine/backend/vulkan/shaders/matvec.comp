@@ -8,7 +8,7 @@
 #include "common.glsl"
 
 layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
-layout(std430, binding = 2) writeonly buffer Ybuf { float yv[]; };
+layout(std430, binding = 2) buffer Ybuf { float yv[]; };
 layout(push_constant) uniform PC {
     uint w_base;      // bytes (block types) or elements (F32/F16)
     uint row_stride;  // same unit
@@ -16,6 +16,7 @@ layout(push_constant) uniform PC {
     uint rows;
     uint x_off;       // floats
     uint y_off;       // floats
+    uint accumulate;  // 1: y[row] += result (residual add fused), 0: y[row] = result
 } pc;
 
 #include "dequant.glsl"
@@ -35,6 +36,6 @@ void main() {
         // 15-30x slower on an H100.
         for (uint k = lane; k < pc.ne0; k += ns) acc += deq(ro, k) * xv[pc.x_off + k];
         float s = subgroupAdd(acc);
-        if (subgroupElect()) yv[pc.y_off + row] = s;
+        if (subgroupElect()) yv[pc.y_off + row] = pc.accumulate != 0u ? yv[pc.y_off + row] + s : s;
     }
 }

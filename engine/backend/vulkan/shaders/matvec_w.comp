@@ -1,0 +1,211 @@
+#version 450
+// y[row] (+)= dot(W[row], x) for the low-bit block types Q1_0, Q2_0 and TQ2_0 (one module per type,
+// -DTYPE_<name>). The plain matvec.comp decodes one element per lane per iteration, which is
+// ALU-bound; here every lane owns whole 32-bit words of codes (32 Q1_0 or 16 Q2_0/TQ2_0 weights per
+// word) and decodes them with bit operations, for R_PER_TEAM rows at once, so that each x value it
+// holds in registers serves several rows.
+//
+// Layout of the work: the 256 threads form 8 "teams" of 32 (independent of the subgroup size, so
+// the word-to-lane mapping is the same on every device). Team t takes rows row0 + t*R .. + R-1;
+// lane l of a team takes words l, l + 32, ... of each row. x is staged in shared memory in chunks of
+// XC elements (small, so that many workgroups fit on a multiprocessor: 19 KB per workgroup measured
+// half the speed of 8 KB on an H100), padded by one float per 32 (index k + k/32) so that lanes
+// reading 32 consecutive elements each (Q1_0) hit 32 different banks. Weight words of consecutive lanes are consecutive
+// in memory (coalesced). Partial sums are reduced with subgroupAdd when a subgroup is exactly a
+// team (NVIDIA), else through shared memory.
+//
+// The input can be transformed while it is staged, so that a decode step needs fewer dispatches:
+// mode bit 1: x = rms_norm(x) * nw (the norm computed by every workgroup, over the whole row first);
+// mode bit 2: x[k] = silu(x[k]) * x[ne0 + k] (SwiGLU of gate|up laid out back to back).
+// mode bit 0 adds the result to y (residual add).
+//
+// Blocks are 18 (Q1_0, Q2_0) or 66 (TQ2_0) bytes, so a word of codes is rarely 4-byte aligned: it is
+// assembled from the two aligned words covering it (the buffer's size is rounded up to 4 bytes, so
+// both exist). Layouts: specs/formats.md section 2.3.
+#define WG 256
+#define TEAMS 8u
+#define R_PER_TEAM 4u
+#define RPW (TEAMS * R_PER_TEAM)
+#define XC 2048u
+#include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
+
+layout(std430, binding = 0) readonly buffer Wb8 { uint8_t wb[]; };
+layout(std430, binding = 0) readonly buffer Wb32 { uint wu[]; };
+layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
+layout(std430, binding = 2) buffer Ybuf { float yv[]; };
+layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
+layout(push_constant) uniform PC {
+    uint w_base;      // bytes
+    uint row_stride;  // bytes
+    uint ne0;
+    uint rows;
+    uint x_off;       // floats
+    uint y_off;       // floats
+    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input
+    uint nw_off;      // floats: norm weights (mode bit 1)
+    float eps;        // rms_norm epsilon (mode bit 1)
+} pc;
+
+shared float xs[XC + XC / 32u];
+
+// The 4 bytes at byte offset o (any alignment), little endian.
+uint ldw(uint o) {
+    uint a = o >> 2;
+    uint s = (o & 3u) * 8u;
+    uint lo = wu[a];
+    if (s == 0u) return lo;
+    return (lo >> s) | (wu[a + 1u] << (32u - s));
+}
+float ld_half(uint o) { return unpackHalf2x16(uint(wb[o]) | (uint(wb[o + 1u]) << 8)).x; }
+// Exact float of a small unsigned integer q < 2^23 without an int-to-float conversion instruction.
+float small_float(uint q) { return uintBitsToFloat(0x4B000000u | q) - 8388608.0; }
+
+#if defined(TYPE_Q1_0)
+// 128 weights, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first); bit 1 -> +d, 0 -> -d.
+#define EPW 32u  // weights per word
+#elif defined(TYPE_Q2_0)
+// 64 weights, 18 bytes: fp16 d, 16 bytes; weight j = bits 2(j%4).. of byte j/4; value (q - 1) d.
+#define EPW 16u
+#elif defined(TYPE_TQ2_0)
+// 256 weights, 66 bytes: qs[64], fp16 d at 64. Weight 128h + 32l + m = (qs[32h + m] >> 2l) & 3,
+// value (q - 1) d. Word w of qs (bytes 4w..4w+3, h = w / 8, p = w % 8) holds the weights
+// 128h + 32l + 4p + b for l, b in 0..3 (b = byte within the word).
+#define EPW 16u
+#else
+#error "matvec_w: define TYPE_Q1_0, TYPE_Q2_0 or TYPE_TQ2_0"
+#endif
+
+// Index (inside the row) of weight i of word gw of a row (x index).
+uint elem_of(uint gw, uint i) {
+#if defined(TYPE_TQ2_0)
+    uint blk = gw / 16u, wi = gw % 16u;
+    return blk * 256u + (wi / 8u) * 128u + (i % 4u) * 32u + (wi % 8u) * 4u + i / 4u;
+#else
+    return gw * EPW + i;
+#endif
+}
+
+// Byte offset of word gw of the row starting at ro, and of its block's fp16 scale.
+void word_addr(uint ro, uint gw, out uint wo, out uint so) {
+#if defined(TYPE_Q1_0)
+    uint blk = gw / 4u;
+    so = ro + blk * 18u;
+    wo = so + 2u + (gw % 4u) * 4u;
+#elif defined(TYPE_Q2_0)
+    uint blk = gw / 4u;
+    so = ro + blk * 18u;
+    wo = so + 2u + (gw % 4u) * 4u;
+#else
+    uint blk = gw / 16u;
+    wo = ro + blk * 66u + (gw % 16u) * 4u;
+    so = ro + blk * 66u + 64u;
+#endif
+}
+
+// dot of one word of codes with its weights' x values xr (x index order of elem_of); sx = sum of xr.
+float word_dot(uint w, float xr[EPW], float sx) {
+#if defined(TYPE_Q1_0)
+    // sum_j (bit ? x : -x) = 2 * sum_{bit set} x - sum x
+    float p = 0.0;
+    [[unroll]] for (uint j = 0u; j < 32u; ++j) p += (w & (1u << j)) != 0u ? xr[j] : 0.0;
+    return 2.0 * p - sx;
+#elif defined(TYPE_Q2_0)
+    float p = 0.0;
+    [[unroll]] for (uint j = 0u; j < 16u; ++j) p += small_float(bitfieldExtract(w, int(2u * j), 2)) * xr[j];
+    return p - sx;
+#else
+    // weight i = (i % 4 = l, i / 4 = b): bits 8b + 2l of the word.
+    float p = 0.0;
+    [[unroll]] for (uint i = 0u; i < 16u; ++i) p += small_float(bitfieldExtract(w, int(8u * (i / 4u) + 2u * (i % 4u)), 2)) * xr[i];
+    return p - sx;
+#endif
+}
+
+void main() {
+    uint tid = gl_LocalInvocationID.x;
+    uint team = tid / 32u, lane = tid % 32u;
+    uint row0 = flat_group_id() * RPW + team * R_PER_TEAM;
+    uint words = pc.ne0 / EPW;  // words per row (ne0 is a whole number of blocks)
+    float acc[R_PER_TEAM];
+    [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] = 0.0;
+
+    bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
+    float inv = 1.0;
+    if (do_norm) {  // uniform branch: wg_sum's barriers are reached by the whole workgroup
+        float ss = 0.0;
+        for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
+        inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
+    }
+    for (uint k0 = 0u; k0 < pc.ne0; k0 += XC) {
+        uint kn = min(XC, pc.ne0 - k0);
+        barrier();  // the previous chunk's readers are done
+        for (uint k = tid; k < kn; k += WG) {
+            float v = xv[pc.x_off + k0 + k];
+            if (do_norm) v = v * inv * nv[pc.nw_off + k0 + k];
+            if (do_swiglu) v = v / (1.0 + exp(-v)) * xv[pc.x_off + pc.ne0 + k0 + k];
+            xs[k + k / 32u] = v;
+        }
+        barrier();
+        uint w0 = k0 / EPW, wn = kn / EPW;  // words of this chunk (XC is a multiple of every block)
+        // Two words per lane per iteration: the weight loads of both words and all rows are issued
+        // before any of them is used (more bytes in flight per lane hides the memory latency).
+        // Rows past the end and the missing second word re-read valid data and add nothing.
+        for (uint lw = lane; lw < wn; lw += 64u) {
+            uint wq[2 * R_PER_TEAM];
+            float dq[2 * R_PER_TEAM];
+            [[unroll]] for (uint u = 0u; u < 2u; ++u) {
+                uint gw = w0 + min(lw + 32u * u, wn - 1u);
+                [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
+                    uint row = min(row0 + r, pc.rows - 1u);
+                    uint wo, so;
+                    word_addr(pc.w_base + row * pc.row_stride, gw, wo, so);
+                    wq[u * R_PER_TEAM + r] = ldw(wo);
+                    dq[u * R_PER_TEAM + r] = ld_half(so);
+                }
+            }
+            [[unroll]] for (uint u = 0u; u < 2u; ++u) {
+                bool word_ok = lw + 32u * u < wn;
+                uint gw = w0 + min(lw + 32u * u, wn - 1u);
+                float xr[EPW];
+                float sx = 0.0;
+                [[unroll]] for (uint i = 0u; i < EPW; ++i) {
+                    uint k = elem_of(gw, i) - k0;
+                    xr[i] = xs[k + k / 32u];
+                    sx += xr[i];
+                }
+                [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
+                    float v = dq[u * R_PER_TEAM + r] * word_dot(wq[u * R_PER_TEAM + r], xr, sx);
+                    acc[r] += (word_ok && row0 + r < pc.rows) ? v : 0.0;
+                }
+            }
+        }
+    }
+
+    if (gl_SubgroupSize == 32u) {
+        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
+            float s = subgroupAdd(acc[r]);
+            uint row = row0 + r;
+            if (lane == 0u && row < pc.rows) {
+                uint yi = pc.y_off + row;
+                yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+            }
+        }
+    } else {
+        // xs is free now: it holds the partial sums (WG * R_PER_TEAM <= XC floats), keeping the
+        // shared memory of a workgroup small (more workgroups per SM).
+        barrier();
+        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) xs[r * WG + tid] = acc[r];
+        barrier();
+        if (lane < R_PER_TEAM) {
+            uint r = lane;
+            uint row = row0 + r;
+            float s = 0.0;
+            for (uint i = 0u; i < 32u; ++i) s += xs[r * WG + team * 32u + i];
+            if (row < pc.rows) {
+                uint yi = pc.y_off + row;
+                yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+            }
+        }
+    }
+}
