@@ -3,8 +3,8 @@
 // -n tokens one at a time from an empty context (tg), mean ± sd over -r repetitions after a warm-up.
 // In the same run it measures the machine's memory read bandwidth (a 1 GiB sum with -t threads, best of
 // 5) and reports decode against the roofline bandwidth ÷ bytes read per decoded token (every tensor of
-// the file once — the tied embedding is read in full as the output matrix — plus the KV cache bytes
-// at the mean decode position).
+// the file once — the tied embedding is read in full as the output matrix, an untied one only for the
+// token's row — plus the KV cache bytes at the mean decode position).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -123,8 +123,16 @@ int run_bench(cli::Args& args) {
             tg.push_back(static_cast<double>(n_gen) / seconds_since(t0));
         }
     }
+    // Bytes read per decoded token: every tensor once, except that a model with its own output matrix
+    // reads a single row of token_embd (tied models read all of it, as the output matrix).
     double weight_bytes = 0;
-    for (const auto& t : model->file().tensors()) weight_bytes += static_cast<double>(t.nbytes);
+    bool untied = false;
+    for (const auto& t : model->file().tensors()) untied = untied || t.name == "output.weight";
+    for (const auto& t : model->file().tensors()) {
+        const bool embd = t.name == "token_embd.weight";
+        weight_bytes += embd && untied ? static_cast<double>(t.nbytes) / static_cast<double>(std::max<int64_t>(1, V))
+                                       : static_cast<double>(t.nbytes);
+    }
     const double kv_bytes = 2.0 * static_cast<double>(hp.n_layer * hp.n_head_kv * hp.head_dim) * 2.0 *
                             (static_cast<double>(n_gen) / 2.0 + 0.5);
     const double bw = read_bandwidth(threads);

@@ -71,7 +71,18 @@ void linear_shared(const Linear* const* ls, float* const* ys, int n, const float
         return;
     }
     scratch.prepare(cpu::act_format(ls[0]->w.type), x, n_tok, ls[0]->w.n_in);
-    for (int i = 0; i < n; ++i) linear_prepared(*ls[i], scratch, ys[i], pool);
+    if (n > 8) {
+        for (int i = 0; i < n; ++i) linear_prepared(*ls[i], scratch, ys[i], pool);
+        return;
+    }
+    const cpu::Weight* ws[8];
+    for (int i = 0; i < n; ++i) ws[i] = &ls[i]->w;
+    cpu::matmul_prepared_many(ws, ys, n, scratch, pool);
+    for (int i = 0; i < n; ++i) {
+        if (!ls[i]->has_scale) continue;
+        const int64_t m = n_tok * ls[i]->w.n_out;
+        for (int64_t j = 0; j < m; ++j) ys[i][j] *= ls[i]->scale;
+    }
 }
 
 void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, int64_t layer, const HParams& hp,

@@ -67,7 +67,10 @@ void repack_for_cpu(Linear& l) {
     constexpr std::align_val_t align{64};
     std::shared_ptr<uint8_t[]> buf(static_cast<uint8_t*>(::operator new[](n, align)),
                                    [](uint8_t* p) { ::operator delete[](p, std::align_val_t{64}); });
-    cpu::repack_r16(l.w, buf.get());
+    // Q1_0 on AVX-512 takes the mask form (its kernel selects activation bytes with the bits directly).
+    const cpu::Layout target = l.w.type == TensorType::Q1_0 && cpu::active_isa() == cpu::Isa::Avx512 ? cpu::Layout::R16M
+                                                                                                      : cpu::Layout::R16;
+    cpu::repack_r16(l.w, buf.get(), target);
 #ifdef MADV_PAGEOUT
     const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     const auto b = (reinterpret_cast<uintptr_t>(l.w.data) + page - 1) & ~(page - 1);
@@ -75,7 +78,7 @@ void repack_for_cpu(Linear& l) {
     if (e > b) (void)madvise(reinterpret_cast<void*>(b), e - b, MADV_PAGEOUT);  // a hint; failure is harmless
 #endif
     l.w.data = buf.get();
-    l.w.layout = cpu::Layout::R16;
+    l.w.layout = target;
     l.repacked = std::move(buf);
 }
 

@@ -1,10 +1,17 @@
 #include "backend/cpu/cpu_features.h"
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#endif
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 
 namespace bonsai::cpu {
@@ -53,6 +60,54 @@ void set_isa_override(Isa isa) {
 }
 
 void reset_isa_override() { g_override.store(-1); }
+
+namespace {
+
+struct AmxState {
+    bool granted = false;
+    std::string reason;
+};
+
+AmxState detect_amx() {
+#if defined(__linux__) && defined(__x86_64__)
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !((c >> 27) & 1)) return {false, "not present (no OSXSAVE)"};
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return {false, "not present (no cpuid leaf 7)"};
+    const bool tile = (d >> 24) & 1, i8 = (d >> 25) & 1, bf16 = (d >> 22) & 1;
+    if (!tile) return {false, "not present (cpuid has no AMX-TILE)"};
+    if (!i8 || !bf16) return {false, "not present (cpuid lacks AMX-INT8 or AMX-BF16)"};
+    unsigned xlo = 0, xhi = 0;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    const uint64_t xcr0 = (static_cast<uint64_t>(xhi) << 32) | xlo;
+    if ((xcr0 & (3ull << 17)) != (3ull << 17)) return {false, "present in cpuid, but XCR0 does not enable tile state"};
+    // Linux uapi asm/prctl.h values (spelled out: older headers lack them).
+    constexpr long kArchGetXcompPerm = 0x1022, kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
+        const int e = errno;
+        return {false, std::string("present, but the kernel refused tile data permission (arch_prctl: ") +
+                           std::strerror(e) + ")"};
+    }
+    unsigned long perm = 0;
+    if (syscall(SYS_arch_prctl, kArchGetXcompPerm, &perm) != 0) {
+        const int e = errno;
+        return {false, std::string("present, but ARCH_GET_XCOMP_PERM failed (") + std::strerror(e) + ")"};
+    }
+    if (!((perm >> kXfeatureXtiledata) & 1)) return {false, "present, but tile data permission was not granted"};
+    return {true, "granted"};
+#else
+    return {false, "not present (not x86-64 Linux)"};
+#endif
+}
+
+const AmxState& amx_state() {
+    static const AmxState s = detect_amx();
+    return s;
+}
+
+}  // namespace
+
+bool amx_granted() { return amx_state().granted; }
+const char* amx_reason() { return amx_state().reason.c_str(); }
 
 const char* isa_name(Isa isa) {
     switch (isa) {

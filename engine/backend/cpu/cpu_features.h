@@ -16,4 +16,18 @@ void set_isa_override(Isa isa);
 void reset_isa_override();
 const char* isa_name(Isa isa);
 
+// ---- AMX (Intel Advanced Matrix Extensions) ----
+// Nothing in the engine executes AMX instructions itself; this answer gates the libraries that might
+// (oneDNN, see onednn_gemm.h). Some virtual machines advertise AMX in cpuid yet fault on its first use
+// (llama.cpp's AMX path dies with SIGILL there), so "granted" needs all of:
+//   1. cpuid leaf 7: AMX-TILE, AMX-INT8 and AMX-BF16;
+//   2. XCR0 (XGETBV) enables the XTILECFG and XTILEDATA state components (bits 17, 18);
+//   3. the kernel grants this process XTILEDATA: arch_prctl(ARCH_REQ_XCOMP_PERM, 18) succeeds and
+//      arch_prctl(ARCH_GET_XCOMP_PERM) then reports bit 18 (Linux >= 5.16).
+// Computed once per process (the request is per process and idempotent); thread-safe.
+bool amx_granted();
+// Why AMX is or is not usable, for logs and `bench` output: "granted" or e.g. "not present (cpuid ...)".
+// Never empty.
+const char* amx_reason();
+
 }  // namespace bonsai::cpu

@@ -13,7 +13,8 @@ namespace bonsai::cpu::detail {
 using GemmFn = void (*)(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 
 struct KernelTable {
-    GemmFn q1_0_r16 = nullptr;  // Q1_0, Layout::R16, Q8_0 activations
+    GemmFn q1_0_r16 = nullptr;   // Q1_0, Layout::R16, Q8_0 activations
+    GemmFn q1_0_r16m = nullptr;  // Q1_0, Layout::R16M (AVX-512 only), Q8_0 activations
     GemmFn q2_0_r16 = nullptr;  // Q2_0, Layout::R16, Q8_0 activations
     GemmFn tq2_0 = nullptr;     // TQ2_0, native layout, Q8_K activations
 };

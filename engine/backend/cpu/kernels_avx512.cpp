@@ -57,6 +57,49 @@ inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const
     for (int t = 0; t < NT; ++t) out[t] = _mm512_reduce_add_ps(facc[t]);
 }
 
+// Q1_0 R16M: one row against NT activation rows. Each step's 64-bit mask selects the activation bytes
+// whose weight is +1: one token uses a masked load (no unpacking at all), several tokens expand the mask
+// to 0/1 bytes once (maskz_mov) and share it. Σ(2b-1)·x = 2Σb·x - Σx as in r16_tile.
+template <int NT>
+inline void r16m_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const uint8_t* const* xa, float* out) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 facc[NT];
+    for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < nc; ++c) {
+        const uint8_t* cb = codes + c * 64;
+        // Two accumulators per token for one token: the 8 dependent dpbusd of a chunk would otherwise
+        // form one long latency chain.
+        constexpr int NA = NT == 1 ? 2 : 1;
+        __m512i acc[NT][NA];
+        for (int t = 0; t < NT; ++t)
+            for (int a = 0; a < NA; ++a) acc[t][a] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; ++s) {
+            uint64_t bits;
+            std::memcpy(&bits, cb + 8 * s, 8);
+            const __mmask64 k = _cvtu64_mask64(bits);
+            if constexpr (NT == 1) {
+                acc[0][s & 1] = _mm512_dpbusd_epi32(acc[0][s & 1], ones, _mm512_maskz_loadu_epi8(k, xa[0] + c * 640 + 64 * s));
+            } else {
+                const __m512i ws = _mm512_maskz_mov_epi8(k, ones);
+                for (int t = 0; t < NT; ++t)
+                    acc[t][0] = _mm512_dpbusd_epi32(acc[t][0], ws, _mm512_loadu_si512(xa[t] + c * 640 + 64 * s));
+            }
+        }
+        __m512 dw = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + c * 4))));
+        dw = _mm512_permutexvar_ps(idx, dw);
+        for (int t = 0; t < NT; ++t) {
+            const uint8_t* x = xa[t] + c * 640;
+            const __m512i a = NA == 2 ? _mm512_add_epi32(acc[t][0], acc[t][NA - 1]) : acc[t][0];
+            const __m512i sumi = _mm512_sub_epi32(_mm512_slli_epi32(a, 1), _mm512_loadu_si512(x + 576));
+            const __m512 d = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(x + 512)));
+            facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), d, facc[t]);
+        }
+    }
+    for (int t = 0; t < NT; ++t) out[t] = _mm512_reduce_add_ps(facc[t]);
+}
+
 // TQ2_0 native blocks (qs[64], d) against NT Q8_K rows: element 128c + 32l + m is bits 2l of qs[32c + m].
 template <int NT>
 inline void tq2_tile(const uint8_t* wrow, int64_t nb, const uint8_t* const* ya, const int32_t* const* sums, float* out) {
@@ -93,7 +136,7 @@ inline void tq2_tile(const uint8_t* wrow, int64_t nb, const uint8_t* const* ya, 
     for (int t = 0; t < NT; ++t) out[t] = _mm512_reduce_add_ps(facc[t]);
 }
 
-template <bool Q1, int NT>
+template <bool Q1, int NT, bool Mask = false>
 void r16_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
     const int64_t nc = w.n_in / 512, n_out = w.n_out;
     constexpr int CB = Q1 ? 64 : 128, NS = Q1 ? 4 : 8;
@@ -102,7 +145,11 @@ void r16_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int
     for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t);
     for (int64_t o = ob; o < oe; ++o) {
         float r[NT];
-        r16_tile<Q1, NT>(w.data + o * nc * CB, scales + o * nc * NS, nc, xa, r);
+        if constexpr (Mask) {
+            r16m_tile<NT>(w.data + o * nc * CB, scales + o * nc * NS, nc, xa, r);
+        } else {
+            r16_tile<Q1, NT>(w.data + o * nc * CB, scales + o * nc * NS, nc, xa, r);
+        }
         for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
     }
 }
@@ -151,6 +198,12 @@ struct Q1Rows {
     }
 };
 template <int NT>
+struct Q1MaskRows {
+    static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+        r16_rows<true, NT, true>(w, a, ob, oe, t0, y);
+    }
+};
+template <int NT>
 struct Q2Rows {
     static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
         r16_rows<false, NT>(w, a, ob, oe, t0, y);
@@ -164,12 +217,20 @@ struct Tq2Rows {
 };
 
 void gemm_q1(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1Rows>(w, a, o0, o1, y); }
+void gemm_q1m(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1MaskRows>(w, a, o0, o1, y); }
 void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
 void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
 
 }  // namespace
 
-KernelTable avx512_kernels() { return KernelTable{gemm_q1, gemm_q2, gemm_tq2}; }
+KernelTable avx512_kernels() {
+    KernelTable k;
+    k.q1_0_r16 = gemm_q1;
+    k.q1_0_r16m = gemm_q1m;
+    k.q2_0_r16 = gemm_q2;
+    k.tq2_0 = gemm_tq2;
+    return k;
+}
 
 }  // namespace bonsai::cpu::detail
 #else

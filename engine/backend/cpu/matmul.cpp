@@ -7,6 +7,8 @@
 #include <string>
 
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/kernels_ext.h"
+#include "backend/cpu/onednn_gemm.h"
 #include "backend/cpu/repack.h"
 #include "backend/cpu/row_ops.h"
 #include "bonsai/error.h"
@@ -361,9 +363,22 @@ GemmFn find_kernel(const Weight& w, Isa isa) {
     if (isa == Isa::Scalar) return nullptr;
     const KernelTable k = isa == Isa::Avx512 ? avx512_kernels() : avx2_kernels();
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16) return k.q1_0_r16;
+    if (w.type == TensorType::Q1_0 && w.layout == Layout::R16M) return k.q1_0_r16m;
     if (w.type == TensorType::Q2_0 && w.layout == Layout::R16) return k.q2_0_r16;
     if (w.type == TensorType::TQ2_0 && w.layout == Layout::Native) return k.tq2_0;
-    return nullptr;
+    if (w.layout != Layout::Native) return nullptr;
+    const ExtKernelTable e = isa == Isa::Avx512 ? ext_avx512_kernels() : ext_avx2_kernels();
+    switch (w.type) {
+        case TensorType::TQ1_0: return e.tq1_0;
+        case TensorType::Q8_0: return e.q8_0;
+        case TensorType::Q4_0: return e.q4_0;
+        case TensorType::PQ2_0: return e.pq2_0;
+        case TensorType::PTQ1_0: return e.ptq1_0;
+        case TensorType::I2_S: return e.i2_s;
+        case TensorType::F16: return e.f16;
+        case TensorType::BF16: return e.bf16;
+        default: return nullptr;
+    }
 }
 }  // namespace detail
 
@@ -393,6 +408,8 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
     if (n_in <= 0 || n_in % blk != 0)
         throw Error("matmul: row length " + std::to_string(n_in) + " is not a multiple of the activation block " +
                     std::to_string(blk));
+    static std::atomic<uint64_t> generations{0};  // std::atomic via thread_pool.h
+    generation_ = generations.fetch_add(1, std::memory_order_relaxed) + 1;
     fmt_ = fmt;
     n_rows_ = n_rows;
     n_in_ = n_in;
@@ -443,7 +460,7 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
 
 float dot_row(const Weight& w, int64_t o, const Activations& acts, int64_t t) {
     const int64_t n = w.n_in;
-    if (w.layout == Layout::R16) {
+    if (w.layout != Layout::Native) {
         std::vector<uint8_t> native(row_nbytes(w.type, n));
         unpack_row_r16(w, o, native.data());
         const Weight one{w.type, native.data(), n, 1, Layout::Native};
@@ -484,6 +501,7 @@ void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadP
         throw Error("matmul: I2_S rows must be a multiple of 128 elements");
     const int64_t n_tok = acts.n_rows();
     const int64_t n_out = w.n_out;
+    if (onednn::try_gemm(w, acts, y, pool)) return;  // prefill through oneDNN where measured faster (onednn_gemm.h)
     if (detail::GemmFn fn = detail::find_kernel(w, active_isa())) {
         // About 8 grains per thread, whole 16-row kernel blocks: a thread slowed by another process or
         // on a slower core takes fewer grains instead of holding up the whole matmul.
@@ -491,7 +509,7 @@ void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadP
         pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) { fn(w, acts, o0, o1, y); }, grain);
         return;
     }
-    if (w.layout == Layout::R16) {
+    if (w.layout != Layout::Native) {
         // No SIMD kernel for this ISA (a forced override): rebuild native rows one at a time.
         pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) {
             std::vector<uint8_t> native(row_nbytes(w.type, w.n_in));
@@ -508,6 +526,41 @@ void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadP
         for (int64_t o = o0; o < o1; ++o)
             for (int64_t t = 0; t < n_tok; ++t) y[t * n_out + o] = dot_row(w, o, acts, t);
     });
+}
+
+void matmul_prepared_many(const Weight* const* ws, float* const* ys, int n, const Activations& acts, ThreadPool& pool) {
+    detail::GemmFn fns[8] = {};
+    bool fused = n <= 8 && acts.n_rows() < 16;  // decode-sized batches (prefill may go to oneDNN, see matmul_prepared)
+    int64_t total = 0;
+    for (int i = 0; i < n && fused; ++i) {
+        if (acts.format() != act_format(ws[i]->type) || acts.n_in() != ws[i]->n_in)
+            throw Error("matmul: activations do not match the weight");
+        fns[i] = detail::find_kernel(*ws[i], active_isa());
+        fused = fns[i] != nullptr;
+        total += ws[i]->n_out;
+    }
+    if (!fused) {
+        for (int i = 0; i < n; ++i) matmul_prepared(*ws[i], acts, ys[i], pool);
+        return;
+    }
+    // One job over the rows of all weights, one after the other: one wake-up and one barrier instead
+    // of n. Grains never straddle two weights (each weight's rows start a new grain).
+    const int64_t grain = std::max<int64_t>(16, (total / (8 * pool.size()) + 15) / 16 * 16);
+    int64_t starts[9] = {}, grains = 0, grain_start[9] = {};
+    for (int i = 0; i < n; ++i) {
+        starts[i + 1] = starts[i] + ws[i]->n_out;
+        grain_start[i] = grains;
+        grains += (ws[i]->n_out + grain - 1) / grain;
+    }
+    grain_start[n] = grains;
+    pool.parallel_for(grains, [&](int64_t g0, int64_t g1) {
+        for (int64_t g = g0; g < g1; ++g) {
+            int i = 0;
+            while (g >= grain_start[i + 1]) ++i;
+            const int64_t o0 = (g - grain_start[i]) * grain, o1 = std::min(ws[i]->n_out, o0 + grain);
+            fns[i](*ws[i], acts, o0, o1, ys[i]);
+        }
+    }, 1);
 }
 
 void matmul(const Weight& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool, Activations& scratch) {

@@ -17,8 +17,8 @@
 namespace bonsai::cpu {
 
 // How a weight's bytes are arranged: Native = GGUF blocks row by row; R16 = the repacked Q1_0 / Q2_0
-// form of repack.h (same byte count, produced at load time by repack_r16).
-enum class Layout { Native, R16 };
+// form of repack.h; R16M = its Q1_0 mask form for AVX-512 (same byte counts, made at load by repack_r16).
+enum class Layout { Native, R16, R16M };
 
 // A 2-D weight matrix of `n_out` rows with `n_in` elements each (GGUF ne0 = n_in, ne1 = n_out).
 // `data` must hold tensor_nbytes(type, {n_in, n_out}) bytes (the caller validates this).
@@ -51,6 +51,9 @@ public:
     const uint8_t* aux(int64_t r) const {
         return aux_row_bytes_ ? aux_.data() + static_cast<size_t>(r) * aux_row_bytes_ : nullptr;
     }
+    // Process-wide unique id of the current contents, new on every prepare(): lets kernels cache data
+    // derived from these activations (kernels_ext.h) across the calls of one matmul and shared inputs.
+    uint64_t generation() const { return generation_; }
 
 private:
     ActFormat fmt_ = ActFormat::F32;
@@ -59,6 +62,7 @@ private:
     std::vector<uint8_t> buf_;
     std::vector<uint8_t> aux_;
     std::vector<int32_t> block_sums_;  // Σq per activation block of the row being converted
+    uint64_t generation_ = 0;
 };
 
 // y[t·n_out + o] = Σ_i W[o][i] · x[t·n_in + i] for t < n_tok, o < n_out; rows split over the pool.
@@ -66,6 +70,10 @@ void matmul(const Weight& w, const float* x, int64_t n_tok, float* y, ThreadPool
 
 // Same, with activations already converted by `acts` (must match act_format(w.type) and w.n_in).
 void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadPool& pool);
+
+// matmul_prepared for n <= 8 weights sharing `acts` (e.g. q/k/v, gate/up): ys[i] = ws[i]·acts. For a
+// decode-sized batch whose weights all have SIMD kernels this is one pool job instead of n.
+void matmul_prepared_many(const Weight* const* ws, float* const* ys, int n, const Activations& acts, ThreadPool& pool);
 
 // One dot product of weight row `o` with activation row `t` (exposed for tests and tiny ops).
 float dot_row(const Weight& w, int64_t o, const Activations& acts, int64_t t);

@@ -1,6 +1,9 @@
 #include "backend/cpu/repack.h"
 
+#include <algorithm>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "bonsai/error.h"
 
@@ -28,8 +31,12 @@ inline void set_native_code(TensorType t, uint8_t* row, int64_t e, int code) {
 }
 
 // Position of step s / lane i / byte p inside a chunk's code bytes, and the bit shift of its code.
-inline void r16_pos(TensorType t, int i, int s, int p, int& byte, int& shift) {
-    if (t == TensorType::Q1_0) {
+inline void r16_pos(TensorType t, Layout l, int i, int s, int p, int& byte, int& shift) {
+    if (t == TensorType::Q1_0 && l == Layout::R16M) {
+        const int j = 4 * i + p;  // bit j of the 64-bit mask of step s
+        byte = 8 * s + j / 8;
+        shift = j % 8;
+    } else if (t == TensorType::Q1_0) {
         byte = 4 * i + p;
         shift = s;
     } else {
@@ -40,8 +47,23 @@ inline void r16_pos(TensorType t, int i, int s, int p, int& byte, int& shift) {
 
 }  // namespace
 
-void repack_r16(const Weight& w, uint8_t* out) {
-    if (w.layout != Layout::Native || !r16_eligible(w.type, w.n_in)) throw Error("repack: weight is not R16-eligible");
+namespace {
+
+// Chunk (o, c) of a Q1_0 row in the mask form straight from the native bits: with w32[i] = elements
+// 32i..32i+31 of the chunk (LSB first, as the GGUF blocks store them), the mask of step s is nibble s
+// of every w32[i], nibble i of the result.
+void repack_q1_mask_chunk(const uint8_t* row, int64_t c, uint8_t* cb) {
+    uint32_t w32[16];
+    for (int i = 0; i < 16; ++i) std::memcpy(&w32[i], row + (4 * c + i / 4) * 18 + 2 + 4 * (i % 4), 4);
+    for (int s = 0; s < 8; ++s) {
+        uint64_t m = 0;
+        for (int i = 0; i < 16; ++i) m |= static_cast<uint64_t>((w32[i] >> (4 * s)) & 0xF) << (4 * i);
+        for (int b = 0; b < 8; ++b) cb[8 * s + b] = static_cast<uint8_t>(m >> (8 * b));  // little-endian word
+    }
+}
+
+// Rows [o0, o1) of repack_r16.
+void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64_t o1) {
     const int64_t nc = w.n_in / 512;
     const int CB = r16_code_bytes(w.type), NS = r16_scales(w.type);
     const bool q1 = w.type == TensorType::Q1_0;
@@ -50,10 +72,17 @@ void repack_r16(const Weight& w, uint8_t* out) {
     uint8_t* codes = out;
     uint8_t* scales = out + static_cast<size_t>(w.n_out * nc * CB);
     uint8_t code[512];
-    for (int64_t o = 0; o < w.n_out; ++o) {
+    for (int64_t o = o0; o < o1; ++o) {
         const uint8_t* row = w.data + rb * static_cast<size_t>(o);
         for (int64_t c = 0; c < nc; ++c) {
-            // Decode the chunk's 512 codes byte by byte (this runs over every weight at load).
+            uint8_t* cb = codes + (o * nc + c) * CB;
+            for (int k = 0; k < NS; ++k)
+                std::memcpy(scales + 2 * ((o * nc + c) * NS + k), row + ((512 * c) / group + k) * 18, 2);
+            if (target == Layout::R16M) {
+                repack_q1_mask_chunk(row, c, cb);
+                continue;
+            }
+            // Decode the chunk's 512 codes byte by byte, then place them (the generic, slower path).
             for (int k = 0; k < 512 / group; ++k) {
                 const uint8_t* qs = row + ((512 * c) / group + k) * 18 + 2;
                 uint8_t* dst = code + k * group;
@@ -65,18 +94,41 @@ void repack_r16(const Weight& w, uint8_t* out) {
                         for (int b = 0; b < 4; ++b) dst[4 * j + b] = static_cast<uint8_t>((qs[j] >> (2 * b)) & 3);
                 }
             }
-            uint8_t* cb = codes + (o * nc + c) * CB;
             std::memset(cb, 0, static_cast<size_t>(CB));
-            for (int s = 0; s < 8; ++s) {
-                const int base = q1 ? 0 : 64 * (s / 4), shift = q1 ? s : 2 * (s % 4);
+            for (int s = 0; s < 8; ++s)
                 for (int i = 0; i < 16; ++i)
-                    for (int p = 0; p < 4; ++p)
-                        cb[base + 4 * i + p] = static_cast<uint8_t>(cb[base + 4 * i + p] | (code[32 * i + 4 * s + p] << shift));
-            }
-            for (int k = 0; k < NS; ++k)
-                std::memcpy(scales + 2 * ((o * nc + c) * NS + k), row + ((512 * c) / group + k) * 18, 2);
+                    for (int p = 0; p < 4; ++p) {
+                        int byte = 0, shift = 0;
+                        r16_pos(w.type, target, i, s, p, byte, shift);
+                        cb[byte] = static_cast<uint8_t>(cb[byte] | (code[32 * i + 4 * s + p] << shift));
+                    }
         }
     }
+}
+
+}  // namespace
+
+void repack_r16(const Weight& w, uint8_t* out, Layout target) {
+    if (w.layout != Layout::Native || !r16_eligible(w.type, w.n_in) || target == Layout::Native ||
+        (target == Layout::R16M && w.type != TensorType::Q1_0))
+        throw Error("repack: weight is not R16-eligible");
+    // Load time scales with the model: large tensors are split over the machine's cores (rows are
+    // independent, each thread writes its own rows' codes and scales).
+    const int64_t work = w.n_out * w.n_in;
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    const int64_t n_threads = std::min<int64_t>({static_cast<int64_t>(hw), 16, w.n_out, std::max<int64_t>(1, work >> 22)});
+    if (n_threads <= 1) {
+        repack_rows(w, out, target, 0, w.n_out);
+        return;
+    }
+    std::vector<std::thread> threads;
+    const int64_t per = (w.n_out + n_threads - 1) / n_threads;
+    for (int64_t t = 1; t < n_threads; ++t) {
+        const int64_t o0 = t * per, o1 = std::min(w.n_out, o0 + per);
+        if (o0 < o1) threads.emplace_back([&w, out, target, o0, o1] { repack_rows(w, out, target, o0, o1); });
+    }
+    repack_rows(w, out, target, 0, std::min(w.n_out, per));
+    for (auto& th : threads) th.join();
 }
 
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row) {
@@ -92,7 +144,7 @@ void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row) {
             for (int s = 0; s < 8; ++s)
                 for (int p = 0; p < 4; ++p) {
                     int byte = 0, shift = 0;
-                    r16_pos(w.type, i, s, p, byte, shift);
+                    r16_pos(w.type, w.layout, i, s, p, byte, shift);
                     const int mask = w.type == TensorType::Q1_0 ? 1 : 3;
                     set_native_code(w.type, row, 512 * c + 32 * i + 4 * s + p, (cb[byte] >> shift) & mask);
                 }

@@ -11,6 +11,9 @@
 //   codes:  n_out · nc · CB bytes, chunk (o, c) at (o·nc + c)·CB, CB = 64 (Q1_0) or 128 (Q2_0);
 //           byte 4i+p of 64-byte vector v holds, for step s, the code of row element
 //           512c + 32i + 4s + p: Q1_0 bit s (s = 0..7, v = 0); Q2_0 bits 2(s%4)..+1 of vector v = s/4.
+//   R16M (Q1_0 only, the AVX-512 form): the same 64 code bytes hold eight 64-bit masks instead, one
+//           per step: bit 4i+p of the little-endian word at byte 8s is the code of element
+//           512c + 32i + 4s + p, so a step's mask selects activation bytes directly (kmov + masked load).
 //   scales: then n_out · nc · NS fp16 weight scales, NS = 4 (Q1_0, groups of 128) or 8 (Q2_0, groups
 //           of 64), in row order: chunk (o, c) at (o·nc + c)·NS.
 // Activations for R16 weights use the same transposition (Activations::r16, see matmul.h).
@@ -27,11 +30,11 @@ bool r16_eligible(TensorType type, int64_t n_in);
 int r16_code_bytes(TensorType type);
 int r16_scales(TensorType type);
 
-// Writes the R16 form of native weight `w` (layout Native, r16_eligible) into `out`
-// (tensor_nbytes bytes, same as native).
-void repack_r16(const Weight& w, uint8_t* out);
+// Writes the R16 (or, for Q1_0, R16M) form of native weight `w` (layout Native, r16_eligible) into
+// `out` (tensor_nbytes bytes, same as native).
+void repack_r16(const Weight& w, uint8_t* out, Layout target = Layout::R16);
 
-// Rebuilds native row `o` of R16 weight `w` into `row` (row_nbytes(type, n_in) bytes).
+// Rebuilds native row `o` of R16 / R16M weight `w` into `row` (row_nbytes(type, n_in) bytes).
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row);
 
 }  // namespace bonsai::cpu

@@ -1,0 +1,185 @@
+// bonsai-bench-prefill: prefill GEMM throughput of the own kernels (cpu::matmul with oneDNN off) against
+// the oneDNN path (cpu::matmul with oneDNN forced on = bf16; onednn::gemm with Precision::F32), on
+// Bonsai-1.7B-shaped matrices. Both include the activation quantization cpu::matmul does. Not a test.
+//
+//   bonsai-bench-prefill [-t THREADS] [-r REPS] [--types Q1_0,TQ2_0] [--tokens 64,512] [--no-lm-head] [--no-f32]
+//
+// Prints one row per type / shape / n_tok: best-of-REPS GFLOP/s (2·n_tok·n_in·n_out / time).
+// Weights are random codes with small random scales, in the layout the model loader uses (Q1_0 / Q2_0
+// repacked to R16 / R16M as model/weights.cpp does, ternary types native).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend/cpu/cpu_features.h"
+#include "backend/cpu/matmul.h"
+#include "backend/cpu/onednn_gemm.h"
+#include "backend/cpu/repack.h"
+#include "bonsai/tensor_type.h"
+
+using namespace bonsai;
+
+namespace {
+
+// Random native blocks: random code bytes, then every block's fp16 scale set to a small random value.
+std::vector<uint8_t> random_weight(TensorType type, int64_t n_in, int64_t n_out, std::mt19937& rng) {
+    const int64_t ne[4] = {n_in, n_out, 1, 1};
+    std::vector<uint8_t> buf(tensor_nbytes(type, ne));
+    for (size_t i = 0; i + 4 <= buf.size(); i += 4) {
+        const uint32_t r = rng();
+        std::memcpy(&buf[i], &r, 4);
+    }
+    size_t bs = 0, off = 0, per = 0;  // block bytes, scale offset, elements per block
+    switch (type) {
+        case TensorType::Q1_0: bs = 18, off = 0, per = 128; break;
+        case TensorType::Q2_0: bs = 18, off = 0, per = 64; break;
+        case TensorType::TQ2_0: bs = 66, off = 64, per = 256; break;
+        case TensorType::TQ1_0: bs = 54, off = 52, per = 256; break;
+        default: std::fprintf(stderr, "unsupported type\n"); std::exit(2);
+    }
+    std::uniform_real_distribution<float> ud(0.005f, 0.02f);
+    const size_t nb = static_cast<size_t>(n_in * n_out) / per;
+    for (size_t b = 0; b < nb; ++b) {
+        const uint16_t h = fp32_to_fp16(ud(rng));
+        std::memcpy(&buf[b * bs + off], &h, 2);
+    }
+    if (type == TensorType::TQ1_0)  // trit bytes must stay below 243 (3^5) to be valid codes
+        for (size_t b = 0; b < nb; ++b)
+            for (int j = 0; j < 52; ++j) buf[b * bs + static_cast<size_t>(j)] %= 243;
+    return buf;
+}
+
+template <class F>
+double best_seconds(int reps, F&& f) {
+    double best = 1e30;
+    for (int r = 0; r < reps; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        const auto t1 = std::chrono::steady_clock::now();
+        best = std::min(best, std::chrono::duration<double>(t1 - t0).count());
+    }
+    return best;
+}
+
+std::vector<std::string> split(const std::string& s) {
+    std::vector<std::string> v;
+    size_t a = 0;
+    while (a <= s.size()) {
+        const size_t b = std::min(s.find(',', a), s.size());
+        if (b > a) v.push_back(s.substr(a, b - a));
+        a = b + 1;
+    }
+    return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int reps = 3;
+    bool lm_head = true, f32 = true;
+    std::vector<std::string> types{"Q1_0", "Q2_0", "TQ2_0", "TQ1_0"};
+    std::vector<int64_t> tokens{64, 512};
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "%s needs a value\n", a.c_str());
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "-t") threads = std::max(1, std::atoi(next().c_str()));
+        else if (a == "-r") reps = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--types") types = split(next());
+        else if (a == "--tokens") {
+            tokens.clear();
+            for (const auto& t : split(next())) tokens.push_back(std::max(1, std::atoi(t.c_str())));
+        } else if (a == "--no-lm-head") lm_head = false;
+        else if (a == "--no-f32") f32 = false;
+        else {
+            std::fprintf(stderr, "usage: %s [-t N] [-r N] [--types A,B] [--tokens 64,512] [--no-lm-head] [--no-f32]\n", argv[0]);
+            return 2;
+        }
+    }
+    std::printf("# own kernels: %s; %s; threads %d, best of %d\n", cpu::isa_name(cpu::active_isa()),
+                cpu::onednn::describe().c_str(), threads, reps);
+    std::printf("# oneDNN impl (bf16, 64x2048x256): %s\n",
+                cpu::onednn::impl_name(64, 2048, 256, cpu::onednn::Precision::BF16).c_str());
+    std::printf("%-6s %7s %7s %5s %12s %12s %12s %8s %9s\n", "type", "n_in", "n_out", "n_tok", "own GF/s", "dnnl-bf16",
+                "dnnl-f32", "winner", "bf16-diff");
+    std::fflush(stdout);
+    struct Shape {
+        int64_t n_in, n_out;
+    };
+    std::vector<Shape> shapes{{2048, 2048}, {2048, 6144}, {6144, 2048}};
+    if (lm_head) shapes.push_back({2048, 151936});
+    cpu::ThreadPool pool(threads);
+    std::mt19937 rng(1234);
+    for (const std::string& tn : types) {
+        const auto type = tensor_type_from_name(tn);
+        if (!type) {
+            std::fprintf(stderr, "unknown type %s\n", tn.c_str());
+            return 2;
+        }
+        for (const Shape& s : shapes) {
+            std::vector<uint8_t> native = random_weight(*type, s.n_in, s.n_out, rng);
+            cpu::Weight w{*type, native.data(), s.n_in, s.n_out, cpu::Layout::Native};
+            std::vector<uint8_t> r16;
+            if (cpu::r16_eligible(*type, s.n_in)) {  // what model/weights.cpp does at load
+                r16.resize(native.size());
+                const cpu::Layout target = *type == TensorType::Q1_0 && cpu::active_isa() == cpu::Isa::Avx512
+                                               ? cpu::Layout::R16M
+                                               : cpu::Layout::R16;
+                cpu::repack_r16(w, r16.data(), target);
+                std::vector<uint8_t>().swap(native);
+                w = cpu::Weight{*type, r16.data(), s.n_in, s.n_out, target};
+            }
+            for (int64_t n_tok : tokens) {
+                std::vector<float> x(static_cast<size_t>(n_tok * s.n_in));
+                std::normal_distribution<float> nd(0.0f, 1.0f);
+                for (auto& v : x) v = nd(rng);
+                std::vector<float> y(static_cast<size_t>(n_tok * s.n_out));
+                cpu::Activations scratch;
+                const double flop = 2.0 * static_cast<double>(n_tok) * static_cast<double>(s.n_in) * static_cast<double>(s.n_out);
+                cpu::onednn::set_policy(cpu::onednn::Policy::Never);
+                const double t_own = best_seconds(reps, [&] { cpu::matmul(w, x.data(), n_tok, y.data(), pool, scratch); });
+                const std::vector<float> y_own = y;
+                cpu::onednn::set_policy(cpu::onednn::Policy::Always);
+                cpu::matmul(w, x.data(), n_tok, y.data(), pool, scratch);  // warm-up: primitive creation
+                const double t_bf = best_seconds(reps, [&] { cpu::matmul(w, x.data(), n_tok, y.data(), pool, scratch); });
+                // Sanity check, not a test: largest |oneDNN - own| relative to the largest |own| output.
+                double dmax = 0, ymax = 0;
+                for (size_t i = 0; i < y.size(); ++i) {
+                    dmax = std::max(dmax, static_cast<double>(std::fabs(y[i] - y_own[i])));
+                    ymax = std::max(ymax, static_cast<double>(std::fabs(y_own[i])));
+                }
+                double t_f32 = 0;
+                if (f32) {
+                    cpu::onednn::set_policy(cpu::onednn::Policy::Never);
+                    auto run = [&] {
+                        scratch.prepare(cpu::act_format(w.type), x.data(), n_tok, w.n_in);
+                        cpu::onednn::gemm(w, scratch, y.data(), pool, cpu::onednn::Precision::F32);
+                    };
+                    run();
+                    t_f32 = best_seconds(reps, run);
+                }
+                cpu::onednn::set_policy(cpu::onednn::Policy::Auto);
+                const double g_own = flop / t_own * 1e-9, g_bf = flop / t_bf * 1e-9, g_f = f32 ? flop / t_f32 * 1e-9 : 0;
+                const char* win = g_own >= std::max(g_bf, g_f) ? "own" : g_bf >= g_f ? "bf16" : "f32";
+                std::printf("%-6s %7lld %7lld %5lld %12.1f %12.1f %12.1f %8s %9.2e\n", tn.c_str(), static_cast<long long>(s.n_in),
+                            static_cast<long long>(s.n_out), static_cast<long long>(n_tok), g_own, g_bf, g_f, win,
+                            ymax > 0 ? dmax / ymax : 0.0);
+                std::fflush(stdout);
+            }
+        }
+    }
+    return 0;
+}
