@@ -100,6 +100,76 @@ inline void r16m_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, cons
     for (int t = 0; t < NT; ++t) out[t] = _mm512_reduce_add_ps(facc[t]);
 }
 
+// Q1_0 R16M prefill: two rows × NT (≤ 4) tokens per call, so each activation load feeds two dpbusd
+// and each expanded mask NT of them (the one-row tile is bound by loads, not by vpdpbusd).
+template <int NT>
+inline void r16m_pair(const uint8_t* c0, const uint8_t* c1, const uint16_t* s0, const uint16_t* s1, int64_t nc,
+                      const uint8_t* const* xa, float* out0, float* out1) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 f0[NT], f1[NT];
+    for (int t = 0; t < NT; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < nc; ++c) {
+        __m512i a0[NT], a1[NT];
+        for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; ++s) {
+            uint64_t b0, b1;
+            std::memcpy(&b0, c0 + c * 64 + 8 * s, 8);
+            std::memcpy(&b1, c1 + c * 64 + 8 * s, 8);
+            const __m512i w0 = _mm512_maskz_mov_epi8(_cvtu64_mask64(b0), ones);
+            const __m512i w1 = _mm512_maskz_mov_epi8(_cvtu64_mask64(b1), ones);
+            for (int t = 0; t < NT; ++t) {
+                const __m512i x = _mm512_loadu_si512(xa[t] + c * 640 + 64 * s);
+                a0[t] = _mm512_dpbusd_epi32(a0[t], w0, x);
+                a1[t] = _mm512_dpbusd_epi32(a1[t], w1, x);
+            }
+        }
+        const __m512 d0 = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(
+                                                         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s0 + c * 4)))));
+        const __m512 d1 = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(
+                                                         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s1 + c * 4)))));
+        for (int t = 0; t < NT; ++t) {
+            const uint8_t* x = xa[t] + c * 640;
+            const __m512i tsum = _mm512_loadu_si512(x + 576);
+            const __m512 dx = _mm512_loadu_ps(reinterpret_cast<const float*>(x + 512));
+            f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_slli_epi32(a0[t], 1), tsum)), _mm512_mul_ps(d0, dx), f0[t]);
+            f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_slli_epi32(a1[t], 1), tsum)), _mm512_mul_ps(d1, dx), f1[t]);
+        }
+    }
+    for (int t = 0; t < NT; ++t) {
+        out0[t] = _mm512_reduce_add_ps(f0[t]);
+        out1[t] = _mm512_reduce_add_ps(f1[t]);
+    }
+}
+
+// Rows [ob, oe) × tokens [t0, t0 + NT) of a Q1_0 R16M weight with r16m_pair, in token groups of ≤ 4.
+template <int NT>
+void r16m_rows_prefill(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+    const int64_t nc = w.n_in / 512, n_out = w.n_out;
+    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * 64);
+    constexpr int G0 = NT > 4 ? 4 : NT, G1 = NT - G0;
+    const uint8_t* xa[NT];
+    for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t);
+    int64_t o = ob;
+    for (; o + 1 < oe; o += 2) {
+        float r0[NT], r1[NT];
+        const uint8_t* c0 = w.data + o * nc * 64;
+        r16m_pair<G0>(c0, c0 + nc * 64, scales + o * nc * 4, scales + (o + 1) * nc * 4, nc, xa, r0, r1);
+        if constexpr (G1 > 0)
+            r16m_pair<G1>(c0, c0 + nc * 64, scales + o * nc * 4, scales + (o + 1) * nc * 4, nc, xa + G0, r0 + G0, r1 + G0);
+        for (int t = 0; t < NT; ++t) {
+            y[(t0 + t) * n_out + o] = r0[t];
+            y[(t0 + t) * n_out + o + 1] = r1[t];
+        }
+    }
+    if (o < oe) {  // odd last row: the one-row tile
+        float r[NT];
+        r16m_tile<NT>(w.data + o * nc * 64, scales + o * nc * 4, nc, xa, r);
+        for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
+    }
+}
+
 // TQ2_0 native blocks (qs[64], d) against NT Q8_K rows: element 128c + 32l + m is bits 2l of qs[32c + m].
 template <int NT>
 inline void tq2_tile(const uint8_t* wrow, int64_t nb, const uint8_t* const* ya, const int32_t* const* sums, float* out) {
@@ -200,7 +270,11 @@ struct Q1Rows {
 template <int NT>
 struct Q1MaskRows {
     static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
-        r16_rows<true, NT, true>(w, a, ob, oe, t0, y);
+        if constexpr (NT == 1) {
+            r16_rows<true, NT, true>(w, a, ob, oe, t0, y);
+        } else {
+            r16m_rows_prefill<NT>(w, a, ob, oe, t0, y);
+        }
     }
 };
 template <int NT>
