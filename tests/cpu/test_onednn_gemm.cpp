@@ -17,53 +17,15 @@
 #include "backend/cpu/repack.h"
 #include "bonsai/error.h"
 #include "bonsai/tensor_type.h"
+#include "quantized_weights.h"
 
 using namespace bonsai;
+using test::Quantized;
+using test::decoded_acts;
+using test::make;
 
 namespace {
 
-struct Quantized {
-    std::vector<uint8_t> native, r16, r16m;  // r16m: Q1_0's mask form (repack.h)
-    std::vector<float> deq;
-};
-
-Quantized make(TensorType type, int64_t n_in, int64_t n_out, std::mt19937& rng) {
-    Quantized q;
-    const int64_t ne[4] = {n_in, n_out, 1, 1};
-    q.native.resize(tensor_nbytes(type, ne));
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    std::vector<float> w(static_cast<size_t>(n_in * n_out));
-    for (auto& x : w) x = nd(rng);
-    quantize(type, w.data(), q.native.data(), n_in * n_out);
-    q.deq.resize(w.size());
-    dequantize(type, q.native.data(), q.deq.data(), n_in * n_out);
-    if (cpu::r16_eligible(type, n_in)) {
-        q.r16.resize(q.native.size());
-        cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r16.data());
-        if (type == TensorType::Q1_0) {
-            q.r16m.resize(q.native.size());
-            cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r16m.data(),
-                            cpu::Layout::R16M);
-        }
-    }
-    return q;
-}
-
-// Activation row t as the GEMM consumed it, in float64 (Q8_0: 36-byte blocks; Q8_K: 292-byte blocks).
-std::vector<double> decoded_acts(const cpu::Activations& a, int64_t t) {
-    const int64_t n = a.n_in();
-    std::vector<double> x(static_cast<size_t>(n));
-    const uint8_t* p = a.row(t);
-    const bool k = a.format() == cpu::ActFormat::Q8_K;
-    const int64_t blk = k ? 256 : 32, bytes = k ? 292 : 36;
-    for (int64_t b = 0; b < n / blk; ++b) {
-        float d;
-        std::memcpy(&d, p + b * bytes, 4);
-        const int8_t* q = reinterpret_cast<const int8_t*>(p + b * bytes + 4);
-        for (int64_t i = 0; i < blk; ++i) x[static_cast<size_t>(b * blk + i)] = static_cast<double>(d) * q[i];
-    }
-    return x;
-}
 
 // Checks y against Σ w·x in float64 with relative bound `rel` of Σ|w·x|; returns the number of failures.
 int check(const Quantized& q, const cpu::Activations& a, int64_t n_in, int64_t n_out, const std::vector<float>& y,

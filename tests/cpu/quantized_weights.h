@@ -1,0 +1,102 @@
+#pragma once
+// Random quantized weight matrices and the activations a kernel consumed, in float64: the shared
+// fixture of the CPU kernel tests (test_cpu_kernels, test_onednn_gemm). Weights come from
+// bonsai::quantize / bonsai::dequantize (the quant area's format code), never from the kernels.
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "backend/cpu/matmul.h"
+#include "backend/cpu/repack.h"
+#include "bonsai/tensor_type.h"
+
+namespace bonsai::test {
+
+struct Quantized {
+    std::vector<uint8_t> native, r16, r16m;  // r16m: the Q1_0 mask form (Layout::R16M)
+    std::vector<float> deq;
+};
+
+// Byte offset of the fp16 scale inside a block, for the raw-bytes variant (-1: no per-block scale).
+inline int scale_offset(TensorType t) {
+    switch (t) {
+        case TensorType::Q8_0:
+        case TensorType::Q4_0:
+        case TensorType::PQ2_0: return 0;
+        case TensorType::TQ1_0: return 52;
+        case TensorType::PTQ1_0: return 26;
+        default: return -1;
+    }
+}
+
+// raw: random bytes as the weights (all code values, including ones the quantizers never write), with
+// the block scales (or I2_S's tensor scale) replaced by random finite values.
+inline Quantized make(TensorType type, int64_t n_in, int64_t n_out, std::mt19937& rng, bool raw = false) {
+    Quantized q;
+    const int64_t ne[4] = {n_in, n_out, 1, 1};
+    q.native.resize(tensor_nbytes(type, ne));
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> w(static_cast<size_t>(n_in * n_out));
+    for (auto& x : w) x = nd(rng);
+    if (!raw) {
+        quantize(type, w.data(), q.native.data(), n_in * n_out);
+    } else {
+        for (auto& b : q.native) b = static_cast<uint8_t>(rng());
+        std::uniform_real_distribution<float> ud(0.01f, 1.0f);
+        const auto& tr = tensor_type_traits(type);
+        if (type == TensorType::I2_S) {
+            const float s = ud(rng);
+            std::memcpy(q.native.data() + n_in * n_out / 4, &s, 4);
+        } else {
+            for (size_t b = 0; b < q.native.size() / tr.block_bytes; ++b) {
+                const uint16_t h = fp32_to_fp16(ud(rng));
+                std::memcpy(q.native.data() + b * tr.block_bytes + scale_offset(type), &h, 2);
+            }
+        }
+    }
+    q.deq.resize(w.size());
+    dequantize(type, q.native.data(), q.deq.data(), n_in * n_out);
+    if (cpu::r16_eligible(type, n_in)) {
+        q.r16.resize(q.native.size());
+        cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r16.data());
+        if (type == TensorType::Q1_0) {
+            q.r16m.resize(q.native.size());
+            cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r16m.data(),
+                            cpu::Layout::R16M);
+        }
+    }
+    return q;
+}
+
+// Activation row t as the kernel saw it, in float64.
+inline std::vector<double> decoded_acts(const cpu::Activations& a, int64_t t) {
+    const int64_t n = a.n_in();
+    std::vector<double> x(static_cast<size_t>(n));
+    const uint8_t* p = a.row(t);
+    if (a.format() == cpu::ActFormat::F16 || a.format() == cpu::ActFormat::BF16) {  // floats, already rounded
+        for (int64_t i = 0; i < n; ++i) {
+            float f;
+            std::memcpy(&f, p + 4 * i, 4);
+            x[static_cast<size_t>(i)] = f;
+        }
+        return x;
+    }
+    if (a.format() == cpu::ActFormat::I8_ROW) {  // f32 s, int32 Σa, int8 a: value a / s
+        float s;
+        std::memcpy(&s, p, 4);
+        for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] = static_cast<double>(static_cast<int8_t>(p[8 + i])) / s;
+        return x;
+    }
+    const bool k = a.format() == cpu::ActFormat::Q8_K;
+    const int64_t blk = k ? 256 : 32, bytes = k ? 292 : 36;
+    for (int64_t b = 0; b < n / blk; ++b) {
+        float d;
+        std::memcpy(&d, p + b * bytes, 4);
+        const int8_t* q = reinterpret_cast<const int8_t*>(p + b * bytes + 4);
+        for (int64_t i = 0; i < blk; ++i) x[static_cast<size_t>(b * blk + i)] = static_cast<double>(d) * q[i];
+    }
+    return x;
+}
+
+}  // namespace bonsai::test
