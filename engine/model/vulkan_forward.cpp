@@ -26,18 +26,32 @@ bool vulkan_gpu_available() {
 namespace {
 
 constexpr uint32_t k_none = std::numeric_limits<uint32_t>::max();
-// Keys per workgroup of split-KV decoding attention (VulkanAttention::split_len); the environment
-// variable BONSAI_VULKAN_ATTENTION_SPLIT overrides it (tests use small values to reach the split path
-// with short contexts; 0 turns splitting off).
+// Keys per workgroup of split-KV decoding attention (VulkanAttention::split_len): by default chosen
+// per step between k_attention_split_min and k_attention_split so that n_head x splits reaches about
+// k_attention_wgs workgroups (at a few hundred positions 64 keys per workgroup left an H100 mostly
+// idle). The environment variable BONSAI_VULKAN_ATTENTION_SPLIT fixes it instead (tests use small
+// values to reach the split path with short contexts; 0 turns splitting off).
 constexpr uint32_t k_attention_split = 64;
+constexpr uint32_t k_attention_split_min = 16;
+constexpr uint32_t k_attention_wgs = 1024;
+constexpr uint32_t k_split_auto = std::numeric_limits<uint32_t>::max();
 
 uint32_t attention_split_from_env() {
     const char* e = std::getenv("BONSAI_VULKAN_ATTENTION_SPLIT");
-    if (!e || !*e) return k_attention_split;
+    if (!e || !*e) return k_split_auto;
     char* end = nullptr;
     const unsigned long v = std::strtoul(e, &end, 10);
     if (*end != '\0' || v > 65536) throw Error("BONSAI_VULKAN_ATTENTION_SPLIT must be a number of keys (0..65536)");
     return static_cast<uint32_t>(v);
+}
+
+// Split length of one decode step at n_kv positions; at most `cap_splits` splits (the scratch's size).
+uint32_t attention_split_len(uint32_t fixed, int64_t n_kv, int64_t n_head, int64_t cap_splits) {
+    if (fixed != k_split_auto) return fixed;
+    int64_t len = (n_kv * n_head + k_attention_wgs - 1) / k_attention_wgs;
+    len = std::clamp<int64_t>((len + 15) / 16 * 16, k_attention_split_min, k_attention_split);
+    len = std::max<int64_t>(len, (n_kv + cap_splits - 1) / std::max<int64_t>(cap_splits, 1));
+    return static_cast<uint32_t>(len);
 }
 // Logits rows read back per submit: bounds the host-visible logits buffer for large vocabularies.
 constexpr uint64_t k_logits_bytes = 32ull << 20;
@@ -84,7 +98,8 @@ struct VulkanModel::Impl {
     uint32_t output_norm = k_none;
     std::vector<DevLayer> layers;
     DevLinear output;
-    uint32_t attn_split = k_attention_split;  // keys per split-KV decoding workgroup, 0: no split
+    // Keys per split-KV decoding workgroup: k_split_auto (chosen per step), a fixed number, or 0: no split.
+    uint32_t attn_split = k_split_auto;
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -231,7 +246,12 @@ std::unique_ptr<VulkanSessionState> VulkanModel::new_session(int64_t n_ctx) {
         s->k.push_back(im.vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
         s->v.push_back(im.vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
     }
-    const int64_t splits = im.attn_split ? (n_ctx + im.attn_split - 1) / im.attn_split : 1;
+    // Splits the scratch holds: what a fixed split length needs, or (auto) what the longest split
+    // gives at n_ctx, and enough for k_attention_wgs workgroups at the shortest split.
+    const int64_t fixed = im.attn_split == k_split_auto ? k_attention_split : im.attn_split;
+    int64_t splits = fixed ? (n_ctx + fixed - 1) / fixed : 1;
+    if (im.attn_split == k_split_auto) splits = std::max<int64_t>(splits, k_attention_wgs / std::max<int64_t>(im.hp.n_head, 1) + 2);
+    s->att_splits = splits;
     s->att_scratch = im.vk.create_buffer(static_cast<size_t>(im.hp.n_head * splits * (im.hp.head_dim + 2)) * 4,
                                          VulkanMemory::DeviceLocal);
     return s;
@@ -314,7 +334,7 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     a.scale = 1.0f / std::sqrt(static_cast<float>(D));
     a.n_tokens = n;
     a.round_q_f16 = true;  // llama.cpp rounds Q to F16 against the F16 cache (fixtures README)
-    a.split_len = attn_split;  // decode: split-KV over n_head x n_kv/64 workgroups
+    a.split_len = attention_split_len(attn_split, a.n_kv, H, s.att_splits);  // decode: split-KV
     a.scratch = s.att_scratch;
     vk.attention(q, s.k[il], s.v[il], s.att, a);
     if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps);

@@ -31,7 +31,8 @@ bool vulkan_gpu_available();
 struct VulkanSessionState {
     int64_t n_ctx = 0;
     std::vector<VulkanBuffer> k, v;  // per layer: n_ctx x kv_dim f16
-    VulkanBuffer att_scratch;        // split-KV attention partials: n_head x ceil(n_ctx / 64) x (head_dim + 2) floats
+    VulkanBuffer att_scratch;        // split-KV attention partials: n_head x att_splits x (head_dim + 2) floats
+    int64_t att_splits = 1;          // splits att_scratch holds (vulkan_forward.cpp picks the split length to fit)
     int64_t cap = 0;                 // tokens the scratch buffers below hold
     VulkanBuffer in, pos;            // host visible: embedded input rows (cap x n_embd floats), positions (int32)
     VulkanBuffer x, xn, q, att, tmp, g, u;  // device local activations (see forward()); q holds q|k|v

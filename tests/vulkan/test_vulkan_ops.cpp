@@ -139,8 +139,10 @@ class TestVulkanOps : public QObject {
 
     // Runs W.X through matvec (ncols == 0) or matmul and compares against the float64 reference.
     // With accumulate (matvec only) the result is added to y's previous contents (-7 everywhere).
+    // With repeat > 1 (matvec with accumulate) the matvec is recorded that many times in one submit,
+    // so y = -7 + repeat * W.x (split-K counters must be back at 0 after each dispatch).
     void check_weight_op(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols, bool use_matmul,
-                         bool accumulate = false) {
+                         bool accumulate = false, int repeat = 1) {
         std::vector<uint8_t> w = random_weights(t, ne0, rows);
         std::vector<float> wf = reference_rows(t, w, ne0, rows);
         const uint32_t cols = std::max<uint32_t>(ncols, 1);
@@ -154,7 +156,8 @@ class TestVulkanOps : public QObject {
         if (use_matmul)
             vk_->matmul(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, cols, {yb, y_pad * 4});
         else
-            vk_->matvec(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, accumulate);
+            for (int i = 0; i < repeat; ++i)
+                vk_->matvec(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, accumulate);
         vk_->submit_and_wait();
 
         std::vector<double> want(size_t(rows) * cols), mag(size_t(rows) * cols);
@@ -166,8 +169,8 @@ class TestVulkanOps : public QObject {
                     s += p;
                     m += std::fabs(p);
                 }
-                want[size_t(c) * rows + r] = accumulate ? s - 7.0 : s;
-                mag[size_t(c) * rows + r] = m;
+                want[size_t(c) * rows + r] = accumulate ? repeat * s - 7.0 : s;
+                mag[size_t(c) * rows + r] = repeat * m;
             }
         QString why;
         QVERIFY2(close_all(read_floats(yb, want.size(), y_pad), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
@@ -301,6 +304,43 @@ private slots:
         check_weight_op(type, ne0, rows, 0, false, accumulate);
     }
 
+    // Split-K of the word-decoding matvec (set_matvec_split_target): no split, a few slices, the most
+    // slices the row allows (one 2048-element chunk each, last one shorter), with one or several row blocks, and two
+    // accumulating dispatches in one submit (the per-row-block counters are reset by the shader).
+    void matvecSplitK_data() {
+        QTest::addColumn<TensorType>("type");
+        QTest::addColumn<uint32_t>("ne0");
+        QTest::addColumn<uint32_t>("rows");
+        QTest::addColumn<uint32_t>("target");
+        QTest::addColumn<int>("repeat");
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ2_0}) {
+            const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
+            const char* n = bonsai::tensor_type_name(t);
+            const uint32_t ne0 = 3 * 2048 + 5 * blk;  // 4 chunks of x, the last one partial
+            for (uint32_t target : {0u, 3u, 9u, 1000000u})
+                for (uint32_t rows : {1u, 33u, 70u})
+                    QTest::addRow("%s ne0=%u rows=%u target=%u", n, ne0, rows, target) << t << ne0 << rows << target << 1;
+            QTest::addRow("%s ne0=%u rows=45 target=1000000 twice", n, ne0) << t << ne0 << 45u << 1000000u << 2;
+            QTest::addRow("%s ne0=%u rows=3 target=5 twice", n, 3 * 2048u) << t << 3 * 2048u << 3u << 5u << 2;
+            QTest::addRow("%s ne0=%u rows=40 target=1000000", n, 12288u) << t << 12288u << 40u << 1000000u << 1;
+        }
+    }
+
+    void matvecSplitK() {
+        QFETCH(TensorType, type);
+        QFETCH(uint32_t, ne0);
+        QFETCH(uint32_t, rows);
+        QFETCH(uint32_t, target);
+        QFETCH(int, repeat);
+        vk_->set_matvec_split_target(target);
+        const uint64_t splits_before = vk_->stats().split_matvecs;
+        check_weight_op(type, ne0, rows, 0, false, repeat > 1, repeat);
+        vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
+        // The split path ran exactly when the target asks for more workgroups than the row blocks.
+        const bool split = target > (rows + 31) / 32;
+        QCOMPARE(vk_->stats().split_matvecs - splits_before, split ? uint64_t(repeat) : uint64_t(0));
+    }
+
     void matvecFused_data() {
         QTest::addColumn<TensorType>("type");
         QTest::addColumn<uint32_t>("ne0");
@@ -315,6 +355,8 @@ private slots:
             QTest::addRow("%s norm long accumulate", n) << t << 4096 + 2 * blk << 21u << true << false << true;
             QTest::addRow("%s swiglu accumulate", n) << t << 5 * blk << 19u << false << true << true;
             QTest::addRow("%s swiglu long", n) << t << 8192 + blk << 9u << false << true << false;
+            // Many row blocks and long rows: split-K under the default target too.
+            QTest::addRow("%s norm long many rows", n) << t << 3 * 2048 + 4 * blk << 100u << true << false << true;
         }
     }
 
@@ -621,7 +663,7 @@ private slots:
         QTest::addColumn<uint32_t>("n_head");
         QTest::addColumn<uint32_t>("n_kv_head");
         QTest::addColumn<uint32_t>("n_kv");
-        QTest::addColumn<uint32_t>("split_len");  // split-KV decoding (attention + attention_combine)
+        QTest::addColumn<uint32_t>("split_len");  // split-KV decoding (partials merged by the last workgroup of a head)
         // Byte offset of the K cache in its buffer: 4 takes the 16-bit key loads, 16 (with strides and
         // head_dim multiples of 8 halves) the 16-byte ones.
         QTest::addColumn<uint32_t>("k_byte_off");
@@ -671,9 +713,14 @@ private slots:
         std::memcpy(vb.data(), v.data(), vb.size());
         VulkanBuffer kbuf = device_bytes(kb, k_byte_off), vbuf = device_bytes(vb, 0);
         VulkanBuffer qb = host_floats(q), ob = host_floats(std::vector<float>(q.size()));
+        // A second identical op into another buffer in the same submit: split-KV's per-head counters
+        // must be back at 0 after the first (else the second would never merge into ob2).
+        VulkanBuffer ob2 = host_floats(std::vector<float>(q.size()));
         vk_->begin();
         vk_->attention(qb, {kbuf, k_byte_off}, vbuf, ob, p);
+        vk_->attention(qb, {kbuf, k_byte_off}, vbuf, ob2, p);
         vk_->submit_and_wait();
+        QVERIFY(read_floats(ob2, q.size(), 0) == read_floats(ob, q.size(), 0));
 
         std::vector<double> want(q.size()), mag(q.size());
         const uint32_t group = n_head / n_kv_head;
@@ -754,36 +801,66 @@ private slots:
         QVERIFY2(close_all(read_floats(out, n), want, mag, 1e-3, 1e-5, &why), qPrintable(why));
     }
 
-    // Many dispatches in one recording (more than one descriptor pool) and no new device memory,
-    // pools or pipelines once the same work has run once.
+    // A chain of 300 dispatches over 301 distinct buffers in one recording (300 descriptor sets: more
+    // than one 256-set pool), run twice: the second run allocates no device memory, pools, pipelines
+    // or descriptor sets (the sets are cached per pipeline layout + buffers). Then the buffers are
+    // destroyed and a new chain is built: its sets must not be stale cached ones (a new buffer may get
+    // a destroyed one's handle), checked through the results and the validation layer.
+    // More than 4096 cached sets of destroyed buffers make the next begin() reset the pools: the
+    // recordings after that still compute the right thing and reuse the pools (no new ones).
+    void descriptorPoolsResetAfterManyDroppedSets() {
+        const uint32_t n = 8, count = 4200;
+        auto chain = [&] {
+            std::vector<float> x = random_floats(n, -1.0f, 1.0f);
+            std::vector<VulkanBuffer> bufs;
+            for (uint32_t i = 0; i <= count; ++i) bufs.push_back(host_floats(i == 0 ? x : std::vector<float>(n, 0.0f)));
+            vk_->begin();
+            for (uint32_t i = 0; i < count; ++i) vk_->scale(bufs[i], bufs[i + 1], n, i % 2 ? 2.0f : 0.5f);
+            vk_->submit_and_wait();
+            std::vector<double> want(x.begin(), x.end()), mag(n);
+            for (uint32_t i = 0; i < n; ++i) mag[i] = std::fabs(want[i]);
+            QString why;
+            QVERIFY2(close_all(read_floats(bufs[count], n), want, mag, 1e-6, 0, &why), qPrintable(why));
+        };
+        chain();  // its sets are dropped when its buffers go
+        chain();  // begin() reset the pools first
+        const uint64_t pools = vk_->stats().descriptor_pools;
+        chain();
+        QCOMPARE(vk_->stats().descriptor_pools, pools);
+    }
+
     void steadyStateNoAllocation() {
         const uint32_t n = 1000, steps = 300;
         std::vector<float> x = random_floats(n, -1.0f, 1.0f);
-        VulkanBuffer xb = host_floats(x);
-        auto run = [&] {
-            std::memcpy(xb.data(), x.data(), n * 4);
-            vk_->begin();
-            for (uint32_t i = 0; i < steps; ++i) vk_->scale(xb, xb, n, 1.002f);
-            vk_->submit_and_wait();
-        };
-        run();
-        const bonsai::VulkanStats before = vk_->stats();
-        run();
-        run();
-        const bonsai::VulkanStats after = vk_->stats();
-        QCOMPARE(after.device_memory_allocations, before.device_memory_allocations);
-        QCOMPARE(after.descriptor_pools, before.descriptor_pools);
-        QCOMPARE(after.pipelines, before.pipelines);
-        QCOMPARE(after.submits, before.submits + 2);
-        QVERIFY(before.descriptor_pools >= 2);  // 300 sets do not fit one 256-set pool
-        std::vector<double> want(n), mag(n);
-        const double f = std::pow(1.002, double(steps));
-        for (uint32_t i = 0; i < n; ++i) {
-            want[i] = x[i] * f;
-            mag[i] = std::fabs(want[i]);
+        for (int chain = 0; chain < 2; ++chain) {
+            std::vector<VulkanBuffer> bufs;
+            for (uint32_t i = 0; i <= steps; ++i) bufs.push_back(host_floats(std::vector<float>(n, 0.0f)));
+            auto run = [&] {
+                std::memcpy(bufs[0].data(), x.data(), n * 4);
+                vk_->begin();
+                for (uint32_t i = 0; i < steps; ++i) vk_->scale(bufs[i], bufs[i + 1], n, 1.002f);
+                vk_->submit_and_wait();
+            };
+            run();
+            const bonsai::VulkanStats before = vk_->stats();
+            run();
+            run();
+            const bonsai::VulkanStats after = vk_->stats();
+            QCOMPARE(after.device_memory_allocations, before.device_memory_allocations);
+            QCOMPARE(after.descriptor_pools, before.descriptor_pools);
+            QCOMPARE(after.descriptor_sets, before.descriptor_sets);
+            QCOMPARE(after.pipelines, before.pipelines);
+            QCOMPARE(after.submits, before.submits + 2);
+            QVERIFY(before.descriptor_pools >= 2);  // 300 sets do not fit one 256-set pool
+            std::vector<double> want(n), mag(n);
+            const double f = std::pow(1.002, double(steps));
+            for (uint32_t i = 0; i < n; ++i) {
+                want[i] = x[i] * f;
+                mag[i] = std::fabs(want[i]);
+            }
+            QString why;
+            QVERIFY2(close_all(read_floats(bufs[steps], n), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
         }
-        QString why;
-        QVERIFY2(close_all(read_floats(xb, n), want, mag, 1e-4, 0, &why), qPrintable(why));
     }
 
     void badArgumentsThrow() {

@@ -8,11 +8,13 @@
 //   bonsai-vulkan-bench bandwidth [MiB]
 //       GB/s of y = 1 * x over two device-local buffers (read + write bytes per second).
 //   bonsai-vulkan-bench ops TYPE
-//       time per dispatch of tiny ops (fixed cost per op), and of matvecs of the 1.7B shapes.
+//       time per dispatch of tiny ops (fixed cost per op), and of matvecs of the 1.7B and 8B shapes
+//       (BONSAI_BENCH_NO_MATMUL=1: matvecs only). BONSAI_BENCH_NO_CPU=1 skips the model's CPU comparison.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -56,6 +58,16 @@ std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, st
     const uint16_t h = fp32_to_fp16(0.02f);
     for (size_t b = 0; b + blk <= bytes; b += blk) std::memcpy(d.data() + b + scale_at, &h, 2);
     return d;
+}
+
+bool env_is(const char* name, const char* value) {
+    const char* v = std::getenv(name);
+    return v && std::string(v) == value;
+}
+bool file_exists(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f) std::fclose(f);
+    return f != nullptr;
 }
 
 std::vector<uint8_t> ones(int64_t n) {
@@ -110,7 +122,8 @@ int bench_model(const std::string& preset, const std::string& type, const std::s
     const auto t = tensor_type_from_name(type);
     if (!t) throw Error("unknown type " + type);
     const auto t0 = Clock::now();
-    write_model(*p, *t, path);
+    // BONSAI_BENCH_REUSE=1 keeps an existing FILE (sweeps of environment settings over one model).
+    if (!(env_is("BONSAI_BENCH_REUSE", "1") && file_exists(path))) write_model(*p, *t, path);
     const auto t1 = Clock::now();
     ModelParams mp;
     mp.backend = Backend::Vulkan;
@@ -118,7 +131,7 @@ int bench_model(const std::string& preset, const std::string& type, const std::s
     const auto t2 = Clock::now();
     if (model->backend() != Backend::Vulkan) throw Error("the model did not load on Vulkan");
     std::printf("%s %s: synth %.1f s, load+upload %.1f s\n", preset.c_str(), type.c_str(), secs(t0, t1), secs(t1, t2));
-    {
+    if (!env_is("BONSAI_BENCH_NO_CPU", "1")) {
         // Sanity check against the CPU backend (same file): logits of an 8-token prompt, all rows.
         ModelParams cp;
         cp.backend = Backend::Cpu;
@@ -206,7 +219,9 @@ int ops(const std::string& type) {
     const struct {
         uint32_t n_in, n_out;
         int k;
-    } shapes[] = {{2048, 2048, 200}, {2048, 6144, 200}, {6144, 2048, 200}, {2048, 151936, 20}};
+    } shapes[] = {{2048, 2048, 200}, {2048, 6144, 200}, {6144, 2048, 200}, {2048, 151936, 20},
+                  // bonsai-8b: q|k|v, gate|up, down, LM head
+                  {4096, 6144, 200}, {4096, 24576, 100}, {12288, 4096, 200}, {4096, 151936, 20}};
     for (const auto& sh : shapes) {
         std::vector<uint8_t> wb = random_weight(*t, sh.n_in, sh.n_out, rng);
         VulkanBuffer w = vk.create_buffer(wb.size(), VulkanMemory::DeviceLocal);
@@ -215,6 +230,7 @@ int ops(const std::string& type) {
         std::printf("  matvec %ux%u: %.2f us (%.1f GB/s of weights)\n", sh.n_in, sh.n_out, us, wb.size() / us / 1e3);
         VulkanBuffer xs = vk.create_buffer(size_t(sh.n_in) * 512 * 4, VulkanMemory::DeviceLocal);
         VulkanBuffer ys = vk.create_buffer(size_t(sh.n_out) * 512 * 4, VulkanMemory::DeviceLocal);
+        if (env_is("BONSAI_BENCH_NO_MATMUL", "1")) continue;
         const double us2 = time_ops(vk, 3, [&] { vk.matmul(*t, w, sh.n_in, sh.n_out, xs, 512, ys); });
         std::printf("  matmul %ux%u x512: %.1f us (%.2f TFLOP/s)\n", sh.n_in, sh.n_out, us2,
                     2.0 * sh.n_in * sh.n_out * 512 / us2 / 1e6);

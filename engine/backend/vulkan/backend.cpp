@@ -18,6 +18,7 @@ using vk_detail::check;
 
 VulkanBuffer::Impl::~Impl() {
     if (owner && owner->device) {
+        if (buffer) owner->forget_buffer(buffer);
         if (buffer) vkDestroyBuffer(owner->device, buffer, nullptr);
         owner->allocator.free(alloc);
     }
@@ -37,6 +38,11 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
     Options o;
     if (const char* d = std::getenv("BONSAI_VULKAN_DEVICE")) o.device = d;
     if (const char* v = std::getenv("BONSAI_VULKAN_VALIDATION")) o.validation = std::string(v) == "1";
+    if (const char* t = std::getenv("BONSAI_VULKAN_MATVEC_WGS"); t && *t) {
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(t, &end, 10);
+        if (*end == '\0' && v <= 1000000) o.matvec_split_target = static_cast<uint32_t>(v);
+    }
     return o;
 }
 
@@ -44,6 +50,7 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
 
 VulkanBackend::Impl::Impl(const Options& o) {
     validation = o.validation;
+    matvec_wg_target = o.matvec_split_target;
     inst = vk_detail::create_instance(validation, &messages);
     try {
         uint32_t n = 0;
@@ -123,6 +130,7 @@ void VulkanBackend::Impl::release() {
     if (device) {
         vkDeviceWaitIdle(device);
         staging = VulkanBuffer();
+        splitk = VulkanBuffer();
         for (auto& [name, p] : pipelines) {
             vkDestroyPipeline(device, p.pipeline, nullptr);
             vkDestroyPipelineLayout(device, p.layout, nullptr);
@@ -132,6 +140,7 @@ void VulkanBackend::Impl::release() {
         pipelines.clear();
         for (VkDescriptorPool p : pools) vkDestroyDescriptorPool(device, p, nullptr);
         pools.clear();
+        set_cache.clear();
         if (ts_pool) {
             profile_print();
             vkDestroyQueryPool(device, ts_pool, nullptr);
@@ -153,6 +162,7 @@ VulkanBackend::VulkanBackend(const Options& options) : impl_(std::make_unique<Im
 VulkanBackend::~VulkanBackend() = default;
 
 const VulkanDeviceInfo& VulkanBackend::device() const { return impl_->info; }
+void VulkanBackend::set_matvec_split_target(uint32_t workgroups) { impl_->matvec_wg_target = workgroups; }
 bool VulkanBackend::validation_enabled() const { return impl_->validation; }
 uint64_t VulkanBackend::validation_messages() const { return impl_->messages.count.load(); }
 VulkanStats VulkanBackend::stats() const {
@@ -286,9 +296,15 @@ void VulkanBackend::download(const VulkanBuffer& src, uint64_t offset, void* dst
 void VulkanBackend::begin() {
     Impl& m = *impl_;
     if (m.recording) throw Error("Vulkan: begin() called twice without submit_and_wait()");
-    for (VkDescriptorPool p : m.pools) check(vkResetDescriptorPool(m.device, p, 0), "resetting a descriptor pool");
-    m.pool_index = 0;
-    m.sets_in_pool = 0;
+    // Sets of destroyed buffers stay allocated until all pools are reset (here, where the GPU is idle):
+    // reset once there are many of them, or the cache itself has grown very large.
+    if (m.sets_allocated - m.set_cache.size() > Impl::k_max_cached_sets || m.set_cache.size() > 16 * Impl::k_max_cached_sets) {
+        for (VkDescriptorPool p : m.pools) check(vkResetDescriptorPool(m.device, p, 0), "resetting a descriptor pool");
+        m.set_cache.clear();
+        m.pool_index = 0;
+        m.sets_in_pool = 0;
+        m.sets_allocated = 0;
+    }
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     check(vkBeginCommandBuffer(m.cmd, &bi), "beginning a command buffer");
@@ -374,7 +390,17 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
     uint32_t nb = static_cast<uint32_t>(buffers.size());
     vk_detail::Pipeline& p = pipeline(shader, nb);
 
-    // Descriptor set from the current pool; move on to (or create) the next pool when it is full.
+    SetKey key;
+    key.layout = p.set_layout;
+    {
+        uint32_t k = 0;
+        for (const VulkanBuffer* b : buffers) key.buffers[k++] = b->impl_->buffer;
+    }
+    if (auto it = set_cache.find(key); it != set_cache.end()) {
+        record_dispatch(shader, p, it->second, push, push_bytes, groups, groups_y);
+        return;
+    }
+    // A new set from the current pool; move on to (or create) the next pool when it is full.
     // The count is tracked here because drivers may silently allow more than maxSets.
     VkDescriptorSet set = VK_NULL_HANDLE;
     for (;;) {
@@ -400,6 +426,8 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
         VkResult r = vkAllocateDescriptorSets(device, &ai, &set);
         if (r == VK_SUCCESS) {
             ++sets_in_pool;
+            ++sets_allocated;
+            ++stats.descriptor_sets;
             break;
         }
         if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL) check(r, "allocating a descriptor set");
@@ -419,7 +447,22 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
         ++i;
     }
     vkUpdateDescriptorSets(device, nb, w, 0, nullptr);
+    set_cache.emplace(key, set);
+    record_dispatch(shader, p, set, push, push_bytes, groups, groups_y);
+}
 
+void VulkanBackend::Impl::forget_buffer(VkBuffer b) {
+    for (auto it = set_cache.begin(); it != set_cache.end();) {
+        const auto& bufs = it->first.buffers;
+        if (std::find(bufs.begin(), bufs.end(), b) != bufs.end())
+            it = set_cache.erase(it);  // the set stays allocated in its pool until the next reset
+        else
+            ++it;
+    }
+}
+
+void VulkanBackend::Impl::record_dispatch(const char* shader, const vk_detail::Pipeline& p, VkDescriptorSet set,
+                                          const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y) {
     vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
     vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
     vkCmdPushConstants(cmd, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
@@ -443,6 +486,37 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
     profile_mark(shader, groups_y);
 }
 
+void VulkanBackend::Impl::ensure_splitk() {
+    if (splitk) return;
+    require_recording("split-K matvec");
+    // The same steps as VulkanBackend::create_buffer (device-local, storage + transfer destination).
+    VulkanBuffer b;
+    {
+        const size_t bytes = (size_t(k_split_counters) + k_split_partials) * 4;
+        VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+        bci.size = bytes;
+        bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+        bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+        b.impl_ = std::make_unique<VulkanBuffer::Impl>();
+        check(vkCreateBuffer(device, &bci, nullptr, &b.impl_->buffer), "creating a buffer");
+        b.impl_->owner = this;
+        b.impl_->size = bytes;
+        VkMemoryRequirements req{};
+        vkGetBufferMemoryRequirements(device, b.impl_->buffer, &req);
+        b.impl_->alloc = allocator.allocate(req, allocator.pick_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0));
+        check(vkBindBufferMemory(device, b.impl_->buffer, b.impl_->alloc.chunk->memory, b.impl_->alloc.offset),
+              "binding buffer memory");
+    }
+    // Counters must start at 0; the partials need no initial value.
+    vkCmdFillBuffer(cmd, b.impl_->buffer, 0, VkDeviceSize(k_split_counters) * 4, 0);
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, nullptr,
+                         0, nullptr);
+    splitk = std::move(b);
+}
+
 // ---------------------------------------------------------------- profiling (BONSAI_VULKAN_PROFILE=1)
 
 void VulkanBackend::Impl::profile_begin() {
@@ -454,7 +528,9 @@ void VulkanBackend::Impl::profile_begin() {
 
 void VulkanBackend::Impl::profile_mark(const char* shader, uint32_t groups_y) {
     if (!ts_pool || ts_names.size() + 1 >= k_max_timestamps) return;
-    ts_names.push_back(std::string(shader) + (groups_y > 1 ? " [batch]" : ""));
+    const char* tag = profile_tag ? profile_tag : groups_y > 1 ? "batch" : nullptr;
+    profile_tag = nullptr;
+    ts_names.push_back(std::string(shader) + (tag ? std::string(" [") + tag + "]" : std::string()));
     vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, ts_pool, static_cast<uint32_t>(ts_names.size()));
 }
 

@@ -2,7 +2,9 @@
 // Private state of VulkanBackend and VulkanBuffer (public API: bonsai/vulkan_backend.h).
 #include <vulkan/vulkan.h>
 
+#include <array>
 #include <atomic>
+#include <compare>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
@@ -73,16 +75,43 @@ struct VulkanBackend::Impl {
     VkFence fence = VK_NULL_HANDLE;
     bool recording = false;
 
-    std::vector<VkDescriptorPool> pools;  // reset at begin(); a new one only when a recording needs more sets
+    // Descriptor sets, cached per (set layout, bound buffers): every buffer is bound whole, so a decode
+    // step binds the same combinations every token and, after the first, allocates and writes no set.
+    // Sets come from `pools` (a new pool when the current one is full). A destroyed buffer's entries
+    // are dropped at once (a new buffer may get the same handle); all pools are reset and the cache
+    // emptied at a begin() once more than k_max_cached_sets sets were dropped that way.
+    std::vector<VkDescriptorPool> pools;
     size_t pool_index = 0;
-    uint32_t sets_in_pool = 0;  // sets taken from pools[pool_index] in this recording
+    uint32_t sets_in_pool = 0;    // sets taken from pools[pool_index]
+    uint64_t sets_allocated = 0;  // since the last reset
     static constexpr uint32_t k_sets_per_pool = 256;
-    static constexpr uint32_t k_max_bindings = 5;
+    static constexpr uint32_t k_max_bindings = 6;
+    static constexpr uint64_t k_max_cached_sets = 4096;
+    struct SetKey {
+        VkDescriptorSetLayout layout = VK_NULL_HANDLE;
+        std::array<VkBuffer, k_max_bindings> buffers{};
+        auto operator<=>(const SetKey&) const = default;
+    };
+    std::map<SetKey, VkDescriptorSet> set_cache;
+    void forget_buffer(VkBuffer b);  // drops the cached sets that bind b
+    // Diagnostics: the next profile_mark names its dispatch "<shader> [<tag>]" (e.g. "split").
+    const char* profile_tag = nullptr;
 
     std::map<std::string, vk_detail::Pipeline> pipelines;
     VulkanBuffer staging;
     static constexpr size_t k_staging_bytes = 16u << 20;
     VulkanStats stats;
+
+    // Split-K matvec (matvec_w.comp): scratch of k_split_counters uint counters (zeroed once when
+    // created, reset by the shader after use) followed by k_split_partials floats of partial sums.
+    // Created on the first split matvec, never resized (a recording may still reference it).
+    VulkanBuffer splitk;
+    static constexpr uint32_t k_split_counters = 65536;  // = SPLIT_CNT in matvec_w.comp
+    static constexpr uint32_t k_split_partials = 1u << 20;
+    // Workgroups a matvec_w dispatch should have at least (0: never split); see set_matvec_split_target.
+    uint32_t matvec_wg_target = 0;
+    // Creates `splitk` and records its zero fill into the open command buffer (before its first use).
+    void ensure_splitk();
 
     // BONSAI_VULKAN_PROFILE=1 (diagnostics): a timestamp after every dispatch; the GPU time per shader
     // ("[batch]" when the dispatch had several workgroup rows) is printed to stderr at destruction.
@@ -106,6 +135,9 @@ struct VulkanBackend::Impl {
     // workgroups in x (split over y above 65535) and `groups_y` in y, then a compute barrier.
     void dispatch(const char* shader, std::initializer_list<const VulkanBuffer*> buffers, const void* push,
                   uint32_t push_bytes, uint64_t groups, uint32_t groups_y = 1);
+    // The second half of dispatch(): binds, pushes, dispatches and records the barrier.
+    void record_dispatch(const char* shader, const vk_detail::Pipeline& p, VkDescriptorSet set, const void* push,
+                         uint32_t push_bytes, uint64_t groups, uint32_t groups_y);
     void require_recording(const char* op) const;
     // Submits xfer_cmd and waits (uploads/downloads).
     void submit_transfer();

@@ -1,5 +1,6 @@
 // Op recording: argument checks (every shader access must stay inside its buffer, because robust
 // buffer access is not enabled) and push-constant packing. The math lives in shaders/*.comp.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -70,6 +71,38 @@ bool word_type(TensorType t) { return t == TensorType::Q1_0 || t == TensorType::
 
 bool VulkanBackend::supports_fused_matvec(TensorType t) { return word_type(t); }
 
+namespace {
+// K slices of a matvec_w dispatch (see matvec_w.comp): enough to give about `target` workgroups,
+// each slice a whole number of the shader's 2048-element x chunks, at most 64 slices, and within the
+// scratch's counters and partials. Only rows of 3 chunks or more are split: on an H100 splitting the
+// 2048/4096-wide rows of q|k|v, output and gate|up made them slower (the per-workgroup costs -- the
+// fused rms_norm pass over the whole row, staging, the partials -- then outweigh the occupancy
+// gained), while the 6144/12288-wide down projections got 1.25-1.35x faster.
+struct MatvecSplit {
+    uint32_t slice_words = 0;
+    uint32_t splits = 1;
+};
+MatvecSplit matvec_split(TensorType t, uint32_t ne0, uint32_t rows, uint32_t target) {
+    constexpr uint32_t k_chunk = 2048;                      // XC in matvec_w.comp
+    const uint32_t epw = t == TensorType::Q1_0 ? 32 : 16;  // weights per word of codes
+    const uint32_t words = ne0 / epw, chunk_words = k_chunk / epw;
+    MatvecSplit s;
+    s.slice_words = words;
+    const uint64_t row_blocks = (uint64_t(rows) + 31) / 32;
+    if (target == 0 || ne0 < 3 * k_chunk || row_blocks >= target || row_blocks > VulkanBackend::Impl::k_split_counters)
+        return s;
+    uint64_t want = (target + row_blocks - 1) / row_blocks;
+    want = std::min<uint64_t>({want, words / chunk_words, 64,
+                               VulkanBackend::Impl::k_split_partials / std::max<uint32_t>(rows, 1)});
+    if (want <= 1) return s;
+    const uint32_t per = static_cast<uint32_t>((words + want - 1) / want);
+    s.slice_words = (per + chunk_words - 1) / chunk_words * chunk_words;
+    s.splits = (words + s.slice_words - 1) / s.slice_words;
+    if (s.splits <= 1) s.slice_words = words, s.splits = 1;
+    return s;
+}
+}  // namespace
+
 void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                            bool accumulate) {
     if (word_type(t)) {
@@ -102,6 +135,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
         float eps;
+        uint32_t slice_words, splits;
     } pc{};
     WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
@@ -116,7 +150,20 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // matvec_w.comp: 32 rows per workgroup. Without a norm its binding 3 gets x (never read).
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
     std::string shader = std::string("matvec_w_") + type_suffix(t);
-    impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb}, &pc, sizeof pc, (uint64_t(rows) + 31) / 32);
+    const uint64_t row_blocks = (uint64_t(rows) + 31) / 32;
+    const MatvecSplit sp = matvec_split(t, ne0, rows, impl_->matvec_wg_target);
+    pc.slice_words = sp.slice_words;
+    pc.splits = sp.splits;
+    if (sp.splits > 1) {
+        impl_->ensure_splitk();
+        ++impl_->stats.split_matvecs;
+        impl_->profile_tag = "split";
+        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk}, &pc, sizeof pc, row_blocks,
+                        sp.splits);
+    } else {
+        // Binding 4 (split-K scratch) is never touched without a split: bind x there.
+        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, x.buffer}, &pc, sizeof pc, row_blocks);
+    }
 }
 
 void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
@@ -253,31 +300,35 @@ void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache,
         uint32_t v_off, v_ps, v_hs;
         uint32_t q_off, o_off;
         float scale;
-        uint32_t n_tokens, round_q, split_len, n_splits;
+        uint32_t n_tokens, round_q, split_len, n_splits, f_off;
     } pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
-         p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0};
+         p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0, 0};
     pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
     pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
     const uint64_t qo_floats = uint64_t(p.n_tokens) * p.n_head * p.head_dim;
     pc.q_off = index_of(op, "q", q, floats(qo_floats), 4);
     pc.o_off = index_of(op, "out", out, floats(qo_floats), 4);
+    // attention.comp: 64 threads, MAX_DPT output dims each.
+    const char* shader = p.head_dim <= 64 ? "attention_dpt1" : p.head_dim <= 128 ? "attention_dpt2" : "attention_dpt8";
     if (p.n_tokens == 1 && p.split_len > 0 && p.n_kv > p.split_len) {
         const uint32_t n_splits = (p.n_kv + p.split_len - 1) / p.split_len;
         if (n_splits > 65535) fail(op, "too many KV splits");
         pc.split_len = p.split_len;
         pc.n_splits = n_splits;
-        const uint32_t o_off = pc.o_off;
+        pc.f_off = pc.o_off;
         pc.o_off = index_of(op, "scratch", p.scratch, floats(uint64_t(p.n_head) * n_splits * (p.head_dim + 2)), 4);
-        impl_->dispatch("attention", {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer}, &pc, sizeof pc,
-                        p.n_head, n_splits);
-        struct {
-            uint32_t head_dim, n_splits, p_off, o_off;
-        } cc{p.head_dim, n_splits, pc.o_off, o_off};
-        impl_->dispatch("attention_combine", {p.scratch.buffer, out.buffer}, &cc, sizeof cc, p.n_head);
+        // The per-head counters of the in-shader merge share the split-K matvec's counters (each
+        // dispatch leaves them at 0, and dispatches are separated by barriers).
+        impl_->ensure_splitk();
+        impl_->profile_tag = "split";
+        impl_->dispatch(shader,
+                        {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk}, &pc,
+                        sizeof pc, p.n_head, n_splits);
         return;
     }
-    impl_->dispatch("attention", {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer}, &pc, sizeof pc, p.n_head,
-                    p.n_tokens);
+    // Bindings 4 and 5 are only used in split-KV mode.
+    impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer}, &pc,
+                    sizeof pc, p.n_head, p.n_tokens);
 }
 
 void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,

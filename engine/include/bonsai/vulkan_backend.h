@@ -103,8 +103,9 @@ struct VulkanAttention {
     uint32_t n_tokens = 1;       // query tokens, 1 .. n_kv; q and out hold n_tokens x n_head x head_dim floats
     bool round_q_f16 = false;    // round q to f16 before the K products (what llama.cpp's CPU path does)
     // Split-KV decoding (n_tokens == 1 only; ignored otherwise): with split_len > 0 and more than
-    // split_len positions, n_head x ceil(n_kv / split_len) workgroups each take split_len keys and a
-    // second dispatch merges them (a few heads alone would leave most of a GPU idle). `scratch` must
+    // split_len positions, n_head x ceil(n_kv / split_len) workgroups each take split_len keys and the
+    // last of a head's workgroups to finish merges them (a few heads alone would leave most of a GPU
+    // idle; the merge needs no second dispatch). `scratch` must
     // hold n_head * ceil(n_kv / split_len) * (head_dim + 2) floats.
     uint32_t split_len = 0;
     VulkanRef scratch;
@@ -134,9 +135,11 @@ struct VulkanQkvPost {
 // Counters for tests and diagnostics.
 struct VulkanStats {
     uint64_t device_memory_allocations = 0;  // vkAllocateMemory calls so far (grows only when the allocator needs a new chunk)
-    uint64_t descriptor_pools = 0;           // pools created so far (grows only when one recording needs more sets)
+    uint64_t descriptor_pools = 0;           // pools created so far (grows only when more sets are needed)
+    uint64_t descriptor_sets = 0;            // sets allocated and written so far (cached per pipeline layout + buffers)
     uint64_t pipelines = 0;                  // compute pipelines created so far (lazily, on first use of a shader)
     uint64_t submits = 0;                    // submit_and_wait() calls
+    uint64_t split_matvecs = 0;              // matvec dispatches recorded with split-K (set_matvec_split_target)
 };
 
 class VulkanBackend {
@@ -147,7 +150,10 @@ public:
         std::string device;
         // Enable VK_LAYER_KHRONOS_validation and count its messages (throws if the layer is missing).
         bool validation = false;
-        // Defaults read from BONSAI_VULKAN_DEVICE and BONSAI_VULKAN_VALIDATION=1.
+        // Split-K for the low-bit matvec (see set_matvec_split_target); 0 = never split.
+        uint32_t matvec_split_target = 1024;
+        // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1 and
+        // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target).
         static Options from_environment();
     };
 
@@ -160,6 +166,11 @@ public:
     VulkanBackend& operator=(const VulkanBackend&) = delete;
 
     const VulkanDeviceInfo& device() const;
+    // Split-K of the Q1_0/Q2_0/TQ2_0 matvec: a matrix of few rows (fewer than `workgroups` / 1 blocks of
+    // 32 rows) is cut along its rows' length into up to 64 slices so that the dispatch has about
+    // `workgroups` workgroups; the last workgroup of each row block adds the partial sums (fixed order,
+    // so results do not depend on scheduling). 0 turns it off. Affects later recordings only.
+    void set_matvec_split_target(uint32_t workgroups);
     bool validation_enabled() const;
     // Validation-layer (and loader) messages of severity warning or error seen so far; each one is
     // also printed to stderr. Tests assert this stays 0.

@@ -3,15 +3,25 @@
 // attention: head h reads kv head h / (n_head / n_kv_head)). Query token t of n_tokens sees positions
 // 0 .. n_kv - n_tokens + t (causal mask of a prompt batch; n_tokens = 1 for decoding). Keys are walked
 // in chunks of WG with an online softmax: thread j scores key j of the chunk, then thread t accumulates output dims t, t+WG, ...
+// Split-KV decoding (split_len > 0) also merges the partials in the same dispatch (see PC.split_len).
 #define WG 64
-#define MAX_DPT 8   // head_dim <= WG * MAX_DPT = 512
+// Output dims per thread: head_dim <= WG * MAX_DPT. Built three times (CMakeLists.txt): MAX_DPT 1, 2
+// and 8 (head_dim <= 64, <= 128, <= 512); the dims loops are branch-free so that they unroll and acc
+// stays in registers (a clamped dim re-reads a valid value and its result is dropped).
+#ifndef MAX_DPT
+#define MAX_DPT 8
+#endif
 #include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
 
 layout(std430, binding = 0) readonly buffer Qbuf { float qv[]; };
 layout(std430, binding = 1) readonly buffer Kbuf { uint16_t kv[]; };
 layout(std430, binding = 1) readonly buffer Kbuf4 { uvec4 kv4[]; };  // same keys, 8 halves per load
 layout(std430, binding = 2) readonly buffer Vbuf { uint16_t vv[]; };
-layout(std430, binding = 3) writeonly buffer Obuf { float ov[]; };
+// Output; in split-KV mode the partials, read back (coherently) by the workgroup that merges them.
+layout(std430, binding = 3) coherent buffer Obuf { float ov[]; };
+layout(std430, binding = 4) writeonly buffer Fbuf { float fv[]; };  // split-KV: the merged output
+layout(std430, binding = 5) coherent buffer Cbuf { uint cnt[]; };   // split-KV: one counter per head (0 between dispatches)
 layout(push_constant) uniform PC {
     uint head_dim, n_head, n_kv_head, n_kv;
     uint k_off, k_ps, k_hs;  // f16 elements
@@ -22,9 +32,12 @@ layout(push_constant) uniform PC {
     uint round_q;            // 1: round q to f16 first, as llama.cpp's CPU path does
     uint split_len;          // > 0: split-KV mode (one query token): workgroup y = split s takes keys
                              // s*split_len .. and writes its partial (m, l, unnormalized out[D]) to
-                             // ov[o_off + (h * n_splits + s) * (D + 2)] for attention_combine.comp
+                             // ov[o_off + (h * n_splits + s) * (D + 2)]; the last workgroup of a head
+                             // to finish (atomic counter) merges them into fv[f_off + h * D ..]
     uint n_splits;
+    uint f_off;              // floats (split-KV only)
 } pc;
+shared uint last_sh;  // split-KV: this workgroup finished its head last
 
 shared float q_sh[WG * MAX_DPT];
 shared float p_sh[WG];
@@ -32,6 +45,13 @@ shared float p_sh[WG];
 // 16-bit values may only live in buffers (no shaderInt16 needed): widen at the load.
 float k_at(uint i) { return unpackHalf2x16(uint(kv[i])).x; }
 float v_at(uint i) { return unpackHalf2x16(uint(vv[i])).x; }
+
+// q . (8 keys of one 16-byte load) for dims d .. d + 7, summed in dimension order.
+float dot8(uvec4 w, uint d) {
+    vec2 a = unpackHalf2x16(w.x), b = unpackHalf2x16(w.y), c = unpackHalf2x16(w.z), e = unpackHalf2x16(w.w);
+    return q_sh[d] * a.x + q_sh[d + 1u] * a.y + q_sh[d + 2u] * b.x + q_sh[d + 3u] * b.y + q_sh[d + 4u] * c.x +
+           q_sh[d + 5u] * c.y + q_sh[d + 6u] * e.x + q_sh[d + 7u] * e.y;
+}
 
 void main() {
     uint h = gl_WorkGroupID.x;
@@ -49,8 +69,9 @@ void main() {
     }
     barrier();
 
+    // acc stays in registers only when every loop over i is unrolled (constant indices).
     float acc[MAX_DPT];
-    for (uint i = 0u; i < MAX_DPT; ++i) acc[i] = 0.0;
+    [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) acc[i] = 0.0;
     float m = -1.0e30;  // running max (finite so that exp(m - m_new) never sees inf - inf)
     float l = 0.0;      // running sum of exp(score - m)
     uint kbase = pc.k_off + kvh * pc.k_hs;
@@ -66,13 +87,15 @@ void main() {
             uint ko = kbase + j * pc.k_ps;
             float dot = 0.0;
             if (k_vec) {  // 16-byte loads: 8x fewer load instructions for the key row
-                for (uint d8 = 0u; d8 < D / 8u; ++d8) {
-                    uvec4 w = kv4[ko / 8u + d8];
-                    uint d = 8u * d8;
-                    vec2 a = unpackHalf2x16(w.x), b = unpackHalf2x16(w.y), c = unpackHalf2x16(w.z), e = unpackHalf2x16(w.w);
-                    dot += q_sh[d] * a.x + q_sh[d + 1u] * a.y + q_sh[d + 2u] * b.x + q_sh[d + 3u] * b.y +
-                           q_sh[d + 4u] * c.x + q_sh[d + 5u] * c.y + q_sh[d + 6u] * e.x + q_sh[d + 7u] * e.y;
+                // Four loads issued before their products: one load in flight per iteration left
+                // a decode step's attention latency-bound (H100: ~23 us per layer at 600 keys).
+                uint n8 = D / 8u, d8 = 0u;
+                for (; d8 + 4u <= n8; d8 += 4u) {
+                    uvec4 w4[4];
+                    [[unroll]] for (uint u = 0u; u < 4u; ++u) w4[u] = kv4[ko / 8u + d8 + u];
+                    [[unroll]] for (uint u = 0u; u < 4u; ++u) dot += dot8(w4[u], 8u * (d8 + u));
                 }
+                for (; d8 < n8; ++d8) dot += dot8(kv4[ko / 8u + d8], 8u * d8);
             } else {
                 for (uint d = 0u; d < D; ++d) dot += q_sh[d] * k_at(ko + d);
             }
@@ -85,13 +108,25 @@ void main() {
         p_sh[t] = p;
         barrier();
         uint cnt = min(uint(WG), j_end - j0);
-        for (uint i = 0u; i < MAX_DPT; ++i) {
-            uint d = t + i * WG;
-            if (d < D) {
-                float a = acc[i] * alpha;
-                for (uint jj = 0u; jj < cnt; ++jj) a += p_sh[jj] * v_at(vbase + (j0 + jj) * pc.v_ps + d);
+        // Keys outermost, output dims innermost, 8 value loads in flight per dim, products added in
+        // key order.
+        [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) acc[i] *= alpha;
+        uint jj = 0u;
+        for (; jj + 8u <= cnt; jj += 8u) {
+            float pj[8];
+            [[unroll]] for (uint u = 0u; u < 8u; ++u) pj[u] = p_sh[jj + u];
+            [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) {
+                uint d = min(t + i * WG, D - 1u);
+                float vv[8];
+                [[unroll]] for (uint u = 0u; u < 8u; ++u) vv[u] = v_at(vbase + (j0 + jj + u) * pc.v_ps + d);
+                float a = acc[i];
+                [[unroll]] for (uint u = 0u; u < 8u; ++u) a += pj[u] * vv[u];
                 acc[i] = a;
             }
+        }
+        for (; jj < cnt; ++jj) {
+            float pj = p_sh[jj];
+            [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) acc[i] += pj * v_at(vbase + (j0 + jj) * pc.v_ps + min(t + i * WG, D - 1u));
         }
         m = m_new;
         barrier();
@@ -102,13 +137,32 @@ void main() {
             ov[po] = m;
             ov[po + 1u] = l;
         }
-        for (uint i = 0u; i < MAX_DPT; ++i) {
+        [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) {
             uint d = t + i * WG;
             if (d < D) ov[po + 2u + d] = acc[i];
         }
+        // Merge (was a second dispatch): the last of the head's workgroups combines the n_splits
+        // partials with the log-sum-exp rescaling, in split order, and resets the counter.
+        memoryBarrierBuffer();  // the partials are visible before the counter increment
+        barrier();
+        if (t == 0u) last_sh = atomicAdd(cnt[h], 1u) == pc.n_splits - 1u ? 1u : 0u;
+        barrier();
+        if (last_sh == 0u) return;
+        memoryBarrierBuffer();
+        uint stride = D + 2u, base = pc.o_off + h * pc.n_splits * stride;
+        float M = -1.0e30;
+        for (uint s = 0u; s < pc.n_splits; ++s) M = max(M, ov[base + s * stride]);
+        float L = 0.0;
+        for (uint s = 0u; s < pc.n_splits; ++s) L += ov[base + s * stride + 1u] * exp(ov[base + s * stride] - M);
+        for (uint d = t; d < D; d += WG) {
+            float a = 0.0;
+            for (uint s = 0u; s < pc.n_splits; ++s) a += ov[base + s * stride + 2u + d] * exp(ov[base + s * stride] - M);
+            fv[pc.f_off + h * D + d] = a / L;
+        }
+        if (t == 0u) cnt[h] = 0u;
         return;
     }
-    for (uint i = 0u; i < MAX_DPT; ++i) {
+    [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) {
         uint d = t + i * WG;
         if (d < D) ov[pc.o_off + (tok * pc.n_head + h) * D + d] = acc[i] / l;
     }

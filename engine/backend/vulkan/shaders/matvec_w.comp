@@ -19,6 +19,13 @@
 // mode bit 2: x[k] = silu(x[k]) * x[ne0 + k] (SwiGLU of gate|up laid out back to back).
 // mode bit 0 adds the result to y (residual add).
 //
+// Split-K (pc.splits > 1): a matrix of few rows (an output or down projection) gives too few
+// workgroups to keep a GPU's memory system busy, so the dispatch has pc.splits workgroup rows in y and
+// workgroup (x, s) takes words [s * slice_words, (s + 1) * slice_words) of the rows of block x. Each
+// writes its partial sums to a scratch buffer (binding 4: SPLIT_CNT uint counters, one per row block,
+// then splits x rows floats); the workgroup that finishes a row block last (atomic counter) adds the
+// partials in slice order (deterministic) into y and resets the counter to 0 for the next dispatch.
+//
 // Blocks are 18 (Q1_0, Q2_0) or 66 (TQ2_0) bytes, so a word of codes is rarely 4-byte aligned: it is
 // assembled from the two aligned words covering it (the buffer's size is rounded up to 4 bytes, so
 // both exist). Layouts: specs/formats.md section 2.3.
@@ -27,6 +34,7 @@
 #define R_PER_TEAM 4u
 #define RPW (TEAMS * R_PER_TEAM)
 #define XC 2048u
+#define SPLIT_CNT 65536u  // counters at the start of the split-K scratch buffer (ops.cpp: same value)
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
 
@@ -35,6 +43,10 @@ layout(std430, binding = 0) readonly buffer Wb32 { uint wu[]; };
 layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
 layout(std430, binding = 2) buffer Ybuf { float yv[]; };
 layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
+// Split-K scratch: coherent, so that the last workgroup of a row block reads the other workgroups'
+// partials from memory rather than from a stale cache.
+layout(std430, binding = 4) coherent buffer Pf { float part[]; };
+layout(std430, binding = 4) coherent buffer Pc { uint cnt[]; };
 layout(push_constant) uniform PC {
     uint w_base;      // bytes
     uint row_stride;  // bytes
@@ -45,9 +57,12 @@ layout(push_constant) uniform PC {
     uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input
     uint nw_off;      // floats: norm weights (mode bit 1)
     float eps;        // rms_norm epsilon (mode bit 1)
+    uint slice_words; // words of a row per K slice (all of them when splits == 1)
+    uint splits;      // K slices (workgroup rows in y); 1: no split-K
 } pc;
 
 shared float xs[XC + XC / 32u];
+shared uint last_sh;  // split-K: this workgroup finished its row block last
 
 // The 4 bytes at byte offset o (any alignment), little endian.
 uint ldw(uint o) {
@@ -122,23 +137,62 @@ float word_dot(uint w, float xr[EPW], float sx) {
 #endif
 }
 
+// Weight words lw and lw + 32 of chunk words [w0, w0 + wn) for the team's R_PER_TEAM rows, with
+// their blocks' scales: all loads issued before any is used (more bytes in flight per lane). Word and
+// row indices are clamped, so every load is valid; the caller discards what the clamp duplicated.
+void load_words(uint lw, uint w0, uint wn, uint row0, out uint wq[2 * R_PER_TEAM], out float dq[2 * R_PER_TEAM]) {
+    [[unroll]] for (uint u = 0u; u < 2u; ++u) {
+        uint gw = w0 + min(lw + 32u * u, wn - 1u);
+        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
+            uint row = min(row0 + r, pc.rows - 1u);
+            uint wo, so;
+            word_addr(pc.w_base + row * pc.row_stride, gw, wo, so);
+            wq[u * R_PER_TEAM + r] = ldw(wo);
+            dq[u * R_PER_TEAM + r] = ld_half(so);
+        }
+    }
+}
+
+// The sum of one row (of one K slice): into y, or into the split-K partials.
+void store_row(uint row, uint slice, float s) {
+    if (pc.splits > 1u) {
+        part[SPLIT_CNT + slice * pc.rows + row] = s;
+        return;
+    }
+    uint yi = pc.y_off + row;
+    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+}
+
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint team = tid / 32u, lane = tid % 32u;
-    uint row0 = flat_group_id() * RPW + team * R_PER_TEAM;
-    uint words = pc.ne0 / EPW;  // words per row (ne0 is a whole number of blocks)
+    bool split = pc.splits > 1u;
+    uint rb = split ? gl_WorkGroupID.x : flat_group_id();  // row block
+    uint slice = split ? gl_WorkGroupID.y : 0u;
+    uint row0 = rb * RPW + team * R_PER_TEAM;
+    // Elements [kb, ke) of the rows: slices are whole XC-chunks (ops.cpp), so TQ2_0's 256-element
+    // blocks stay whole.
+    uint kb = slice * pc.slice_words * EPW;
+    uint ke = min(pc.ne0, kb + pc.slice_words * EPW);
     float acc[R_PER_TEAM];
     [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] = 0.0;
 
     bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
     float inv = 1.0;
-    if (do_norm) {  // uniform branch: wg_sum's barriers are reached by the whole workgroup
-        float ss = 0.0;
-        for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
-        inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
-    }
-    for (uint k0 = 0u; k0 < pc.ne0; k0 += XC) {
-        uint kn = min(XC, pc.ne0 - k0);
+    for (uint k0 = kb; k0 < ke; k0 += XC) {
+        uint kn = min(XC, ke - k0);
+        uint w0 = k0 / EPW, wn = kn / EPW;  // words of this chunk (XC is a multiple of every block)
+        // The first iteration's weights do not depend on x: their loads are issued before the x
+        // staging (and the norm pass), so that their memory latency overlaps it. For the 2048- and
+        // 4096-wide rows of a decode step that is every weight load of the workgroup.
+        uint wq[2 * R_PER_TEAM];
+        float dq[2 * R_PER_TEAM];
+        load_words(lane, w0, wn, row0, wq, dq);
+        if (do_norm && k0 == kb) {  // uniform branch: wg_sum's barriers are reached by the whole workgroup
+            float ss = 0.0;
+            for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
+            inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
+        }
         barrier();  // the previous chunk's readers are done
         for (uint k = tid; k < kn; k += WG) {
             float v = xv[pc.x_off + k0 + k];
@@ -147,23 +201,10 @@ void main() {
             xs[k + k / 32u] = v;
         }
         barrier();
-        uint w0 = k0 / EPW, wn = kn / EPW;  // words of this chunk (XC is a multiple of every block)
-        // Two words per lane per iteration: the weight loads of both words and all rows are issued
-        // before any of them is used (more bytes in flight per lane hides the memory latency).
-        // Rows past the end and the missing second word re-read valid data and add nothing.
+        // Two words per lane per iteration (load_words); rows past the end and the missing second
+        // word re-read valid data and add nothing.
         for (uint lw = lane; lw < wn; lw += 64u) {
-            uint wq[2 * R_PER_TEAM];
-            float dq[2 * R_PER_TEAM];
-            [[unroll]] for (uint u = 0u; u < 2u; ++u) {
-                uint gw = w0 + min(lw + 32u * u, wn - 1u);
-                [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
-                    uint row = min(row0 + r, pc.rows - 1u);
-                    uint wo, so;
-                    word_addr(pc.w_base + row * pc.row_stride, gw, wo, so);
-                    wq[u * R_PER_TEAM + r] = ldw(wo);
-                    dq[u * R_PER_TEAM + r] = ld_half(so);
-                }
-            }
+            if (lw != lane) load_words(lw, w0, wn, row0, wq, dq);
             [[unroll]] for (uint u = 0u; u < 2u; ++u) {
                 bool word_ok = lw + 32u * u < wn;
                 uint gw = w0 + min(lw + 32u * u, wn - 1u);
@@ -186,10 +227,7 @@ void main() {
         [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
             float s = subgroupAdd(acc[r]);
             uint row = row0 + r;
-            if (lane == 0u && row < pc.rows) {
-                uint yi = pc.y_off + row;
-                yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
-            }
+            if (lane == 0u && row < pc.rows) store_row(row, slice, s);
         }
     } else {
         // xs is free now: it holds the partial sums (WG * R_PER_TEAM <= XC floats), keeping the
@@ -202,10 +240,27 @@ void main() {
             uint row = row0 + r;
             float s = 0.0;
             for (uint i = 0u; i < 32u; ++i) s += xs[r * WG + team * 32u + i];
-            if (row < pc.rows) {
-                uint yi = pc.y_off + row;
-                yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+            if (row < pc.rows) store_row(row, slice, s);
+        }
+    }
+
+    if (split) {  // uniform: every invocation reaches the barriers
+        memoryBarrierBuffer();  // this workgroup's partials are visible before its counter increment
+        barrier();
+        if (tid == 0u) last_sh = atomicAdd(cnt[rb], 1u) == pc.splits - 1u ? 1u : 0u;
+        barrier();
+        if (last_sh != 0u) {
+            memoryBarrierBuffer();
+            if (tid < RPW) {
+                uint row = rb * RPW + tid;
+                if (row < pc.rows) {
+                    float s = 0.0;
+                    for (uint q = 0u; q < pc.splits; ++q) s += part[SPLIT_CNT + q * pc.rows + row];
+                    uint yi = pc.y_off + row;
+                    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+                }
             }
+            if (tid == 0u) cnt[rb] = 0u;
         }
     }
 }
