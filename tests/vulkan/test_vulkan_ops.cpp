@@ -201,6 +201,49 @@ private slots:
         QCOMPARE(bonsai::vulkan_validation_messages_total(), uint64_t(0));
     }
 
+    // The tensor-core matmul's selection rule (no such device in CI: the rule is checked on synthetic
+    // reports), and that a device without VK_NV_cooperative_matrix (lavapipe) keeps the f32 matmul.
+    void coopMatmulSelection() {
+        bonsai::VulkanCoopShape good;
+        good.m = good.n = good.k = 16;
+        good.a_f16 = good.b_f16 = good.c_f32 = good.d_f32 = good.subgroup_scope = true;
+        bonsai::VulkanCoopShape int8 = good;  // an s8 shape of the same size (A/B not f16)
+        int8.a_f16 = int8.b_f16 = false;
+        bonsai::VulkanCoopSupport h100;  // what an H100 reports (several shapes, the f16/f32 16x16x16 one among them)
+        h100.extension = h100.feature = h100.shader_float16 = h100.memory_model = true;
+        h100.subgroup_size = 32;
+        bonsai::VulkanCoopShape f16acc = good;
+        f16acc.c_f32 = f16acc.d_f32 = false;
+        h100.shapes = {int8, f16acc, good};
+        QVERIFY(bonsai::vulkan_coop_matmul_usable(h100));
+        auto without = [&](auto change) {
+            bonsai::VulkanCoopSupport s = h100;
+            change(s);
+            return bonsai::vulkan_coop_matmul_usable(s);
+        };
+        QVERIFY(!without([](auto& s) { s.extension = false; }));
+        QVERIFY(!without([](auto& s) { s.feature = false; }));
+        QVERIFY(!without([](auto& s) { s.shader_float16 = false; }));
+        QVERIFY(!without([](auto& s) { s.memory_model = false; }));
+        QVERIFY(!without([](auto& s) { s.subgroup_size = 64; }));
+        QVERIFY(!without([](auto& s) { s.subgroup_size = 8; }));
+        QVERIFY(!without([&](auto& s) { s.shapes = {int8, f16acc}; }));
+        QVERIFY(!without([](auto& s) { s.shapes.clear(); }));
+        QVERIFY(!without([&](auto& s) { s.shapes = {good}; s.shapes[0].k = 8; }));
+        QVERIFY(!without([&](auto& s) { s.shapes = {good}; s.shapes[0].m = 8; }));
+        QVERIFY(!without([&](auto& s) { s.shapes = {good}; s.shapes[0].subgroup_scope = false; }));
+        QVERIFY(without([&](auto& s) { s.shapes = {good}; }));
+        // The backend uses it exactly when the device has it and the option allows it.
+        QCOMPARE(vk_->uses_coop_matmul(), vk_->device().coop_matmul);
+        for (const auto& d : bonsai::list_vulkan_devices())
+            if (d.type == "cpu") QVERIFY2(!d.coop_matmul, d.name.c_str());  // lavapipe: fallback matmul.comp
+        if (vk_->device().type == "cpu") QVERIFY(!vk_->uses_coop_matmul());
+        VulkanBackend::Options o = VulkanBackend::Options::from_environment();
+        o.coop_matmul = false;
+        VulkanBackend off(o);
+        QVERIFY(!off.uses_coop_matmul());
+    }
+
     void deviceSelection() {
         const auto devices = bonsai::list_vulkan_devices();
         QVERIFY(!devices.empty());

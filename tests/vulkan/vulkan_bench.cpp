@@ -10,6 +10,11 @@
 //   bonsai-vulkan-bench ops TYPE
 //       time per dispatch of tiny ops (fixed cost per op), and of matvecs of the 1.7B and 8B shapes
 //       (BONSAI_BENCH_NO_MATMUL=1: matvecs only). BONSAI_BENCH_NO_CPU=1 skips the model's CPU comparison.
+//   bonsai-vulkan-bench matmulcheck TYPE
+//       matmul of random weights and inputs against a float64 reference (bonsai::dequantize): max |error|
+//       relative to sum |w x| per output. Checks the tensor-core shader on devices that have it (the CI
+//       device, lavapipe, has not); BONSAI_VULKAN_COOP_MATMUL=0 checks the f32 shader. Exit 1 when the
+//       error exceeds 4e-3 * sum |w x| (f16 inputs: 2^-11 relative rounding per product).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -238,6 +243,57 @@ int ops(const std::string& type) {
     return 0;
 }
 
+int matmul_check(const std::string& type) {
+    const auto t = tensor_type_from_name(type);
+    if (!t) throw Error("unknown type " + type);
+    VulkanBackend vk;
+    std::printf("device: %s, tensor-core matmul: %s\n", vk.device().name.c_str(), vk.uses_coop_matmul() ? "yes" : "no");
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const struct {
+        uint32_t ne0, rows, ncols;
+    } shapes[] = {{256, 64, 5}, {2048, 2053, 77}, {6144, 300, 130}, {4096, 131, 512}};
+    bool ok = true;
+    for (const auto& sh : shapes) {
+        std::vector<uint8_t> wb = random_weight(*t, sh.ne0, sh.rows, rng);
+        std::vector<float> xf(size_t(sh.ne0) * sh.ncols);
+        for (auto& v : xf) v = u(rng);
+        VulkanBuffer w = vk.create_buffer(wb.size(), VulkanMemory::DeviceLocal);
+        vk.upload(w, 0, wb.data(), wb.size());
+        VulkanBuffer x = vk.create_buffer(xf.size() * 4, VulkanMemory::DeviceLocal);
+        vk.upload(x, 0, xf.data(), xf.size() * 4);
+        VulkanBuffer y = vk.create_buffer(size_t(sh.rows) * sh.ncols * 4, VulkanMemory::DeviceLocal);
+        vk.begin();
+        vk.matmul(*t, w, sh.ne0, sh.rows, x, sh.ncols, y);
+        vk.submit_and_wait();
+        std::vector<float> yf(size_t(sh.rows) * sh.ncols);
+        vk.download(y, 0, yf.data(), yf.size() * 4);
+        const size_t rb = row_nbytes(*t, sh.ne0);
+        std::vector<float> wr(sh.ne0);
+        double max_rel = 0, max_abs = 0, max_ref = 0;
+        for (uint32_t r = 0; r < sh.rows; ++r) {
+            dequantize(*t, wb.data() + size_t(r) * rb, wr.data(), sh.ne0);
+            for (uint32_t c = 0; c < sh.ncols; ++c) {
+                double ref = 0, mag = 0;
+                const float* xc = xf.data() + size_t(c) * sh.ne0;
+                for (uint32_t k = 0; k < sh.ne0; ++k) {
+                    ref += double(wr[k]) * xc[k];
+                    mag += std::fabs(double(wr[k]) * xc[k]);
+                }
+                const double err = std::fabs(double(yf[size_t(c) * sh.rows + r]) - ref);
+                if (!(err <= 4e-3 * mag + 1e-6)) ok = false;
+                max_rel = std::max(max_rel, err / (mag + 1e-30));
+                max_abs = std::max(max_abs, err);
+                max_ref = std::max(max_ref, std::fabs(ref));
+            }
+        }
+        std::printf("  matmul %s ne0=%u rows=%u ncols=%u: max |err| %.3g (max |ref| %.3g), max |err|/sum|wx| %.3g\n",
+                    type.c_str(), sh.ne0, sh.rows, sh.ncols, max_abs, max_ref, max_rel);
+    }
+    std::printf("  %s\n", ok ? "OK" : "FAIL");
+    return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -246,8 +302,9 @@ int main(int argc, char** argv) {
         if (a.size() >= 4 && a[0] == "model")
             return bench_model(a[1], a[2], a[3], a.size() > 4 ? std::stoi(a[4]) : 512, a.size() > 5 ? std::stoi(a[5]) : 128);
         if (a.size() >= 2 && a[0] == "ops") return ops(a[1]);
+        if (a.size() >= 2 && a[0] == "matmulcheck") return matmul_check(a[1]);
         if (!a.empty() && a[0] == "bandwidth") return bandwidth(a.size() > 1 ? std::stoul(a[1]) : 1024);
-        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | ops TYPE\n");
+        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | ops TYPE | matmulcheck TYPE\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

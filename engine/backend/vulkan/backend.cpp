@@ -43,6 +43,7 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
         const unsigned long v = std::strtoul(t, &end, 10);
         if (*end == '\0' && v <= 1000000) o.matvec_split_target = static_cast<uint32_t>(v);
     }
+    if (const char* c = std::getenv("BONSAI_VULKAN_COOP_MATMUL")) o.coop_matmul = std::string(c) != "0";
     return o;
 }
 
@@ -59,10 +60,11 @@ VulkanBackend::Impl::Impl(const Options& o) {
         std::vector<VkPhysicalDevice> pds(n);
         check(vkEnumeratePhysicalDevices(inst.instance, &n, pds.data()), "listing Vulkan devices");
         std::vector<VulkanDeviceInfo> infos;
-        for (uint32_t i = 0; i < n; ++i) infos.push_back(vk_detail::describe_device(pds[i], i));
+        for (uint32_t i = 0; i < n; ++i) infos.push_back(vk_detail::describe_device(inst.instance, pds[i], i));
         uint32_t pick = vk_detail::select_device(infos, o.device);
         physical = pds[pick];
         info = infos[pick];
+        use_coop = info.coop_matmul && o.coop_matmul;
         VkPhysicalDeviceProperties props{};
         vkGetPhysicalDeviceProperties(physical, &props);
         limits = props.limits;
@@ -88,7 +90,19 @@ VulkanBackend::Impl::Impl(const Options& o) {
         f11.pNext = &f12;
         VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
         f2.pNext = &f11;
+        // Tensor-core matmul (matmul_coop.comp): the extension and what its SPIR-V declares (Float16,
+        // VulkanMemoryModel, CooperativeMatrixNV), only on devices that reported all of it.
+        VkPhysicalDeviceCooperativeMatrixFeaturesNV cm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+        const char* coop_ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
         VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+        if (use_coop) {
+            f12.shaderFloat16 = VK_TRUE;
+            f12.vulkanMemoryModel = VK_TRUE;
+            cm.cooperativeMatrix = VK_TRUE;
+            f12.pNext = &cm;
+            dci.enabledExtensionCount = 1;
+            dci.ppEnabledExtensionNames = &coop_ext;
+        }
         dci.pNext = &f2;
         dci.queueCreateInfoCount = 1;
         dci.pQueueCreateInfos = &qci;
@@ -162,6 +176,7 @@ VulkanBackend::VulkanBackend(const Options& options) : impl_(std::make_unique<Im
 VulkanBackend::~VulkanBackend() = default;
 
 const VulkanDeviceInfo& VulkanBackend::device() const { return impl_->info; }
+bool VulkanBackend::uses_coop_matmul() const { return impl_->use_coop; }
 void VulkanBackend::set_matvec_split_target(uint32_t workgroups) { impl_->matvec_wg_target = workgroups; }
 bool VulkanBackend::validation_enabled() const { return impl_->validation; }
 uint64_t VulkanBackend::validation_messages() const { return impl_->messages.count.load(); }

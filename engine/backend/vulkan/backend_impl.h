@@ -50,8 +50,8 @@ struct InstanceHandles {
 // counts into `counter`. Throws bonsai::Error when there is no loader/driver or the layer is missing.
 InstanceHandles create_instance(bool validation, MessageCounter* counter);
 void destroy_instance(InstanceHandles& h);
-// Describes a physical device and decides whether the backend can use it.
-VulkanDeviceInfo describe_device(VkPhysicalDevice pd, uint32_t index);
+// Describes a physical device and decides whether the backend can use it (and its tensor-core matmul).
+VulkanDeviceInfo describe_device(VkInstance instance, VkPhysicalDevice pd, uint32_t index);
 // Picks a device per Options::device (see vulkan_backend.h). Throws bonsai::Error listing the devices.
 uint32_t select_device(const std::vector<VulkanDeviceInfo>& devices, const std::string& wanted);
 
@@ -61,6 +61,7 @@ struct VulkanBackend::Impl {
     vk_detail::MessageCounter messages;
     vk_detail::InstanceHandles inst;
     bool validation = false;
+    bool use_coop = false;  // matmul records matmul_coop.comp (device has it and Options::coop_matmul)
     VkPhysicalDevice physical = VK_NULL_HANDLE;
     VulkanDeviceInfo info;
     VkPhysicalDeviceLimits limits{};

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/vulkan/backend_impl.h"
+#include "backend/vulkan/coop_matrix.h"
 #include "backend/vulkan/vk_check.h"
 #include "bonsai/error.h"
 
@@ -167,7 +168,7 @@ void destroy_instance(InstanceHandles& h) {
     h.instance = VK_NULL_HANDLE;
 }
 
-VulkanDeviceInfo describe_device(VkPhysicalDevice pd, uint32_t index) {
+VulkanDeviceInfo describe_device(VkInstance instance, VkPhysicalDevice pd, uint32_t index) {
     VkPhysicalDeviceProperties props{};
     vkGetPhysicalDeviceProperties(pd, &props);
     VulkanDeviceInfo info;
@@ -210,6 +211,7 @@ VulkanDeviceInfo describe_device(VkPhysicalDevice pd, uint32_t index) {
         missing.push_back("a compute queue");
 
     info.suitable = missing.empty();
+    if (info.suitable) info.coop_matmul = vulkan_coop_matmul_usable(query_coop_support(instance, pd, info.subgroup_size));
     for (size_t i = 0; i < missing.size(); ++i) info.why_not += (i ? ", " : "lacks ") + missing[i];
     return info;
 }
@@ -255,7 +257,7 @@ std::vector<VulkanDeviceInfo> list_vulkan_devices() {
         if (vkEnumeratePhysicalDevices(h.instance, &n, nullptr) == VK_SUCCESS && n > 0) {
             std::vector<VkPhysicalDevice> pds(n);
             if (vkEnumeratePhysicalDevices(h.instance, &n, pds.data()) == VK_SUCCESS)
-                for (uint32_t i = 0; i < n; ++i) out.push_back(vk_detail::describe_device(pds[i], i));
+                for (uint32_t i = 0; i < n; ++i) out.push_back(vk_detail::describe_device(h.instance, pds[i], i));
         }
         vk_detail::destroy_instance(h);
     } catch (const Error&) {

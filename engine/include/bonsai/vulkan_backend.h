@@ -37,7 +37,31 @@ struct VulkanDeviceInfo {
     uint32_t subgroup_size = 0;
     bool suitable = false;    // has everything the backend needs (see why_not otherwise)
     std::string why_not;      // empty when suitable
+    // Tensor-core prefill: VK_NV_cooperative_matrix with an (f16, f16, f32) 16x16x16 subgroup shape
+    // and what its shader needs (see vulkan_coop_matmul_usable). The backend then uses matmul_coop.comp
+    // for matmul unless Options::coop_matmul is off.
+    bool coop_matmul = false;
 };
+
+// One VkCooperativeMatrixPropertiesNV entry, without Vulkan types (for vulkan_coop_matmul_usable).
+struct VulkanCoopShape {
+    uint32_t m = 0, n = 0, k = 0;    // MxK A, KxN B, MxN C/D
+    bool a_f16 = false, b_f16 = false;  // A/B component type is float16
+    bool c_f32 = false, d_f32 = false;  // C/D component type is float32
+    bool subgroup_scope = false;        // scope is subgroup
+};
+// What a device reports about cooperative matrices and the features matmul_coop.comp needs.
+struct VulkanCoopSupport {
+    bool extension = false;        // VK_NV_cooperative_matrix is in the device's extension list
+    bool feature = false;          // VkPhysicalDeviceCooperativeMatrixFeaturesNV::cooperativeMatrix
+    bool shader_float16 = false;   // VkPhysicalDeviceVulkan12Features::shaderFloat16 (f16 tiles)
+    bool memory_model = false;     // VkPhysicalDeviceVulkan12Features::vulkanMemoryModel (subgroup scope)
+    uint32_t subgroup_size = 0;    // the shader assumes 8 subgroups of 32 per 256-thread workgroup
+    std::vector<VulkanCoopShape> shapes;
+};
+// The selection rule of the tensor-core matmul: every flag above, subgroup size 32 and a shape
+// 16x16x16 with f16 A/B, f32 C/D at subgroup scope. Pure (unit-tested without such a device).
+bool vulkan_coop_matmul_usable(const VulkanCoopSupport& s);
 
 // All physical devices visible through the Vulkan loader. Never throws: returns an empty list when
 // there is no loader, no driver or no device.
@@ -152,8 +176,11 @@ public:
         bool validation = false;
         // Split-K for the low-bit matvec (see set_matvec_split_target); 0 = never split.
         uint32_t matvec_split_target = 1024;
-        // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1 and
-        // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target).
+        // Use the tensor-core matmul when the device has it (VulkanDeviceInfo::coop_matmul); false keeps
+        // the f32 matmul.comp everywhere (comparisons, diagnostics).
+        bool coop_matmul = true;
+        // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1,
+        // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target) and BONSAI_VULKAN_COOP_MATMUL=0.
         static Options from_environment();
     };
 
@@ -166,6 +193,8 @@ public:
     VulkanBackend& operator=(const VulkanBackend&) = delete;
 
     const VulkanDeviceInfo& device() const;
+    // True when matmul records the tensor-core shader (device().coop_matmul and Options::coop_matmul).
+    bool uses_coop_matmul() const;
     // Split-K of the Q1_0/Q2_0/TQ2_0 matvec: a matrix of few rows (fewer than `workgroups` / 1 blocks of
     // 32 rows) is cut along its rows' length into up to 64 slices so that the dispatch has about
     // `workgroups` workgroups; the last workgroup of each row block adds the partial sums (fixed order,
