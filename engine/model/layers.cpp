@@ -45,20 +45,23 @@ void rope(float* x, int64_t n_tok, int64_t n_heads, int64_t head_dim, int64_t po
     }
 }
 
+namespace {
+// BitNet's per-tensor weight scale, applied to the n_tok output rows of l.
+void apply_scale(const Linear& l, float* y, int64_t n_tok) {
+    if (!l.has_scale) return;
+    const int64_t n = n_tok * l.w.n_out;
+    for (int64_t i = 0; i < n; ++i) y[i] *= l.scale;
+}
+}  // namespace
+
 void linear(const Linear& l, const float* x, int64_t n_tok, float* y, cpu::ThreadPool& pool, cpu::Activations& scratch) {
     cpu::matmul(l.w, x, n_tok, y, pool, scratch);
-    if (l.has_scale) {
-        const int64_t n = n_tok * l.w.n_out;
-        for (int64_t i = 0; i < n; ++i) y[i] *= l.scale;
-    }
+    apply_scale(l, y, n_tok);
 }
 
 void linear_prepared(const Linear& l, const cpu::Activations& acts, float* y, cpu::ThreadPool& pool) {
     cpu::matmul_prepared(l.w, acts, y, pool);
-    if (l.has_scale) {
-        const int64_t n = acts.n_rows() * l.w.n_out;
-        for (int64_t i = 0; i < n; ++i) y[i] *= l.scale;
-    }
+    apply_scale(l, y, acts.n_rows());
 }
 
 void linear_shared(const Linear* const* ls, float* const* ys, int n, const float* x, int64_t n_tok, cpu::ThreadPool& pool,
@@ -78,11 +81,7 @@ void linear_shared(const Linear* const* ls, float* const* ys, int n, const float
     const cpu::Weight* ws[8];
     for (int i = 0; i < n; ++i) ws[i] = &ls[i]->w;
     cpu::matmul_prepared_many(ws, ys, n, scratch, pool);
-    for (int i = 0; i < n; ++i) {
-        if (!ls[i]->has_scale) continue;
-        const int64_t m = n_tok * ls[i]->w.n_out;
-        for (int64_t j = 0; j < m; ++j) ys[i][j] *= ls[i]->scale;
-    }
+    for (int i = 0; i < n; ++i) apply_scale(*ls[i], ys[i], n_tok);
 }
 
 void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, int64_t layer, const HParams& hp,

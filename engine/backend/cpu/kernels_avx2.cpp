@@ -1,7 +1,9 @@
 // AVX2 + FMA + F16C kernels (desktops without AVX-512). Same data layouts and integer math as
 // kernels_avx512.cpp; the 4-way int8 dot product is vpmaddubsw + vpmaddwd (codes are at most 3, so
 // the 16-bit pair sums cannot saturate). Compiled alone with -mavx2 -mfma -mf16c.
+#include "backend/cpu/avx2_common.h"
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/tile_loop.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
@@ -12,18 +14,9 @@
 namespace bonsai::cpu::detail {
 namespace {
 
-constexpr int kMaxTile = 4;
+using namespace avx2_common;
 
-inline __m256i dp(__m256i acc, __m256i u8, __m256i s8) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u8, s8), _mm256_set1_epi16(1)));
-}
-inline __m256i ld(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+constexpr int kMaxTile = 4;
 
 template <bool Q1, int NT>
 inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const uint8_t* const* xa, float* out) {
@@ -133,18 +126,9 @@ void tq2_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int
 
 template <template <int> class Rows>
 void drive(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
-    const int64_t n_tok = a.n_rows();
-    for (int64_t ob = o0; ob < o1; ob += 16) {
-        const int64_t oe = std::min(ob + 16, o1);
-        for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTile) {
-            switch (std::min<int64_t>(kMaxTile, n_tok - t0)) {
-                case 1: Rows<1>::run(w, a, ob, oe, t0, y); break;
-                case 2: Rows<2>::run(w, a, ob, oe, t0, y); break;
-                case 3: Rows<3>::run(w, a, ob, oe, t0, y); break;
-                default: Rows<4>::run(w, a, ob, oe, t0, y); break;
-            }
-        }
-    }
+    for_each_tile<kMaxTile>(o0, o1, a.n_rows(), [&](auto nt, int64_t ob, int64_t oe, int64_t t0) {
+        Rows<decltype(nt)::value>::run(w, a, ob, oe, t0, y);
+    });
 }
 
 template <int NT>

@@ -3,6 +3,7 @@
 // unsigned 2-bit / 1-bit codes times signed int8 activations), so results equal the scalar kernels
 // up to float summation order.
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/tile_loop.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
@@ -243,22 +244,9 @@ void tq2_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int
 // Blocks of 16 rows × up to kMaxTile tokens keep both the rows and the token tile in L1.
 template <template <int> class Rows>
 void drive(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
-    const int64_t n_tok = a.n_rows();
-    for (int64_t ob = o0; ob < o1; ob += 16) {
-        const int64_t oe = std::min(ob + 16, o1);
-        for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTile) {
-            switch (std::min<int64_t>(kMaxTile, n_tok - t0)) {
-                case 1: Rows<1>::run(w, a, ob, oe, t0, y); break;
-                case 2: Rows<2>::run(w, a, ob, oe, t0, y); break;
-                case 3: Rows<3>::run(w, a, ob, oe, t0, y); break;
-                case 4: Rows<4>::run(w, a, ob, oe, t0, y); break;
-                case 5: Rows<5>::run(w, a, ob, oe, t0, y); break;
-                case 6: Rows<6>::run(w, a, ob, oe, t0, y); break;
-                case 7: Rows<7>::run(w, a, ob, oe, t0, y); break;
-                default: Rows<8>::run(w, a, ob, oe, t0, y); break;
-            }
-        }
-    }
+    for_each_tile<kMaxTile>(o0, o1, a.n_rows(), [&](auto nt, int64_t ob, int64_t oe, int64_t t0) {
+        Rows<decltype(nt)::value>::run(w, a, ob, oe, t0, y);
+    });
 }
 
 template <int NT>

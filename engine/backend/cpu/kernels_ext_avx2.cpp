@@ -3,7 +3,9 @@
 // vpmaddubsw + vpmaddwd. The 16-bit pair sums cannot saturate: codes are at most 15 (Q4_0) or |w| ≤ 128
 // against |x| ≤ 127 (Q8_0, signs moved onto x), so a pair is at most 32512. Compiled alone with
 // -mavx2 -mfma -mf16c; tiles of up to 4 tokens × blocks of 16 rows.
+#include "backend/cpu/avx2_common.h"
 #include "backend/cpu/kernels_ext.h"
+#include "backend/cpu/tile_loop.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
@@ -13,8 +15,9 @@
 namespace bonsai::cpu::detail {
 namespace {
 
+using namespace avx2_common;
+
 constexpr int kMaxTile = 4;
-constexpr int64_t kRowBlock = 16;
 
 inline uint16_t rd16(const uint8_t* p) {
     uint16_t h;
@@ -32,27 +35,11 @@ inline int32_t rd_i32(const uint8_t* p) {
     std::memcpy(&v, p, 4);
     return v;
 }
-inline __m256i ld(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 inline __m128i ld16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-inline __m256i dp(__m256i acc, __m256i u8, __m256i s8) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u8, s8), _mm256_set1_epi16(1)));
-}
 // Small codes: sum the 16-bit pair products of several steps (acc16 += u8·s8 pairs) and widen once.
 // Callers keep |Σ| < 32768: a pair is at most 2·|code|·128.
 inline __m256i dp16(__m256i acc16, __m256i u8, __m256i s8) { return _mm256_add_epi16(acc16, _mm256_maddubs_epi16(u8, s8)); }
 inline __m256i widen(__m256i acc, __m256i acc16) { return _mm256_add_epi32(acc, _mm256_madd_epi16(acc16, _mm256_set1_epi16(1))); }
-inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-inline int32_t hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
 
 struct Ctx {
     const Weight* w;
@@ -63,19 +50,9 @@ struct Ctx {
 
 template <class K>
 void drive(const Ctx& c, int64_t o0, int64_t o1) {
-    const int64_t n_tok = c.a->n_rows();
-    for (int64_t ob = o0; ob < o1; ob += kRowBlock) {
-        const int64_t oe = ob + kRowBlock < o1 ? ob + kRowBlock : o1;
-        for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTile) {
-            const int64_t nt = n_tok - t0 < kMaxTile ? n_tok - t0 : kMaxTile;
-            switch (nt) {
-                case 1: K::template rows<1>(c, ob, oe, t0); break;
-                case 2: K::template rows<2>(c, ob, oe, t0); break;
-                case 3: K::template rows<3>(c, ob, oe, t0); break;
-                default: K::template rows<4>(c, ob, oe, t0); break;
-            }
-        }
-    }
+    for_each_tile<kMaxTile>(o0, o1, c.a->n_rows(), [&](auto nt, int64_t ob, int64_t oe, int64_t t0) {
+        K::template rows<decltype(nt)::value>(c, ob, oe, t0);
+    });
 }
 
 // ---- Q8_0 / Q4_0: groups of 4 blocks against pack_g4 activations, two 256-bit halves (blocks 0-1, 2-3) ----

@@ -5,6 +5,7 @@
 // scalar kernels up to float summation order. Tiles of up to 8 tokens × blocks of 16 rows keep the
 // rows and the packed activations of a tile in L1/L2; decode (1 token) streams each row once.
 #include "backend/cpu/kernels_ext.h"
+#include "backend/cpu/tile_loop.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
@@ -15,7 +16,6 @@ namespace bonsai::cpu::detail {
 namespace {
 
 constexpr int kMaxTile = 8;
-constexpr int64_t kRowBlock = 16;
 
 inline float rd_half(const uint8_t* p) {
     uint16_t h;
@@ -45,23 +45,9 @@ struct Ctx {
 // Blocks of 16 rows × tiles of up to kMaxTile tokens; K::rows<NT>(ctx, ob, oe, t0) does one tile.
 template <class K>
 void drive(const Ctx& c, int64_t o0, int64_t o1) {
-    const int64_t n_tok = c.a->n_rows();
-    for (int64_t ob = o0; ob < o1; ob += kRowBlock) {
-        const int64_t oe = ob + kRowBlock < o1 ? ob + kRowBlock : o1;
-        for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTile) {
-            const int64_t nt = n_tok - t0 < kMaxTile ? n_tok - t0 : kMaxTile;
-            switch (nt) {
-                case 1: K::template rows<1>(c, ob, oe, t0); break;
-                case 2: K::template rows<2>(c, ob, oe, t0); break;
-                case 3: K::template rows<3>(c, ob, oe, t0); break;
-                case 4: K::template rows<4>(c, ob, oe, t0); break;
-                case 5: K::template rows<5>(c, ob, oe, t0); break;
-                case 6: K::template rows<6>(c, ob, oe, t0); break;
-                case 7: K::template rows<7>(c, ob, oe, t0); break;
-                default: K::template rows<8>(c, ob, oe, t0); break;
-            }
-        }
-    }
+    for_each_tile<kMaxTile>(o0, o1, c.a->n_rows(), [&](auto nt, int64_t ob, int64_t oe, int64_t t0) {
+        K::template rows<decltype(nt)::value>(c, ob, oe, t0);
+    });
 }
 
 // ---- Q8_0 / Q4_0: groups of 4 blocks against pack_g4 activations ----

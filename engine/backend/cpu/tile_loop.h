@@ -1,0 +1,35 @@
+#pragma once
+// The loop every SIMD matmul kernel runs over its rows and tokens: blocks of 16 rows (they stay in L1
+// while every token tile passes over them) × tiles of up to MaxTile tokens (the register tile). The
+// tile size is a compile-time constant for the kernel, so the callback gets it as
+// std::integral_constant<int, NT>. ISA-neutral; each kernel file instantiates it with its own tiles.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+namespace bonsai::cpu::detail {
+
+constexpr int64_t kRowBlockRows = 16;
+
+// f(std::integral_constant<int, N>{}) with N = nt, for 1 <= nt <= Max.
+template <int Max, class F>
+inline void with_tile_size(int64_t nt, const F& f) {
+    if constexpr (Max == 1) {
+        f(std::integral_constant<int, 1>{});
+    } else {
+        if (nt >= Max) return f(std::integral_constant<int, Max>{});
+        with_tile_size<Max - 1>(nt, f);
+    }
+}
+
+// tile(nt, ob, oe, t0) for rows [ob, oe) and tokens [t0, t0 + nt) covering rows [o0, o1) × n_tok tokens.
+template <int MaxTile, class Tile>
+inline void for_each_tile(int64_t o0, int64_t o1, int64_t n_tok, const Tile& tile) {
+    for (int64_t ob = o0; ob < o1; ob += kRowBlockRows) {
+        const int64_t oe = std::min(ob + kRowBlockRows, o1);
+        for (int64_t t0 = 0; t0 < n_tok; t0 += MaxTile)
+            with_tile_size<MaxTile>(std::min<int64_t>(MaxTile, n_tok - t0), [&](auto nt) { tile(nt, ob, oe, t0); });
+    }
+}
+
+}  // namespace bonsai::cpu::detail
