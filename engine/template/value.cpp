@@ -59,6 +59,10 @@ void DictObj::set(const Value& key, Value value) {
     entries_.emplace_back(key, std::move(value));
 }
 
+void Value::fail_wrong_type(const char* wanted) const {
+    fail(std::string("expected ") + wanted + ", got '" + type_name(*this) + "'");
+}
+
 std::string type_name(const Value& v) {
     switch (v.kind()) {
         case Value::Kind::Undefined: return "Undefined";

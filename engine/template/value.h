@@ -72,15 +72,26 @@ struct Value {
     // Python int (bool counts, as in Python).
     bool is_integral() const { return is_bool() || is_int(); }
 
-    bool as_bool() const { return std::get<bool>(v); }
-    std::int64_t as_int() const { return is_bool() ? (std::get<bool>(v) ? 1 : 0) : std::get<std::int64_t>(v); }
-    double as_double() const { return is_float() ? std::get<double>(v) : static_cast<double>(as_int()); }
-    const std::string& str() const { return std::get<std::string>(v); }
-    const ListPtr& list() const { return std::get<ListPtr>(v); }
-    const DictPtr& dict() const { return std::get<DictPtr>(v); }
-    const FuncPtr& func() const { return std::get<FuncPtr>(v); }
-    const NamespacePtr& ns() const { return std::get<NamespacePtr>(v); }
-    const std::string& undefined_hint() const { return std::get<Undefined>(v).hint; }
+    // Typed access. A value of another type is a template type error (TemplateError naming both
+    // types), never std::bad_variant_access: a builtin handed, say, a string where it counts on an int
+    // must fail like Python's TypeError, not escape the interpreter's error type.
+    bool as_bool() const { return get<bool>("bool"); }
+    std::int64_t as_int() const { return is_bool() ? (get<bool>("bool") ? 1 : 0) : get<std::int64_t>("int"); }
+    double as_double() const { return is_float() ? get<double>("float") : static_cast<double>(as_int()); }
+    const std::string& str() const { return get<std::string>("str"); }
+    const ListPtr& list() const { return get<ListPtr>("list"); }
+    const DictPtr& dict() const { return get<DictPtr>("dict"); }
+    const FuncPtr& func() const { return get<FuncPtr>("callable"); }
+    const NamespacePtr& ns() const { return get<NamespacePtr>("namespace"); }
+    const std::string& undefined_hint() const { return get<Undefined>("undefined").hint; }
+
+private:
+    template <typename T>
+    const T& get(const char* wanted) const {
+        if (const T* p = std::get_if<T>(&v)) return *p;
+        fail_wrong_type(wanted);
+    }
+    [[noreturn]] void fail_wrong_type(const char* wanted) const;
 };
 
 struct ListObj {
