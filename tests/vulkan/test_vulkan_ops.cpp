@@ -141,13 +141,14 @@ class TestVulkanOps : public QObject {
     // With accumulate (matvec only) the result is added to y's previous contents (-7 everywhere).
     // With repeat > 1 (matvec with accumulate) the matvec is recorded that many times in one submit,
     // so y = -7 + repeat * W.x (split-K counters must be back at 0 after each dispatch).
+    // w_off: byte offset of the weights in their buffer (weight_offset(t) when negative).
     void check_weight_op(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols, bool use_matmul,
-                         bool accumulate = false, int repeat = 1) {
+                         bool accumulate = false, int repeat = 1, int w_offset = -1) {
         std::vector<uint8_t> w = random_weights(t, ne0, rows);
         std::vector<float> wf = reference_rows(t, w, ne0, rows);
         const uint32_t cols = std::max<uint32_t>(ncols, 1);
         std::vector<float> x = random_floats(size_t(ne0) * cols, -1.0f, 1.0f);
-        const size_t w_off = weight_offset(t), x_pad = 3, y_pad = 5;
+        const size_t w_off = w_offset < 0 ? weight_offset(t) : size_t(w_offset), x_pad = 3, y_pad = 5;
         VulkanBuffer wb = device_bytes(w, w_off);
         VulkanBuffer xb = host_floats(x, x_pad);
         VulkanBuffer yb = host_floats(std::vector<float>(size_t(rows) * cols, -7.0f), y_pad);
@@ -174,6 +175,52 @@ class TestVulkanOps : public QObject {
             }
         QString why;
         QVERIFY2(close_all(read_floats(yb, want.size(), y_pad), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+    }
+
+    // matvec_fused against float64: x' = rms_norm(x) * nw or silu(gate) * up, then W.x' (+ y).
+    void check_fused(TensorType type, uint32_t ne0, uint32_t rows, bool norm, bool swiglu, bool accumulate, size_t w_off) {
+        const float eps = 1e-5f;
+        std::vector<uint8_t> w = random_weights(type, ne0, rows);
+        std::vector<float> wf = reference_rows(type, w, ne0, rows);
+        std::vector<float> x = random_floats(size_t(ne0) * (swiglu ? 2 : 1), -3.0f, 3.0f);
+        std::vector<float> nw = random_floats(ne0, 0.5f, 1.5f);
+        std::vector<double> xin(ne0);
+        if (norm) {
+            double ss = 0;
+            for (uint32_t k = 0; k < ne0; ++k) ss += double(x[k]) * x[k];
+            const double inv = 1.0 / std::sqrt(ss / ne0 + eps);
+            for (uint32_t k = 0; k < ne0; ++k) xin[k] = x[k] * inv * nw[k];
+        } else {
+            for (uint32_t k = 0; k < ne0; ++k) {
+                const double g = x[k];
+                xin[k] = g / (1.0 + std::exp(-g)) * x[ne0 + k];
+            }
+        }
+        const size_t x_pad = 3, y_pad = 1, n_pad = 7;
+        VulkanBuffer wb = device_bytes(w, w_off);
+        VulkanBuffer xb = host_floats(x, x_pad), nb = host_floats(nw, n_pad);
+        VulkanBuffer yb = host_floats(std::vector<float>(rows, -7.0f), y_pad);
+        bonsai::VulkanMatvecInput in;
+        in.rms_norm = norm;
+        in.norm = {nb, n_pad * 4};
+        in.eps = eps;
+        in.swiglu = swiglu;
+        vk_->begin();
+        vk_->matvec_fused(type, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, in, accumulate);
+        vk_->submit_and_wait();
+        std::vector<double> want(rows), mag(rows);
+        for (uint32_t r = 0; r < rows; ++r) {
+            double sum = 0, m = 0;
+            for (uint32_t k = 0; k < ne0; ++k) {
+                const double p = double(wf[size_t(r) * ne0 + k]) * xin[k];
+                sum += p;
+                m += std::fabs(p);
+            }
+            want[r] = accumulate ? sum - 7.0 : sum;
+            mag[r] = m;
+        }
+        QString why;
+        QVERIFY2(close_all(read_floats(yb, rows, y_pad), want, mag, 1e-4, 1e-5, &why), qPrintable(why));
     }
 
 private slots:
@@ -403,7 +450,6 @@ private slots:
         }
     }
 
-    // matvec_fused against float64: x' = rms_norm(x) * nw or silu(gate) * up, then W.x' (+ y).
     void matvecFused() {
         QFETCH(TensorType, type);
         QFETCH(uint32_t, ne0);
@@ -411,48 +457,71 @@ private slots:
         QFETCH(bool, norm);
         QFETCH(bool, swiglu);
         QFETCH(bool, accumulate);
-        const float eps = 1e-5f;
-        std::vector<uint8_t> w = random_weights(type, ne0, rows);
-        std::vector<float> wf = reference_rows(type, w, ne0, rows);
-        std::vector<float> x = random_floats(size_t(ne0) * (swiglu ? 2 : 1), -3.0f, 3.0f);
-        std::vector<float> nw = random_floats(ne0, 0.5f, 1.5f);
-        std::vector<double> xin(ne0);
-        if (norm) {
-            double ss = 0;
-            for (uint32_t k = 0; k < ne0; ++k) ss += double(x[k]) * x[k];
-            const double inv = 1.0 / std::sqrt(ss / ne0 + eps);
-            for (uint32_t k = 0; k < ne0; ++k) xin[k] = x[k] * inv * nw[k];
-        } else {
-            for (uint32_t k = 0; k < ne0; ++k) {
-                const double g = x[k];
-                xin[k] = g / (1.0 + std::exp(-g)) * x[ne0 + k];
-            }
+        check_fused(type, ne0, rows, norm, swiglu, accumulate, 5);
+    }
+
+    // The two Q1_0 matvec shaders: the sign-sum table variant (matvec_w.comp -DLUT) with 4 and 8 rows
+    // per team, and the bit-select one (lut 0; weights at an odd byte offset always take it), each
+    // plain, accumulating, over several table chunks with a partial last one, split-K and fused.
+    void matvecQ1Variants_data() {
+        QTest::addColumn<uint32_t>("lut");
+        QTest::addColumn<uint32_t>("passes");
+        QTest::addColumn<int>("w_off");
+        QTest::addColumn<uint32_t>("ne0");
+        QTest::addColumn<uint32_t>("rows");
+        QTest::addColumn<uint32_t>("target");  // split-K target
+        QTest::addColumn<int>("input");        // 0 plain, 1 rms_norm, 2 swiglu
+        QTest::addColumn<bool>("accumulate");
+        for (auto [lut, passes] : {std::pair{0u, 1u}, {4u, 1u}, {4u, 2u}, {4u, 4u}, {8u, 1u}, {8u, 4u}}) {
+            const uint32_t split = 1000000u, none = 0u;
+            QTest::addRow("lut=%ux%u ne0=128 rows=1", lut, passes) << lut << passes << 6 << 128u << 1u << none << 0 << false;
+            QTest::addRow("lut=%ux%u ne0=384 rows=37 accumulate", lut, passes) << lut << passes << 2 << 384u << 37u << none << 0 << true;
+            QTest::addRow("lut=%ux%u ne0=2048 rows=130", lut, passes) << lut << passes << 6 << 2048u << 130u << none << 0 << false;
+            QTest::addRow("lut=%ux%u ne0=4480 rows=19", lut, passes) << lut << passes << 4 << 4096u + 384u << 19u << none << 0 << false;
+            QTest::addRow("lut=%ux%u ne0=6784 rows=70 split accumulate", lut, passes) << lut << passes << 6 << 3 * 2048u + 640u << 70u << split << 0 << true;
+            QTest::addRow("lut=%ux%u norm ne0=4352 rows=21 accumulate", lut, passes) << lut << passes << 6 << 4096u + 256u << 21u << none << 1 << true;
+            QTest::addRow("lut=%ux%u swiglu ne0=8320 rows=9", lut, passes) << lut << passes << 6 << 8192u + 128u << 9u << none << 2 << false;
+            QTest::addRow("lut=%ux%u norm split ne0=6656 rows=100", lut, passes) << lut << passes << 6 << 3 * 2048u + 512u << 100u << split << 1 << false;
         }
-        const size_t w_off = 5, x_pad = 3, y_pad = 1, n_pad = 7;
-        VulkanBuffer wb = device_bytes(w, w_off);
-        VulkanBuffer xb = host_floats(x, x_pad), nb = host_floats(nw, n_pad);
-        VulkanBuffer yb = host_floats(std::vector<float>(rows, -7.0f), y_pad);
-        bonsai::VulkanMatvecInput in;
-        in.rms_norm = norm;
-        in.norm = {nb, n_pad * 4};
-        in.eps = eps;
-        in.swiglu = swiglu;
-        vk_->begin();
-        vk_->matvec_fused(type, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, in, accumulate);
-        vk_->submit_and_wait();
-        std::vector<double> want(rows), mag(rows);
-        for (uint32_t r = 0; r < rows; ++r) {
-            double sum = 0, m = 0;
-            for (uint32_t k = 0; k < ne0; ++k) {
-                const double p = double(wf[size_t(r) * ne0 + k]) * xin[k];
-                sum += p;
-                m += std::fabs(p);
-            }
-            want[r] = accumulate ? sum - 7.0 : sum;
-            mag[r] = m;
-        }
-        QString why;
-        QVERIFY2(close_all(read_floats(yb, rows, y_pad), want, mag, 1e-4, 1e-5, &why), qPrintable(why));
+        QTest::addRow("lut=4 odd offset ne0=2048 rows=40") << 4u << 1u << 7 << 2048u << 40u << 0u << 0 << false;
+        // Automatic rows per team: 4 below 32M weights, 8 from there (8192 x 4096).
+        const uint32_t a = VulkanBackend::k_matvec_lut_auto;
+        QTest::addRow("lut=auto ne0=2048 rows=33") << a << 2u << 6 << 2048u << 33u << 0u << 0 << false;
+        QTest::addRow("lut=auto norm ne0=8192 rows=4096 accumulate") << a << 2u << 6 << 8192u << 4096u << 0u << 1 << true;
+        QTest::addRow("lut=8x4 odd offset swiglu ne0=640 rows=3") << 8u << 4u << 5 << 640u << 3u << 0u << 2 << true;
+    }
+
+    void matvecQ1Variants() {
+        QFETCH(uint32_t, lut);
+        QFETCH(uint32_t, passes);
+        QFETCH(int, w_off);
+        QFETCH(uint32_t, ne0);
+        QFETCH(uint32_t, rows);
+        QFETCH(uint32_t, target);
+        QFETCH(int, input);
+        QFETCH(bool, accumulate);
+        vk_->set_matvec_lut(lut, passes);
+        vk_->set_matvec_split_target(target);
+        const bonsai::VulkanStats before = vk_->stats();
+        if (input == 0)
+            check_weight_op(TensorType::Q1_0, ne0, rows, 0, false, accumulate, 1, w_off);
+        else
+            check_fused(TensorType::Q1_0, ne0, rows, input == 1, input == 2, accumulate, w_off);
+        const bonsai::VulkanStats after = vk_->stats();
+        vk_->set_matvec_lut(VulkanBackend::Options{}.matvec_lut_rows, VulkanBackend::Options{}.matvec_lut_passes);
+        vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
+        // The table shader ran exactly when asked for and the weights are 2-aligned; split-K exactly
+        // when the target exceeds the row blocks (8 teams x lut or 4 rows each).
+        const bool uses_lut = lut != 0 && w_off % 2 == 0;
+        QCOMPARE(after.lut_matvecs - before.lut_matvecs, uint64_t(uses_lut ? 1 : 0));
+        const uint32_t team_rows = lut == VulkanBackend::k_matvec_lut_auto ? (uint64_t(ne0) * rows >= (32u << 20) ? 8 : 4) : lut;
+        const uint32_t per_wg = 8 * (uses_lut ? team_rows : 4);
+        QCOMPARE(after.split_matvecs - before.split_matvecs, uint64_t(target > (rows + per_wg - 1) / per_wg ? 1 : 0));
+    }
+
+    void matvecLutChecked() {
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->set_matvec_lut(3, 1));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->set_matvec_lut(4, 3));
     }
 
     void matmul_data() {

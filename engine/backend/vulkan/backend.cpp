@@ -44,6 +44,17 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
         if (*end == '\0' && v <= 1000000) o.matvec_split_target = static_cast<uint32_t>(v);
     }
     if (const char* c = std::getenv("BONSAI_VULKAN_COOP_MATMUL")) o.coop_matmul = std::string(c) != "0";
+    if (const char* l = std::getenv("BONSAI_VULKAN_MATVEC_LUT"); l && *l) {
+        const std::string v = l;
+        if (v == "0") o.matvec_lut_rows = 0;
+        if (v.size() >= 1 && (v[0] == '4' || v[0] == '8' || v[0] == 'a')) {
+            const bool passes_ok = v.size() == 1 || (v.size() == 3 && v[1] == 'x' && (v[2] == '1' || v[2] == '2' || v[2] == '4'));
+            if (passes_ok) {
+                o.matvec_lut_rows = v[0] == 'a' ? k_matvec_lut_auto : static_cast<uint32_t>(v[0] - '0');
+                if (v.size() == 3) o.matvec_lut_passes = static_cast<uint32_t>(v[2] - '0');
+            }
+        }
+    }
     return o;
 }
 
@@ -52,6 +63,9 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
 VulkanBackend::Impl::Impl(const Options& o) {
     validation = o.validation;
     matvec_wg_target = o.matvec_split_target;
+    const uint32_t lr = o.matvec_lut_rows;
+    matvec_lut_rows = lr == 4 || lr == 8 || lr == VulkanBackend::k_matvec_lut_auto ? lr : 0;
+    matvec_lut_passes = o.matvec_lut_passes == 2 || o.matvec_lut_passes == 4 ? o.matvec_lut_passes : 1;
     inst = vk_detail::create_instance(validation, &messages);
     try {
         uint32_t n = 0;
@@ -178,6 +192,14 @@ VulkanBackend::~VulkanBackend() = default;
 const VulkanDeviceInfo& VulkanBackend::device() const { return impl_->info; }
 bool VulkanBackend::uses_coop_matmul() const { return impl_->use_coop; }
 void VulkanBackend::set_matvec_split_target(uint32_t workgroups) { impl_->matvec_wg_target = workgroups; }
+void VulkanBackend::set_matvec_lut(uint32_t rows, uint32_t passes) {
+    if (rows != 0 && rows != 4 && rows != 8 && rows != k_matvec_lut_auto)
+        throw Error("Vulkan matvec: table rows per team must be 0, 4, 8 or automatic, not " + std::to_string(rows));
+    if (passes != 1 && passes != 2 && passes != 4)
+        throw Error("Vulkan matvec: table passes must be 1, 2 or 4, not " + std::to_string(passes));
+    impl_->matvec_lut_rows = rows;
+    impl_->matvec_lut_passes = passes;
+}
 bool VulkanBackend::validation_enabled() const { return impl_->validation; }
 uint64_t VulkanBackend::validation_messages() const { return impl_->messages.count.load(); }
 VulkanStats VulkanBackend::stats() const {

@@ -111,6 +111,9 @@ struct VulkanBackend::Impl {
     static constexpr uint32_t k_split_partials = 1u << 20;
     // Workgroups a matvec_w dispatch should have at least (0: never split); see set_matvec_split_target.
     uint32_t matvec_wg_target = 0;
+    // Rows per lane team of the Q1_0 table-lookup matvec (4 or 8; 0: the bit-select matvec_w).
+    uint32_t matvec_lut_rows = 0;
+    uint32_t matvec_lut_passes = 1;  // 512-element passes per table chunk (1, 2, 4)
     // Creates `splitk` and records its zero fill into the open command buffer (before its first use).
     void ensure_splitk();
 

@@ -82,13 +82,13 @@ struct MatvecSplit {
     uint32_t slice_words = 0;
     uint32_t splits = 1;
 };
-MatvecSplit matvec_split(TensorType t, uint32_t ne0, uint32_t rows, uint32_t target) {
+MatvecSplit matvec_split(TensorType t, uint32_t ne0, uint32_t rows, uint32_t rows_per_wg, uint32_t target) {
     constexpr uint32_t k_chunk = 2048;                      // XC in matvec_w.comp
     const uint32_t epw = t == TensorType::Q1_0 ? 32 : 16;  // weights per word of codes
     const uint32_t words = ne0 / epw, chunk_words = k_chunk / epw;
     MatvecSplit s;
     s.slice_words = words;
-    const uint64_t row_blocks = (uint64_t(rows) + 31) / 32;
+    const uint64_t row_blocks = (uint64_t(rows) + rows_per_wg - 1) / rows_per_wg;
     if (target == 0 || ne0 < 3 * k_chunk || row_blocks >= target || row_blocks > VulkanBackend::Impl::k_split_counters)
         return s;
     uint64_t want = (target + row_blocks - 1) / row_blocks;
@@ -147,11 +147,23 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     pc.mode = (accumulate ? 1u : 0u) | (in.rms_norm ? 2u : 0u) | (in.swiglu ? 4u : 0u);
     if (in.rms_norm) pc.nw_off = index_of(op, "norm", in.norm, floats(ne0), 4);
     pc.eps = in.eps;
-    // matvec_w.comp: 32 rows per workgroup. Without a norm its binding 3 gets x (never read).
+    // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the Q1_0 table variant 4 or 8). Without a
+    // norm its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
-    std::string shader = std::string("matvec_w_") + type_suffix(t);
-    const uint64_t row_blocks = (uint64_t(rows) + 31) / 32;
-    const MatvecSplit sp = matvec_split(t, ne0, rows, impl_->matvec_wg_target);
+    uint32_t lut = t == TensorType::Q1_0 && wa.base % 2 == 0 && wa.row_stride % 2 == 0 ? impl_->matvec_lut_rows : 0;
+    // Automatic: 8 rows per team (fewer table builds per weight) where the matrix gives enough
+    // workgroups anyway; on an H100, 4096x24576 and 12288x4096 gained 15 %, 4096x6144 lost 10 %.
+    if (lut == VulkanBackend::k_matvec_lut_auto) lut = uint64_t(ne0) * rows >= (32u << 20) ? 8 : 4;
+    // The table of p passes takes 8 KiB * p of shared memory (all the shader uses): fewer passes on
+    // devices that offer less.
+    uint32_t passes = impl_->matvec_lut_passes;
+    while (passes > 1 && 8192u * passes > impl_->limits.maxComputeSharedMemorySize) passes /= 2;
+    std::string shader = lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_q1_0"
+                             : std::string("matvec_w_") + type_suffix(t);
+    const uint32_t rows_per_wg = 8 * (lut ? lut : 4);
+    const uint64_t row_blocks = (uint64_t(rows) + rows_per_wg - 1) / rows_per_wg;
+    if (lut) ++impl_->stats.lut_matvecs;
+    const MatvecSplit sp = matvec_split(t, ne0, rows, rows_per_wg, impl_->matvec_wg_target);
     pc.slice_words = sp.slice_words;
     pc.splits = sp.splits;
     if (sp.splits > 1) {

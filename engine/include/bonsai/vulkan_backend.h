@@ -164,10 +164,12 @@ struct VulkanStats {
     uint64_t pipelines = 0;                  // compute pipelines created so far (lazily, on first use of a shader)
     uint64_t submits = 0;                    // submit_and_wait() calls
     uint64_t split_matvecs = 0;              // matvec dispatches recorded with split-K (set_matvec_split_target)
+    uint64_t lut_matvecs = 0;                // Q1_0 matvec dispatches recorded with the table variant (set_matvec_lut_rows)
 };
 
 class VulkanBackend {
 public:
+    static constexpr uint32_t k_matvec_lut_auto = 1;  // Options::matvec_lut_rows: choose per matrix
     struct Options {
         // Empty: pick the best device (discrete GPU, then integrated, then virtual, then CPU/lavapipe).
         // All digits: index into list_vulkan_devices(). Otherwise: case-insensitive name substring.
@@ -179,8 +181,15 @@ public:
         // Use the tensor-core matmul when the device has it (VulkanDeviceInfo::coop_matmul); false keeps
         // the f32 matmul.comp everywhere (comparisons, diagnostics).
         bool coop_matmul = true;
+        // Q1_0 matvec through sign-sum tables (matvec_w.comp, LUT) with this many rows per lane team:
+        // 4 or 8, k_matvec_lut_auto (8 for matrices of >= 32M weights, else 4: measured on an H100);
+        // 0 keeps the bit-select matvec. Passes of 512 elements per table chunk: 1, 2 or 4.
+        uint32_t matvec_lut_rows = k_matvec_lut_auto;
+        uint32_t matvec_lut_passes = 2;
         // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1,
-        // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target) and BONSAI_VULKAN_COOP_MATMUL=0.
+        // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target), BONSAI_VULKAN_COOP_MATMUL=0 and
+        // BONSAI_VULKAN_MATVEC_LUT ("0"; rows "4", "8" or "a" (auto), optionally followed by "x" and the
+        // passes, e.g. "8x4", "ax1").
         static Options from_environment();
     };
 
@@ -200,6 +209,12 @@ public:
     // `workgroups` workgroups; the last workgroup of each row block adds the partial sums (fixed order,
     // so results do not depend on scheduling). 0 turns it off. Affects later recordings only.
     void set_matvec_split_target(uint32_t workgroups);
+    // Q1_0 matvecs (matvec, matvec_fused) through sign-sum tables with 4 or 8 rows per 32-lane team
+    // (32 or 64 rows per workgroup; k_matvec_lut_auto: per matrix size, see Options) and tables of
+    // 1, 2 or 4 x 512 elements; rows 0 selects the
+    // bit-select shader. Weights at an odd byte offset always take the bit-select shader. Other
+    // values throw bonsai::Error. Affects later recordings.
+    void set_matvec_lut(uint32_t rows, uint32_t passes);
     bool validation_enabled() const;
     // Validation-layer (and loader) messages of severity warning or error seen so far; each one is
     // also printed to stderr. Tests assert this stays 0.

@@ -31,7 +31,9 @@
 // both exist). Layouts: specs/formats.md section 2.3.
 #define WG 256
 #define TEAMS 8u
+#ifndef R_PER_TEAM
 #define R_PER_TEAM 4u
+#endif
 #define RPW (TEAMS * R_PER_TEAM)
 #define XC 2048u
 #define SPLIT_CNT 65536u  // counters at the start of the split-K scratch buffer (ops.cpp: same value)
@@ -40,6 +42,7 @@
 
 layout(std430, binding = 0) readonly buffer Wb8 { uint8_t wb[]; };
 layout(std430, binding = 0) readonly buffer Wb32 { uint wu[]; };
+layout(std430, binding = 0) readonly buffer Wb16 { uint16_t wh[]; };
 layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
 layout(std430, binding = 2) buffer Ybuf { float yv[]; };
 layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
@@ -61,8 +64,58 @@ layout(push_constant) uniform PC {
     uint splits;      // K slices (workgroup rows in y); 1: no split-K
 } pc;
 
+#if defined(LUT)
+// Table-lookup variant (Q1_0 only, -DLUT): instead of staging x, every chunk of LXC = 512 LP x values becomes a
+// table of the 16 signed sums ±x[4g] ±x[4g+1] ±x[4g+2] ±x[4g+3] of each group g of four, and a nibble
+// of sign bits picks one entry: one shared load + one add per 4 weights and row, instead of a select
+// and an add per weight (matvec_w is ALU-bound on the H100; see docs/vulkan.md). The table is
+// entry-major, lut[n * LGROUPS + swz(g)], swz(g) = g ^ ((g >> 5) & 3): the 32 lanes of a team read groups
+// 128p + 4l + i at arbitrary n, and the swizzle puts them in 32 different banks. lut also holds the partial
+// sums of the shared-memory reduction (WG * R_PER_TEAM <= 2048 floats).
+#ifndef LUT_PASSES
+#define LUT_PASSES 1  // passes of 512 elements per chunk: 1, 2 or 4
+#endif
+#if LUT_PASSES == 1
+#define LP 1u
+#define LSHIFT 7u
+#elif LUT_PASSES == 2
+#define LP 2u
+#define LSHIFT 8u
+#elif LUT_PASSES == 4
+#define LP 4u
+#define LSHIFT 9u
+#else
+#error "LUT_PASSES must be 1, 2 or 4"
+#endif
+#define LXC (512u * LP)
+#define LGROUPS (LXC / 4u)
+shared float lut[16u * LGROUPS];
+#define RED lut
+#else
 shared float xs[XC + XC / 32u];
+#define RED xs
+#endif
+#if defined(LUT)
+// The table variant keeps its shared memory to the table alone (4 passes: exactly 32 KB, the limit of
+// some devices, lavapipe included): the norm's sum and the split-K flag live in lut too, where no
+// table is being read at that moment (before the first chunk's barrier / after the last reduction).
+float block_sum(float v) {
+    v = subgroupAdd(v);
+    if (subgroupElect()) lut[gl_SubgroupID] = v;
+    barrier();
+    float s = 0.0;
+    for (uint i = 0u; i < gl_NumSubgroups; ++i) s += lut[i];
+    barrier();
+    return s;
+}
+#define LAST_SET(v) lut[0] = (v) ? 1.0 : 0.0
+#define LAST_IS_SET (lut[0] != 0.0)
+#else
+float block_sum(float v) { return wg_sum(v); }
 shared uint last_sh;  // split-K: this workgroup finished its row block last
+#define LAST_SET(v) last_sh = (v) ? 1u : 0u
+#define LAST_IS_SET (last_sh != 0u)
+#endif
 
 // The 4 bytes at byte offset o (any alignment), little endian.
 uint ldw(uint o) {
@@ -179,6 +232,75 @@ void main() {
 
     bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
     float inv = 1.0;
+#if defined(LUT)
+    // Pass p of a chunk: lane l covers elements [512 p + 16 l, + 16): one 16-bit half of a Q1_0 block's
+    // sign bits (blocks start at even bytes, so the half is 2-aligned), groups 128 p + 4 l + i, i < 4.
+    uint sw = lane >> 3u;
+    for (uint k0 = kb; k0 < ke; k0 += LXC) {
+        uint kn = min(LXC, ke - k0);  // a multiple of 128 (Q1_0 block)
+        // All of the chunk's weight loads first (they do not depend on x). Clamped: lanes past the
+        // end load valid data and add nothing.
+        uint bits[LP * R_PER_TEAM];
+        float dq[LP * R_PER_TEAM];
+        [[unroll]] for (uint q = 0u; q < LP; ++q) {
+            uint e = k0 + min(512u * q + lane * 16u, kn - 16u);
+            [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
+                uint row = min(row0 + r, pc.rows - 1u);
+                uint h = (pc.w_base + row * pc.row_stride + (e / 128u) * 18u) >> 1u;  // block start, in halves
+                dq[q * R_PER_TEAM + r] = unpackHalf2x16(uint(wh[h])).x;
+                bits[q * R_PER_TEAM + r] = uint(wh[h + 1u + (e % 128u) / 16u]);
+            }
+        }
+        if (do_norm && k0 == kb) {  // uniform branch: block_sum's barriers are reached by the whole workgroup
+            float ss = 0.0;
+            for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
+            inv = inversesqrt(block_sum(ss) / float(pc.ne0) + pc.eps);
+        }
+        barrier();  // the previous chunk's readers are done
+        // Thread (g, hb) writes the 8 entries of group g whose bit 2 is hb: 4 sums and their negations
+        // (entry 15 - n = -entry n).
+        for (uint gi = tid; gi < 2u * LGROUPS; gi += WG) {
+            uint g = gi >> 1u, hb = gi & 1u;
+            if (4u * g >= kn) break;
+            float xq[4];
+            [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+                uint k = k0 + 4u * g + j;
+                float v = xv[pc.x_off + k];
+                if (do_norm) v = v * inv * nv[pc.nw_off + k];
+                if (do_swiglu) v = v / (1.0 + exp(-v)) * xv[pc.x_off + pc.ne0 + k];
+                xq[j] = v;
+            }
+            float base = (hb != 0u ? xq[2] : -xq[2]) - xq[3];
+            float p = xq[0] + xq[1], m = xq[0] - xq[1];
+            uint sg = g ^ ((g >> 5u) & 3u);
+            uint n0 = 4u * hb;
+            float t0 = base - p, t1 = base + m, t2 = base - m, t3 = base + p;
+            lut[(n0 + 0u) * LGROUPS + sg] = t0;
+            lut[(n0 + 1u) * LGROUPS + sg] = t1;
+            lut[(n0 + 2u) * LGROUPS + sg] = t2;
+            lut[(n0 + 3u) * LGROUPS + sg] = t3;
+            lut[(15u - n0) * LGROUPS + sg] = -t0;
+            lut[(14u - n0) * LGROUPS + sg] = -t1;
+            lut[(13u - n0) * LGROUPS + sg] = -t2;
+            lut[(12u - n0) * LGROUPS + sg] = -t3;
+        }
+        barrier();
+        [[unroll]] for (uint q = 0u; q < LP; ++q) {
+            // (No break here: a loop with one is not unrolled, and bits/dq would go to function memory.)
+            bool pass_ok = 512u * q + lane * 16u < kn;
+            // Entry n of group g' (swizzled) is lut[n * LGROUPS + g']; LGROUPS = 128 LP is a power of
+            // two, so the index is (n << LSHIFT) | g'.
+            uint gb = 128u * q + 4u * lane;
+            uint b0 = gb + (0u ^ sw), b1 = gb + (1u ^ sw), b2 = gb + (2u ^ sw), b3 = gb + (3u ^ sw);
+            [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
+                uint b = bits[q * R_PER_TEAM + r];
+                float s = lut[((b & 15u) << LSHIFT) | b0] + lut[(((b >> 4u) & 15u) << LSHIFT) | b1] +
+                          lut[(((b >> 8u) & 15u) << LSHIFT) | b2] + lut[((b >> 12u) << LSHIFT) | b3];
+                acc[r] += pass_ok && row0 + r < pc.rows ? dq[q * R_PER_TEAM + r] * s : 0.0;
+            }
+        }
+    }
+#else
     for (uint k0 = kb; k0 < ke; k0 += XC) {
         uint kn = min(XC, ke - k0);
         uint w0 = k0 / EPW, wn = kn / EPW;  // words of this chunk (XC is a multiple of every block)
@@ -188,10 +310,10 @@ void main() {
         uint wq[2 * R_PER_TEAM];
         float dq[2 * R_PER_TEAM];
         load_words(lane, w0, wn, row0, wq, dq);
-        if (do_norm && k0 == kb) {  // uniform branch: wg_sum's barriers are reached by the whole workgroup
+        if (do_norm && k0 == kb) {  // uniform branch: block_sum's barriers are reached by the whole workgroup
             float ss = 0.0;
             for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
-            inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
+            inv = inversesqrt(block_sum(ss) / float(pc.ne0) + pc.eps);
         }
         barrier();  // the previous chunk's readers are done
         for (uint k = tid; k < kn; k += WG) {
@@ -223,6 +345,8 @@ void main() {
         }
     }
 
+#endif
+
     if (gl_SubgroupSize == 32u) {
         [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
             float s = subgroupAdd(acc[r]);
@@ -233,13 +357,13 @@ void main() {
         // xs is free now: it holds the partial sums (WG * R_PER_TEAM <= XC floats), keeping the
         // shared memory of a workgroup small (more workgroups per SM).
         barrier();
-        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) xs[r * WG + tid] = acc[r];
+        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) RED[r * WG + tid] = acc[r];
         barrier();
         if (lane < R_PER_TEAM) {
             uint r = lane;
             uint row = row0 + r;
             float s = 0.0;
-            for (uint i = 0u; i < 32u; ++i) s += xs[r * WG + team * 32u + i];
+            for (uint i = 0u; i < 32u; ++i) s += RED[r * WG + team * 32u + i];
             if (row < pc.rows) store_row(row, slice, s);
         }
     }
@@ -247,9 +371,9 @@ void main() {
     if (split) {  // uniform: every invocation reaches the barriers
         memoryBarrierBuffer();  // this workgroup's partials are visible before its counter increment
         barrier();
-        if (tid == 0u) last_sh = atomicAdd(cnt[rb], 1u) == pc.splits - 1u ? 1u : 0u;
+        if (tid == 0u) LAST_SET(atomicAdd(cnt[rb], 1u) == pc.splits - 1u);
         barrier();
-        if (last_sh != 0u) {
+        if (LAST_IS_SET) {
             memoryBarrierBuffer();
             if (tid < RPW) {
                 uint row = rb * RPW + tid;
