@@ -60,6 +60,14 @@ std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, st
     size_t scale_at = 0;
     if (t == TensorType::TQ2_0) scale_at = 64;
     else if (t == TensorType::TQ1_0) scale_at = 52;
+    if (t == TensorType::F32) {  // random bytes would hold NaN and infinities: small values instead
+        std::uniform_real_distribution<float> u(-0.05f, 0.05f);
+        for (size_t b = 0; b + 4 <= bytes; b += 4) {
+            const float v = u(rng);
+            std::memcpy(d.data() + b, &v, 4);
+        }
+        return d;
+    }
     const uint16_t h = fp32_to_fp16(0.02f);
     for (size_t b = 0; b + blk <= bytes; b += blk) std::memcpy(d.data() + b + scale_at, &h, 2);
     return d;
@@ -250,12 +258,17 @@ int matmul_check(const std::string& type) {
     std::printf("device: %s, tensor-core matmul: %s\n", vk.device().name.c_str(), vk.uses_coop_matmul() ? "yes" : "no");
     std::mt19937_64 rng(11);
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    const uint32_t blk = tensor_type_traits(*t).block_size;
     const struct {
-        uint32_t ne0, rows, ncols;
-    } shapes[] = {{256, 64, 5}, {2048, 2053, 77}, {6144, 300, 130}, {4096, 131, 512}};
+        uint32_t ne0, rows, ncols, w_off;
+    } shapes[] = {{256, 64, 5, 0}, {2048, 2053, 77, 0}, {6144, 300, 130, 0}, {4096, 131, 512, 0},
+                  // K not a multiple of the 64-wide K step (F32/F16: not even of 16), and weights at an
+                  // odd byte offset (block types: the per-element loader instead of the word decoder).
+                  {blk == 1 ? 200u : 3 * blk, 37, 9, 0}, {blk == 1 ? 256u : 5 * blk, 150, 70, blk == 1 ? 0u : 3u}};
     bool ok = true;
     for (const auto& sh : shapes) {
         std::vector<uint8_t> wb = random_weight(*t, sh.ne0, sh.rows, rng);
+        wb.insert(wb.begin(), sh.w_off, uint8_t(0));
         std::vector<float> xf(size_t(sh.ne0) * sh.ncols);
         for (auto& v : xf) v = u(rng);
         VulkanBuffer w = vk.create_buffer(wb.size(), VulkanMemory::DeviceLocal);
@@ -264,11 +277,12 @@ int matmul_check(const std::string& type) {
         vk.upload(x, 0, xf.data(), xf.size() * 4);
         VulkanBuffer y = vk.create_buffer(size_t(sh.rows) * sh.ncols * 4, VulkanMemory::DeviceLocal);
         vk.begin();
-        vk.matmul(*t, w, sh.ne0, sh.rows, x, sh.ncols, y);
+        vk.matmul(*t, {w, sh.w_off}, sh.ne0, sh.rows, x, sh.ncols, y);
         vk.submit_and_wait();
         std::vector<float> yf(size_t(sh.rows) * sh.ncols);
         vk.download(y, 0, yf.data(), yf.size() * 4);
         const size_t rb = row_nbytes(*t, sh.ne0);
+        wb.erase(wb.begin(), wb.begin() + sh.w_off);
         std::vector<float> wr(sh.ne0);
         double max_rel = 0, max_abs = 0, max_ref = 0;
         for (uint32_t r = 0; r < sh.rows; ++r) {
@@ -287,8 +301,8 @@ int matmul_check(const std::string& type) {
                 max_ref = std::max(max_ref, std::fabs(ref));
             }
         }
-        std::printf("  matmul %s ne0=%u rows=%u ncols=%u: max |err| %.3g (max |ref| %.3g), max |err|/sum|wx| %.3g\n",
-                    type.c_str(), sh.ne0, sh.rows, sh.ncols, max_abs, max_ref, max_rel);
+        std::printf("  matmul %s ne0=%u rows=%u ncols=%u w_off=%u: max |err| %.3g (max |ref| %.3g), max |err|/sum|wx| %.3g\n",
+                    type.c_str(), sh.ne0, sh.rows, sh.ncols, sh.w_off, max_abs, max_ref, max_rel);
     }
     std::printf("  %s\n", ok ? "OK" : "FAIL");
     return ok ? 0 : 1;

@@ -78,10 +78,11 @@ VulkanBackend::Impl::Impl(const Options& o) {
         uint32_t pick = vk_detail::select_device(infos, o.device);
         physical = pds[pick];
         info = infos[pick];
-        use_coop = info.coop_matmul && o.coop_matmul;
         VkPhysicalDeviceProperties props{};
         vkGetPhysicalDeviceProperties(physical, &props);
         limits = props.limits;
+        // matmul_coop.comp keeps 36 KiB of tiles in shared memory.
+        use_coop = info.coop_matmul && o.coop_matmul && limits.maxComputeSharedMemorySize >= 36u * 1024u + 1024u;
 
         uint32_t nq = 0;
         vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, nullptr);

@@ -2,10 +2,22 @@
 // Tensor-core matmul (VK_NV_cooperative_matrix; selected by the backend only when the device reports
 // an (f16, f16, f32, f32) 16x16x16 subgroup shape, see coop_matrix.cpp). Same contract as matmul.comp:
 // Y[c][r] = dot(W[r], X[c]). Each 256-thread workgroup (8 subgroups of 32) computes a 128 x 64 tile
-// of (rows x columns); K is walked in steps of 32: W is dequantized and X converted to f16 into shared
-// memory (rows padded to 40 halves against bank conflicts), then each subgroup multiplies its 32 x 32
-// part as 2 x 2 fragments of 16 x 16 with f32 accumulators. Results leave through a per-subgroup
-// 16 x 16 shared scratch so that partial tiles need no special case.
+// of (rows x columns); each subgroup its 32 x 32 part as 2 x 2 fragments of 16 x 16 with f32
+// accumulators. K is walked in steps of 64: W is decoded and X converted to f16 into shared memory
+// (rows of 64 + 8 halves, held as uvec4 so that a thread writes 8 halves per store), then 4 x 4
+// fragment products per subgroup.
+//
+// Loading: thread t decodes 32 consecutive weights of one row (row t / 2, k half t % 2) and converts
+// 16 consecutive x of one column (column t / 4, quarter t % 4). For Q1_0, Q2_0 and TQ2_0 it reads
+// whole 16-bit words of codes and builds the f16 pairs with bit operations (the per-element deq()
+// of the other types costs a block lookup and byte loads per weight); those raw words and the x
+// values of the next K step are loaded before the current step's products, so that their memory
+// latency overlaps the tensor-core work (register double buffering; shared memory is single).
+// The word paths read 16-bit halves and need 2-aligned weights (blocks of 18 and 66 bytes keep rows
+// 2-aligned); an odd weight offset takes deq() as the other types do.
+//
+// Results leave through a per-subgroup 16 x 16 shared scratch so that partial tiles need no special
+// case.
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -13,11 +25,12 @@
 #define WG 256
 #define TR 128u
 #define TC 64u
-#define TK 32u
-#define LDS 40u
+#define TK 64u
+#define LDK4 9u  // uvec4 per shared row: TK + 8 halves (the padding spreads rows over the banks)
 #include "common.glsl"
 
 layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
+layout(std430, binding = 1) readonly buffer Xbuf4 { vec4 xv4[]; };
 layout(std430, binding = 2) writeonly buffer Ybuf { float yv[]; };
 layout(push_constant) uniform PC {
     uint w_base;      // bytes (block types) or elements (F32/F16)
@@ -30,10 +43,92 @@ layout(push_constant) uniform PC {
 } pc;
 
 #include "dequant.glsl"
+#if defined(TYPE_Q1_0) || defined(TYPE_Q2_0) || defined(TYPE_TQ2_0)
+#define WORDS 1
+layout(std430, binding = 0) readonly buffer Wb16 { uint16_t w16[]; };
+#endif
 
-shared float16_t ws16[TR * LDS];
-shared float16_t xs16[TC * LDS];
+shared uvec4 ws4[TR * LDK4];
+shared uvec4 xs4[TC * LDK4];
 shared float cs[8u * 256u];
+
+// ---- weights: raw words of the next K step (word types), decoded into ws4 ----
+#if defined(TYPE_TQ2_0)
+#define NRAW 8u
+#elif defined(TYPE_Q2_0)
+#define NRAW 2u
+#else
+#define NRAW 1u
+#endif
+uint wraw[NRAW];  // codes of this thread's 32 weights
+uint wd;          // their block's fp16 scale (bits)
+
+#if defined(WORDS)
+uint ld32(uint h) { return uint(w16[h]) | (uint(w16[h + 1u]) << 16); }
+#endif
+
+// Raw codes of weights k .. k + 31 of row r (k a multiple of 32 below ne0), word types only.
+void load_w_raw(uint r, uint k) {
+#if defined(WORDS)
+    uint ro = pc.w_base + r * pc.row_stride;
+#if defined(TYPE_Q1_0)
+    // 128 weights, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first).
+    uint h = (ro + (k / 128u) * 18u) >> 1u;
+    wd = uint(w16[h]);
+    wraw[0] = ld32(h + 1u + (k % 128u) / 16u);
+#elif defined(TYPE_Q2_0)
+    // 64 weights, 18 bytes: fp16 d, 16 bytes; weight j = bits 2(j % 4) of byte j / 4.
+    uint h = (ro + (k / 64u) * 18u) >> 1u;
+    wd = uint(w16[h]);
+    uint q = h + 1u + (k % 64u) / 8u;
+    wraw[0] = ld32(q);
+    wraw[1] = ld32(q + 2u);
+#else
+    // 256 weights, 66 bytes: qs[64], fp16 d; weight 128 g + 32 l + m = bits 2 l of qs[32 g + m].
+    uint h = (ro + (k / 256u) * 66u) >> 1u;
+    wd = uint(w16[h + 32u]);
+    uint q = h + ((k % 256u) / 128u) * 16u;
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) wraw[i] = ld32(q + 2u * i);
+#endif
+#endif
+}
+
+// f16 pair (weight 2 j, 2 j + 1) of the raw words; kl = (k % 256) / 32 (TQ2_0's bit plane l).
+uint w_pair(uint j, uint kl) {
+#if defined(TYPE_Q1_0)
+    uint nb = ~wraw[0] >> (2u * j);  // 1 = negative
+    return (wd | (wd << 16)) ^ (((nb & 1u) << 15) | ((nb & 2u) << 30));
+#elif defined(TYPE_Q2_0)
+    float d = unpackHalf2x16(wd).x;
+    uint q = wraw[j / 8u] >> (4u * (j % 8u));
+    return packHalf2x16(vec2((float(q & 3u) - 1.0) * d, (float((q >> 2u) & 3u) - 1.0) * d));
+#elif defined(TYPE_TQ2_0)
+    float d = unpackHalf2x16(wd).x;
+    uint s = 2u * (kl % 4u);
+    uint m0 = 2u * j;  // weights m0, m0 + 1: bytes m0, m0 + 1 of qs[32 g ..]
+    uint q0 = (wraw[m0 / 4u] >> (8u * (m0 % 4u) + s)) & 3u;
+    uint q1 = (wraw[m0 / 4u] >> (8u * (m0 % 4u) + 8u + s)) & 3u;
+    return packHalf2x16(vec2((float(q0) - 1.0) * d, (float(q1) - 1.0) * d));
+#else
+    return 0u;
+#endif
+}
+
+// ---- activations: 16 floats of the next K step ----
+vec4 xr[4];
+
+float x_at(uint o, uint k) { return k < pc.ne0 ? xv[o + k] : 0.0; }
+void load_x(uint c, uint k) {  // k a multiple of 16; zeros past ne0
+    uint o = pc.x_off + c * pc.ne0;
+    if (k + 16u <= pc.ne0 && ((pc.x_off | pc.ne0) & 3u) == 0u) {
+        [[unroll]] for (uint i = 0u; i < 4u; ++i) xr[i] = xv4[(o + k) / 4u + i];
+    } else {
+        [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+            uint kk = k + 4u * i;
+            xr[i] = vec4(x_at(o, kk), x_at(o, kk + 1u), x_at(o, kk + 2u), x_at(o, kk + 3u));
+        }
+    }
+}
 
 // Writes one 16 x 16 accumulator (tile rows fr.., columns fc..) through this subgroup's scratch,
 // skipping rows/columns outside Y. Called in subgroup-uniform control flow.
@@ -58,37 +153,68 @@ void main() {
     uint sg = gl_SubgroupID;        // 0..7 (subgroup size 32 is a selection condition)
     uint sr = (sg % 4u) * 32u;      // this subgroup's 32 rows of the tile
     uint sc = (sg / 4u) * 32u;      // and 32 columns
+    // Loader roles; rows and columns past the end are clamped (finite values whose results are dropped).
+    uint wr = t / 2u, wk = (t % 2u) * 32u;
+    uint wrow = min(r0 + wr, pc.rows - 1u);
+    uint xc = t / 4u, xk = (t % 4u) * 16u;
+    uint xcol = min(c0 + xc, pc.ncols - 1u);
+#if defined(WORDS)
+    bool words = (pc.w_base & 1u) == 0u;  // uniform
+#else
+    bool words = false;
+#endif
+
     fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc00 = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
     fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc01 = acc00, acc10 = acc00, acc11 = acc00;
+    if (words && wk < pc.ne0) load_w_raw(wrow, wk);
+    load_x(xcol, xk);
     for (uint k0 = 0u; k0 < pc.ne0; k0 += TK) {
-        // Loader: element e = i * 256 + t of the tile is (row e / 32, k e % 32): a subgroup reads 32
-        // consecutive k of one row (one block of W, 128 contiguous bytes of X).
-        [[unroll]] for (uint i = 0u; i < 16u; ++i) {
-            uint e = i * 256u + t;
-            uint rr = e / TK, kk = e % TK;
-            uint r = r0 + rr, k = k0 + kk;
-            ws16[rr * LDS + kk] = float16_t((r < pc.rows && k < pc.ne0) ? deq(pc.w_base + r * pc.row_stride, k) : 0.0);
+        barrier();  // the previous step's fragment loads are done
+        uint kw = k0 + wk;
+        uint wo = wr * LDK4 + wk / 8u;
+        if (words) {
+            [[unroll]] for (uint q = 0u; q < 4u; ++q) {
+                uvec4 v = uvec4(0u);
+                if (kw < pc.ne0) {
+                    uint kl = (kw % 256u) / 32u;
+                    v = uvec4(w_pair(4u * q, kl), w_pair(4u * q + 1u, kl), w_pair(4u * q + 2u, kl), w_pair(4u * q + 3u, kl));
+                }
+                ws4[wo + q] = v;
+            }
+        } else {
+            uint ro = pc.w_base + wrow * pc.row_stride;
+            [[unroll]] for (uint q = 0u; q < 4u; ++q) {
+                uint p[4];
+                [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+                    uint k = kw + 8u * q + 2u * i;
+                    float a = k < pc.ne0 ? deq(ro, k) : 0.0, b = k + 1u < pc.ne0 ? deq(ro, k + 1u) : 0.0;
+                    p[i] = packHalf2x16(vec2(a, b));
+                }
+                ws4[wo + q] = uvec4(p[0], p[1], p[2], p[3]);
+            }
         }
-        [[unroll]] for (uint i = 0u; i < 8u; ++i) {
-            uint e = i * 256u + t;
-            uint cc = e / TK, kk = e % TK;
-            uint c = c0 + cc, k = k0 + kk;
-            xs16[cc * LDS + kk] = float16_t((c < pc.ncols && k < pc.ne0) ? xv[pc.x_off + c * pc.ne0 + k] : 0.0);
-        }
+        uint xo = xc * LDK4 + xk / 8u;
+        xs4[xo] = uvec4(packHalf2x16(xr[0].xy), packHalf2x16(xr[0].zw), packHalf2x16(xr[1].xy), packHalf2x16(xr[1].zw));
+        xs4[xo + 1u] = uvec4(packHalf2x16(xr[2].xy), packHalf2x16(xr[2].zw), packHalf2x16(xr[3].xy), packHalf2x16(xr[3].zw));
         barrier();
-        [[unroll]] for (uint ks = 0u; ks < TK; ks += 16u) {
+        // The next step's global loads, in flight during this step's products.
+        if (k0 + TK < pc.ne0) {
+            if (words && k0 + TK + wk < pc.ne0) load_w_raw(wrow, k0 + TK + wk);
+            load_x(xcol, k0 + TK + xk);
+        }
+        [[unroll]] for (uint ks = 0u; ks < TK / 16u; ++ks) {
             fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a0, a1, b0, b1;
-            // A = W rows (row major: (m, k) at m * LDS + k); B = X^T ((k, n) at n * LDS + k: column major).
-            coopMatLoadNV(a0, ws16, (sr + 0u) * LDS + ks, LDS, false);
-            coopMatLoadNV(a1, ws16, (sr + 16u) * LDS + ks, LDS, false);
-            coopMatLoadNV(b0, xs16, (sc + 0u) * LDS + ks, LDS, true);
-            coopMatLoadNV(b1, xs16, (sc + 16u) * LDS + ks, LDS, true);
+            // Offsets and strides count uvec4 (8 halves). A = W rows (row major: (m, k) at m * LDK4);
+            // B = X^T ((k, n) at n * LDK4: column major).
+            coopMatLoadNV(a0, ws4, (sr + 0u) * LDK4 + 2u * ks, LDK4, false);
+            coopMatLoadNV(a1, ws4, (sr + 16u) * LDK4 + 2u * ks, LDK4, false);
+            coopMatLoadNV(b0, xs4, (sc + 0u) * LDK4 + 2u * ks, LDK4, true);
+            coopMatLoadNV(b1, xs4, (sc + 16u) * LDK4 + 2u * ks, LDK4, true);
             acc00 = coopMatMulAddNV(a0, b0, acc00);
             acc01 = coopMatMulAddNV(a0, b1, acc01);
             acc10 = coopMatMulAddNV(a1, b0, acc10);
             acc11 = coopMatMulAddNV(a1, b1, acc11);
         }
-        barrier();
     }
     store_fragment(acc00, sr, sc);
     store_fragment(acc01, sr, sc + 16u);
