@@ -114,6 +114,8 @@ struct VulkanBackend::Impl {
     // Rows per lane team of the Q1_0 table-lookup matvec (4 or 8; 0: the bit-select matvec_w).
     uint32_t matvec_lut_rows = 0;
     uint32_t matvec_lut_passes = 1;  // 512-element passes per table chunk (1, 2, 4)
+    // Tensor-core matmul tile width: 0 = 64 columns, 1 = 128, 2 = by matrix (BONSAI_VULKAN_COOP_WIDE).
+    uint32_t coop_wide = 2;
     // Creates `splitk` and records its zero fill into the open command buffer (before its first use).
     void ensure_splitk();
 

@@ -1,14 +1,15 @@
 #version 450
 // Tensor-core matmul (VK_NV_cooperative_matrix; selected by the backend only when the device reports
 // an (f16, f16, f32, f32) 16x16x16 subgroup shape, see coop_matrix.cpp). Same contract as matmul.comp:
-// Y[c][r] = dot(W[r], X[c]). Each 256-thread workgroup (8 subgroups of 32) computes a 128 x 64 tile
-// of (rows x columns); each subgroup its 32 x 32 part as 2 x 2 fragments of 16 x 16 with f32
-// accumulators. K is walked in steps of 64: W is decoded and X converted to f16 into shared memory
+// Y[c][r] = dot(W[r], X[c]). Each 256-thread workgroup (8 subgroups of 32) computes a 128 x TC tile
+// of (rows x columns), TC = 64 or 128 (-DWIDE; two modules: the wider tile decodes each weight tile for twice
+// the columns, the narrower gives twice the workgroups to small matrices); each subgroup its
+// 32 x TC/2 part as 2 x TC/32 fragments of 16 x 16 with f32 accumulators. K is walked in steps of 64: W is decoded and X converted to f16 into shared memory
 // (rows of 64 + 8 halves, held as uvec4 so that a thread writes 8 halves per store), then 4 x 4
 // fragment products per subgroup.
 //
 // Loading: thread t decodes 32 consecutive weights of one row (row t / 2, k half t % 2) and converts
-// 16 consecutive x of one column (column t / 4, quarter t % 4). For Q1_0, Q2_0 and TQ2_0 it reads
+// XPT = TC / 4 consecutive x of one column. For Q1_0, Q2_0 and TQ2_0 it reads
 // whole 16-bit words of codes and builds the f16 pairs with bit operations (the per-element deq()
 // of the other types costs a block lookup and byte loads per weight); those raw words and the x
 // values of the next K step are loaded before the current step's products, so that their memory
@@ -24,8 +25,14 @@
 #extension GL_EXT_control_flow_attributes : require
 #define WG 256
 #define TR 128u
+#if defined(WIDE)
+#define TC 128u
+#else
 #define TC 64u
+#endif
 #define TK 64u
+#define XPT (TC * TK / 256u)  // x values per thread and K step: 16 or 32
+#define FC (TC / 32u)         // fragment columns per subgroup: 2 or 4
 #define LDK4 9u  // uvec4 per shared row: TK + 8 halves (the padding spreads rows over the banks)
 #include "common.glsl"
 
@@ -50,7 +57,8 @@ layout(std430, binding = 0) readonly buffer Wb16 { uint16_t w16[]; };
 
 shared uvec4 ws4[TR * LDK4];
 shared uvec4 xs4[TC * LDK4];
-shared float cs[8u * 256u];
+// The output scratch (8 subgroups x 16 x 16 floats) reuses the weight tile (no longer read then):
+// float (m, n) of subgroup s at word 4 * (s * 64 + n * 4 + m / 4) + m % 4 of ws4.
 
 // ---- weights: raw words of the next K step (word types), decoded into ws4 ----
 #if defined(TYPE_TQ2_0)
@@ -114,16 +122,16 @@ uint w_pair(uint j, uint kl) {
 #endif
 }
 
-// ---- activations: 16 floats of the next K step ----
-vec4 xr[4];
+// ---- activations: XPT floats of the next K step ----
+vec4 xr[XPT / 4u];
 
 float x_at(uint o, uint k) { return k < pc.ne0 ? xv[o + k] : 0.0; }
 void load_x(uint c, uint k) {  // k a multiple of 16; zeros past ne0
     uint o = pc.x_off + c * pc.ne0;
-    if (k + 16u <= pc.ne0 && ((pc.x_off | pc.ne0) & 3u) == 0u) {
-        [[unroll]] for (uint i = 0u; i < 4u; ++i) xr[i] = xv4[(o + k) / 4u + i];
+    if (k + XPT <= pc.ne0 && ((pc.x_off | pc.ne0) & 3u) == 0u) {
+        [[unroll]] for (uint i = 0u; i < XPT / 4u; ++i) xr[i] = xv4[(o + k) / 4u + i];
     } else {
-        [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+        [[unroll]] for (uint i = 0u; i < XPT / 4u; ++i) {
             uint kk = k + 4u * i;
             xr[i] = vec4(x_at(o, kk), x_at(o, kk + 1u), x_at(o, kk + 2u), x_at(o, kk + 3u));
         }
@@ -133,14 +141,14 @@ void load_x(uint c, uint k) {  // k a multiple of 16; zeros past ne0
 // Writes one 16 x 16 accumulator (tile rows fr.., columns fc..) through this subgroup's scratch,
 // skipping rows/columns outside Y. Called in subgroup-uniform control flow.
 void store_fragment(fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> a, uint fr, uint fc) {
-    uint sbase = gl_SubgroupID * 256u;
+    uint sbase = gl_SubgroupID * 64u;
     uint r0 = gl_WorkGroupID.x * TR + fr, c0 = gl_WorkGroupID.y * TC + fc;
-    coopMatStoreNV(a, cs, sbase, 16u, true);  // column major: (m, n) at n * 16 + m
+    coopMatStoreNV(a, ws4, sbase, 4u, true);  // column major: (m, n) at n * 4 uvec4 + m
     subgroupMemoryBarrierShared();
     subgroupBarrier();
     for (uint e = gl_SubgroupInvocationID; e < 256u; e += gl_SubgroupSize) {
         uint r = r0 + e % 16u, c = c0 + e / 16u;
-        if (r < pc.rows && c < pc.ncols) yv[pc.y_off + c * pc.rows + r] = cs[sbase + e];
+        if (r < pc.rows && c < pc.ncols) yv[pc.y_off + c * pc.rows + r] = uintBitsToFloat(ws4[sbase + e / 4u][e % 4u]);
     }
     subgroupMemoryBarrierShared();
     subgroupBarrier();
@@ -152,11 +160,11 @@ void main() {
     uint t = gl_LocalInvocationID.x;
     uint sg = gl_SubgroupID;        // 0..7 (subgroup size 32 is a selection condition)
     uint sr = (sg % 4u) * 32u;      // this subgroup's 32 rows of the tile
-    uint sc = (sg / 4u) * 32u;      // and 32 columns
+    uint sc = (sg / 4u) * (TC / 2u);  // and TC / 2 columns
     // Loader roles; rows and columns past the end are clamped (finite values whose results are dropped).
     uint wr = t / 2u, wk = (t % 2u) * 32u;
     uint wrow = min(r0 + wr, pc.rows - 1u);
-    uint xc = t / 4u, xk = (t % 4u) * 16u;
+    uint xc = t / (TK / XPT), xk = (t % (TK / XPT)) * XPT;
     uint xcol = min(c0 + xc, pc.ncols - 1u);
 #if defined(WORDS)
     bool words = (pc.w_base & 1u) == 0u;  // uniform
@@ -166,6 +174,9 @@ void main() {
 
     fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc00 = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
     fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc01 = acc00, acc10 = acc00, acc11 = acc00;
+#if defined(WIDE)
+    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc02 = acc00, acc03 = acc00, acc12 = acc00, acc13 = acc00;
+#endif
     if (words && wk < pc.ne0) load_w_raw(wrow, wk);
     load_x(xcol, xk);
     for (uint k0 = 0u; k0 < pc.ne0; k0 += TK) {
@@ -194,8 +205,9 @@ void main() {
             }
         }
         uint xo = xc * LDK4 + xk / 8u;
-        xs4[xo] = uvec4(packHalf2x16(xr[0].xy), packHalf2x16(xr[0].zw), packHalf2x16(xr[1].xy), packHalf2x16(xr[1].zw));
-        xs4[xo + 1u] = uvec4(packHalf2x16(xr[2].xy), packHalf2x16(xr[2].zw), packHalf2x16(xr[3].xy), packHalf2x16(xr[3].zw));
+        [[unroll]] for (uint i = 0u; i < XPT / 8u; ++i)
+            xs4[xo + i] = uvec4(packHalf2x16(xr[2u * i].xy), packHalf2x16(xr[2u * i].zw), packHalf2x16(xr[2u * i + 1u].xy),
+                                packHalf2x16(xr[2u * i + 1u].zw));
         barrier();
         // The next step's global loads, in flight during this step's products.
         if (k0 + TK < pc.ne0) {
@@ -214,10 +226,25 @@ void main() {
             acc01 = coopMatMulAddNV(a0, b1, acc01);
             acc10 = coopMatMulAddNV(a1, b0, acc10);
             acc11 = coopMatMulAddNV(a1, b1, acc11);
+#if defined(WIDE)
+            coopMatLoadNV(b0, xs4, (sc + 32u) * LDK4 + 2u * ks, LDK4, true);
+            coopMatLoadNV(b1, xs4, (sc + 48u) * LDK4 + 2u * ks, LDK4, true);
+            acc02 = coopMatMulAddNV(a0, b0, acc02);
+            acc03 = coopMatMulAddNV(a0, b1, acc03);
+            acc12 = coopMatMulAddNV(a1, b0, acc12);
+            acc13 = coopMatMulAddNV(a1, b1, acc13);
+#endif
         }
     }
+    barrier();  // every subgroup is done with the weight tile: it becomes the output scratch
     store_fragment(acc00, sr, sc);
     store_fragment(acc01, sr, sc + 16u);
     store_fragment(acc10, sr + 16u, sc);
     store_fragment(acc11, sr + 16u, sc + 16u);
+#if defined(WIDE)
+    store_fragment(acc02, sr, sc + 32u);
+    store_fragment(acc03, sr, sc + 48u);
+    store_fragment(acc12, sr + 16u, sc + 32u);
+    store_fragment(acc13, sr + 16u, sc + 48u);
+#endif
 }
