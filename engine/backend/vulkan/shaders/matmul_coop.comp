@@ -12,8 +12,8 @@
 // XPT = TC / 4 consecutive x of one column. For Q1_0, Q2_0 and TQ2_0 it reads
 // whole 16-bit words of codes and builds the f16 pairs with bit operations (the per-element deq()
 // of the other types costs a block lookup and byte loads per weight); those raw words and the x
-// values of the next K step are loaded before the current step's products, so that their memory
-// latency overlaps the tensor-core work (register double buffering; shared memory is single).
+// values of K step s + 2 are loaded before step s's products (two register slots), so that their
+// memory latency overlaps two steps of tensor-core work; shared memory is single-buffered.
 // The word paths read 16-bit halves and need 2-aligned weights (blocks of 18 and 66 bytes keep rows
 // 2-aligned); an odd weight offset takes deq() as the other types do.
 //
@@ -60,7 +60,7 @@ shared uvec4 xs4[TC * LDK4];
 // The output scratch (8 subgroups x 16 x 16 floats) reuses the weight tile (no longer read then):
 // float (m, n) of subgroup s at word 4 * (s * 64 + n * 4 + m / 4) + m % 4 of ws4.
 
-// ---- weights: raw words of the next K step (word types), decoded into ws4 ----
+// ---- weights: raw words of a later K step (word types), decoded into ws4 ----
 #if defined(TYPE_TQ2_0)
 #define NRAW 8u
 #elif defined(TYPE_Q2_0)
@@ -68,72 +68,73 @@ shared uvec4 xs4[TC * LDK4];
 #else
 #define NRAW 1u
 #endif
-uint wraw[NRAW];  // codes of this thread's 32 weights
-uint wd;          // their block's fp16 scale (bits)
+// Two register slots: the loads of step s + 2 go to slot s % 2 while step s + 1 is computed.
+uint wraw[2][NRAW];  // codes of this thread's 32 weights
+uint wd[2];          // their block's fp16 scale (bits)
 
 #if defined(WORDS)
 uint ld32(uint h) { return uint(w16[h]) | (uint(w16[h + 1u]) << 16); }
 #endif
 
 // Raw codes of weights k .. k + 31 of row r (k a multiple of 32 below ne0), word types only.
-void load_w_raw(uint r, uint k) {
+void load_w_raw(uint sl, uint r, uint k) {
 #if defined(WORDS)
     uint ro = pc.w_base + r * pc.row_stride;
 #if defined(TYPE_Q1_0)
     // 128 weights, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first).
     uint h = (ro + (k / 128u) * 18u) >> 1u;
-    wd = uint(w16[h]);
-    wraw[0] = ld32(h + 1u + (k % 128u) / 16u);
+    wd[sl] = uint(w16[h]);
+    wraw[sl][0] = ld32(h + 1u + (k % 128u) / 16u);
 #elif defined(TYPE_Q2_0)
     // 64 weights, 18 bytes: fp16 d, 16 bytes; weight j = bits 2(j % 4) of byte j / 4.
     uint h = (ro + (k / 64u) * 18u) >> 1u;
-    wd = uint(w16[h]);
+    wd[sl] = uint(w16[h]);
     uint q = h + 1u + (k % 64u) / 8u;
-    wraw[0] = ld32(q);
-    wraw[1] = ld32(q + 2u);
+    wraw[sl][0] = ld32(q);
+    wraw[sl][1] = ld32(q + 2u);
 #else
     // 256 weights, 66 bytes: qs[64], fp16 d; weight 128 g + 32 l + m = bits 2 l of qs[32 g + m].
     uint h = (ro + (k / 256u) * 66u) >> 1u;
-    wd = uint(w16[h + 32u]);
+    wd[sl] = uint(w16[h + 32u]);
     uint q = h + ((k % 256u) / 128u) * 16u;
-    [[unroll]] for (uint i = 0u; i < 8u; ++i) wraw[i] = ld32(q + 2u * i);
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) wraw[sl][i] = ld32(q + 2u * i);
 #endif
 #endif
 }
 
 // f16 pair (weight 2 j, 2 j + 1) of the raw words; kl = (k % 256) / 32 (TQ2_0's bit plane l).
-uint w_pair(uint j, uint kl) {
+uint w_pair(uint sl, uint j, uint kl) {
 #if defined(TYPE_Q1_0)
-    uint nb = ~wraw[0] >> (2u * j);  // 1 = negative
-    return (wd | (wd << 16)) ^ (((nb & 1u) << 15) | ((nb & 2u) << 30));
+    uint nb = ~wraw[sl][0] >> (2u * j);  // 1 = negative
+    return (wd[sl] | (wd[sl] << 16)) ^ (((nb & 1u) << 15) | ((nb & 2u) << 30));
 #elif defined(TYPE_Q2_0)
-    float d = unpackHalf2x16(wd).x;
-    uint q = wraw[j / 8u] >> (4u * (j % 8u));
+    float d = unpackHalf2x16(wd[sl]).x;
+    uint q = wraw[sl][j / 8u] >> (4u * (j % 8u));
     return packHalf2x16(vec2((float(q & 3u) - 1.0) * d, (float((q >> 2u) & 3u) - 1.0) * d));
 #elif defined(TYPE_TQ2_0)
-    float d = unpackHalf2x16(wd).x;
+    float d = unpackHalf2x16(wd[sl]).x;
     uint s = 2u * (kl % 4u);
     uint m0 = 2u * j;  // weights m0, m0 + 1: bytes m0, m0 + 1 of qs[32 g ..]
-    uint q0 = (wraw[m0 / 4u] >> (8u * (m0 % 4u) + s)) & 3u;
-    uint q1 = (wraw[m0 / 4u] >> (8u * (m0 % 4u) + 8u + s)) & 3u;
+    uint q0 = (wraw[sl][m0 / 4u] >> (8u * (m0 % 4u) + s)) & 3u;
+    uint q1 = (wraw[sl][m0 / 4u] >> (8u * (m0 % 4u) + 8u + s)) & 3u;
     return packHalf2x16(vec2((float(q0) - 1.0) * d, (float(q1) - 1.0) * d));
 #else
     return 0u;
 #endif
 }
 
-// ---- activations: XPT floats of the next K step ----
-vec4 xr[XPT / 4u];
+// ---- activations: XPT floats of a later K step (two slots as the weights) ----
+vec4 xr[2][XPT / 4u];
 
 float x_at(uint o, uint k) { return k < pc.ne0 ? xv[o + k] : 0.0; }
-void load_x(uint c, uint k) {  // k a multiple of 16; zeros past ne0
+void load_x(uint sl, uint c, uint k) {  // k a multiple of 16; zeros past ne0
     uint o = pc.x_off + c * pc.ne0;
     if (k + XPT <= pc.ne0 && ((pc.x_off | pc.ne0) & 3u) == 0u) {
-        [[unroll]] for (uint i = 0u; i < XPT / 4u; ++i) xr[i] = xv4[(o + k) / 4u + i];
+        [[unroll]] for (uint i = 0u; i < XPT / 4u; ++i) xr[sl][i] = xv4[(o + k) / 4u + i];
     } else {
         [[unroll]] for (uint i = 0u; i < XPT / 4u; ++i) {
             uint kk = k + 4u * i;
-            xr[i] = vec4(x_at(o, kk), x_at(o, kk + 1u), x_at(o, kk + 2u), x_at(o, kk + 3u));
+            xr[sl][i] = vec4(x_at(o, kk), x_at(o, kk + 1u), x_at(o, kk + 2u), x_at(o, kk + 3u));
         }
     }
 }
@@ -154,87 +155,113 @@ void store_fragment(fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> a, uint fr, uint fc
     subgroupBarrier();
 }
 
+// Loader roles (set at the start of main); rows and columns past the end are clamped (finite values
+// whose results are dropped).
+uint wr, wk, wrow, xc, xk, xcol;
+bool words;  // word decoding (uniform)
+uint sr, sc;  // this subgroup's 32 rows and TC / 2 columns of the tile
+
+// The global loads of K step k0 into register slot sl (nothing past ne0).
+void prefetch(uint sl, uint k0) {
+    if (words && k0 + wk < pc.ne0) load_w_raw(sl, wrow, k0 + wk);
+    load_x(sl, xcol, k0 + xk);
+}
+
+#define ACC fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#if defined(WIDE)
+#define ACC_PARAMS inout ACC acc00, inout ACC acc01, inout ACC acc10, inout ACC acc11, inout ACC acc02, inout ACC acc03, inout ACC acc12, inout ACC acc13
+#define ACC_ARGS acc00, acc01, acc10, acc11, acc02, acc03, acc12, acc13
+#else
+#define ACC_PARAMS inout ACC acc00, inout ACC acc01, inout ACC acc10, inout ACC acc11
+#define ACC_ARGS acc00, acc01, acc10, acc11
+#endif
+
+// One K step from register slot sl: decode/convert into shared memory, start the loads of step
+// k0 + 2 TK into the same slot, then the fragment products. Uniform control flow.
+void kstep(uint k0, uint sl, ACC_PARAMS) {
+    barrier();  // the previous step's fragment loads are done
+    uint kw = k0 + wk;
+    uint wo = wr * LDK4 + wk / 8u;
+    if (words) {
+        [[unroll]] for (uint q = 0u; q < 4u; ++q) {
+            uvec4 v = uvec4(0u);
+            if (kw < pc.ne0) {
+                uint kl = (kw % 256u) / 32u;
+                v = uvec4(w_pair(sl, 4u * q, kl), w_pair(sl, 4u * q + 1u, kl), w_pair(sl, 4u * q + 2u, kl),
+                          w_pair(sl, 4u * q + 3u, kl));
+            }
+            ws4[wo + q] = v;
+        }
+    } else {
+        uint ro = pc.w_base + wrow * pc.row_stride;
+        [[unroll]] for (uint q = 0u; q < 4u; ++q) {
+            uint p[4];
+            [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+                uint k = kw + 8u * q + 2u * i;
+                float a = k < pc.ne0 ? deq(ro, k) : 0.0, b = k + 1u < pc.ne0 ? deq(ro, k + 1u) : 0.0;
+                p[i] = packHalf2x16(vec2(a, b));
+            }
+            ws4[wo + q] = uvec4(p[0], p[1], p[2], p[3]);
+        }
+    }
+    uint xo = xc * LDK4 + xk / 8u;
+    [[unroll]] for (uint i = 0u; i < XPT / 8u; ++i)
+        xs4[xo + i] = uvec4(packHalf2x16(xr[sl][2u * i].xy), packHalf2x16(xr[sl][2u * i].zw),
+                            packHalf2x16(xr[sl][2u * i + 1u].xy), packHalf2x16(xr[sl][2u * i + 1u].zw));
+    barrier();
+    if (k0 + 2u * TK < pc.ne0) prefetch(sl, k0 + 2u * TK);  // in flight during two steps' products
+    [[unroll]] for (uint ks = 0u; ks < TK / 16u; ++ks) {
+        fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a0, a1, b0, b1;
+        // Offsets and strides count uvec4 (8 halves). A = W rows (row major: (m, k) at m * LDK4);
+        // B = X^T ((k, n) at n * LDK4: column major).
+        coopMatLoadNV(a0, ws4, (sr + 0u) * LDK4 + 2u * ks, LDK4, false);
+        coopMatLoadNV(a1, ws4, (sr + 16u) * LDK4 + 2u * ks, LDK4, false);
+        coopMatLoadNV(b0, xs4, (sc + 0u) * LDK4 + 2u * ks, LDK4, true);
+        coopMatLoadNV(b1, xs4, (sc + 16u) * LDK4 + 2u * ks, LDK4, true);
+        acc00 = coopMatMulAddNV(a0, b0, acc00);
+        acc01 = coopMatMulAddNV(a0, b1, acc01);
+        acc10 = coopMatMulAddNV(a1, b0, acc10);
+        acc11 = coopMatMulAddNV(a1, b1, acc11);
+#if defined(WIDE)
+        coopMatLoadNV(b0, xs4, (sc + 32u) * LDK4 + 2u * ks, LDK4, true);
+        coopMatLoadNV(b1, xs4, (sc + 48u) * LDK4 + 2u * ks, LDK4, true);
+        acc02 = coopMatMulAddNV(a0, b0, acc02);
+        acc03 = coopMatMulAddNV(a0, b1, acc03);
+        acc12 = coopMatMulAddNV(a1, b0, acc12);
+        acc13 = coopMatMulAddNV(a1, b1, acc13);
+#endif
+    }
+}
+
 void main() {
     uint r0 = gl_WorkGroupID.x * TR;
     uint c0 = gl_WorkGroupID.y * TC;
     uint t = gl_LocalInvocationID.x;
-    uint sg = gl_SubgroupID;        // 0..7 (subgroup size 32 is a selection condition)
-    uint sr = (sg % 4u) * 32u;      // this subgroup's 32 rows of the tile
-    uint sc = (sg / 4u) * (TC / 2u);  // and TC / 2 columns
-    // Loader roles; rows and columns past the end are clamped (finite values whose results are dropped).
-    uint wr = t / 2u, wk = (t % 2u) * 32u;
-    uint wrow = min(r0 + wr, pc.rows - 1u);
-    uint xc = t / (TK / XPT), xk = (t % (TK / XPT)) * XPT;
-    uint xcol = min(c0 + xc, pc.ncols - 1u);
+    uint sg = gl_SubgroupID;  // 0..7 (subgroup size 32 is a selection condition)
+    sr = (sg % 4u) * 32u;
+    sc = (sg / 4u) * (TC / 2u);
+    wr = t / 2u;
+    wk = (t % 2u) * 32u;
+    wrow = min(r0 + wr, pc.rows - 1u);
+    xc = t / (TK / XPT);
+    xk = (t % (TK / XPT)) * XPT;
+    xcol = min(c0 + xc, pc.ncols - 1u);
 #if defined(WORDS)
-    bool words = (pc.w_base & 1u) == 0u;  // uniform
+    words = (pc.w_base & 1u) == 0u;
 #else
-    bool words = false;
+    words = false;
 #endif
 
-    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc00 = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
-    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc01 = acc00, acc10 = acc00, acc11 = acc00;
+    ACC acc00 = ACC(0.0);
+    ACC acc01 = acc00, acc10 = acc00, acc11 = acc00;
 #if defined(WIDE)
-    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc02 = acc00, acc03 = acc00, acc12 = acc00, acc13 = acc00;
+    ACC acc02 = acc00, acc03 = acc00, acc12 = acc00, acc13 = acc00;
 #endif
-    if (words && wk < pc.ne0) load_w_raw(wrow, wk);
-    load_x(xcol, xk);
-    for (uint k0 = 0u; k0 < pc.ne0; k0 += TK) {
-        barrier();  // the previous step's fragment loads are done
-        uint kw = k0 + wk;
-        uint wo = wr * LDK4 + wk / 8u;
-        if (words) {
-            [[unroll]] for (uint q = 0u; q < 4u; ++q) {
-                uvec4 v = uvec4(0u);
-                if (kw < pc.ne0) {
-                    uint kl = (kw % 256u) / 32u;
-                    v = uvec4(w_pair(4u * q, kl), w_pair(4u * q + 1u, kl), w_pair(4u * q + 2u, kl), w_pair(4u * q + 3u, kl));
-                }
-                ws4[wo + q] = v;
-            }
-        } else {
-            uint ro = pc.w_base + wrow * pc.row_stride;
-            [[unroll]] for (uint q = 0u; q < 4u; ++q) {
-                uint p[4];
-                [[unroll]] for (uint i = 0u; i < 4u; ++i) {
-                    uint k = kw + 8u * q + 2u * i;
-                    float a = k < pc.ne0 ? deq(ro, k) : 0.0, b = k + 1u < pc.ne0 ? deq(ro, k + 1u) : 0.0;
-                    p[i] = packHalf2x16(vec2(a, b));
-                }
-                ws4[wo + q] = uvec4(p[0], p[1], p[2], p[3]);
-            }
-        }
-        uint xo = xc * LDK4 + xk / 8u;
-        [[unroll]] for (uint i = 0u; i < XPT / 8u; ++i)
-            xs4[xo + i] = uvec4(packHalf2x16(xr[2u * i].xy), packHalf2x16(xr[2u * i].zw), packHalf2x16(xr[2u * i + 1u].xy),
-                                packHalf2x16(xr[2u * i + 1u].zw));
-        barrier();
-        // The next step's global loads, in flight during this step's products.
-        if (k0 + TK < pc.ne0) {
-            if (words && k0 + TK + wk < pc.ne0) load_w_raw(wrow, k0 + TK + wk);
-            load_x(xcol, k0 + TK + xk);
-        }
-        [[unroll]] for (uint ks = 0u; ks < TK / 16u; ++ks) {
-            fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a0, a1, b0, b1;
-            // Offsets and strides count uvec4 (8 halves). A = W rows (row major: (m, k) at m * LDK4);
-            // B = X^T ((k, n) at n * LDK4: column major).
-            coopMatLoadNV(a0, ws4, (sr + 0u) * LDK4 + 2u * ks, LDK4, false);
-            coopMatLoadNV(a1, ws4, (sr + 16u) * LDK4 + 2u * ks, LDK4, false);
-            coopMatLoadNV(b0, xs4, (sc + 0u) * LDK4 + 2u * ks, LDK4, true);
-            coopMatLoadNV(b1, xs4, (sc + 16u) * LDK4 + 2u * ks, LDK4, true);
-            acc00 = coopMatMulAddNV(a0, b0, acc00);
-            acc01 = coopMatMulAddNV(a0, b1, acc01);
-            acc10 = coopMatMulAddNV(a1, b0, acc10);
-            acc11 = coopMatMulAddNV(a1, b1, acc11);
-#if defined(WIDE)
-            coopMatLoadNV(b0, xs4, (sc + 32u) * LDK4 + 2u * ks, LDK4, true);
-            coopMatLoadNV(b1, xs4, (sc + 48u) * LDK4 + 2u * ks, LDK4, true);
-            acc02 = coopMatMulAddNV(a0, b0, acc02);
-            acc03 = coopMatMulAddNV(a0, b1, acc03);
-            acc12 = coopMatMulAddNV(a1, b0, acc12);
-            acc13 = coopMatMulAddNV(a1, b1, acc13);
-#endif
-        }
+    prefetch(0u, 0u);
+    if (TK < pc.ne0) prefetch(1u, TK);
+    for (uint k0 = 0u; k0 < pc.ne0; k0 += 2u * TK) {
+        kstep(k0, 0u, ACC_ARGS);
+        if (k0 + TK < pc.ne0) kstep(k0 + TK, 1u, ACC_ARGS);  // uniform
     }
     barrier();  // every subgroup is done with the weight tile: it becomes the output scratch
     store_fragment(acc00, sr, sc);
