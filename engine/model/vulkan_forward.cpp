@@ -279,6 +279,7 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
     const int64_t want = std::clamp<int64_t>(static_cast<int64_t>(k_logits_bytes / (static_cast<uint64_t>(V) * 4)), 1, n);
     if (want > s.logits_cap) {
         s.logits = vk.create_buffer(static_cast<size_t>(want * V) * 4, VulkanMemory::HostVisible);
+        s.logits_dev = vk.create_buffer(static_cast<size_t>(want * V) * 4, VulkanMemory::DeviceLocal);
         s.logits_cap = want;
     }
 }
@@ -401,7 +402,8 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
         const bool fused_head = rows == 1 && !im.output.has_scale && VulkanBackend::supports_fused_matvec(im.output.type);
         if (fused_head) {
             im.vk.matvec_fused(im.output.type, VulkanRef(*im.output.buf, im.output.off), uE, im.output.n_out,
-                               at(s.x, first_row), s.logits, im.norm_input(im.output_norm));
+                               at(s.x, first_row), s.logits_dev, im.norm_input(im.output_norm));
+            im.vk.copy(s.logits_dev, s.logits, static_cast<uint64_t>(V) * 4);
             im.vk.submit_and_wait();
             std::memcpy(st.logits.data(), s.logits.data(), static_cast<size_t>(V) * 4);
             return;
@@ -412,7 +414,8 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
         for (int64_t r0 = 0; r0 < rows; r0 += s.logits_cap) {
             const int64_t cnt = std::min(s.logits_cap, rows - r0);
             if (r0 > 0) im.vk.begin();
-            im.linear(im.output, at(s.xn, static_cast<uint64_t>(r0) * uE), static_cast<uint32_t>(cnt), s.logits);
+            im.linear(im.output, at(s.xn, static_cast<uint64_t>(r0) * uE), static_cast<uint32_t>(cnt), s.logits_dev);
+            im.vk.copy(s.logits_dev, s.logits, static_cast<uint64_t>(cnt * V) * 4);
             im.vk.submit_and_wait();
             std::memcpy(st.logits.data() + r0 * V, s.logits.data(), static_cast<size_t>(cnt * V) * 4);
         }

@@ -38,6 +38,9 @@ struct VulkanSessionState {
     VulkanBuffer x, xn, q, att, tmp, g, u;  // device local activations (see forward()); q holds q|k|v
     int64_t logits_cap = 0;          // rows the logits buffer holds
     VulkanBuffer logits;             // host visible: logits_cap x n_vocab floats
+    VulkanBuffer logits_dev;         // device local, same size: the LM head writes here, one copy moves
+                                     // them to `logits` (an H100 took ~150 us per 151,936-wide row when
+                                     // the shader wrote host memory directly)
 };
 
 class VulkanModel {

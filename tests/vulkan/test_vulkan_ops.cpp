@@ -351,6 +351,32 @@ private slots:
         QVERIFY(!bonsai::list_vulkan_devices().empty());  // the real driver is back
     }
 
+    // copy(): ordered after the shader that wrote its source and readable by the host after the
+    // submit (synchronization validation reports a missing barrier even on lavapipe), and by a later
+    // shader; bad ranges are errors.
+    void copyBetweenBuffers() {
+        const uint32_t n = 1000;
+        std::vector<float> x = random_floats(n, -2.0f, 2.0f);
+        VulkanBuffer xb = host_floats(x, 0);
+        VulkanBuffer dev = vk_->create_buffer(n * 4 + 12, VulkanMemory::DeviceLocal);
+        VulkanBuffer host = host_floats(std::vector<float>(n + 5, 0.0f), 0);
+        VulkanBuffer back = host_floats(std::vector<float>(n, 0.0f), 0);
+        vk_->begin();
+        vk_->scale(xb, {dev, 12}, n, 3.0f);
+        vk_->copy({dev, 12}, {host, 20}, uint64_t(n) * 4);
+        vk_->scale({host, 20}, back, n, 0.5f);
+        vk_->submit_and_wait();
+        const std::vector<float> got = read_floats(host, n, 5), got2 = read_floats(back, n, 0);
+        for (uint32_t i = 0; i < n; ++i) {
+            QCOMPARE(got[i], x[i] * 3.0f);
+            QCOMPARE(got2[i], x[i] * 3.0f * 0.5f);
+        }
+        vk_->begin();
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->copy({dev, 16}, {host, 0}, uint64_t(n) * 4));  // past dev's end
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->copy({dev, 0}, {dev, 8}, 64));                  // overlap
+        vk_->submit_and_wait();
+    }
+
     void uploadDownloadRoundTrip() {
         std::vector<uint8_t> bytes(1001);
         for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 37 + 11);
@@ -790,6 +816,9 @@ private slots:
         QTest::newRow("split mha 4/4 D64 kv130 by 32") << 64u << 4u << 4u << 130u << 32u << 4u;
         QTest::newRow("split gqa 6/3 D80 kv300 by 100") << 80u << 6u << 3u << 300u << 100u << 16u;
         QTest::newRow("split gqa 4/2 D256 kv257 by 16") << 256u << 4u << 2u << 257u << 16u << 16u;
+        // More splits than the merge's 64 threads, and than its 256 shared weights.
+        QTest::newRow("split gqa 4/2 D128 kv1100 by 16") << 128u << 4u << 2u << 1100u << 16u << 16u;
+        QTest::newRow("split gqa 2/1 D64 kv4200 by 16") << 64u << 2u << 1u << 4200u << 16u << 16u;
     }
 
     void attention() {

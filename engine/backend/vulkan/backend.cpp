@@ -526,6 +526,24 @@ void VulkanBackend::Impl::record_dispatch(const char* shader, const vk_detail::P
     profile_mark(shader, groups_y);
 }
 
+void VulkanBackend::Impl::record_copy(const VulkanBuffer& src, uint64_t src_off, const VulkanBuffer& dst,
+                                      uint64_t dst_off, uint64_t bytes) {
+    // record_dispatch's barrier made shader writes available to later compute work only.
+    VkMemoryBarrier before{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    before.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    before.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0,
+                         nullptr, 0, nullptr);
+    VkBufferCopy region{src_off, dst_off, bytes};
+    vkCmdCopyBuffer(cmd, src.impl_->buffer, dst.impl_->buffer, 1, &region);
+    VkMemoryBarrier after{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    after.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    after.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                         0, 1, &after, 0, nullptr, 0, nullptr);
+    profile_mark("copy", 1);
+}
+
 void VulkanBackend::Impl::ensure_splitk() {
     if (splitk) return;
     require_recording("split-K matvec");

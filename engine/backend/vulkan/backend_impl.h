@@ -145,6 +145,8 @@ struct VulkanBackend::Impl {
     void record_dispatch(const char* shader, const vk_detail::Pipeline& p, VkDescriptorSet set, const void* push,
                          uint32_t push_bytes, uint64_t groups, uint32_t groups_y);
     void require_recording(const char* op) const;
+    // vkCmdCopyBuffer between barriers (earlier shader writes -> copy; copy -> later shaders and host).
+    void record_copy(const VulkanBuffer& src, uint64_t src_off, const VulkanBuffer& dst, uint64_t dst_off, uint64_t bytes);
     // Submits xfer_cmd and waits (uploads/downloads).
     void submit_transfer();
     void submit_and_wait(VkCommandBuffer cb);

@@ -304,6 +304,17 @@ void VulkanBackend::scale(VulkanRef x, VulkanRef y, uint32_t n, float s) {
     impl_->dispatch("scale", {x.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(n) + 255) / 256);
 }
 
+void VulkanBackend::copy(VulkanRef src, VulkanRef dst, uint64_t bytes) {
+    const char* op = "copy";
+    impl_->require_recording(op);
+    if (bytes == 0) return;
+    index_of(op, "source", src, bytes, 4);
+    index_of(op, "destination", dst, bytes, 4);
+    if (src.buffer == dst.buffer && src.offset < dst.offset + bytes && dst.offset < src.offset + bytes)
+        fail(op, "source and destination overlap");
+    impl_->record_copy(*src.buffer, src.offset, *dst.buffer, dst.offset, bytes);
+}
+
 void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanAttention& p) {
     const char* op = "attention";
     impl_->require_recording(op);

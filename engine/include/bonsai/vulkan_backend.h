@@ -267,6 +267,10 @@ public:
     void mul(VulkanRef a, VulkanRef b, VulkanRef y, uint32_t n, uint32_t nb = 0);
     // y = s * x, n floats.
     void scale(VulkanRef x, VulkanRef y, uint32_t n, float s);
+    // Copies `bytes` bytes (a multiple of 4) from src to dst with the transfer engine (e.g. device-local
+    // results into a HostVisible buffer: one DMA instead of a shader's scattered writes over the bus).
+    // Ordered after the ops recorded before it and before the ones after it.
+    void copy(VulkanRef src, VulkanRef dst, uint64_t bytes);
     // out[t][h] = sum_j softmax_j(scale * q[t][h].K[j]) V[j] over the positions j visible to query token t
     // (see VulkanAttention); q and out: n_tokens x n_head x head_dim floats.
     void attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanAttention& p);

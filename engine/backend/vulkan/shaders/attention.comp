@@ -41,6 +41,9 @@ shared uint last_sh;  // split-KV: this workgroup finished its head last
 
 shared float q_sh[WG * MAX_DPT];
 shared float p_sh[WG];
+// Split-KV merge: the weights exp(m_s - M) of the first MERGE_MAX splits (later ones are recomputed).
+#define MERGE_MAX 256u
+shared float w_sh[MERGE_MAX];
 
 // 16-bit values may only live in buffers (no shaderInt16 needed): widen at the load.
 float k_at(uint i) { return unpackHalf2x16(uint(kv[i])).x; }
@@ -149,14 +152,33 @@ void main() {
         barrier();
         if (last_sh == 0u) return;
         memoryBarrierBuffer();
+        // The merge is on the dispatch's critical path: the splits' (m, l) are read by the threads
+        // in parallel (one split each) and their weights exp(m - M) shared, and each output dim
+        // sums the splits with 8 loads in flight, in split order.
         uint stride = D + 2u, base = pc.o_off + h * pc.n_splits * stride;
-        float M = -1.0e30;
-        for (uint s = 0u; s < pc.n_splits; ++s) M = max(M, ov[base + s * stride]);
-        float L = 0.0;
-        for (uint s = 0u; s < pc.n_splits; ++s) L += ov[base + s * stride + 1u] * exp(ov[base + s * stride] - M);
+        float mt = -1.0e30;
+        for (uint s = t; s < pc.n_splits; s += WG) mt = max(mt, ov[base + s * stride]);
+        float M = wg_max(mt);
+        float lt = 0.0;
+        for (uint s = t; s < pc.n_splits; s += WG) {
+            float w = exp(ov[base + s * stride] - M);
+            lt += ov[base + s * stride + 1u] * w;
+            if (s < MERGE_MAX) w_sh[s] = w;
+        }
+        float L = wg_sum(lt);  // its barriers also publish w_sh
         for (uint d = t; d < D; d += WG) {
             float a = 0.0;
-            for (uint s = 0u; s < pc.n_splits; ++s) a += ov[base + s * stride + 2u + d] * exp(ov[base + s * stride] - M);
+            uint s = 0u;
+            for (; s + 8u <= pc.n_splits; s += 8u) {
+                float pv[8];
+                [[unroll]] for (uint u = 0u; u < 8u; ++u) pv[u] = ov[base + (s + u) * stride + 2u + d];
+                [[unroll]] for (uint u = 0u; u < 8u; ++u) {
+                    uint su = s + u;
+                    a += pv[u] * (su < MERGE_MAX ? w_sh[su] : exp(ov[base + su * stride] - M));
+                }
+            }
+            for (; s < pc.n_splits; ++s)
+                a += ov[base + s * stride + 2u + d] * (s < MERGE_MAX ? w_sh[s] : exp(ov[base + s * stride] - M));
             fv[pc.f_off + h * D + d] = a / L;
         }
         if (t == 0u) cnt[h] = 0u;
