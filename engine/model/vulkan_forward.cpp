@@ -28,12 +28,12 @@ namespace {
 constexpr uint32_t k_none = std::numeric_limits<uint32_t>::max();
 // Keys per workgroup of split-KV decoding attention (VulkanAttention::split_len): by default chosen
 // per step between k_attention_split_min and k_attention_split so that n_head x splits reaches about
-// k_attention_wgs workgroups (at a few hundred positions 64 keys per workgroup left an H100 mostly
-// idle). The environment variable BONSAI_VULKAN_ATTENTION_SPLIT fixes it instead (tests use small
+// k_attention_wgs workgroups (H100, 1.7B at ~600 positions: 64 keys per workgroup 4 % faster than
+// 16 since the merge reads the splits in parallel; before that, 64 left it mostly idle). The environment variable BONSAI_VULKAN_ATTENTION_SPLIT fixes it instead (tests use small
 // values to reach the split path with short contexts; 0 turns splitting off).
 constexpr uint32_t k_attention_split = 64;
 constexpr uint32_t k_attention_split_min = 16;
-constexpr uint32_t k_attention_wgs = 1024;
+constexpr uint32_t k_attention_wgs = 256;
 constexpr uint32_t k_split_auto = std::numeric_limits<uint32_t>::max();
 
 uint32_t attention_split_from_env() {
@@ -100,6 +100,9 @@ struct VulkanModel::Impl {
     DevLinear output;
     // Keys per split-KV decoding workgroup: k_split_auto (chosen per step), a fixed number, or 0: no split.
     uint32_t attn_split = k_split_auto;
+    // Decode steps run qkv_post inside the attention dispatch (attention_decode); BONSAI_VULKAN_FUSED_ATTENTION=0
+    // keeps the two dispatches (comparisons).
+    bool fused_attention = true;
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -204,6 +207,7 @@ std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weight
     Impl& im = *m->impl_;
     im.hp = hp;
     im.attn_split = attention_split_from_env();
+    if (const char* e = std::getenv("BONSAI_VULKAN_FUSED_ATTENTION")) im.fused_attention = std::string(e) != "0";
     im.w = &w;
     im.file = &file;
     to_u32(hp.n_vocab, "vocabulary size");
@@ -323,8 +327,6 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     qp.q_norm = l.q_norm != k_none;
     qp.k_norm = l.k_norm != k_none;
     qp.eps = eps;
-    vk.qkv_post(q, k, v, at(norms, qp.q_norm ? l.q_norm : 0), at(norms, qp.k_norm ? l.k_norm : 0), s.pos,
-                VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
     VulkanAttention a;
     a.head_dim = D;
     a.n_head = H;
@@ -337,7 +339,13 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     a.round_q_f16 = true;  // llama.cpp rounds Q to F16 against the F16 cache (fixtures README)
     a.split_len = attention_split_len(attn_split, a.n_kv, H, s.att_splits);  // decode: split-KV
     a.scratch = s.att_scratch;
-    vk.attention(q, s.k[il], s.v[il], s.att, a);
+    const VulkanRef qn = at(norms, qp.q_norm ? l.q_norm : 0), kn = at(norms, qp.k_norm ? l.k_norm : 0);
+    if (n == 1 && fused_attention) {  // decode: qkv_post inside the attention dispatch
+        vk.attention_decode(q, k, v, qn, kn, static_cast<int32_t>(pos0), s.k[il], s.v[il], s.att, qp, a);
+    } else {
+        vk.qkv_post(q, k, v, qn, kn, s.pos, VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
+        vk.attention(q, s.k[il], s.v[il], s.att, a);
+    }
     if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps);
     residual_linear(l.wo, s.att, n, s, s.x);
 

@@ -315,8 +315,55 @@ void VulkanBackend::copy(VulkanRef src, VulkanRef dst, uint64_t bytes) {
     impl_->record_copy(*src.buffer, src.offset, *dst.buffer, dst.offset, bytes);
 }
 
+namespace {
+// attention.comp's push constants.
+struct AttentionPC {
+    uint32_t head_dim, n_head, n_kv_head, n_kv;
+    uint32_t k_off, k_ps, k_hs;
+    uint32_t v_off, v_ps, v_hs;
+    uint32_t q_off, o_off;
+    float scale;
+    uint32_t n_tokens, round_q, split_len, n_splits, f_off;
+    uint32_t fuse, kr_off, vr_off, qn_off, kn_off, n_rot, style;
+    float log2_base, eps;
+    int32_t pos;
+};
+static_assert(sizeof(AttentionPC) <= 128, "push constants beyond the guaranteed 128 bytes");
+}  // namespace
+
 void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanAttention& p) {
-    const char* op = "attention";
+    record_attention("attention", q, k_cache, v_cache, out, p, nullptr);
+}
+
+void VulkanBackend::attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,
+                                     int32_t pos, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
+                                     const VulkanQkvPost& post, const VulkanAttention& p) {
+    const char* op = "attention_decode";
+    impl_->require_recording(op);
+    if (p.n_tokens != 1 || post.n_tokens != 1) fail(op, "one query token only");
+    if (post.head_dim != p.head_dim || post.n_head != p.n_head || post.n_kv_head != p.n_kv_head)
+        fail(op, "the qkv_post and attention shapes differ");
+    if (p.head_dim % 2 != 0 || p.k_pos_stride % 2 != 0 || p.k_head_stride % 2 != 0 || p.v_pos_stride % 2 != 0 ||
+        p.v_head_stride % 2 != 0)
+        fail(op, "head_dim and the cache strides must be even");
+    if (post.n_rot % 2 != 0 || post.n_rot > post.head_dim) fail(op, "n_rot must be even and at most head_dim");
+    if (!(post.freq_base > 0.0f)) fail(op, "freq_base must be positive");
+    if (k.buffer != q.buffer || v.buffer != q.buffer) fail(op, "q, k and v must be in one buffer");
+    const bool any_norm = post.q_norm || post.k_norm;
+    if (post.q_norm && post.k_norm && k_norm.buffer != q_norm.buffer) fail(op, "q_norm and k_norm must be in one buffer");
+    AttentionFusion f;
+    f.post = &post;
+    f.k = k;
+    f.v = v;
+    f.q_norm = q_norm;
+    f.k_norm = k_norm;
+    f.any_norm = any_norm;
+    f.pos = pos;
+    record_attention(op, q, k_cache, v_cache, out, p, &f);
+}
+
+void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
+                                     const VulkanAttention& p, const AttentionFusion* f) {
     impl_->require_recording(op);
     if (p.head_dim == 0 || p.head_dim > 512) fail(op, "head_dim must be 1..512");
     if (p.n_head == 0 || p.n_kv_head == 0 || p.n_head % p.n_kv_head != 0) fail(op, "n_kv_head must divide n_head");
@@ -327,20 +374,30 @@ void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache,
     auto extent = [](uint32_t n_kv, uint32_t ps, uint32_t n_kvh, uint32_t hs, uint32_t d) {
         return uint64_t(n_kv - 1) * ps + uint64_t(n_kvh - 1) * hs + d;
     };
-    struct {
-        uint32_t head_dim, n_head, n_kv_head, n_kv;
-        uint32_t k_off, k_ps, k_hs;
-        uint32_t v_off, v_ps, v_hs;
-        uint32_t q_off, o_off;
-        float scale;
-        uint32_t n_tokens, round_q, split_len, n_splits, f_off;
-    } pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
-         p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0, 0};
+    AttentionPC pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
+                   p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0, 0,
+                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0};
     pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
     pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
     const uint64_t qo_floats = uint64_t(p.n_tokens) * p.n_head * p.head_dim;
     pc.q_off = index_of(op, "q", q, floats(qo_floats), 4);
     pc.o_off = index_of(op, "out", out, floats(qo_floats), 4);
+    const VulkanBuffer* nbuf = q.buffer;  // binding 6: norm weights (fused), otherwise never read
+    if (f) {
+        if (pc.k_off % 2 != 0 || pc.v_off % 2 != 0) fail(op, "the caches must be 4-byte aligned");
+        const uint64_t kd = uint64_t(p.n_kv_head) * p.head_dim;
+        pc.fuse = 1;
+        pc.kr_off = index_of(op, "k", f->k, floats(kd), 4);
+        pc.vr_off = index_of(op, "v", f->v, floats(kd), 4);
+        if (f->post->q_norm) pc.qn_off = index_of(op, "q_norm", f->q_norm, floats(p.head_dim), 4);
+        if (f->post->k_norm) pc.kn_off = index_of(op, "k_norm", f->k_norm, floats(p.head_dim), 4);
+        if (f->any_norm) nbuf = f->post->q_norm ? f->q_norm.buffer : f->k_norm.buffer;
+        pc.n_rot = f->post->n_rot;
+        pc.style = f->post->style == RopeStyle::Norm ? 0u : 1u;
+        pc.log2_base = std::log2(f->post->freq_base);
+        pc.eps = f->post->eps;
+        pc.pos = f->pos;
+    }
     // attention.comp: 64 threads, MAX_DPT output dims each.
     const char* shader = p.head_dim <= 64 ? "attention_dpt1" : p.head_dim <= 128 ? "attention_dpt2" : "attention_dpt8";
     if (p.n_tokens == 1 && p.split_len > 0 && p.n_kv > p.split_len) {
@@ -353,14 +410,15 @@ void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache,
         // The per-head counters of the in-shader merge share the split-K matvec's counters (each
         // dispatch leaves them at 0, and dispatches are separated by barriers).
         impl_->ensure_splitk();
-        impl_->profile_tag = "split";
+        impl_->profile_tag = f ? "split fused" : "split";
         impl_->dispatch(shader,
-                        {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk}, &pc,
-                        sizeof pc, p.n_head, n_splits);
+                        {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf},
+                        &pc, sizeof pc, p.n_head, n_splits);
         return;
     }
     // Bindings 4 and 5 are only used in split-KV mode.
-    impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer}, &pc,
+    if (f) impl_->profile_tag = "fused";
+    impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,
                     sizeof pc, p.n_head, p.n_tokens);
 }
 

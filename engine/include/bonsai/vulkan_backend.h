@@ -274,6 +274,14 @@ public:
     // out[t][h] = sum_j softmax_j(scale * q[t][h].K[j]) V[j] over the positions j visible to query token t
     // (see VulkanAttention); q and out: n_tokens x n_head x head_dim floats.
     void attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanAttention& p);
+    // One decode token's qkv_post and attention in one dispatch: q, k, v are the token's raw projections
+    // (one buffer, as for qkv_post), normalized and rotated at position `pos`; k and v are stored as
+    // f16 into the caches at position a.n_kv - 1 (the caches' layout as for attention: bases k_cache /
+    // v_cache, strides from `a`) and take part in the attention as that position. Equivalent to
+    // qkv_post(...) + attention(...) with n_tokens = 1; post and a must agree on the shapes.
+    void attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm, int32_t pos,
+                          VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanQkvPost& post,
+                          const VulkanAttention& a);
     // For each token t and head: q[t][h] = rope(rms_norm(q[t][h]) * q_norm) in place (norm only when
     // p.q_norm), k likewise with k_norm, then f16(k[t]) -> k_cache row t and f16(v[t]) -> v_cache row t
     // (rows of n_kv_head * head_dim halves, 4-byte aligned). q, k, v: [n_tokens][heads][head_dim]
@@ -287,6 +295,14 @@ public:
 
     struct Impl;  // defined in engine/backend/vulkan
 private:
+    struct AttentionFusion {  // attention_decode's part of an attention dispatch
+        const VulkanQkvPost* post = nullptr;
+        VulkanRef k, v, q_norm, k_norm;
+        bool any_norm = false;
+        int32_t pos = 0;
+    };
+    void record_attention(const char* op, VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
+                          const VulkanAttention& p, const AttentionFusion* fusion);
     std::unique_ptr<Impl> impl_;
 };
 

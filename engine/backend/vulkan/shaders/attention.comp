@@ -4,6 +4,12 @@
 // 0 .. n_kv - n_tokens + t (causal mask of a prompt batch; n_tokens = 1 for decoding). Keys are walked
 // in chunks of WG with an online softmax: thread j scores key j of the chunk, then thread t accumulates output dims t, t+WG, ...
 // Split-KV decoding (split_len > 0) also merges the partials in the same dispatch (see PC.split_len).
+// Decode fusion (fuse = 1, one query token): the dispatch also does qkv_post's work for the token
+// (qkv_post.comp, same arithmetic): every workgroup normalizes and rotates its q head from the raw
+// projection; the workgroups whose keys include the token's own position (n_kv - 1) compute its k
+// (norm, RoPE, f16 rounding) and f16 v and use them for that key instead of the cache, and those of
+// the first q head of each KV group store them into the cache. No workgroup reads that cache row,
+// so the store needs no ordering within the dispatch. One dispatch and barrier fewer per layer.
 #define WG 64
 // Output dims per thread: head_dim <= WG * MAX_DPT. Built three times (CMakeLists.txt): MAX_DPT 1, 2
 // and 8 (head_dim <= 64, <= 128, <= 512); the dims loops are branch-free so that they unroll and acc
@@ -15,13 +21,16 @@
 #extension GL_EXT_control_flow_attributes : require
 
 layout(std430, binding = 0) readonly buffer Qbuf { float qv[]; };
-layout(std430, binding = 1) readonly buffer Kbuf { uint16_t kv[]; };
-layout(std430, binding = 1) readonly buffer Kbuf4 { uvec4 kv4[]; };  // same keys, 8 halves per load
-layout(std430, binding = 2) readonly buffer Vbuf { uint16_t vv[]; };
+layout(std430, binding = 1) buffer Kbuf { uint16_t kv[]; };
+layout(std430, binding = 1) buffer Kbuf4 { uvec4 kv4[]; };  // same keys, 8 halves per load
+layout(std430, binding = 1) buffer KbufW { uint kw32[]; };  // pairs of halves (fused store)
+layout(std430, binding = 2) buffer Vbuf { uint16_t vv[]; };
+layout(std430, binding = 2) buffer VbufW { uint vw32[]; };
 // Output; in split-KV mode the partials, read back (coherently) by the workgroup that merges them.
 layout(std430, binding = 3) coherent buffer Obuf { float ov[]; };
 layout(std430, binding = 4) writeonly buffer Fbuf { float fv[]; };  // split-KV: the merged output
 layout(std430, binding = 5) coherent buffer Cbuf { uint cnt[]; };   // split-KV: one counter per head (0 between dispatches)
+layout(std430, binding = 6) readonly buffer Nbuf { float nrm[]; };  // fused: q_norm / k_norm weights
 layout(push_constant) uniform PC {
     uint head_dim, n_head, n_kv_head, n_kv;
     uint k_off, k_ps, k_hs;  // f16 elements
@@ -36,10 +45,19 @@ layout(push_constant) uniform PC {
                              // to finish (atomic counter) merges them into fv[f_off + h * D ..]
     uint n_splits;
     uint f_off;              // floats (split-KV only)
+    uint fuse;               // 1: decode fusion (see above); q_off then points at the raw q projection
+    uint kr_off, vr_off;     // floats (binding 0): the token's raw k and v projections (fused)
+    uint qn_off, kn_off;     // floats (binding 6); 0xffffffff: no norm (fused)
+    uint n_rot, style;       // RoPE: rotated dims, 0 NORM / 1 NEOX (fused)
+    float log2_base, eps;    // RoPE frequency base (log2), RMS norm epsilon (fused)
+    int pos;                 // the token's position (fused)
 } pc;
 shared uint last_sh;  // split-KV: this workgroup finished its head last
 
 shared float q_sh[WG * MAX_DPT];
+shared float kc_sh[WG * MAX_DPT];  // fused: the token's own k and v (f16-rounded)
+shared float vc_sh[WG * MAX_DPT];
+shared float nr_sh[WG * MAX_DPT];  // fused: norm + RoPE scratch
 shared float p_sh[WG];
 // Split-KV merge: the weights exp(m_s - M) of the first MERGE_MAX splits (later ones are recomputed).
 #define MERGE_MAX 256u
@@ -56,6 +74,36 @@ float dot8(uvec4 w, uint d) {
            q_sh[d + 5u] * c.y + q_sh[d + 6u] * e.x + q_sh[d + 7u] * e.y;
 }
 
+float f16_round(float x) { return unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x; }
+
+// Fused mode: nr_sh[0..D) = rope(rms_norm(qv[src..]) * nrm[nw..]) (the norm only when nw !=
+// 0xffffffff), as qkv_post.comp computes it. Uniform control flow (barriers).
+void norm_rope(uint src, uint nw) {
+    uint D = pc.head_dim, t = gl_LocalInvocationID.x;
+    barrier();  // earlier readers of nr_sh are done
+    for (uint i = t; i < D; i += WG) nr_sh[i] = qv[src + i];
+    barrier();
+    if (nw != 0xffffffffu) {
+        float ss = 0.0;
+        for (uint i = t; i < D; i += WG) ss += nr_sh[i] * nr_sh[i];
+        float inv = inversesqrt(wg_sum(ss) / float(D) + pc.eps);
+        for (uint i = t; i < D; i += WG) nr_sh[i] = nr_sh[i] * inv * nrm[nw + i];
+    }
+    barrier();
+    uint half_rot = pc.n_rot / 2u;
+    float p = float(pc.pos);
+    for (uint i = t; i < half_rot; i += WG) {
+        float theta = p * exp2(-2.0 * float(i) / float(pc.n_rot) * pc.log2_base);
+        float c = cos(theta), s = sin(theta);
+        uint i0 = pc.style == 0u ? 2u * i : i;
+        uint i1 = pc.style == 0u ? i0 + 1u : i0 + half_rot;
+        float x0 = nr_sh[i0], x1 = nr_sh[i1];
+        nr_sh[i0] = x0 * c - x1 * s;
+        nr_sh[i1] = x0 * s + x1 * c;
+    }
+    barrier();
+}
+
 void main() {
     uint h = gl_WorkGroupID.x;
     bool split = pc.split_len > 0u;
@@ -66,9 +114,33 @@ void main() {
     uint D = pc.head_dim;
     uint n_kv = pc.n_kv - (pc.n_tokens - 1u - tok);  // causal: later tokens of the batch are hidden
     uint qo = pc.q_off + (tok * pc.n_head + h) * D;
-    for (uint d = t; d < D; d += WG) {
-        float x = qv[qo + d];
-        q_sh[d] = pc.round_q != 0u ? unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x : x;
+    bool fused = pc.fuse != 0u;
+    uint j_end = split ? min(n_kv, j_begin + pc.split_len) : n_kv;
+    bool own = fused && j_end == n_kv;  // this workgroup's keys include the token's own position
+    if (fused) {  // uniform
+        norm_rope(qo, pc.qn_off);
+        for (uint d = t; d < D; d += WG) q_sh[d] = pc.round_q != 0u ? f16_round(nr_sh[d]) : nr_sh[d];
+        if (own) {  // uniform
+            norm_rope(pc.kr_off + kvh * D, pc.kn_off);
+            for (uint d = t; d < D; d += WG) {
+                kc_sh[d] = f16_round(nr_sh[d]);
+                vc_sh[d] = f16_round(qv[pc.vr_off + kvh * D + d]);
+            }
+            barrier();
+            if (h % (pc.n_head / pc.n_kv_head) == 0u) {  // one store per KV head
+                uint kw = (pc.k_off + kvh * pc.k_hs + (n_kv - 1u) * pc.k_ps) / 2u;
+                uint vw = (pc.v_off + kvh * pc.v_hs + (n_kv - 1u) * pc.v_ps) / 2u;
+                for (uint i = t; i < D / 2u; i += WG) {
+                    kw32[kw + i] = packHalf2x16(vec2(kc_sh[2u * i], kc_sh[2u * i + 1u]));
+                    vw32[vw + i] = packHalf2x16(vec2(vc_sh[2u * i], vc_sh[2u * i + 1u]));
+                }
+            }
+        }
+    } else {
+        for (uint d = t; d < D; d += WG) {
+            float x = qv[qo + d];
+            q_sh[d] = pc.round_q != 0u ? f16_round(x) : x;
+        }
     }
     barrier();
 
@@ -82,11 +154,13 @@ void main() {
     bool k_vec = ((pc.k_off | pc.k_ps | pc.k_hs | D) & 7u) == 0u;
     uint vbase = pc.v_off + kvh * pc.v_hs;
 
-    uint j_end = split ? min(n_kv, j_begin + pc.split_len) : n_kv;
-    for (uint j0 = j_begin; j0 < j_end; j0 += WG) {
+    // The token's own key (fused) is not in the cache yet: the loop stops before it and it is added
+    // after the loop from kc_sh / vc_sh (no per-key test inside the loops).
+    uint j_stop = own ? n_kv - 1u : j_end;
+    for (uint j0 = j_begin; j0 < j_stop; j0 += WG) {
         uint j = j0 + t;
         float s = -1.0e30;
-        if (j < j_end) {
+        if (j < j_stop) {
             uint ko = kbase + j * pc.k_ps;
             float dot = 0.0;
             if (k_vec) {  // 16-byte loads: 8x fewer load instructions for the key row
@@ -105,12 +179,12 @@ void main() {
             s = dot * pc.scale;
         }
         float m_new = max(m, wg_max(s));
-        float p = j < j_end ? exp(s - m_new) : 0.0;
+        float p = j < j_stop ? exp(s - m_new) : 0.0;
         float alpha = exp(m - m_new);
         l = l * alpha + wg_sum(p);
         p_sh[t] = p;
         barrier();
-        uint cnt = min(uint(WG), j_end - j0);
+        uint cnt = min(uint(WG), j_stop - j0);
         // Keys outermost, output dims innermost, 8 value loads in flight per dim, products added in
         // key order.
         [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) acc[i] *= alpha;
@@ -133,6 +207,16 @@ void main() {
         }
         m = m_new;
         barrier();
+    }
+    if (own) {  // uniform
+        float part = 0.0;
+        for (uint d = t; d < D; d += WG) part += q_sh[d] * kc_sh[d];
+        float sc = wg_sum(part) * pc.scale;
+        float m_new = max(m, sc);
+        float alpha = exp(m - m_new), p = exp(sc - m_new);
+        l = l * alpha + p;
+        [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) acc[i] = acc[i] * alpha + p * vc_sh[min(t + i * WG, D - 1u)];
+        m = m_new;
     }
     if (split) {
         uint po = pc.o_off + (h * pc.n_splits + gl_WorkGroupID.y) * (D + 2u);
