@@ -103,6 +103,9 @@ struct VulkanModel::Impl {
     // Decode steps run qkv_post inside the attention dispatch (attention_decode); BONSAI_VULKAN_FUSED_ATTENTION=0
     // keeps the two dispatches (comparisons).
     bool fused_attention = true;
+    // Layers per command buffer submitted ahead of the step's end (VulkanBackend::flush); 0: one
+    // submit per step. BONSAI_VULKAN_FLUSH_LAYERS overrides.
+    size_t flush_layers = 8;
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -208,6 +211,12 @@ std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weight
     im.hp = hp;
     im.attn_split = attention_split_from_env();
     if (const char* e = std::getenv("BONSAI_VULKAN_FUSED_ATTENTION")) im.fused_attention = std::string(e) != "0";
+    if (const char* e = std::getenv("BONSAI_VULKAN_FLUSH_LAYERS"); e && *e) {
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(e, &end, 10);
+        if (*end != '\0' || v > 1000) throw Error("BONSAI_VULKAN_FLUSH_LAYERS must be a number of layers (0..1000)");
+        im.flush_layers = v;
+    }
     im.w = &w;
     im.file = &file;
     to_u32(hp.n_vocab, "vocabulary size");
@@ -405,7 +414,14 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
     im.vk.begin();
     try {
         im.vk.scale(s.in, s.x, un * uE, 1.0f);  // host-visible input -> device-local residual stream
-        for (size_t il = 0; il < im.layers.size(); ++il) im.record_layer(s, il, un, static_cast<uint32_t>(pos0));
+        for (size_t il = 0; il < im.layers.size(); ++il) {
+            im.record_layer(s, il, un, static_cast<uint32_t>(pos0));
+            // Hand finished layers to the GPU while the rest is recorded (recording a decode step took
+            // ~0.3 ms of host time on the H100 machine): after the first layer, then every 8 (H100: 8 B
+            // Q1_0 decode 302 -> 321 tok/s; every 2 or 4 layers gained less).
+            const size_t fl = im.flush_layers;
+            if (fl && il + 1 < im.layers.size() && (il == 0 || (il + 1) % fl == 0)) im.vk.flush();
+        }
         // One row of a low-bit LM head: output_norm inside its matvec (one dispatch fewer per token).
         const bool fused_head = rows == 1 && !im.output.has_scale && VulkanBackend::supports_fused_matvec(im.output.type);
         if (fused_head) {

@@ -377,6 +377,29 @@ private slots:
         vk_->submit_and_wait();
     }
 
+    // flush(): the ops before it run first (submitted early), the chain across command buffers stays
+    // ordered, and flushes beyond the command buffers are ignored, not errors.
+    void flushMidRecording() {
+        const uint32_t n = 4096;
+        std::vector<float> x = random_floats(n, -1.0f, 1.0f);
+        VulkanBuffer a = host_floats(x, 0);
+        VulkanBuffer d = vk_->create_buffer(n * 4, VulkanMemory::DeviceLocal);
+        VulkanBuffer out = host_floats(std::vector<float>(n, 0.0f), 0);
+        const uint64_t before = vk_->stats().flushes;
+        vk_->begin();
+        vk_->scale(a, d, n, 2.0f);
+        for (int i = 0; i < 40; ++i) {  // 40 dependent steps, a flush after each
+            vk_->scale(d, d, n, i % 2 ? 0.5f : 2.0f);
+            vk_->flush();
+        }
+        vk_->scale(d, out, n, 3.0f);
+        vk_->submit_and_wait();
+        QCOMPARE(vk_->stats().flushes - before, uint64_t(15));  // 16 command buffers per recording
+        const std::vector<float> got = read_floats(out, n);
+        for (uint32_t i = 0; i < n; ++i) QCOMPARE(got[i], x[i] * 6.0f);
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->flush());  // outside a recording
+    }
+
     void uploadDownloadRoundTrip() {
         std::vector<uint8_t> bytes(1001);
         for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 37 + 11);

@@ -131,14 +131,15 @@ VulkanBackend::Impl::Impl(const Options& o) {
         pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
         pci.queueFamilyIndex = queue_family;
         check(vkCreateCommandPool(device, &pci, nullptr, &cmd_pool), "creating a command pool");
-        VkCommandBuffer cbs[2];
+        VkCommandBuffer cbs[k_op_cmds + 1];
         VkCommandBufferAllocateInfo cai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
         cai.commandPool = cmd_pool;
         cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-        cai.commandBufferCount = 2;
+        cai.commandBufferCount = k_op_cmds + 1;
         check(vkAllocateCommandBuffers(device, &cai, cbs), "allocating command buffers");
-        cmd = cbs[0];
-        xfer_cmd = cbs[1];
+        for (uint32_t i = 0; i < k_op_cmds; ++i) op_cmds[i] = cbs[i];
+        cmd = op_cmds[0];
+        xfer_cmd = cbs[k_op_cmds];
         VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
         check(vkCreateFence(device, &fci, nullptr, &fence), "creating a fence");
         const char* prof = std::getenv("BONSAI_VULKAN_PROFILE");
@@ -345,11 +346,31 @@ void VulkanBackend::begin() {
         m.sets_in_pool = 0;
         m.sets_allocated = 0;
     }
+    m.op_cmd_index = 0;
+    m.cmd = m.op_cmds[0];
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     check(vkBeginCommandBuffer(m.cmd, &bi), "beginning a command buffer");
     m.recording = true;
     m.profile_begin();
+}
+
+void VulkanBackend::flush() {
+    Impl& m = *impl_;
+    m.require_recording("flush");
+    if (m.op_cmd_index + 1 >= Impl::k_op_cmds) return;  // out of command buffers: keep recording into this one
+    // The barrier after every dispatch orders it with later commands in submission order, also those
+    // of the next command buffer on the same queue.
+    check(vkEndCommandBuffer(m.cmd), "recording commands");
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &m.cmd;
+    check(vkQueueSubmit(m.queue, 1, &si, VK_NULL_HANDLE), "submitting work");
+    m.cmd = m.op_cmds[++m.op_cmd_index];
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    check(vkBeginCommandBuffer(m.cmd, &bi), "beginning a command buffer");
+    ++m.stats.flushes;
 }
 
 void VulkanBackend::submit_and_wait() {

@@ -71,7 +71,11 @@ struct VulkanBackend::Impl {
     vk_detail::DeviceAllocator allocator;
 
     VkCommandPool cmd_pool = VK_NULL_HANDLE;
-    VkCommandBuffer cmd = VK_NULL_HANDLE;       // op recording
+    VkCommandBuffer cmd = VK_NULL_HANDLE;       // op recording: the current one of op_cmds
+    // Op command buffers of one recording: flush() submits the current one and continues in the next.
+    static constexpr uint32_t k_op_cmds = 16;
+    VkCommandBuffer op_cmds[k_op_cmds]{};
+    uint32_t op_cmd_index = 0;
     VkCommandBuffer xfer_cmd = VK_NULL_HANDLE;  // uploads / downloads
     VkFence fence = VK_NULL_HANDLE;
     bool recording = false;

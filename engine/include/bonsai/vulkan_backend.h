@@ -164,6 +164,7 @@ struct VulkanStats {
     uint64_t pipelines = 0;                  // compute pipelines created so far (lazily, on first use of a shader)
     uint64_t submits = 0;                    // submit_and_wait() calls
     uint64_t split_matvecs = 0;              // matvec dispatches recorded with split-K (set_matvec_split_target)
+    uint64_t flushes = 0;                    // flush() calls that submitted a command buffer
     uint64_t lut_matvecs = 0;                // Q1_0 matvec dispatches recorded with the table variant (set_matvec_lut_rows)
 };
 
@@ -231,6 +232,10 @@ public:
     // ---- recording ----
     void begin();            // starts a command buffer (throws if one is already open)
     void submit_and_wait();  // submits it, waits for the GPU; HostVisible outputs are then readable
+    // Submits what was recorded so far without waiting and continues the recording in a new command
+    // buffer, so that the GPU starts while the rest is recorded (ordering is as without the flush;
+    // up to 15 flushes per recording take effect, later ones are ignored).
+    void flush();
 
     // Tensor types the weight ops accept.
     static bool supports_matvec(TensorType t);  // F32 F16 Q8_0 Q4_0 Q1_0 Q2_0 TQ1_0 TQ2_0
