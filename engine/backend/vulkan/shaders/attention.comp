@@ -17,6 +17,15 @@
 #ifndef MAX_DPT
 #define MAX_DPT 8
 #endif
+// Loads in flight: 16-byte key loads per thread (KL) and keys per value batch (VB, MAX_DPT loads each);
+// fewer for the 8-dims-per-thread build (registers).
+#if MAX_DPT >= 8
+#define KL 4u
+#define VB 8u
+#else
+#define KL 8u
+#define VB 16u
+#endif
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
 
@@ -167,10 +176,10 @@ void main() {
                 // Four loads issued before their products: one load in flight per iteration left
                 // a decode step's attention latency-bound (H100: ~23 us per layer at 600 keys).
                 uint n8 = D / 8u, d8 = 0u;
-                for (; d8 + 4u <= n8; d8 += 4u) {
-                    uvec4 w4[4];
-                    [[unroll]] for (uint u = 0u; u < 4u; ++u) w4[u] = kv4[ko / 8u + d8 + u];
-                    [[unroll]] for (uint u = 0u; u < 4u; ++u) dot += dot8(w4[u], 8u * (d8 + u));
+                for (; d8 + KL <= n8; d8 += KL) {
+                    uvec4 w4[KL];
+                    [[unroll]] for (uint u = 0u; u < KL; ++u) w4[u] = kv4[ko / 8u + d8 + u];
+                    [[unroll]] for (uint u = 0u; u < KL; ++u) dot += dot8(w4[u], 8u * (d8 + u));
                 }
                 for (; d8 < n8; ++d8) dot += dot8(kv4[ko / 8u + d8], 8u * d8);
             } else {
@@ -185,19 +194,19 @@ void main() {
         p_sh[t] = p;
         barrier();
         uint cnt = min(uint(WG), j_stop - j0);
-        // Keys outermost, output dims innermost, 8 value loads in flight per dim, products added in
+        // Keys outermost, output dims innermost, VB value loads in flight per dim, products added in
         // key order.
         [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) acc[i] *= alpha;
         uint jj = 0u;
-        for (; jj + 8u <= cnt; jj += 8u) {
-            float pj[8];
-            [[unroll]] for (uint u = 0u; u < 8u; ++u) pj[u] = p_sh[jj + u];
+        for (; jj + VB <= cnt; jj += VB) {
+            float pj[VB];
+            [[unroll]] for (uint u = 0u; u < VB; ++u) pj[u] = p_sh[jj + u];
             [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) {
                 uint d = min(t + i * WG, D - 1u);
-                float vv[8];
-                [[unroll]] for (uint u = 0u; u < 8u; ++u) vv[u] = v_at(vbase + (j0 + jj + u) * pc.v_ps + d);
+                float vv[VB];
+                [[unroll]] for (uint u = 0u; u < VB; ++u) vv[u] = v_at(vbase + (j0 + jj + u) * pc.v_ps + d);
                 float a = acc[i];
-                [[unroll]] for (uint u = 0u; u < 8u; ++u) a += pj[u] * vv[u];
+                [[unroll]] for (uint u = 0u; u < VB; ++u) a += pj[u] * vv[u];
                 acc[i] = a;
             }
         }
