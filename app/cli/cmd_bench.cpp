@@ -68,23 +68,8 @@ double read_bandwidth(int threads) {
 
 // GB/s of y = 1·x over two 128 MiB device-local buffers on the Vulkan device the model runs on
 // (read + write bytes per second, best of 3 submits of 20 dispatches): the device's roofline bandwidth.
-double device_bandwidth() {
-    VulkanBackend vk;
-    const size_t bytes = size_t(128) << 20;  // lavapipe's maxStorageBufferRange is 128 MiB
-    VulkanBuffer x = vk.create_buffer(bytes, VulkanMemory::DeviceLocal);
-    VulkanBuffer y = vk.create_buffer(bytes, VulkanMemory::DeviceLocal);
-    const auto n = static_cast<uint32_t>(bytes / 4);
-    double best = 0.0;
-    for (int rep = 0; rep < 4; ++rep) {
-        constexpr int k = 20;
-        const auto t0 = Clock::now();
-        vk.begin();
-        for (int i = 0; i < k; ++i) vk.scale(x, y, n, 1.0f);
-        vk.submit_and_wait();
-        if (rep > 0) best = std::max(best, 2.0 * static_cast<double>(bytes) * k / seconds_since(t0) / 1e9);
-    }
-    return best;
-}
+// Device copy bandwidth (read + write), 128 MiB buffers: lavapipe's maxStorageBufferRange.
+double device_bandwidth() { return VulkanBackend().measure_copy_bandwidth(size_t(128) << 20); }
 
 struct Stat {
     double mean = 0, sd = 0;

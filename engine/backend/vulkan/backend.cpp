@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 #include <string>
 
 #include "backend/vulkan/backend_impl.h"
@@ -195,6 +196,25 @@ VulkanBackend::~VulkanBackend() = default;
 
 const VulkanDeviceInfo& VulkanBackend::device() const { return impl_->info; }
 bool VulkanBackend::uses_coop_matmul() const { return impl_->use_coop; }
+double VulkanBackend::measure_copy_bandwidth(size_t bytes, int reps) {
+    bytes = std::min<size_t>(bytes, impl_->limits.maxStorageBufferRange) / 4 * 4;
+    if (bytes == 0 || reps < 1) throw Error("Vulkan bandwidth: nothing to measure");
+    VulkanBuffer x = create_buffer(bytes, VulkanMemory::DeviceLocal);
+    VulkanBuffer y = create_buffer(bytes, VulkanMemory::DeviceLocal);
+    const auto n = static_cast<uint32_t>(bytes / 4);
+    constexpr int k = 20;
+    double best = 0.0;
+    for (int rep = 0; rep <= reps; ++rep) {  // round 0: pipeline creation, first touch of the memory
+        const auto t0 = std::chrono::steady_clock::now();
+        begin();
+        for (int i = 0; i < k; ++i) scale(x, y, n, 1.0f);
+        submit_and_wait();
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (rep > 0) best = std::max(best, 2.0 * static_cast<double>(bytes) * k / s / 1e9);
+    }
+    return best;
+}
+
 void VulkanBackend::set_matvec_split_target(uint32_t workgroups) { impl_->matvec_wg_target = workgroups; }
 void VulkanBackend::set_matvec_lut(uint32_t rows, uint32_t passes) {
     if (rows != 0 && rows != 4 && rows != 8 && rows != k_matvec_lut_auto)

@@ -217,6 +217,10 @@ public:
     // values throw bonsai::Error. Affects later recordings.
     void set_matvec_lut(uint32_t rows, uint32_t passes);
     bool validation_enabled() const;
+    // Device memory bandwidth for rooflines: GB/s (read + write) of the best of `reps` timed rounds
+    // (after one untimed) of 20 copies between two device-local buffers of `bytes` each (clamped to
+    // the device's storage buffer range), through the scale shader. Opens and ends its own recordings.
+    double measure_copy_bandwidth(size_t bytes, int reps = 3);
     // Validation-layer (and loader) messages of severity warning or error seen so far; each one is
     // also printed to stderr. Tests assert this stays 0.
     uint64_t validation_messages() const;
