@@ -56,20 +56,21 @@ Linear TensorBinder::linear_from(const gguf::TensorInfo& t) const {
     return l;
 }
 
-// Replaces a Q1_0 / Q2_0 weight by its R16 copy when a SIMD kernel will consume it (repack.h). The
-// copy has the same size as the mapped bytes; those are then handed back to the kernel with
-// MADV_PAGEOUT (a hint that never changes their contents, whether mapped or heap memory) so resident
-// memory does not double. The tied token embedding rows are still read on demand from the mapping.
+// Replaces a Q1_0 / Q2_0 / TQ2_0 weight by its R16 / R16M / R16T copy when a SIMD kernel will consume
+// it (repack.h, preferred_layout). The copy has the same size as the mapped bytes; those are then
+// handed back to the kernel with MADV_PAGEOUT (a hint that never changes their contents, whether
+// mapped or heap memory) so resident memory does not double. The tied token embedding rows are still
+// read on demand from the mapping.
 void repack_for_cpu(Linear& l) {
-    if (cpu::active_isa() == cpu::Isa::Scalar || !cpu::r16_eligible(l.w.type, l.w.n_in)) return;
+    // Q1_0 on AVX-512 takes the mask form (its kernel selects activation bytes with the bits directly);
+    // TQ2_0 is repacked for the AVX-512 kernel only.
+    const cpu::Layout target = cpu::preferred_layout(l.w.type, l.w.n_in, cpu::active_isa());
+    if (target == cpu::Layout::Native) return;
     const int64_t ne[4] = {l.w.n_in, l.w.n_out, 1, 1};
     const size_t n = tensor_nbytes(l.w.type, ne);
     constexpr std::align_val_t align{64};
     std::shared_ptr<uint8_t[]> buf(static_cast<uint8_t*>(::operator new[](n, align)),
                                    [](uint8_t* p) { ::operator delete[](p, std::align_val_t{64}); });
-    // Q1_0 on AVX-512 takes the mask form (its kernel selects activation bytes with the bits directly).
-    const cpu::Layout target = l.w.type == TensorType::Q1_0 && cpu::active_isa() == cpu::Isa::Avx512 ? cpu::Layout::R16M
-                                                                                                      : cpu::Layout::R16;
     cpu::repack_r16(l.w, buf.get(), target);
 #ifdef MADV_PAGEOUT
     const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));

@@ -6,7 +6,7 @@
 //
 // Prints one row per type / shape / n_tok: best-of-REPS GFLOP/s (2·n_tok·n_in·n_out / time).
 // Weights are random codes with small random scales, in the layout the model loader uses (Q1_0 / Q2_0
-// repacked to R16 / R16M as model/weights.cpp does, ternary types native).
+// repacked to R16 / R16M, TQ2_0 to R16T on AVX-512, as model/weights.cpp does; TQ1_0 native).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -133,11 +133,12 @@ int main(int argc, char** argv) {
             std::vector<uint8_t> native = random_weight(*type, s.n_in, s.n_out, rng);
             cpu::Weight w{*type, native.data(), s.n_in, s.n_out, cpu::Layout::Native};
             std::vector<uint8_t> r16;
-            if (cpu::r16_eligible(*type, s.n_in)) {  // what model/weights.cpp does at load
+            // What model/weights.cpp does at load (BONSAI_BENCH_NATIVE=1 keeps the native blocks, to compare).
+            const cpu::Layout target = std::getenv("BONSAI_BENCH_NATIVE")
+                                           ? cpu::Layout::Native
+                                           : cpu::preferred_layout(*type, s.n_in, cpu::active_isa());
+            if (target != cpu::Layout::Native) {
                 r16.resize(native.size());
-                const cpu::Layout target = *type == TensorType::Q1_0 && cpu::active_isa() == cpu::Isa::Avx512
-                                               ? cpu::Layout::R16M
-                                               : cpu::Layout::R16;
                 cpu::repack_r16(w, r16.data(), target);
                 std::vector<uint8_t>().swap(native);
                 w = cpu::Weight{*type, r16.data(), s.n_in, s.n_out, target};

@@ -15,6 +15,7 @@ namespace bonsai::test {
 
 struct Quantized {
     std::vector<uint8_t> native, r16, r16m;  // r16m: the Q1_0 mask form (Layout::R16M)
+    std::vector<uint8_t> r16t;               // the TQ2_0 form (Layout::R16T)
     std::vector<float> deq;
 };
 
@@ -23,9 +24,12 @@ inline int scale_offset(TensorType t) {
     switch (t) {
         case TensorType::Q8_0:
         case TensorType::Q4_0:
+        case TensorType::Q1_0:
+        case TensorType::Q2_0:
         case TensorType::PQ2_0: return 0;
         case TensorType::TQ1_0: return 52;
         case TensorType::PTQ1_0: return 26;
+        case TensorType::TQ2_0: return 64;
         default: return -1;
     }
 }
@@ -57,7 +61,11 @@ inline Quantized make(TensorType type, int64_t n_in, int64_t n_out, std::mt19937
     }
     q.deq.resize(w.size());
     dequantize(type, q.native.data(), q.deq.data(), n_in * n_out);
-    if (cpu::r16_eligible(type, n_in)) {
+    if (type == TensorType::TQ2_0 && cpu::r16_eligible(type, n_in)) {
+        q.r16t.resize(q.native.size());
+        cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r16t.data(),
+                        cpu::Layout::R16T);
+    } else if (cpu::r16_eligible(type, n_in)) {
         q.r16.resize(q.native.size());
         cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r16.data());
         if (type == TensorType::Q1_0) {

@@ -18,6 +18,7 @@
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/repack.h"
+#include "bonsai/error.h"
 #include "bonsai/tensor_type.h"
 #include "quantized_weights.h"
 
@@ -60,13 +61,16 @@ private slots:
 
     void repackRoundTrip() {
         std::mt19937 rng(7);
-        for (TensorType type : {TensorType::Q1_0, TensorType::Q2_0}) {
+        for (TensorType type : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ2_0}) {
             // The last shape is large enough for repack_r16 to split its rows over threads.
-            for (auto [n_in, n_out] : {std::pair<int64_t, int64_t>{512, 5}, {1536, 5}, {4096, 2050}}) {
-                Quantized q = make(type, n_in, n_out, rng);
+            const bool tq = type == TensorType::TQ2_0;
+            for (auto [n_in, n_out] : {std::pair<int64_t, int64_t>{tq ? 2048 : 512, 5}, {tq ? 6144 : 1536, 5}, {4096, 2050}}) {
+                Quantized q = make(type, n_in, n_out, rng, tq && n_out == 5);  // TQ2_0 raw: code 3 too
                 const size_t rb = row_nbytes(type, n_in);
                 std::vector<uint8_t> row(rb);
-                for (const auto& [bytes, layout] : {std::pair{&q.r16, cpu::Layout::R16}, std::pair{&q.r16m, cpu::Layout::R16M}}) {
+                QCOMPARE(q.r16t.empty(), !tq);
+                for (const auto& [bytes, layout] : {std::pair{&q.r16, cpu::Layout::R16}, std::pair{&q.r16m, cpu::Layout::R16M},
+                                                    std::pair{&q.r16t, cpu::Layout::R16T}}) {
                     if (bytes->empty()) continue;
                     const cpu::Weight r{type, bytes->data(), n_in, n_out, layout};
                     for (int64_t o = 0; o < n_out; ++o) {
@@ -81,6 +85,19 @@ private slots:
         }
         QVERIFY(!cpu::r16_eligible(TensorType::Q1_0, 384));
         QVERIFY(!cpu::r16_eligible(TensorType::TQ2_0, 512));
+        QVERIFY(!cpu::r16_eligible(TensorType::TQ2_0, 2560));
+        QVERIFY(cpu::r16_eligible(TensorType::TQ2_0, 6144));
+        // The loader's choice: TQ2_0 repacked for the AVX-512 kernel only.
+        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, cpu::Isa::Avx512), cpu::Layout::R16T);
+        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, cpu::Isa::Avx2), cpu::Layout::Native);
+        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 768, cpu::Isa::Avx512), cpu::Layout::Native);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, cpu::Isa::Avx512), cpu::Layout::R16M);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, cpu::Isa::Avx2), cpu::Layout::R16);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, cpu::Isa::Scalar), cpu::Layout::Native);
+        // repack_r16 refuses a target that does not belong to the type.
+        Quantized t = make(TensorType::TQ2_0, 2048, 1, rng);
+        std::vector<uint8_t> out(t.native.size());
+        QVERIFY_THROWS_EXCEPTION(Error, cpu::repack_r16(cpu::Weight{TensorType::TQ2_0, t.native.data(), 2048, 1}, out.data()));
     }
 
     void kernelsMatchReference_data() {
@@ -111,6 +128,36 @@ private slots:
                             << static_cast<int>(s.t) << qlonglong(s.n_in) << qlonglong(n_out) << qlonglong(n_tok) << th
                             << false;
                     }
+        // Q1_0 / Q2_0 on random code bytes (Q2_0 code 3 included, which the quantizer never writes).
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0})
+            for (int64_t n_out : {1, 17})
+                for (int64_t n_tok : {1, 5, 8, 13})
+                    for (int th : {1, 2}) {
+                        QTest::newRow(qPrintable(QString("%1_raw_1024x%2_t%3_th%4_%5")
+                                                     .arg(tensor_type_name(t))
+                                                     .arg(n_out)
+                                                     .arg(n_tok)
+                                                     .arg(th)
+                                                     .arg(i++)))
+                            << static_cast<int>(t) << qlonglong(1024) << qlonglong(n_out) << qlonglong(n_tok) << th << true;
+                    }
+        // TQ2_0 rows long enough for R16T (chunks of 2048), quantized and raw codes, 1..17 tokens.
+        for (int64_t n_in : {2048, 6144})
+            for (int raw = 0; raw < 2; ++raw)
+                for (int64_t n_out : {1, 17, 40})
+                    for (int64_t n_tok : {1, 2, 3, 4, 5, 7, 8, 9, 12, 17})
+                        for (int th : {1, 2, 3}) {
+                            if ((n_out + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
+                            QTest::newRow(qPrintable(QString("TQ2_0_r16t_%1x%2_t%3_th%4%5_%6")
+                                                         .arg(n_in)
+                                                         .arg(n_out)
+                                                         .arg(n_tok)
+                                                         .arg(th)
+                                                         .arg(raw ? "_raw" : "")
+                                                         .arg(i++)))
+                                << static_cast<int>(TensorType::TQ2_0) << qlonglong(n_in) << qlonglong(n_out)
+                                << qlonglong(n_tok) << th << static_cast<bool>(raw);
+                        }
         // Second kernel set: partial 4-block groups (Q8_0/Q4_0), odd block counts (PQ2_0/I2_S pairs), vector
         // tails (F16/BF16), token counts around both tile sizes up to 17.
         const struct {
@@ -175,11 +222,14 @@ private slots:
         }
         for (cpu::Isa isa : isas()) {
             cpu::set_isa_override(isa);
-            for (int layout = 0; layout < 3; ++layout) {
-                const std::vector<uint8_t>& bytes = layout == 0 ? q.native : layout == 1 ? q.r16 : q.r16m;
+            for (int layout = 0; layout < 4; ++layout) {
+                const std::vector<uint8_t>& bytes = layout == 0 ? q.native : layout == 1 ? q.r16 : layout == 2 ? q.r16m : q.r16t;
                 if (bytes.empty()) continue;
-                const cpu::Weight w{t, bytes.data(), n_in, n_out,
-                                    layout == 0 ? cpu::Layout::Native : layout == 1 ? cpu::Layout::R16 : cpu::Layout::R16M};
+                const cpu::Layout lay = layout == 0   ? cpu::Layout::Native
+                                        : layout == 1 ? cpu::Layout::R16
+                                        : layout == 2 ? cpu::Layout::R16M
+                                                      : cpu::Layout::R16T;
+                const cpu::Weight w{t, bytes.data(), n_in, n_out, lay};
                 std::vector<float> y(ref.size(), std::nanf(""));
                 // matmul_prepared may hand prefill (n_tok >= 16) to oneDNN, whose bf16 products are outside
                 // this bound (test_onednn_gemm checks it); the kernel itself is also called directly below.
@@ -192,7 +242,9 @@ private slots:
                 const bool ext = t == TensorType::TQ1_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0 ||
                                  t == TensorType::PQ2_0 || t == TensorType::I2_S || t == TensorType::F16 ||
                                  t == TensorType::BF16 || t == TensorType::PTQ1_0;
-                if (isa == cpu::Isa::Scalar || !ext) continue;
+                // The R16T kernel exists on AVX-512 (below it the weight is unpacked row by row, checked above).
+                const bool r16t = lay == cpu::Layout::R16T && isa == cpu::Isa::Avx512;
+                if (isa == cpu::Isa::Scalar || !(ext || r16t)) continue;
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));
                 std::fill(y.begin(), y.end(), std::nanf(""));

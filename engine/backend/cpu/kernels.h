@@ -17,6 +17,7 @@ struct KernelTable {
     GemmFn q1_0_r16m = nullptr;  // Q1_0, Layout::R16M (AVX-512 only), Q8_0 activations
     GemmFn q2_0_r16 = nullptr;  // Q2_0, Layout::R16, Q8_0 activations
     GemmFn tq2_0 = nullptr;     // TQ2_0, native layout, Q8_K activations
+    GemmFn tq2_0_r16t = nullptr;  // TQ2_0, Layout::R16T (AVX-512 only), Activations::taux
 };
 KernelTable avx512_kernels();
 KernelTable avx2_kernels();

@@ -51,9 +51,9 @@ inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const
         for (int t = 0; t < NT; ++t) {
             const uint8_t* x = xa[t] + c * 640;
             for (int h = 0; h < 2; ++h) {
-                const __m256i tsum = ld(x + 576 + 32 * h);
-                const __m256i sumi = Q1 ? _mm256_sub_epi32(_mm256_slli_epi32(acc[t][h], 1), tsum)
-                                        : _mm256_sub_epi32(acc[t][h], tsum);
+                const __m256i nsum = ld(x + 576 + 32 * h);  // -Σx (Activations::aux)
+                const __m256i sumi = Q1 ? _mm256_add_epi32(_mm256_slli_epi32(acc[t][h], 1), nsum)
+                                        : _mm256_add_epi32(acc[t][h], nsum);
                 const __m256 d = _mm256_mul_ps(dw[h], _mm256_loadu_ps(reinterpret_cast<const float*>(x + 512 + 32 * h)));
                 facc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), d, facc[t]);
             }

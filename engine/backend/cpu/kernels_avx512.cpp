@@ -16,6 +16,10 @@ namespace {
 
 constexpr int kMaxTile = 8;  // tokens per register tile (prefill); 1 for decode
 
+// Makes the compiler load `v` once into a register: otherwise GCC folds a load used by several vpdpbusd
+// into each of them as a memory operand, and Zen 4 sustains only one 64-byte load per cycle.
+inline void keep_in_register(__m512i& v) { __asm__("" : "+v"(v)); }
+
 // Q1_0 / Q2_0 R16: one row against NT activation rows. xa[t] = Activations::aux(t) (R16 form).
 template <bool Q1, int NT>
 inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const uint8_t* const* xa, float* out) {
@@ -29,15 +33,19 @@ inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const
         const uint8_t* cb = codes + c * CB;
         const __m512i V0 = _mm512_loadu_si512(cb);
         const __m512i V1 = Q1 ? V0 : _mm512_loadu_si512(cb + 64);
+        // Q2_0: Σ(q-1)·x = Σq·x - Σx, so the accumulators start at -Σx (Activations::aux).
+        // Measured on Zen 4 and kept out: splitting decode into 4 chains fed unshifted planes (as
+        // r16t_tile) and a software prefetch were faster in the one-thread matmul but 10-15 % slower
+        // in 2-thread model decode.
         __m512i acc[NT];
-        for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_si512();
+        for (int t = 0; t < NT; ++t) acc[t] = Q1 ? _mm512_setzero_si512() : _mm512_load_si512(xa[t] + c * 640 + 576);
 #pragma GCC unroll 8
         for (int s = 0; s < 8; ++s) {
             const __m512i v = Q1 || s < 4 ? V0 : V1;
             const unsigned shift = Q1 ? static_cast<unsigned>(s) : static_cast<unsigned>(2 * (s & 3));
             const __m512i ws = _mm512_and_si512(_mm512_srli_epi16(v, shift), mask);
             for (int t = 0; t < NT; ++t)
-                acc[t] = _mm512_dpbusd_epi32(acc[t], ws, _mm512_loadu_si512(xa[t] + c * 640 + 64 * s));
+                acc[t] = _mm512_dpbusd_epi32(acc[t], ws, _mm512_load_si512(xa[t] + c * 640 + 64 * s));
         }
         __m512 dw;
         if constexpr (Q1) {
@@ -48,9 +56,8 @@ inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const
         dw = _mm512_permutexvar_ps(idx, dw);
         for (int t = 0; t < NT; ++t) {
             const uint8_t* x = xa[t] + c * 640;
-            const __m512i tsum = _mm512_loadu_si512(x + 576);
-            // Q1_0: code 1 -> +1, 0 -> -1, so Σv·x = 2Σb·x - Σx. Q2_0: Σ(q-1)·x = Σq·x - Σx.
-            const __m512i sumi = Q1 ? _mm512_sub_epi32(_mm512_slli_epi32(acc[t], 1), tsum) : _mm512_sub_epi32(acc[t], tsum);
+            // Q1_0: code 1 -> +1, 0 -> -1, so Σv·x = 2Σb·x - Σx.
+            const __m512i sumi = Q1 ? _mm512_add_epi32(_mm512_slli_epi32(acc[t], 1), _mm512_load_si512(x + 576)) : acc[t];
             const __m512 d = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(x + 512)));
             facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), d, facc[t]);
         }
@@ -69,6 +76,10 @@ inline void r16m_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, cons
     for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
     for (int64_t c = 0; c < nc; ++c) {
         const uint8_t* cb = codes + c * 64;
+        // Decode streams the weights once: ask for them 2 KiB ahead (rows are contiguous, so this runs into
+        // the next row). 2-thread model decode on Zen 4: +5-10 % (Q2_0's r16_tile and r16t_tile measured
+        // no gain or a loss with it).
+        if constexpr (NT == 1) _mm_prefetch(reinterpret_cast<const char*>(cb + 2048), _MM_HINT_T0);
         // Two accumulators per token for one token: the 8 dependent dpbusd of a chunk would otherwise
         // form one long latency chain.
         constexpr int NA = NT == 1 ? 2 : 1;
@@ -93,7 +104,7 @@ inline void r16m_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, cons
         for (int t = 0; t < NT; ++t) {
             const uint8_t* x = xa[t] + c * 640;
             const __m512i a = NA == 2 ? _mm512_add_epi32(acc[t][0], acc[t][NA - 1]) : acc[t][0];
-            const __m512i sumi = _mm512_sub_epi32(_mm512_slli_epi32(a, 1), _mm512_loadu_si512(x + 576));
+            const __m512i sumi = _mm512_add_epi32(_mm512_slli_epi32(a, 1), _mm512_load_si512(x + 576));  // 2Σb·x - Σx
             const __m512 d = _mm512_mul_ps(dw, _mm512_loadu_ps(reinterpret_cast<const float*>(x + 512)));
             facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), d, facc[t]);
         }
@@ -102,26 +113,29 @@ inline void r16m_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, cons
 }
 
 // Q1_0 R16M prefill: two rows × NT (≤ 4) tokens per call, so each activation load feeds two dpbusd
-// and each expanded mask NT of them (the one-row tile is bound by loads, not by vpdpbusd).
+// and each expanded mask NT of them (the one-row tile is bound by loads, not by vpdpbusd). The masks
+// expand to 0/2 bytes and the accumulators start at -Σx (Activations::aux), so they end at
+// Σ(2b-1)·x with no integer epilogue.
 template <int NT>
 inline void r16m_pair(const uint8_t* c0, const uint8_t* c1, const uint16_t* s0, const uint16_t* s1, int64_t nc,
                       const uint8_t* const* xa, float* out0, float* out1) {
-    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i twos = _mm512_set1_epi8(2);
     const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     __m512 f0[NT], f1[NT];
     for (int t = 0; t < NT; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
     for (int64_t c = 0; c < nc; ++c) {
         __m512i a0[NT], a1[NT];
-        for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm512_setzero_si512();
+        for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm512_load_si512(xa[t] + c * 640 + 576);
 #pragma GCC unroll 8
         for (int s = 0; s < 8; ++s) {
             uint64_t b0, b1;
             std::memcpy(&b0, c0 + c * 64 + 8 * s, 8);
             std::memcpy(&b1, c1 + c * 64 + 8 * s, 8);
-            const __m512i w0 = _mm512_maskz_mov_epi8(_cvtu64_mask64(b0), ones);
-            const __m512i w1 = _mm512_maskz_mov_epi8(_cvtu64_mask64(b1), ones);
+            const __m512i w0 = _mm512_maskz_mov_epi8(_cvtu64_mask64(b0), twos);
+            const __m512i w1 = _mm512_maskz_mov_epi8(_cvtu64_mask64(b1), twos);
             for (int t = 0; t < NT; ++t) {
-                const __m512i x = _mm512_loadu_si512(xa[t] + c * 640 + 64 * s);
+                __m512i x = _mm512_load_si512(xa[t] + c * 640 + 64 * s);
+                keep_in_register(x);
                 a0[t] = _mm512_dpbusd_epi32(a0[t], w0, x);
                 a1[t] = _mm512_dpbusd_epi32(a1[t], w1, x);
             }
@@ -131,11 +145,9 @@ inline void r16m_pair(const uint8_t* c0, const uint8_t* c1, const uint16_t* s0, 
         const __m512 d1 = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(
                                                          _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s1 + c * 4)))));
         for (int t = 0; t < NT; ++t) {
-            const uint8_t* x = xa[t] + c * 640;
-            const __m512i tsum = _mm512_loadu_si512(x + 576);
-            const __m512 dx = _mm512_loadu_ps(reinterpret_cast<const float*>(x + 512));
-            f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_slli_epi32(a0[t], 1), tsum)), _mm512_mul_ps(d0, dx), f0[t]);
-            f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_slli_epi32(a1[t], 1), tsum)), _mm512_mul_ps(d1, dx), f1[t]);
+            const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xa[t] + c * 640 + 512));
+            f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a0[t]), _mm512_mul_ps(d0, dx), f0[t]);
+            f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1[t]), _mm512_mul_ps(d1, dx), f1[t]);
         }
     }
     for (int t = 0; t < NT; ++t) {
@@ -205,6 +217,114 @@ inline void tq2_tile(const uint8_t* wrow, int64_t nb, const uint8_t* const* ya, 
         }
     }
     for (int t = 0; t < NT; ++t) out[t] = _mm512_reduce_add_ps(facc[t]);
+}
+
+// TQ2_0 R16T (repack.h): R rows × NT tokens per call. Each 64-byte code vector holds 4 steps (2-bit
+// planes); step s of a chunk is one vpdpbusd per (row, token) against the 64 contiguous activation bytes
+// at taux + 64s, so one activation load feeds R rows and one decoded plane NT tokens. Lane i sums half
+// i%2 of block i/2, so the float epilogue (times d_w·d_x) runs once per chunk.
+// Small tiles split each accumulator into NA independent chains (vpdpbusd latency).
+template <int R, int NT>
+inline void r16t_tile(const uint8_t* const* codes, const uint16_t* const* sc, int64_t nc, const uint8_t* const* xa,
+                      float (*out)[NT]) {
+    constexpr int NA = R * NT >= 4 ? 1 : R * NT >= 2 ? 2 : 4;
+    const __m512i three = _mm512_set1_epi8(3);
+    const __m512i idx = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    __m512 facc[R][NT];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < NT; ++t) facc[r][t] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < nc; ++c) {
+        // The first accumulator starts at -Σx of its lane (Activations::taux): Σ(q-1)·x = Σq·x - Σx.
+        __m512i acc[R][NT][NA];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < NT; ++t)
+                for (int k = 0; k < NA; ++k)
+                    acc[r][t][k] = k == 0 ? _mm512_load_si512(xa[t] + c * 2176 + 2112) : _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; ++v) {
+            __m512i V[R];
+            for (int r = 0; r < R; ++r) {
+                V[r] = _mm512_loadu_si512(codes[r] + c * 512 + 64 * v);
+                keep_in_register(V[r]);
+            }
+#pragma GCC unroll 4
+            for (int l = 0; l < 4; ++l) {
+                __m512i wl[R];
+                for (int r = 0; r < R; ++r) {
+                    // Decode (NA == 4): plane l unshifted (codes · 4^l), one op instead of two, scaled back
+                    // in the epilogue (2-thread model decode on Zen 4: +5-15 % over shift + and).
+                    if constexpr (NA == 4) {
+                        wl[r] = _mm512_and_si512(V[r], _mm512_set1_epi8(static_cast<char>(3 << (2 * l))));
+                    } else {
+                        wl[r] = _mm512_and_si512(l == 0 ? V[r] : _mm512_srli_epi16(V[r], static_cast<unsigned>(2 * l)), three);
+                    }
+                }
+                for (int t = 0; t < NT; ++t) {
+                    __m512i x = _mm512_loadu_si512(xa[t] + c * 2176 + 64 * (4 * v + l));
+                    if constexpr (R > 1) keep_in_register(x);
+                    for (int r = 0; r < R; ++r) acc[r][t][l % NA] = _mm512_dpbusd_epi32(acc[r][t][l % NA], wl[r], x);
+                }
+            }
+        }
+        __m512 dw[R];
+        for (int r = 0; r < R; ++r)
+            dw[r] = _mm512_permutexvar_ps(
+                idx, _mm512_castps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc[r] + c * 8)))));
+        for (int t = 0; t < NT; ++t) {
+            const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xa[t] + c * 2176 + 2048));
+            for (int r = 0; r < R; ++r) {
+                __m512i a = acc[r][t][0];
+                for (int k = 1; k < NA; ++k) {
+                    // NA == 4: chain k holds plane k only, scaled by 4^k: every product is a multiple of 4^k,
+                    // so the arithmetic shift is exact (|chain| < 2^21, no overflow).
+                    a = _mm512_add_epi32(a, NA == 4 ? _mm512_srai_epi32(acc[r][t][k], static_cast<unsigned>(2 * k)) : acc[r][t][k]);
+                }
+                facc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_mul_ps(dw[r], dx), facc[r][t]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < NT; ++t) out[r][t] = _mm512_reduce_add_ps(facc[r][t]);
+}
+
+// Rows [o0, o1) × NT tokens of an R16T weight in groups of R rows (the rest one by one).
+template <int R, int NT>
+inline void r16t_row_group(const Weight& w, const uint8_t* const* xa, int64_t o0, int64_t o1, int64_t t0, float* y) {
+    const int64_t nc = w.n_in / 2048, n_out = w.n_out;
+    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * 512);
+    int64_t o = o0;
+    for (; o + R <= o1; o += R) {
+        const uint8_t* codes[R];
+        const uint16_t* sc[R];
+        for (int r = 0; r < R; ++r) {
+            codes[r] = w.data + (o + r) * nc * 512;
+            sc[r] = scales + (o + r) * nc * 8;
+        }
+        float res[R][NT];
+        r16t_tile<R, NT>(codes, sc, nc, xa, res);
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o + r] = res[r][t];
+    }
+    if constexpr (R > 1) {
+        if (o < o1) r16t_row_group<1, NT>(w, xa, o, o1, t0, y);
+    }
+}
+
+// Decode: one row at a time (a second row is a second memory stream and measured slower). Prefill:
+// 2 rows × ≤ 4 tokens (Zen 4, one core, L2-resident: 2×4 1.27 cycles per vpdpbusd, 4×4 about the same,
+// 2×8 1.4-1.6, 1-row tiles worse).
+template <int NT>
+void r16t_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+    const uint8_t* xa[NT];
+    for (int t = 0; t < NT; ++t) xa[t] = a.taux(t0 + t);
+    if constexpr (NT == 1) {
+        r16t_row_group<1, 1>(w, xa, ob, oe, t0, y);
+    } else if constexpr (NT <= 4) {
+        r16t_row_group<2, NT>(w, xa, ob, oe, t0, y);
+    } else {
+        r16t_row_group<2, 4>(w, xa, ob, oe, t0, y);
+        r16t_row_group<2, NT - 4>(w, xa + 4, ob, oe, t0 + 4, y);
+    }
 }
 
 template <bool Q1, int NT, bool Mask = false>
@@ -282,6 +402,13 @@ void gemm_q1(const Weight& w, const Activations& a, int64_t o0, int64_t o1, floa
 void gemm_q1m(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1MaskRows>(w, a, o0, o1, y); }
 void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
 void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
+template <int NT>
+struct Tq2R16tRows {
+    static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
+        r16t_rows<NT>(w, a, ob, oe, t0, y);
+    }
+};
+void gemm_tq2_r16t(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2R16tRows>(w, a, o0, o1, y); }
 
 }  // namespace
 
@@ -291,6 +418,7 @@ KernelTable avx512_kernels() {
     k.q1_0_r16m = gemm_q1m;
     k.q2_0_r16 = gemm_q2;
     k.tq2_0 = gemm_tq2;
+    k.tq2_0_r16t = gemm_tq2_r16t;
     return k;
 }
 

@@ -354,6 +354,26 @@ size_t act_row_bytes(ActFormat f, int64_t n) {
     return 0;
 }
 
+// The R16T form of one Q8_K row (Activations::taux): per chunk of 8 blocks, the 4-byte word s of half h
+// of block b goes to word 16s + 2b + h, then the lane scales and the negated lane sums.
+void r16t_transpose(const uint8_t* q8k, uint8_t* tx, int64_t n) {
+    for (int64_t c = 0; c < n / 2048; ++c, tx += 2176) {
+        int32_t lane_sum[16];
+        float lane_d[16];
+        for (int i = 0; i < 16; ++i) {
+            const BlockQ8_K* b = reinterpret_cast<const BlockQ8_K*>(q8k + (8 * c + i / 2) * sizeof(BlockQ8_K));
+            const int8_t* q = b->qs + 128 * (i % 2);
+            int32_t sum = 0;
+            for (int e = 0; e < 128; ++e) sum += q[e];
+            for (int st = 0; st < 32; ++st) std::memcpy(tx + 64 * st + 4 * i, q + 4 * st, 4);
+            lane_sum[i] = -sum;
+            lane_d[i] = b->d;
+        }
+        std::memcpy(tx + 2048, lane_d, 64);
+        std::memcpy(tx + 2112, lane_sum, 64);
+    }
+}
+
 }  // namespace
 
 float half_to_float(uint16_t h) { return half_table().v[h]; }
@@ -366,6 +386,7 @@ GemmFn find_kernel(const Weight& w, Isa isa) {
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16M) return k.q1_0_r16m;
     if (w.type == TensorType::Q2_0 && w.layout == Layout::R16) return k.q2_0_r16;
     if (w.type == TensorType::TQ2_0 && w.layout == Layout::Native) return k.tq2_0;
+    if (w.type == TensorType::TQ2_0 && w.layout == Layout::R16T) return k.tq2_0_r16t;
     if (w.layout != Layout::Native) return nullptr;
     const ExtKernelTable e = isa == Isa::Avx512 ? ext_avx512_kernels() : ext_avx2_kernels();
     switch (w.type) {
@@ -418,7 +439,9 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
     aux_row_bytes_ = fmt == ActFormat::Q8_0 && n_in % 512 == 0 ? static_cast<size_t>(n_in / 512) * 640
                      : fmt == ActFormat::Q8_K                  ? static_cast<size_t>(n_in / QK_K) * 4
                                                                : 0;
-    aux_.resize(aux_row_bytes_ * static_cast<size_t>(n_rows));
+    aux_.resize(aux_row_bytes_ ? aux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
+    taux_row_bytes_ = fmt == ActFormat::Q8_K && n_in % 2048 == 0 ? static_cast<size_t>(n_in / 2048) * 2176 : 0;
+    taux_.resize(taux_row_bytes_ ? taux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
     block_sums_.resize(static_cast<size_t>(n_in / blk));
     for (int64_t r = 0; r < n_rows; ++r) {
         const float* xr = x + r * n_in;
@@ -439,8 +462,9 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
             case ActFormat::Q8_K: quantize_q8_k_blocks(xr, out, n_in, block_sums_.data()); break;
             case ActFormat::I8_ROW: quantize_i8_row(xr, out, n_in); break;
         }
+        if (taux_row_bytes_ != 0) r16t_transpose(out, align64(taux_) + static_cast<size_t>(r) * taux_row_bytes_, n_in);
         if (aux_row_bytes_ == 0) continue;
-        uint8_t* ax = aux_.data() + static_cast<size_t>(r) * aux_row_bytes_;
+        uint8_t* ax = align64(aux_) + static_cast<size_t>(r) * aux_row_bytes_;
         if (fmt == ActFormat::Q8_0) {
             // R16: word s of block i of each 16-block chunk goes to word 16s + i (a 16×8 transpose of int32).
             const uint8_t* src = out;
@@ -450,7 +474,9 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
                     for (int s = 0; s < 8; ++s) std::memcpy(ax + 64 * s + 4 * i, b + 4 + 4 * s, 4);
                     std::memcpy(ax + 512 + 4 * i, b, 4);
                 }
-                std::memcpy(ax + 576, block_sums_.data() + 16 * c, 64);
+                int32_t neg[16];
+                for (int i = 0; i < 16; ++i) neg[i] = -block_sums_[static_cast<size_t>(16 * c + i)];
+                std::memcpy(ax + 576, neg, 64);
             }
         } else {
             std::memcpy(ax, block_sums_.data(), static_cast<size_t>(n_in / QK_K) * 4);

@@ -17,8 +17,9 @@
 namespace bonsai::cpu {
 
 // How a weight's bytes are arranged: Native = GGUF blocks row by row; R16 = the repacked Q1_0 / Q2_0
-// form of repack.h; R16M = its Q1_0 mask form for AVX-512 (same byte counts, made at load by repack_r16).
-enum class Layout { Native, R16, R16M };
+// form of repack.h; R16M = its Q1_0 mask form for AVX-512; R16T = the TQ2_0 form of repack.h (chunks of
+// 8 blocks, AVX-512). Same byte counts as native, made at load by repack_r16.
+enum class Layout { Native, R16, R16M, R16T };
 
 // A 2-D weight matrix of `n_out` rows with `n_in` elements each (GGUF ne0 = n_in, ne1 = n_out).
 // `data` must hold tensor_nbytes(type, {n_in, n_out}) bytes (the caller validates this).
@@ -47,20 +48,34 @@ public:
     const uint8_t* row(int64_t r) const { return buf_.data() + static_cast<size_t>(r) * row_bytes_; }
     // Q8_0 rows with n_in % 512 == 0: the R16 transposition (repack.h) of row r, n_in/512 chunks of
     // 640 bytes: 512 int8 (byte 64s + 4i + p = element 32i + 4s + p of the chunk), 16 f32 block
-    // scales, 16 int32 block sums Σq. Q8_K rows: n_in/256 int32 block sums Σq. nullptr otherwise.
+    // scales, 16 int32 negated block sums -Σq (kernels start their accumulators there). Q8_K rows:
+    // n_in/256 int32 block sums Σq. nullptr otherwise. Rows start on a 64-byte boundary.
     const uint8_t* aux(int64_t r) const {
-        return aux_row_bytes_ ? aux_.data() + static_cast<size_t>(r) * aux_row_bytes_ : nullptr;
+        return aux_row_bytes_ ? align64(aux_) + static_cast<size_t>(r) * aux_row_bytes_ : nullptr;
+    }
+    // Q8_K rows with n_in % 2048 == 0: the R16T transposition (repack.h) of row r, n_in/2048 chunks of
+    // 2176 bytes: 2048 int8 at 64s + 4i + p (step s < 32, lane i < 16, p < 4) = element
+    // 256(i/2) + 128(i%2) + 4s + p of the chunk, then 16 f32 (lane i: scale d of block i/2), then 16 int32
+    // (lane i: minus the sum of its 128 int8). nullptr otherwise. Rows start on a 64-byte boundary.
+    const uint8_t* taux(int64_t r) const {
+        return taux_row_bytes_ ? align64(taux_) + static_cast<size_t>(r) * taux_row_bytes_ : nullptr;
     }
     // Process-wide unique id of the current contents, new on every prepare(): lets kernels cache data
     // derived from these activations (kernels_ext.h) across the calls of one matmul and shared inputs.
     uint64_t generation() const { return generation_; }
 
 private:
+    // The first 64-byte boundary in `v` (allocated 64 bytes larger): the kernels' 64-byte vector loads of
+    // aux_ / taux_ then never straddle two cache lines.
+    static uint8_t* align64(const std::vector<uint8_t>& v) {
+        return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(v.data()) + 63) & ~uintptr_t(63));
+    }
     ActFormat fmt_ = ActFormat::F32;
     int64_t n_rows_ = 0, n_in_ = 0;
-    size_t row_bytes_ = 0, aux_row_bytes_ = 0;
+    size_t row_bytes_ = 0, aux_row_bytes_ = 0, taux_row_bytes_ = 0;
     std::vector<uint8_t> buf_;
     std::vector<uint8_t> aux_;
+    std::vector<uint8_t> taux_;
     std::vector<int32_t> block_sums_;  // Σq per activation block of the row being converted
     uint64_t generation_ = 0;
 };

@@ -450,6 +450,10 @@ bool preferred(const Weight& w, int64_t n_tok) {
     //    MACs of vdpbf16ps); oneDNN won consistently only for TQ1_0 @512 (2048x6144 51 -> 60 and
     //    134.8 -> 139.4, 6144x2048 90 -> 107 and 94 -> 122) and the TQ2_0 LM head @512 (216 -> 239,
     //    184 -> 355). Other ISAs (AVX2 only) have no fast bf16 in oneDNN: off.
+    //  - Since session 3, TQ2_0 weights with rows of a multiple of 2048 are R16T on AVX-512 (repack.h),
+    //    which supports() refuses, so the TQ2_0 entries below only apply to other row lengths: the R16T
+    //    kernel measured faster than oneDNN here (LM head @512 included; it is ~1.8x the native kernel);
+    //    on the AMX Xeon it was not measured against oneDNN again.
     static const dnnl::cpu_isa isa = [] {
         try {
             global();  // applies the ISA cap first

@@ -10,7 +10,14 @@
 namespace bonsai::cpu {
 
 bool r16_eligible(TensorType type, int64_t n_in) {
+    if (type == TensorType::TQ2_0) return n_in > 0 && n_in % 2048 == 0;
     return (type == TensorType::Q1_0 || type == TensorType::Q2_0) && n_in > 0 && n_in % 512 == 0;
+}
+
+Layout preferred_layout(TensorType type, int64_t n_in, Isa isa) {
+    if (isa == Isa::Scalar || !r16_eligible(type, n_in)) return Layout::Native;
+    if (type == TensorType::TQ2_0) return isa == Isa::Avx512 ? Layout::R16T : Layout::Native;
+    return type == TensorType::Q1_0 && isa == Isa::Avx512 ? Layout::R16M : Layout::R16;
 }
 
 int r16_code_bytes(TensorType type) { return type == TensorType::Q1_0 ? 64 : 128; }
@@ -62,8 +69,63 @@ void repack_q1_mask_chunk(const uint8_t* row, int64_t c, uint8_t* cb) {
     }
 }
 
+// Rows [o0, o1) of a TQ2_0 weight into R16T (repack.h). Element 128h + 16v + 4l + p of a block (lane
+// 2b + h, step 4v + l, byte p) is native element 128h + 32(v/2) + m with m = 16(v%2) + 4l + p, i.e. bits
+// 2(v/2) of qs[32h + m]: so the 4 code bytes of (v, lane) are built from four 32-bit words of qs at once.
+void repack_rows_tq2(const Weight& w, uint8_t* out, int64_t o0, int64_t o1) {
+    const int64_t nc = w.n_in / 2048;
+    const size_t rb = row_nbytes(w.type, w.n_in);
+    uint8_t* scales = out + static_cast<size_t>(w.n_out * nc * 512);
+    for (int64_t o = o0; o < o1; ++o) {
+        const uint8_t* row = w.data + rb * static_cast<size_t>(o);
+        for (int64_t c = 0; c < nc; ++c) {
+            uint8_t* cb = out + (o * nc + c) * 512;
+            for (int b = 0; b < 8; ++b) {
+                const uint8_t* blk = row + (8 * c + b) * 66;
+                std::memcpy(scales + 2 * ((o * nc + c) * 8 + b), blk + 64, 2);
+                for (int h = 0; h < 2; ++h)
+                    for (int v = 0; v < 8; ++v) {
+                        uint32_t word = 0;
+                        for (int l = 0; l < 4; ++l) {
+                            uint32_t q;
+                            std::memcpy(&q, blk + 32 * h + 16 * (v % 2) + 4 * l, 4);
+                            word |= ((q >> (2 * (v / 2))) & 0x03030303u) << (2 * l);
+                        }
+                        std::memcpy(cb + 64 * v + 4 * (2 * b + h), &word, 4);
+                    }
+            }
+        }
+    }
+}
+
+// Native row `o` of an R16T weight. TQ2_0 element e = 128h + 32l + m is bits 2l of qs[32h + m] (formats.md).
+void unpack_row_tq2(const Weight& w, int64_t o, uint8_t* row) {
+    const int64_t nc = w.n_in / 2048;
+    const uint8_t* scales = w.data + static_cast<size_t>(w.n_out * nc * 512);
+    std::memset(row, 0, row_nbytes(w.type, w.n_in));
+    for (int64_t c = 0; c < nc; ++c) {
+        const uint8_t* cb = w.data + (o * nc + c) * 512;
+        for (int b = 0; b < 8; ++b) {
+            uint8_t* blk = row + (8 * c + b) * 66;
+            std::memcpy(blk + 64, scales + 2 * ((o * nc + c) * 8 + b), 2);
+            for (int h = 0; h < 2; ++h)
+                for (int st = 0; st < 32; ++st)
+                    for (int p = 0; p < 4; ++p) {
+                        const int code = (cb[64 * (st / 4) + 4 * (2 * b + h) + p] >> (2 * (st % 4))) & 3;
+                        const int e = 128 * h + 4 * st + p;
+                        uint8_t& dst = blk[32 * (e / 128) + e % 32];
+                        dst = static_cast<uint8_t>(dst | (code << (2 * ((e % 128) / 32))));
+                    }
+        }
+    }
+}
+
 // Rows [o0, o1) of repack_r16.
 void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64_t o1) {
+    if (w.type == TensorType::TQ2_0) {
+        repack_rows_tq2(w, out, o0, o1);
+        return;
+    }
     const int64_t nc = w.n_in / 512;
     const int CB = r16_code_bytes(w.type), NS = r16_scales(w.type);
     const bool q1 = w.type == TensorType::Q1_0;
@@ -110,7 +172,7 @@ void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64
 
 void repack_r16(const Weight& w, uint8_t* out, Layout target) {
     if (w.layout != Layout::Native || !r16_eligible(w.type, w.n_in) || target == Layout::Native ||
-        (target == Layout::R16M && w.type != TensorType::Q1_0))
+        (target == Layout::R16M && w.type != TensorType::Q1_0) || ((target == Layout::R16T) != (w.type == TensorType::TQ2_0)))
         throw Error("repack: weight is not R16-eligible");
     // Load time scales with the model: large tensors are split over the machine's cores (rows are
     // independent, each thread writes its own rows' codes and scales).
@@ -132,6 +194,10 @@ void repack_r16(const Weight& w, uint8_t* out, Layout target) {
 }
 
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row) {
+    if (w.type == TensorType::TQ2_0) {
+        unpack_row_tq2(w, o, row);
+        return;
+    }
     const int64_t nc = w.n_in / 512;
     const int CB = r16_code_bytes(w.type), NS = r16_scales(w.type);
     const int group = w.type == TensorType::Q1_0 ? 128 : 64;

@@ -17,24 +17,42 @@
 //   scales: then n_out · nc · NS fp16 weight scales, NS = 4 (Q1_0, groups of 128) or 8 (Q2_0, groups
 //           of 64), in row order: chunk (o, c) at (o·nc + c)·NS.
 // Activations for R16 weights use the same transposition (Activations::r16, see matmul.h).
+//
+// R16T (TQ2_0 rows whose length is a multiple of 2048, AVX-512 kernels): TQ2_0 activations are Q8_K
+// (one f32 scale per 256), so the native kernel needs two half loads + an insert per vpdpbusd to line
+// the activations up with the weight byte's 4 codes, and a float epilogue per block. R16T groups a row
+// into chunks of 8 blocks (2048 elements) where int32 lane i accumulates half i%2 of block i/2: each
+// 64-byte code vector feeds 4 vpdpbusd (one per 2-bit plane) against 4 contiguous 64-byte activation
+// loads (Activations::taux), and the epilogue runs once per 2048 elements.
+//   codes:  n_out · nc · 512 bytes, chunk (o, c) at (o·nc + c)·512, nc = n_in / 2048; bits 2l..2l+1 of
+//           byte 64v + 4i + p hold the code (0..2, value (q-1)·d) of step s = 4v + l, i.e. of element
+//           256(i/2) + 128(i%2) + 4s + p of the chunk (v < 8, l < 4, i < 16, p < 4).
+//   scales: then n_out · nc · 8 fp16 block scales in row order: chunk (o, c) at (o·nc + c)·8.
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/cpu/cpu_features.h"
 #include "backend/cpu/matmul.h"
 
 namespace bonsai::cpu {
 
-// True when `type` has an R16 form and rows of n_in elements fit it.
+// True when `type` has a repacked form (R16 / R16M / R16T) and rows of n_in elements fit it:
+// Q1_0 / Q2_0 with n_in % 512 == 0, TQ2_0 with n_in % 2048 == 0.
 bool r16_eligible(TensorType type, int64_t n_in);
+
+// The layout the model loader should give a weight for kernels of `isa`: Native when no SIMD kernel
+// reads a repacked form (scalar ISA, ineligible shape, TQ2_0 below AVX-512); Q1_0 R16M on AVX-512,
+// otherwise R16; TQ2_0 R16T on AVX-512.
+Layout preferred_layout(TensorType type, int64_t n_in, Isa isa);
 // Bytes of code per 512-element chunk (64 or 128) and fp16 scales per chunk (4 or 8).
 int r16_code_bytes(TensorType type);
 int r16_scales(TensorType type);
 
 // Writes the R16 (or, for Q1_0, R16M) form of native weight `w` (layout Native, r16_eligible) into
-// `out` (tensor_nbytes bytes, same as native).
+// `out` (tensor_nbytes bytes, same as native). TQ2_0 takes target R16T only.
 void repack_r16(const Weight& w, uint8_t* out, Layout target = Layout::R16);
 
-// Rebuilds native row `o` of R16 / R16M weight `w` into `row` (row_nbytes(type, n_in) bytes).
+// Rebuilds native row `o` of R16 / R16M / R16T weight `w` into `row` (row_nbytes(type, n_in) bytes).
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row);
 
 }  // namespace bonsai::cpu
