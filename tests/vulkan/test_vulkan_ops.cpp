@@ -509,10 +509,12 @@ private slots:
         check_fused(type, ne0, rows, norm, swiglu, accumulate, 5);
     }
 
-    // The two Q1_0 matvec shaders: the sign-sum table variant (matvec_w.comp -DLUT) with 4 and 8 rows
-    // per team, and the bit-select one (lut 0; weights at an odd byte offset always take it), each
-    // plain, accumulating, over several table chunks with a partial last one, split-K and fused.
-    void matvecQ1Variants_data() {
+    // The two Q1_0 / Q2_0 matvec shaders: the table variant (matvec_w.comp -DLUT) with 4 and 8 rows per
+    // team and 1, 2, 4 passes per chunk, and the word one (lut 0; weights at an odd byte offset always
+    // take it), each plain, accumulating, over several table chunks with a partial last one, split-K and
+    // fused.
+    void matvecTableVariants_data() {
+        QTest::addColumn<TensorType>("type");
         QTest::addColumn<uint32_t>("lut");
         QTest::addColumn<uint32_t>("passes");
         QTest::addColumn<int>("w_off");
@@ -521,26 +523,29 @@ private slots:
         QTest::addColumn<uint32_t>("target");  // split-K target
         QTest::addColumn<int>("input");        // 0 plain, 1 rms_norm, 2 swiglu
         QTest::addColumn<bool>("accumulate");
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0})
         for (auto [lut, passes] : {std::pair{0u, 1u}, {4u, 1u}, {4u, 2u}, {4u, 4u}, {8u, 1u}, {8u, 4u}}) {
+            const char* tn = bonsai::tensor_type_name(t);
             const uint32_t split = 1000000u, none = 0u;
-            QTest::addRow("lut=%ux%u ne0=128 rows=1", lut, passes) << lut << passes << 6 << 128u << 1u << none << 0 << false;
-            QTest::addRow("lut=%ux%u ne0=384 rows=37 accumulate", lut, passes) << lut << passes << 2 << 384u << 37u << none << 0 << true;
-            QTest::addRow("lut=%ux%u ne0=2048 rows=130", lut, passes) << lut << passes << 6 << 2048u << 130u << none << 0 << false;
-            QTest::addRow("lut=%ux%u ne0=4480 rows=19", lut, passes) << lut << passes << 4 << 4096u + 384u << 19u << none << 0 << false;
-            QTest::addRow("lut=%ux%u ne0=6784 rows=70 split accumulate", lut, passes) << lut << passes << 6 << 3 * 2048u + 640u << 70u << split << 0 << true;
-            QTest::addRow("lut=%ux%u norm ne0=4352 rows=21 accumulate", lut, passes) << lut << passes << 6 << 4096u + 256u << 21u << none << 1 << true;
-            QTest::addRow("lut=%ux%u swiglu ne0=8320 rows=9", lut, passes) << lut << passes << 6 << 8192u + 128u << 9u << none << 2 << false;
-            QTest::addRow("lut=%ux%u norm split ne0=6656 rows=100", lut, passes) << lut << passes << 6 << 3 * 2048u + 512u << 100u << split << 1 << false;
+            QTest::addRow("%s lut=%ux%u ne0=128 rows=1", tn, lut, passes) << t << lut << passes << 6 << 128u << 1u << none << 0 << false;
+            QTest::addRow("%s lut=%ux%u ne0=384 rows=37 accumulate", tn, lut, passes) << t << lut << passes << 2 << 384u << 37u << none << 0 << true;
+            QTest::addRow("%s lut=%ux%u ne0=2048 rows=130", tn, lut, passes) << t << lut << passes << 6 << 2048u << 130u << none << 0 << false;
+            QTest::addRow("%s lut=%ux%u ne0=4480 rows=19", tn, lut, passes) << t << lut << passes << 4 << 4096u + 384u << 19u << none << 0 << false;
+            QTest::addRow("%s lut=%ux%u ne0=6784 rows=70 split accumulate", tn, lut, passes) << t << lut << passes << 6 << 3 * 2048u + 640u << 70u << split << 0 << true;
+            QTest::addRow("%s lut=%ux%u norm ne0=4352 rows=21 accumulate", tn, lut, passes) << t << lut << passes << 6 << 4096u + 256u << 21u << none << 1 << true;
+            QTest::addRow("%s lut=%ux%u swiglu ne0=8320 rows=9", tn, lut, passes) << t << lut << passes << 6 << 8192u + 128u << 9u << none << 2 << false;
+            QTest::addRow("%s lut=%ux%u norm split ne0=6656 rows=100", tn, lut, passes) << t << lut << passes << 6 << 3 * 2048u + 512u << 100u << split << 1 << false;
         }
-        QTest::addRow("lut=4 odd offset ne0=2048 rows=40") << 4u << 1u << 7 << 2048u << 40u << 0u << 0 << false;
+        QTest::addRow("Q1_0 lut=4 odd offset ne0=2048 rows=40") << TensorType::Q1_0 << 4u << 1u << 7 << 2048u << 40u << 0u << 0 << false;
         // Automatic rows per team: 4 below 32M weights, 8 from there (8192 x 4096).
         const uint32_t a = VulkanBackend::k_matvec_lut_auto;
-        QTest::addRow("lut=auto ne0=2048 rows=33") << a << 2u << 6 << 2048u << 33u << 0u << 0 << false;
-        QTest::addRow("lut=auto norm ne0=8192 rows=4096 accumulate") << a << 2u << 6 << 8192u << 4096u << 0u << 1 << true;
-        QTest::addRow("lut=8x4 odd offset swiglu ne0=640 rows=3") << 8u << 4u << 5 << 640u << 3u << 0u << 2 << true;
+        QTest::addRow("Q2_0 lut=auto ne0=2048 rows=33") << TensorType::Q2_0 << a << 2u << 6 << 2048u << 33u << 0u << 0 << false;
+        QTest::addRow("Q1_0 lut=auto norm ne0=8192 rows=4096 accumulate") << TensorType::Q1_0 << a << 2u << 6 << 8192u << 4096u << 0u << 1 << true;
+        QTest::addRow("Q2_0 lut=8x4 odd offset swiglu ne0=640 rows=3") << TensorType::Q2_0 << 8u << 4u << 5 << 640u << 3u << 0u << 2 << true;
     }
 
-    void matvecQ1Variants() {
+    void matvecTableVariants() {
+        QFETCH(TensorType, type);
         QFETCH(uint32_t, lut);
         QFETCH(uint32_t, passes);
         QFETCH(int, w_off);
@@ -553,9 +558,9 @@ private slots:
         vk_->set_matvec_split_target(target);
         const bonsai::VulkanStats before = vk_->stats();
         if (input == 0)
-            check_weight_op(TensorType::Q1_0, ne0, rows, 0, false, accumulate, 1, w_off);
+            check_weight_op(type, ne0, rows, 0, false, accumulate, 1, w_off);
         else
-            check_fused(TensorType::Q1_0, ne0, rows, input == 1, input == 2, accumulate, w_off);
+            check_fused(type, ne0, rows, input == 1, input == 2, accumulate, w_off);
         const bonsai::VulkanStats after = vk_->stats();
         vk_->set_matvec_lut(VulkanBackend::Options{}.matvec_lut_rows, VulkanBackend::Options{}.matvec_lut_passes);
         vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);

@@ -150,7 +150,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the Q1_0 table variant 4 or 8). Without a
     // norm its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
-    uint32_t lut = t == TensorType::Q1_0 && wa.base % 2 == 0 && wa.row_stride % 2 == 0 ? impl_->matvec_lut_rows : 0;
+    const bool lut_type = t == TensorType::Q1_0 || t == TensorType::Q2_0;
+    uint32_t lut = lut_type && wa.base % 2 == 0 && wa.row_stride % 2 == 0 ? impl_->matvec_lut_rows : 0;
     // Automatic: 8 rows per team (fewer table builds per weight) where the matrix gives enough
     // workgroups anyway; on an H100, 4096x24576 and 12288x4096 gained 15 %, 4096x6144 lost 10 %.
     if (lut == VulkanBackend::k_matvec_lut_auto) lut = uint64_t(ne0) * rows >= (32u << 20) ? 8 : 4;
@@ -158,7 +159,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // devices that offer less.
     uint32_t passes = impl_->matvec_lut_passes;
     while (passes > 1 && 8192u * passes > impl_->limits.maxComputeSharedMemorySize) passes /= 2;
-    std::string shader = lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_q1_0"
+    std::string shader = lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_" + type_suffix(t)
                              : std::string("matvec_w_") + type_suffix(t);
     const uint32_t rows_per_wg = 8 * (lut ? lut : 4);
     const uint64_t row_blocks = (uint64_t(rows) + rows_per_wg - 1) / rows_per_wg;

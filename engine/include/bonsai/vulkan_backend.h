@@ -165,7 +165,7 @@ struct VulkanStats {
     uint64_t submits = 0;                    // submit_and_wait() calls
     uint64_t split_matvecs = 0;              // matvec dispatches recorded with split-K (set_matvec_split_target)
     uint64_t flushes = 0;                    // flush() calls that submitted a command buffer
-    uint64_t lut_matvecs = 0;                // Q1_0 matvec dispatches recorded with the table variant (set_matvec_lut_rows)
+    uint64_t lut_matvecs = 0;                // Q1_0 / Q2_0 matvec dispatches recorded with the table variant (set_matvec_lut)
 };
 
 class VulkanBackend {
@@ -182,7 +182,7 @@ public:
         // Use the tensor-core matmul when the device has it (VulkanDeviceInfo::coop_matmul); false keeps
         // the f32 matmul.comp everywhere (comparisons, diagnostics).
         bool coop_matmul = true;
-        // Q1_0 matvec through sign-sum tables (matvec_w.comp, LUT) with this many rows per lane team:
+        // Q1_0 / Q2_0 matvec through code tables (matvec_w.comp, LUT) with this many rows per lane team:
         // 4 or 8, k_matvec_lut_auto (8 for matrices of >= 32M weights, else 4: measured on an H100);
         // 0 keeps the bit-select matvec. Passes of 512 elements per table chunk: 1, 2 or 4.
         uint32_t matvec_lut_rows = k_matvec_lut_auto;
@@ -210,7 +210,7 @@ public:
     // `workgroups` workgroups; the last workgroup of each row block adds the partial sums (fixed order,
     // so results do not depend on scheduling). 0 turns it off. Affects later recordings only.
     void set_matvec_split_target(uint32_t workgroups);
-    // Q1_0 matvecs (matvec, matvec_fused) through sign-sum tables with 4 or 8 rows per 32-lane team
+    // Q1_0 / Q2_0 matvecs (matvec, matvec_fused) through code tables with 4 or 8 rows per 32-lane team
     // (32 or 64 rows per workgroup; k_matvec_lut_auto: per matrix size, see Options) and tables of
     // 1, 2 or 4 x 512 elements; rows 0 selects the
     // bit-select shader. Weights at an odd byte offset always take the bit-select shader. Other

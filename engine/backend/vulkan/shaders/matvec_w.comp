@@ -65,13 +65,16 @@ layout(push_constant) uniform PC {
 } pc;
 
 #if defined(LUT)
-// Table-lookup variant (Q1_0 only, -DLUT): instead of staging x, every chunk of LXC = 512 LP x values becomes a
-// table of the 16 signed sums ±x[4g] ±x[4g+1] ±x[4g+2] ±x[4g+3] of each group g of four, and a nibble
-// of sign bits picks one entry: one shared load + one add per 4 weights and row, instead of a select
-// and an add per weight (matvec_w is ALU-bound on the H100; see docs/vulkan.md). The table is
-// entry-major, lut[n * LGROUPS + swz(g)], swz(g) = g ^ ((g >> 5) & 3): the 32 lanes of a team read groups
-// 128p + 4l + i at arbitrary n, and the swizzle puts them in 32 different banks. lut also holds the partial
-// sums of the shared-memory reduction (WG * R_PER_TEAM <= 2048 floats).
+// Table-lookup variant (Q1_0 and Q2_0, -DLUT): instead of staging x, every chunk of LXC = LP passes of
+// x values becomes a table with one entry per value of a 4-bit nibble of codes for each group g of the
+// GW weights such a nibble holds: Q1_0, GW = 4: the 16 signed sums ±x[4g] ±x[4g+1] ±x[4g+2] ±x[4g+3];
+// Q2_0, GW = 2: the 16 sums (q0 - 1) x[2g] + (q1 - 1) x[2g+1]. A nibble then picks one entry: one shared
+// load + one add per GW weights and row, instead of a select/extract and an add per weight (matvec_w is
+// ALU-bound on the H100; see docs/vulkan.md). A pass is 32 lanes x 4 nibbles of groups (512 Q1_0 /
+// 256 Q2_0 weights). The table is entry-major, lut[n * LGROUPS + swz(g)], swz(g) = g ^ ((g >> 5) & 3):
+// the 32 lanes of a team read groups 128p + 4l + i at arbitrary n, and the swizzle puts them in 32
+// different banks. lut also holds the partial sums of the shared-memory reduction (WG * R_PER_TEAM <=
+// 2048 floats).
 #ifndef LUT_PASSES
 #define LUT_PASSES 1  // passes of 512 elements per chunk: 1, 2 or 4
 #endif
@@ -87,8 +90,18 @@ layout(push_constant) uniform PC {
 #else
 #error "LUT_PASSES must be 1, 2 or 4"
 #endif
-#define LXC (512u * LP)
-#define LGROUPS (LXC / 4u)
+#if defined(TYPE_Q1_0)
+#define GW 4u      // weights per nibble of codes
+#define BLKW 128u  // weights per 18-byte block
+#elif defined(TYPE_Q2_0)
+#define GW 2u
+#define BLKW 64u
+#else
+#error "the table variant is for Q1_0 and Q2_0"
+#endif
+#define PASS (128u * GW)  // elements per pass: 32 lanes x 4 nibbles x GW
+#define LXC (PASS * LP)
+#define LGROUPS (LXC / GW)  // = 128 LP
 shared float lut[16u * LGROUPS];
 #define RED lut
 #else
@@ -233,22 +246,22 @@ void main() {
     bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
     float inv = 1.0;
 #if defined(LUT)
-    // Pass p of a chunk: lane l covers elements [512 p + 16 l, + 16): one 16-bit half of a Q1_0 block's
-    // sign bits (blocks start at even bytes, so the half is 2-aligned), groups 128 p + 4 l + i, i < 4.
+    // Pass p of a chunk: lane l covers elements [PASS p + 4 GW l, + 4 GW): one 16-bit half of a block's
+    // codes (blocks start at even bytes, so the half is 2-aligned), groups 128 p + 4 l + i, i < 4.
     uint sw = lane >> 3u;
     for (uint k0 = kb; k0 < ke; k0 += LXC) {
-        uint kn = min(LXC, ke - k0);  // a multiple of 128 (Q1_0 block)
+        uint kn = min(LXC, ke - k0);  // a multiple of BLKW
         // All of the chunk's weight loads first (they do not depend on x). Clamped: lanes past the
         // end load valid data and add nothing.
         uint bits[LP * R_PER_TEAM];
         float dq[LP * R_PER_TEAM];
         [[unroll]] for (uint q = 0u; q < LP; ++q) {
-            uint e = k0 + min(512u * q + lane * 16u, kn - 16u);
+            uint e = k0 + min(PASS * q + lane * 4u * GW, kn - 4u * GW);
             [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
                 uint row = min(row0 + r, pc.rows - 1u);
-                uint h = (pc.w_base + row * pc.row_stride + (e / 128u) * 18u) >> 1u;  // block start, in halves
+                uint h = (pc.w_base + row * pc.row_stride + (e / BLKW) * 18u) >> 1u;  // block start, in halves
                 dq[q * R_PER_TEAM + r] = unpackHalf2x16(uint(wh[h])).x;
-                bits[q * R_PER_TEAM + r] = uint(wh[h + 1u + (e % 128u) / 16u]);
+                bits[q * R_PER_TEAM + r] = uint(wh[h + 1u + (e % BLKW) / (4u * GW)]);
             }
         }
         if (do_norm && k0 == kb) {  // uniform branch: block_sum's barriers are reached by the whole workgroup
@@ -257,22 +270,23 @@ void main() {
             inv = inversesqrt(block_sum(ss) / float(pc.ne0) + pc.eps);
         }
         barrier();  // the previous chunk's readers are done
-        // Thread (g, hb) writes the 8 entries of group g whose bit 2 is hb: 4 sums and their negations
-        // (entry 15 - n = -entry n).
+        // Thread (g, hb) writes 8 of the 16 entries of group g.
         for (uint gi = tid; gi < 2u * LGROUPS; gi += WG) {
             uint g = gi >> 1u, hb = gi & 1u;
-            if (4u * g >= kn) break;
-            float xq[4];
-            [[unroll]] for (uint j = 0u; j < 4u; ++j) {
-                uint k = k0 + 4u * g + j;
+            if (GW * g >= kn) break;
+            float xq[GW];
+            [[unroll]] for (uint j = 0u; j < GW; ++j) {
+                uint k = k0 + GW * g + j;
                 float v = xv[pc.x_off + k];
                 if (do_norm) v = v * inv * nv[pc.nw_off + k];
                 if (do_swiglu) v = v / (1.0 + exp(-v)) * xv[pc.x_off + pc.ne0 + k];
                 xq[j] = v;
             }
+            uint sg = g ^ ((g >> 5u) & 3u);
+#if defined(TYPE_Q1_0)
+            // The entries whose bit 2 is hb, and their negations (entry 15 - n = -entry n).
             float base = (hb != 0u ? xq[2] : -xq[2]) - xq[3];
             float p = xq[0] + xq[1], m = xq[0] - xq[1];
-            uint sg = g ^ ((g >> 5u) & 3u);
             uint n0 = 4u * hb;
             float t0 = base - p, t1 = base + m, t2 = base - m, t3 = base + p;
             lut[(n0 + 0u) * LGROUPS + sg] = t0;
@@ -283,11 +297,19 @@ void main() {
             lut[(14u - n0) * LGROUPS + sg] = -t1;
             lut[(13u - n0) * LGROUPS + sg] = -t2;
             lut[(12u - n0) * LGROUPS + sg] = -t3;
+#else
+            // Entries n = q0 + 4 q1 with q1 = 2 hb, 2 hb + 1: (q0 - 1) x0 + (q1 - 1) x1.
+            [[unroll]] for (uint j = 0u; j < 2u; ++j) {
+                float c = float(int(2u * hb + j) - 1) * xq[1];
+                [[unroll]] for (uint q0 = 0u; q0 < 4u; ++q0)
+                    lut[(q0 + 4u * (2u * hb + j)) * LGROUPS + sg] = float(int(q0) - 1) * xq[0] + c;
+            }
+#endif
         }
         barrier();
         [[unroll]] for (uint q = 0u; q < LP; ++q) {
             // (No break here: a loop with one is not unrolled, and bits/dq would go to function memory.)
-            bool pass_ok = 512u * q + lane * 16u < kn;
+            bool pass_ok = PASS * q + lane * 4u * GW < kn;
             // Entry n of group g' (swizzled) is lut[n * LGROUPS + g']; LGROUPS = 128 LP is a power of
             // two, so the index is (n << LSHIFT) | g'.
             uint gb = 128u * q + 4u * lane;
