@@ -523,18 +523,23 @@ private slots:
         QTest::addColumn<uint32_t>("target");  // split-K target
         QTest::addColumn<int>("input");        // 0 plain, 1 rms_norm, 2 swiglu
         QTest::addColumn<bool>("accumulate");
-        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0})
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ2_0})
         for (auto [lut, passes] : {std::pair{0u, 1u}, {4u, 1u}, {4u, 2u}, {4u, 4u}, {8u, 1u}, {8u, 4u}}) {
             const char* tn = bonsai::tensor_type_name(t);
             const uint32_t split = 1000000u, none = 0u;
-            QTest::addRow("%s lut=%ux%u ne0=128 rows=1", tn, lut, passes) << t << lut << passes << 6 << 128u << 1u << none << 0 << false;
-            QTest::addRow("%s lut=%ux%u ne0=384 rows=37 accumulate", tn, lut, passes) << t << lut << passes << 2 << 384u << 37u << none << 0 << true;
-            QTest::addRow("%s lut=%ux%u ne0=2048 rows=130", tn, lut, passes) << t << lut << passes << 6 << 2048u << 130u << none << 0 << false;
-            QTest::addRow("%s lut=%ux%u ne0=4480 rows=19", tn, lut, passes) << t << lut << passes << 4 << 4096u + 384u << 19u << none << 0 << false;
-            QTest::addRow("%s lut=%ux%u ne0=6784 rows=70 split accumulate", tn, lut, passes) << t << lut << passes << 6 << 3 * 2048u + 640u << 70u << split << 0 << true;
-            QTest::addRow("%s lut=%ux%u norm ne0=4352 rows=21 accumulate", tn, lut, passes) << t << lut << passes << 6 << 4096u + 256u << 21u << none << 1 << true;
-            QTest::addRow("%s lut=%ux%u swiglu ne0=8320 rows=9", tn, lut, passes) << t << lut << passes << 6 << 8192u + 128u << 9u << none << 2 << false;
-            QTest::addRow("%s lut=%ux%u norm split ne0=6656 rows=100", tn, lut, passes) << t << lut << passes << 6 << 3 * 2048u + 512u << 100u << split << 1 << false;
+            const uint32_t b = bonsai::tensor_type_traits(t).block_size;  // 128 Q1_0, 64 Q2_0, 256 TQ2_0
+            auto row = [&](const char* what, int w_off, uint32_t ne0, uint32_t rows, uint32_t target, int input, bool acc) {
+                QTest::addRow("%s lut=%ux%u %s ne0=%u rows=%u", tn, lut, passes, what, ne0, rows)
+                    << t << lut << passes << w_off << ne0 << rows << target << input << acc;
+            };
+            row("plain", 6, b, 1, none, 0, false);
+            row("accumulate", 2, 3 * b, 37, none, 0, true);
+            row("plain", 6, 2048, 130, none, 0, false);
+            row("partial chunk", 4, 4096 + 3 * b, 19, none, 0, false);
+            row("split accumulate", 6, 3 * 2048 + 5 * b, 70, split, 0, true);
+            row("norm accumulate", 6, 4096 + 2 * b, 21, none, 1, true);
+            row("swiglu", 6, 8192 + b, 9, none, 2, false);
+            row("norm split", 6, 3 * 2048 + 4 * b, 100, split, 1, false);
         }
         QTest::addRow("Q1_0 lut=4 odd offset ne0=2048 rows=40") << TensorType::Q1_0 << 4u << 1u << 7 << 2048u << 40u << 0u << 0 << false;
         // Automatic rows per team: 4 below 32M weights, 8 from there (8192 x 4096).
@@ -542,6 +547,7 @@ private slots:
         QTest::addRow("Q2_0 lut=auto ne0=2048 rows=33") << TensorType::Q2_0 << a << 2u << 6 << 2048u << 33u << 0u << 0 << false;
         QTest::addRow("Q1_0 lut=auto norm ne0=8192 rows=4096 accumulate") << TensorType::Q1_0 << a << 2u << 6 << 8192u << 4096u << 0u << 1 << true;
         QTest::addRow("Q2_0 lut=8x4 odd offset swiglu ne0=640 rows=3") << TensorType::Q2_0 << 8u << 4u << 5 << 640u << 3u << 0u << 2 << true;
+        QTest::addRow("TQ2_0 lut=4x2 odd offset ne0=768 rows=5") << TensorType::TQ2_0 << 4u << 2u << 3 << 768u << 5u << 0u << 0 << false;
     }
 
     void matvecTableVariants() {

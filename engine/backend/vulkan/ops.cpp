@@ -150,7 +150,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the Q1_0 table variant 4 or 8). Without a
     // norm its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
-    const bool lut_type = t == TensorType::Q1_0 || t == TensorType::Q2_0;
+    const bool lut_type = t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::TQ2_0;
     uint32_t lut = lut_type && wa.base % 2 == 0 && wa.row_stride % 2 == 0 ? impl_->matvec_lut_rows : 0;
     // Automatic: 8 rows per team (fewer table builds per weight) where the matrix gives enough
     // workgroups anyway; on an H100, 4096x24576 and 12288x4096 gained 15 %, 4096x6144 lost 10 %.

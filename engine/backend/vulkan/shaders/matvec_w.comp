@@ -96,8 +96,15 @@ layout(push_constant) uniform PC {
 #elif defined(TYPE_Q2_0)
 #define GW 2u
 #define BLKW 64u
+#elif defined(TYPE_TQ2_0)
+// TQ2_0: a pass is one 66-byte block (qs[64], fp16 d): lane l reads qs bytes 2l, 2l + 1; nibble i of
+// that half is byte i / 2, planes 2 (i % 2) and 2 (i % 2) + 1, i.e. the codes of x[a] and x[a + 32] with
+// a = 128 h + 64 (i % 2) + m, m = (2 l + i / 2) % 32, h = (2 l + i / 2) / 32 (formats.md: weight
+// 128 h + 32 p + m is plane p of qs[32 h + m]).
+#define GW 2u
+#define BLKW 256u
 #else
-#error "the table variant is for Q1_0 and Q2_0"
+#error "the table variant is for Q1_0, Q2_0 and TQ2_0"
 #endif
 #define PASS (128u * GW)  // elements per pass: 32 lanes x 4 nibbles x GW
 #define LXC (PASS * LP)
@@ -259,9 +266,15 @@ void main() {
             uint e = k0 + min(PASS * q + lane * 4u * GW, kn - 4u * GW);
             [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
                 uint row = min(row0 + r, pc.rows - 1u);
+#if defined(TYPE_TQ2_0)
+                uint h = (pc.w_base + row * pc.row_stride + (e / BLKW) * 66u) >> 1u;  // block start, in halves
+                dq[q * R_PER_TEAM + r] = unpackHalf2x16(uint(wh[h + 32u])).x;
+                bits[q * R_PER_TEAM + r] = uint(wh[h + (e % BLKW) / (4u * GW)]);
+#else
                 uint h = (pc.w_base + row * pc.row_stride + (e / BLKW) * 18u) >> 1u;  // block start, in halves
                 dq[q * R_PER_TEAM + r] = unpackHalf2x16(uint(wh[h])).x;
                 bits[q * R_PER_TEAM + r] = uint(wh[h + 1u + (e % BLKW) / (4u * GW)]);
+#endif
             }
         }
         if (do_norm && k0 == kb) {  // uniform branch: block_sum's barriers are reached by the whole workgroup
@@ -276,7 +289,12 @@ void main() {
             if (GW * g >= kn) break;
             float xq[GW];
             [[unroll]] for (uint j = 0u; j < GW; ++j) {
+#if defined(TYPE_TQ2_0)
+                uint gp = g % 128u, mm = (gp >> 1u) % 32u, hh = (gp >> 1u) / 32u;  // group gp = 4 l + i of its pass
+                uint k = k0 + (g / 128u) * PASS + 128u * hh + 64u * (gp & 1u) + mm + 32u * j;
+#else
                 uint k = k0 + GW * g + j;
+#endif
                 float v = xv[pc.x_off + k];
                 if (do_norm) v = v * inv * nv[pc.nw_off + k];
                 if (do_swiglu) v = v / (1.0 + exp(-v)) * xv[pc.x_off + pc.ne0 + k];
