@@ -91,6 +91,108 @@ private slots:
         }
     }
 
+    // Prompt attention as the forward pass runs it (model/layers.cpp): n_tok new tokens after pos0 cached
+    // ones, one work item per token × KV head on a thread pool, token t attending positions 0..pos0+t
+    // (causal), Q rounded through f16 by round_f16_row. Shapes cover head_dim 64/80/128, GQA groups of
+    // 1/2/4 and every key count 1..600 (so every remainder of the SIMD key blocks), with 1..3 threads.
+    // Checked against float64 math per token and head; a wide-spread case makes many probabilities
+    // underflow (tiny, subnormal and zero exponentials).
+    void prefill_attention_matches_float64() {
+        struct Case { int64_t dim, G, HK, pos0, n_tok; float q_sd; int threads; };
+        const Case cases[] = {
+            {64, 1, 1, 0, 600, 2.0f, 2},    // key counts 1..600
+            {128, 2, 2, 0, 45, 2.0f, 3},    // the Bonsai-1.7B shape (G 2, head_dim 128)
+            {128, 2, 1, 517, 20, 2.0f, 2},  // a later chunk: key counts 518..537
+            {80, 4, 2, 3, 37, 2.0f, 1},
+            {64, 4, 1, 200, 9, 12.0f, 2},   // sharp softmax: most e^x underflow
+            {80, 1, 3, 61, 11, 1.0f, 3},
+        };
+        std::mt19937 rng(11);
+        for (cpu::Isa isa : isas()) {
+            IsaGuard guard(isa);
+            for (const Case& c : cases) {
+                const int64_t D = c.dim, G = c.G, HK = c.HK, H = G * HK, n_ctx = c.pos0 + c.n_tok, stride = HK * D;
+                std::vector<uint16_t> k(static_cast<size_t>(n_ctx * stride)), v(k.size());
+                for (auto* cache : {&k, &v}) {
+                    const std::vector<float> f = random_floats(cache->size(), rng);
+                    for (size_t i = 0; i < f.size(); ++i) (*cache)[i] = fp32_to_fp16(f[i]);
+                }
+                const std::vector<float> q = random_floats(static_cast<size_t>(c.n_tok * H * D), rng, c.q_sd);
+                const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+                std::vector<float> out(q.size(), -7.0f);
+                cpu::ThreadPool pool(c.threads);
+                pool.parallel_for(c.n_tok * HK, [&](int64_t w0, int64_t w1) {
+                    std::vector<float> qh(static_cast<size_t>(G * D)), sc(static_cast<size_t>(G * n_ctx));
+                    for (int64_t w = w0; w < w1; ++w) {
+                        const int64_t t = w / HK, g = w % HK;
+                        cpu::round_f16_row(q.data() + (t * H + g * G) * D, qh.data(), G * D);
+                        cpu::attend_group(qh.data(), static_cast<int>(G), D, k.data() + g * D, v.data() + g * D, stride,
+                                          c.pos0 + t + 1, scale, sc.data(), out.data() + (t * H + g * G) * D);
+                    }
+                });
+                std::vector<double> s(static_cast<size_t>(n_ctx)), qd(static_cast<size_t>(D));
+                for (int64_t t = 0; t < c.n_tok; ++t) {
+                    const int64_t n_kv = c.pos0 + t + 1;
+                    for (int64_t h = 0; h < H; ++h) {
+                        const int64_t g = h / G;
+                        for (int64_t i = 0; i < D; ++i)
+                            qd[static_cast<size_t>(i)] = fp16_to_fp32(fp32_to_fp16(q[static_cast<size_t>((t * H + h) * D + i)]));
+                        double mx = -1e300, sum = 0;
+                        for (int64_t j = 0; j < n_kv; ++j) {
+                            double d = 0;
+                            for (int64_t i = 0; i < D; ++i)
+                                d += qd[static_cast<size_t>(i)] * fp16_to_fp32(k[static_cast<size_t>(j * stride + g * D + i)]);
+                            s[static_cast<size_t>(j)] = d * scale;
+                            mx = std::max(mx, d * scale);
+                        }
+                        for (int64_t j = 0; j < n_kv; ++j) sum += (s[static_cast<size_t>(j)] = std::exp(s[static_cast<size_t>(j)] - mx));
+                        for (int64_t j = 0; j < n_kv; ++j)
+                            s[static_cast<size_t>(j)] = fp16_to_fp32(fp32_to_fp16(static_cast<float>(s[static_cast<size_t>(j)] / sum)));
+                        for (int64_t i = 0; i < D; ++i) {
+                            double ref = 0, mag = 0;
+                            for (int64_t j = 0; j < n_kv; ++j) {
+                                const double pv = s[static_cast<size_t>(j)] * fp16_to_fp32(v[static_cast<size_t>(j * stride + g * D + i)]);
+                                ref += pv;
+                                mag += std::fabs(pv);
+                            }
+                            const double got = out[static_cast<size_t>((t * H + h) * D + i)];
+                            // f16 rounding of p may flip with the last float bit of a score: allow 2^-10 of Σ|p·v|.
+                            if (!(std::fabs(got - ref) <= 1e-3 * mag + 1e-6))
+                                QFAIL(qPrintable(QString("isa %1 D %2 G %3 HK %4 pos0 %5 t %6 h %7 i %8: %9 vs %10")
+                                                     .arg(cpu::isa_name(isa)).arg(D).arg(G).arg(HK).arg(c.pos0).arg(t).arg(h)
+                                                     .arg(i).arg(got).arg(ref)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // round_f16_row equals the scalar f16 round trip bit for bit (ties to even, subnormals, in place).
+    void round_f16_row_matches_scalar() {
+        std::mt19937 rng(5);
+        std::vector<float> x = random_floats(203, rng, 3.0f);
+        x[0] = 1.0f + 1.0f / 2048.0f;   // tie: rounds down to even 1.0
+        x[1] = 1.0f + 3.0f / 2048.0f;   // tie: rounds up to even
+        x[2] = 3e-6f;                   // f16 subnormal
+        x[3] = 70000.0f;                // beyond f16 range: inf
+        for (size_t i = 4; i < 40; ++i) x[i] *= 1e-5f;
+        for (cpu::Isa isa : isas()) {
+            IsaGuard guard(isa);
+            std::vector<float> y(x.size()), z = x;
+            cpu::round_f16_row(x.data(), y.data(), static_cast<int64_t>(x.size()));
+            cpu::round_f16_row(z.data(), z.data(), static_cast<int64_t>(z.size()));
+            for (size_t i = 0; i < x.size(); ++i) {
+                const float want = fp16_to_fp32(fp32_to_fp16(x[i]));
+                QCOMPARE(std::memcmp(&y[i], &want, 4), 0);
+                QCOMPARE(std::memcmp(&z[i], &want, 4), 0);
+            }
+            QCOMPARE(y[0], 1.0f);
+            QCOMPARE(y[1], 1.0f + 2.0f / 1024.0f);
+            QVERIFY(std::isinf(y[3]));
+        }
+    }
+
     // Every item is run exactly once for static and claimed-grain splits, with 1..3 threads and item
     // counts around the grain; an exception in one chunk reaches the caller and the pool stays usable.
     void thread_pool_covers_every_item_once() {

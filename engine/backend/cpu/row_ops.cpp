@@ -149,4 +149,9 @@ void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
 }
 
+void round_f16_row(const float* src, float* dst, int64_t n) {
+    if (use_avx2()) return detail::avx2::round_f16_row(src, dst, n);
+    for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(fp32_to_fp16(src[i]));
+}
+
 }  // namespace bonsai::cpu

@@ -15,7 +15,9 @@ namespace bonsai::cpu {
 //  scale:   1/sqrt(dim), applied to each score before the softmax.
 //  scratch: at least n_q·n_kv floats.
 //  out:     n_q rows of `dim` floats: Σ_j f16(p_j)·v_j with p the softmax (max-subtracted, sum in double).
-// `dim` must be a multiple of 8 on the SIMD path (it falls back to scalar otherwise).
+// `dim` must be a multiple of 8 on the SIMD path (it falls back to scalar otherwise). The SIMD body
+// scores blocks of four positions at once and takes e^x in double precision rounded to float (the
+// correctly rounded value, which the scalar body's expf also returns but for rare near-ties).
 void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
                   int64_t n_kv, float scale, float* scratch, float* out);
 
@@ -42,5 +44,9 @@ void add_rows(float* x, const float* y, int64_t n);
 
 // dst[i] = f16(src[i]) (round to nearest even), for the KV cache stores.
 void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n);
+
+// dst[i] = float(f16(src[i])) (round to nearest even): values rounded to the cache type and widened
+// back (attention's Q). dst may alias src.
+void round_f16_row(const float* src, float* dst, int64_t n);
 
 }  // namespace bonsai::cpu

@@ -39,26 +39,78 @@ inline __m256 exp_ps(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-// Scores of NH query heads against every position (four accumulators per head hide FMA latency).
+// Sum of each of four vectors, as one __m128 {Σa0, Σa1, Σa2, Σa3}: one reduction tree for four dot
+// products instead of four horizontal sums.
+inline __m128 hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+// Scores of NH query heads against positions j0..j0+3: the four K rows are each converted once per
+// 8 dims and shared by the heads; the NH·4 products accumulate vertically (independent FMA chains) and
+// are reduced together at the end. Writes sc[h·n_kv + j0 + 0..3] and raises mx[h].
 template <int NH>
-void scores(const float* q, int64_t dim, const uint16_t* k, int64_t stride, int64_t n_kv, float scale, float* sc) {
-    for (int64_t j = 0; j < n_kv; ++j) {
-        const uint16_t* kr = k + j * stride;
-        __m256 a[NH][4];
-        for (int h = 0; h < NH; ++h)
-            for (int c = 0; c < 4; ++c) a[h][c] = _mm256_setzero_ps();
-        int64_t d = 0;
-        for (; d + 32 <= dim; d += 32)
-            for (int c = 0; c < 4; ++c) {
-                const __m256 kf = load_h8(kr + d + 8 * c);
-                for (int h = 0; h < NH; ++h) a[h][c] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * dim + d + 8 * c), kf, a[h][c]);
-            }
-        for (; d < dim; d += 8) {
-            const __m256 kf = load_h8(kr + d);
-            for (int h = 0; h < NH; ++h) a[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * dim + d), kf, a[h][0]);
+inline void scores_block4(const float* q, int64_t dim, const uint16_t* k, int64_t stride, int64_t j0, int64_t n_kv,
+                          __m128 vscale, float* sc, __m128* mx) {
+    const uint16_t* k0 = k + j0 * stride;
+    const uint16_t* k1 = k0 + stride;
+    const uint16_t* k2 = k1 + stride;
+    const uint16_t* k3 = k2 + stride;
+    __m256 a[NH][4];
+    for (int h = 0; h < NH; ++h)
+        for (int c = 0; c < 4; ++c) a[h][c] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < dim; d += 8) {
+        const __m256 f0 = load_h8(k0 + d), f1 = load_h8(k1 + d), f2 = load_h8(k2 + d), f3 = load_h8(k3 + d);
+        for (int h = 0; h < NH; ++h) {
+            const __m256 qv = _mm256_loadu_ps(q + h * dim + d);
+            a[h][0] = _mm256_fmadd_ps(qv, f0, a[h][0]);
+            a[h][1] = _mm256_fmadd_ps(qv, f1, a[h][1]);
+            a[h][2] = _mm256_fmadd_ps(qv, f2, a[h][2]);
+            a[h][3] = _mm256_fmadd_ps(qv, f3, a[h][3]);
         }
-        for (int h = 0; h < NH; ++h)
-            sc[h * n_kv + j] = hsum(_mm256_add_ps(_mm256_add_ps(a[h][0], a[h][1]), _mm256_add_ps(a[h][2], a[h][3]))) * scale;
+    }
+    for (int h = 0; h < NH; ++h) {
+        const __m128 s = _mm_mul_ps(hsum4(a[h][0], a[h][1], a[h][2], a[h][3]), vscale);
+        _mm_storeu_ps(sc + h * n_kv + j0, s);
+        mx[h] = _mm_max_ps(mx[h], s);
+    }
+}
+
+// Scores of NH query heads against every position, times `scale`; mx[h] receives each row's maximum.
+// Blocks of four positions, then single positions (one horizontal sum each) for the remainder.
+template <int NH>
+void scores(const float* q, int64_t dim, const uint16_t* k, int64_t stride, int64_t n_kv, float scale, float* sc, float* mx) {
+    const __m128 vscale = _mm_set1_ps(scale);
+    __m128 m[NH];
+    for (int h = 0; h < NH; ++h) m[h] = _mm_set1_ps(-std::numeric_limits<float>::infinity());
+    int64_t j = 0;
+    for (; j + 4 <= n_kv; j += 4) scores_block4<NH>(q, dim, k, stride, j, n_kv, vscale, sc, m);
+    for (int h = 0; h < NH; ++h) {
+        __m128 t = _mm_max_ps(m[h], _mm_movehl_ps(m[h], m[h]));
+        t = _mm_max_ss(t, _mm_movehdup_ps(t));
+        mx[h] = _mm_cvtss_f32(t);
+    }
+    for (; j < n_kv; ++j) {
+        const uint16_t* kr = k + j * stride;
+        __m256 a[NH][2];
+        for (int h = 0; h < NH; ++h) a[h][0] = a[h][1] = _mm256_setzero_ps();
+        int64_t d = 0;
+        for (; d + 16 <= dim; d += 16) {
+            const __m256 f0 = load_h8(kr + d), f1 = load_h8(kr + d + 8);
+            for (int h = 0; h < NH; ++h) {
+                a[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * dim + d), f0, a[h][0]);
+                a[h][1] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * dim + d + 8), f1, a[h][1]);
+            }
+        }
+        for (; d < dim; d += 8) {
+            const __m256 f0 = load_h8(kr + d);
+            for (int h = 0; h < NH; ++h) a[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(q + h * dim + d), f0, a[h][0]);
+        }
+        for (int h = 0; h < NH; ++h) {
+            const float s = hsum(_mm256_add_ps(a[h][0], a[h][1])) * scale;
+            sc[h * n_kv + j] = s;
+            mx[h] = std::max(mx[h], s);
+        }
     }
 }
 
@@ -93,20 +145,52 @@ void weighted_values(const float* p, int64_t dim, const uint16_t* v, int64_t str
     }
 }
 
-// Softmax of one score row in place, then each probability rounded through f16 (as llama.cpp stores
-// KQ in the cache type before multiplying with V). exp stays the C library's, as in the scalar body.
-void softmax_f16(float* sc, int64_t n) {
-    float mx = -std::numeric_limits<float>::infinity();
+// e^x for four non-positive floats (widened to double), rounded once to float. The double-precision
+// reduction (x = n·ln2 + r, |r| <= ln2/2, two-part ln2) and degree-11 Taylor polynomial are accurate to
+// ~1e-15 relative, so the float result is the correctly rounded e^x, as glibc's expf (which the scalar
+// body calls) returns it, except within ~1e-15 of a rounding boundary. Inputs below -104 give 0, as
+// float e^x does (it underflows below ~-103.97); float subnormals round correctly in the final convert.
+inline __m128 exp_neg_ps(__m128 xf) {
+    __m256d x = _mm256_max_pd(_mm256_set1_pd(-104.0), _mm256_cvtps_pd(xf));  // NaN passes through
+    const __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+    __m256d p = _mm256_set1_pd(1.0 / 39916800.0);
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 3628800.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 362880.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 40320.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 5040.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 720.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 120.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 24.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0 / 6.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(0.5));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(1.0));
+    // 2^n built in the exponent field (n >= -151, well inside double range).
+    const __m256i e = _mm256_slli_epi64(
+        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023)), 52);
+    return _mm256_cvtpd_ps(_mm256_mul_pd(p, _mm256_castsi256_pd(e)));
+}
+
+// Softmax of one score row in place given its maximum, then each probability rounded through f16 (as
+// llama.cpp stores KQ in the cache type before multiplying with V). The float exponentials are summed
+// in double, as in the scalar body (four partial sums: only the order differs).
+void softmax_f16(float* sc, int64_t n, float mx) {
+    const __m128 vm = _mm_set1_ps(mx);
+    __m256d sum4 = _mm256_setzero_pd();
     int64_t j = 0;
-    if (n >= 8) {
-        __m256 m = _mm256_loadu_ps(sc);
-        for (j = 8; j + 8 <= n; j += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(sc + j));
-        mx = hmax(m);
+    for (; j + 4 <= n; j += 4) {
+        const __m128 e = exp_neg_ps(_mm_sub_ps(_mm_loadu_ps(sc + j), vm));
+        _mm_storeu_ps(sc + j, e);
+        sum4 = _mm256_add_pd(sum4, _mm256_cvtps_pd(e));
     }
-    for (; j < n; ++j) mx = std::max(mx, sc[j]);
-    double sum = 0.0;
-    for (j = 0; j < n; ++j) {
-        const float e = std::exp(sc[j] - mx);
+    alignas(32) double t[4];
+    _mm256_store_pd(t, sum4);
+    double sum = (t[0] + t[1]) + (t[2] + t[3]);
+    for (; j < n; ++j) {
+        const float e = _mm_cvtss_f32(exp_neg_ps(_mm_set_ss(sc[j] - mx)));
         sc[j] = e;
         sum += e;
     }
@@ -124,14 +208,15 @@ void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const
     for (int h = 0; h < n_q; h += 2) {
         const float* qh = q + h * dim;
         float* oh = out + h * dim;
+        float mx[2];
         if (h + 1 < n_q) {
-            scores<2>(qh, dim, k, stride, n_kv, scale, scratch);
-            softmax_f16(scratch, n_kv);
-            softmax_f16(scratch + n_kv, n_kv);
+            scores<2>(qh, dim, k, stride, n_kv, scale, scratch, mx);
+            softmax_f16(scratch, n_kv, mx[0]);
+            softmax_f16(scratch + n_kv, n_kv, mx[1]);
             weighted_values<2>(scratch, dim, v, stride, n_kv, oh);
         } else {
-            scores<1>(qh, dim, k, stride, n_kv, scale, scratch);
-            softmax_f16(scratch, n_kv);
+            scores<1>(qh, dim, k, stride, n_kv, scale, scratch, mx);
+            softmax_f16(scratch, n_kv, mx[0]);
             weighted_values<1>(scratch, dim, v, stride, n_kv, oh);
         }
     }
@@ -256,6 +341,12 @@ void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n) {
     for (; i < n; ++i) dst[i] = static_cast<uint16_t>(_cvtss_sh(src[i], 0));
 }
 
+void round_f16_row(const float* src, float* dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(src + i), 0)));
+    for (; i < n; ++i) dst[i] = _cvtsh_ss(_cvtss_sh(src[i], 0));
+}
+
 }  // namespace bonsai::cpu::detail::avx2
 #else
 #include <stdexcept>
@@ -270,5 +361,6 @@ void scale_mul(const float*, float, const float*, float*, int64_t) { unavailable
 void silu_mul(float*, const float*, int64_t) { unavailable(); }
 void add_rows(float*, const float*, int64_t) { unavailable(); }
 void f32_to_f16_row(const float*, uint16_t*, int64_t) { unavailable(); }
+void round_f16_row(const float*, float*, int64_t) { unavailable(); }
 }  // namespace bonsai::cpu::detail::avx2
 #endif

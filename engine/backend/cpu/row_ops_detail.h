@@ -13,5 +13,6 @@ void scale_mul(const float* x, float s, const float* w, float* y, int64_t n);
 void silu_mul(float* g, const float* u, int64_t n);
 void add_rows(float* x, const float* y, int64_t n);
 void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n);
+void round_f16_row(const float* src, float* dst, int64_t n);
 
 }  // namespace bonsai::cpu::detail::avx2
