@@ -29,8 +29,9 @@ constexpr uint32_t k_none = std::numeric_limits<uint32_t>::max();
 // Keys per workgroup of split-KV decoding attention (VulkanAttention::split_len): by default chosen
 // per step between k_attention_split_min and k_attention_split so that n_head x splits reaches about
 // k_attention_wgs workgroups (H100, 1.7B at ~600 positions: 64 keys per workgroup 4 % faster than
-// 16 since the merge reads the splits in parallel; before that, 64 left it mostly idle). The environment variable BONSAI_VULKAN_ATTENTION_SPLIT fixes it instead (tests use small
-// values to reach the split path with short contexts; 0 turns splitting off).
+// 16 since the merge reads the splits in parallel; before that, 64 left it mostly idle). The
+// environment variable BONSAI_VULKAN_ATTENTION_SPLIT fixes it instead (tests use small values to reach
+// the split path with short contexts; 0 turns splitting off).
 constexpr uint32_t k_attention_split = 64;
 constexpr uint32_t k_attention_split_min = 16;
 constexpr uint32_t k_attention_wgs = 256;

@@ -56,6 +56,8 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
             }
         }
     }
+    if (const char* w = std::getenv("BONSAI_VULKAN_COOP_WIDE"); w && (std::string(w) == "0" || std::string(w) == "1"))
+        o.coop_tiles = static_cast<uint32_t>(w[0] - '0');
     return o;
 }
 
@@ -67,8 +69,7 @@ VulkanBackend::Impl::Impl(const Options& o) {
     const uint32_t lr = o.matvec_lut_rows;
     matvec_lut_rows = lr == 4 || lr == 8 || lr == VulkanBackend::k_matvec_lut_auto ? lr : 0;
     matvec_lut_passes = o.matvec_lut_passes == 2 || o.matvec_lut_passes == 4 ? o.matvec_lut_passes : 1;
-    if (const char* w = std::getenv("BONSAI_VULKAN_COOP_WIDE"); w && (std::string(w) == "0" || std::string(w) == "1"))
-        coop_wide = static_cast<uint32_t>(w[0] - '0');
+    coop_wide = o.coop_tiles <= 2 ? o.coop_tiles : 2;
     inst = vk_detail::create_instance(validation, &messages);
     try {
         uint32_t n = 0;

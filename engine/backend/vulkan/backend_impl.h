@@ -115,10 +115,11 @@ struct VulkanBackend::Impl {
     static constexpr uint32_t k_split_partials = 1u << 20;
     // Workgroups a matvec_w dispatch should have at least (0: never split); see set_matvec_split_target.
     uint32_t matvec_wg_target = 0;
-    // Rows per lane team of the Q1_0 table-lookup matvec (4 or 8; 0: the bit-select matvec_w).
+    // Rows per lane team of the Q1_0 / Q2_0 / TQ2_0 table matvec (4, 8 or k_matvec_lut_auto; 0: the
+    // word matvec_w) and passes per table chunk (1, 2, 4): Options::matvec_lut_rows / _passes.
     uint32_t matvec_lut_rows = 0;
-    uint32_t matvec_lut_passes = 1;  // 512-element passes per table chunk (1, 2, 4)
-    // Tensor-core matmul tile width: 0 = 64 columns, 1 = 128, 2 = by matrix (BONSAI_VULKAN_COOP_WIDE).
+    uint32_t matvec_lut_passes = 1;
+    // Tensor-core matmul tile width: 0 = 64 columns, 1 = 128, 2 = by matrix (Options::coop_tiles).
     uint32_t coop_wide = 2;
     // Creates `splitk` and records its zero fill into the open command buffer (before its first use).
     void ensure_splitk();

@@ -147,8 +147,9 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     pc.mode = (accumulate ? 1u : 0u) | (in.rms_norm ? 2u : 0u) | (in.swiglu ? 4u : 0u);
     if (in.rms_norm) pc.nw_off = index_of(op, "norm", in.norm, floats(ne0), 4);
     pc.eps = in.eps;
-    // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the Q1_0 table variant 4 or 8). Without a
-    // norm its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
+    // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant of Q1_0 / Q2_0 / TQ2_0: 4
+    // or 8). Without a norm its binding 3 gets x (never read). The table variant reads 16-bit halves:
+    // even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
     const bool lut_type = t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::TQ2_0;
     uint32_t lut = lut_type && wa.base % 2 == 0 && wa.row_stride % 2 == 0 ? impl_->matvec_lut_rows : 0;
@@ -317,6 +318,17 @@ void VulkanBackend::copy(VulkanRef src, VulkanRef dst, uint64_t bytes) {
 }
 
 namespace {
+// The argument checks qkv_post and attention_decode share (the token count is checked by each).
+void check_qkv_post(const char* op, const VulkanQkvPost& p, VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm,
+                    VulkanRef k_norm) {
+    if (p.head_dim == 0 || p.head_dim > 512 || p.head_dim % 2 != 0) fail(op, "head_dim must be even and 2..512");
+    if (p.n_rot % 2 != 0 || p.n_rot > p.head_dim) fail(op, "n_rot must be even and at most head_dim");
+    if (!(p.freq_base > 0.0f)) fail(op, "freq_base must be positive");
+    if (p.n_head == 0 || p.n_kv_head == 0 || uint64_t(p.n_head) + 2ull * p.n_kv_head > 65535) fail(op, "bad head counts");
+    if (k.buffer != q.buffer || v.buffer != q.buffer) fail(op, "q, k and v must be in one buffer");
+    if (p.q_norm && p.k_norm && k_norm.buffer != q_norm.buffer) fail(op, "q_norm and k_norm must be in one buffer");
+}
+
 // attention.comp's push constants.
 struct AttentionPC {
     uint32_t head_dim, n_head, n_kv_head, n_kv;
@@ -344,21 +356,15 @@ void VulkanBackend::attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, Vulk
     if (p.n_tokens != 1 || post.n_tokens != 1) fail(op, "one query token only");
     if (post.head_dim != p.head_dim || post.n_head != p.n_head || post.n_kv_head != p.n_kv_head)
         fail(op, "the qkv_post and attention shapes differ");
-    if (p.head_dim % 2 != 0 || p.k_pos_stride % 2 != 0 || p.k_head_stride % 2 != 0 || p.v_pos_stride % 2 != 0 ||
-        p.v_head_stride % 2 != 0)
-        fail(op, "head_dim and the cache strides must be even");
-    if (post.n_rot % 2 != 0 || post.n_rot > post.head_dim) fail(op, "n_rot must be even and at most head_dim");
-    if (!(post.freq_base > 0.0f)) fail(op, "freq_base must be positive");
-    if (k.buffer != q.buffer || v.buffer != q.buffer) fail(op, "q, k and v must be in one buffer");
-    const bool any_norm = post.q_norm || post.k_norm;
-    if (post.q_norm && post.k_norm && k_norm.buffer != q_norm.buffer) fail(op, "q_norm and k_norm must be in one buffer");
+    check_qkv_post(op, post, q, k, v, q_norm, k_norm);
+    if (p.k_pos_stride % 2 != 0 || p.k_head_stride % 2 != 0 || p.v_pos_stride % 2 != 0 || p.v_head_stride % 2 != 0)
+        fail(op, "the cache strides must be even");
     AttentionFusion f;
     f.post = &post;
     f.k = k;
     f.v = v;
     f.q_norm = q_norm;
     f.k_norm = k_norm;
-    f.any_norm = any_norm;
     f.pos = pos;
     record_attention(op, q, k_cache, v_cache, out, p, &f);
 }
@@ -392,7 +398,7 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
         pc.vr_off = index_of(op, "v", f->v, floats(kd), 4);
         if (f->post->q_norm) pc.qn_off = index_of(op, "q_norm", f->q_norm, floats(p.head_dim), 4);
         if (f->post->k_norm) pc.kn_off = index_of(op, "k_norm", f->k_norm, floats(p.head_dim), 4);
-        if (f->any_norm) nbuf = f->post->q_norm ? f->q_norm.buffer : f->k_norm.buffer;
+        if (f->post->q_norm || f->post->k_norm) nbuf = f->post->q_norm ? f->q_norm.buffer : f->k_norm.buffer;
         pc.n_rot = f->post->n_rot;
         pc.style = f->post->style == RopeStyle::Norm ? 0u : 1u;
         pc.log2_base = std::log2(f->post->freq_base);
@@ -427,14 +433,9 @@ void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_
                              VulkanRef positions, VulkanRef k_cache, VulkanRef v_cache, const VulkanQkvPost& p) {
     const char* op = "qkv_post";
     impl_->require_recording(op);
-    if (p.head_dim == 0 || p.head_dim > 512 || p.head_dim % 2 != 0) fail(op, "head_dim must be even and 2..512");
-    if (p.n_rot % 2 != 0 || p.n_rot > p.head_dim) fail(op, "n_rot must be even and at most head_dim");
-    if (!(p.freq_base > 0.0f)) fail(op, "freq_base must be positive");
     if (p.n_tokens == 0 || p.n_tokens > 65535) fail(op, "n_tokens must be 1..65535");
-    if (p.n_head == 0 || p.n_kv_head == 0 || uint64_t(p.n_head) + 2ull * p.n_kv_head > 65535) fail(op, "bad head counts");
-    if (k.buffer != q.buffer || v.buffer != q.buffer) fail(op, "q, k and v must be in one buffer");
+    check_qkv_post(op, p, q, k, v, q_norm, k_norm);
     const bool any_norm = p.q_norm || p.k_norm;
-    if (any_norm && p.q_norm && p.k_norm && k_norm.buffer != q_norm.buffer) fail(op, "q_norm and k_norm must be in one buffer");
     const VulkanRef nref = p.q_norm ? q_norm : k_norm;
     const uint64_t QD = uint64_t(p.n_head) * p.head_dim, KD = uint64_t(p.n_kv_head) * p.head_dim;
     struct {

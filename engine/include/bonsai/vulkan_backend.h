@@ -187,10 +187,13 @@ public:
         // 0 keeps the bit-select matvec. Passes of 512 elements per table chunk: 1, 2 or 4.
         uint32_t matvec_lut_rows = k_matvec_lut_auto;
         uint32_t matvec_lut_passes = 2;
+        // Tensor-core matmul tiles: 0 = 128 x 64 always, 1 = 128 x 128 always, 2 = 128 x 128 for
+        // matrices of >= 48M weights (measured on an H100), else 128 x 64.
+        uint32_t coop_tiles = 2;
         // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1,
         // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target), BONSAI_VULKAN_COOP_MATMUL=0 and
         // BONSAI_VULKAN_MATVEC_LUT ("0"; rows "4", "8" or "a" (auto), optionally followed by "x" and the
-        // passes, e.g. "8x4", "ax1").
+        // passes, e.g. "8x4", "ax1") and BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles).
         static Options from_environment();
     };
 
@@ -307,7 +310,6 @@ private:
     struct AttentionFusion {  // attention_decode's part of an attention dispatch
         const VulkanQkvPost* post = nullptr;
         VulkanRef k, v, q_norm, k_norm;
-        bool any_norm = false;
         int32_t pos = 0;
     };
     void record_attention(const char* op, VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
