@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
                 if (f32) {
                     cpu::onednn::set_policy(cpu::onednn::Policy::Never);
                     auto run = [&] {
-                        scratch.prepare(cpu::act_format(w.type), x.data(), n_tok, w.n_in);
+                        scratch.prepare(cpu::act_format(w.type), x.data(), n_tok, w.n_in, w.layout == cpu::Layout::R16T);
                         cpu::onednn::gemm(w, scratch, y.data(), pool, cpu::onednn::Precision::F32);
                     };
                     run();

@@ -204,7 +204,7 @@ private slots:
         for (auto& v : x) v = nd(rng);
         cpu::ThreadPool pool(threads);
         cpu::Activations acts;
-        acts.prepare(cpu::act_format(t), x.data(), n_tok, n_in);
+        acts.prepare(cpu::act_format(t), x.data(), n_tok, n_in, !q.r16t.empty());
         // float64 reference and its error scale.
         std::vector<double> ref(static_cast<size_t>(n_tok * n_out)), mag(ref.size());
         for (int64_t tk = 0; tk < n_tok; ++tk) {

@@ -424,7 +424,7 @@ ActFormat act_format(TensorType t) {
     throw Error("matmul: unsupported tensor type");
 }
 
-void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in) {
+void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t) {
     const int64_t blk = fmt == ActFormat::Q8_0 ? QK8_0 : fmt == ActFormat::Q8_K ? QK_K : 1;
     if (n_in <= 0 || n_in % blk != 0)
         throw Error("matmul: row length " + std::to_string(n_in) + " is not a multiple of the activation block " +
@@ -440,7 +440,7 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
                      : fmt == ActFormat::Q8_K                  ? static_cast<size_t>(n_in / QK_K) * 4
                                                                : 0;
     aux_.resize(aux_row_bytes_ ? aux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
-    taux_row_bytes_ = fmt == ActFormat::Q8_K && n_in % 2048 == 0 ? static_cast<size_t>(n_in / 2048) * 2176 : 0;
+    taux_row_bytes_ = r16t && fmt == ActFormat::Q8_K && n_in % 2048 == 0 ? static_cast<size_t>(n_in / 2048) * 2176 : 0;
     taux_.resize(taux_row_bytes_ ? taux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
     block_sums_.resize(static_cast<size_t>(n_in / blk));
     for (int64_t r = 0; r < n_rows; ++r) {
@@ -520,9 +520,17 @@ float dot_row(const Weight& w, int64_t o, const Activations& acts, int64_t t) {
     throw Error("matmul: unsupported tensor type");
 }
 
-void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadPool& pool) {
+namespace {
+void check_activations(const Weight& w, const Activations& acts) {
     if (acts.format() != act_format(w.type) || acts.n_in() != w.n_in)
         throw Error("matmul: activations do not match the weight");
+    if (w.layout == Layout::R16T && acts.n_rows() > 0 && acts.taux(0) == nullptr)
+        throw Error("matmul: an R16T weight needs activations prepared with their R16T form");
+}
+}  // namespace
+
+void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadPool& pool) {
+    check_activations(w, acts);
     if (w.type == TensorType::I2_S && (w.n_in % 128) != 0)
         throw Error("matmul: I2_S rows must be a multiple of 128 elements");
     const int64_t n_tok = acts.n_rows();
@@ -559,8 +567,7 @@ void matmul_prepared_many(const Weight* const* ws, float* const* ys, int n, cons
     bool fused = n <= 8 && acts.n_rows() < 16;  // decode-sized batches (prefill may go to oneDNN, see matmul_prepared)
     int64_t total = 0;
     for (int i = 0; i < n && fused; ++i) {
-        if (acts.format() != act_format(ws[i]->type) || acts.n_in() != ws[i]->n_in)
-            throw Error("matmul: activations do not match the weight");
+        check_activations(*ws[i], acts);
         fns[i] = detail::find_kernel(*ws[i], active_isa());
         fused = fns[i] != nullptr;
         total += ws[i]->n_out;
@@ -590,7 +597,7 @@ void matmul_prepared_many(const Weight* const* ws, float* const* ys, int n, cons
 }
 
 void matmul(const Weight& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool, Activations& scratch) {
-    scratch.prepare(act_format(w.type), x, n_tok, w.n_in);
+    scratch.prepare(act_format(w.type), x, n_tok, w.n_in, w.layout == Layout::R16T);
     matmul_prepared(w, scratch, y, pool);
 }
 

@@ -39,8 +39,10 @@ ActFormat act_format(TensorType t);
 class Activations {
 public:
     // Converts n_rows rows of n_in floats (row-major) to `fmt`. n_in must be a multiple of the
-    // format's block size (32 for Q8_0, 256 for Q8_K); throws bonsai::Error otherwise.
-    void prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in);
+    // format's block size (32 for Q8_0, 256 for Q8_K); throws bonsai::Error otherwise. With `r16t`
+    // (Q8_K rows of a multiple of 2048 only) it also builds the transposed form that Layout::R16T
+    // weights read (taux); matmul_prepared refuses R16T weights without it.
+    void prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t = false);
     ActFormat format() const { return fmt_; }
     int64_t n_rows() const { return n_rows_; }
     int64_t n_in() const { return n_in_; }
@@ -81,6 +83,7 @@ private:
 };
 
 // y[t·n_out + o] = Σ_i W[o][i] · x[t·n_in + i] for t < n_tok, o < n_out; rows split over the pool.
+// (Prepares `scratch` for w, the R16T form included when w needs it.)
 void matmul(const Weight& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool, Activations& scratch);
 
 // Same, with activations already converted by `acts` (must match act_format(w.type) and w.n_in).
