@@ -1024,6 +1024,104 @@ private slots:
         QVERIFY2(close_all(read_floats(ob, q.size()), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
     }
 
+    // Prompt attention (several query tokens, causal): the tiled shader (attention_prompt.comp: head_dim
+    // 128, 16-byte aligned rows) and attention.comp, against a float64 reference. `hidden` cache
+    // positions precede the batch (visible to every query token).
+    void promptAttention_data() {
+        QTest::addColumn<uint32_t>("head_dim");
+        QTest::addColumn<uint32_t>("n_head");
+        QTest::addColumn<uint32_t>("n_kv_head");
+        QTest::addColumn<uint32_t>("n_tokens");
+        QTest::addColumn<uint32_t>("hidden");
+        QTest::addColumn<bool>("round_q");
+        QTest::addColumn<uint32_t>("k_byte_off");
+        QTest::addColumn<bool>("tiled");  // the tiled shader is expected to run (when enabled)
+        QTest::newRow("D128 gqa 8/2 2 tokens") << 128u << 8u << 2u << 2u << 0u << true << 16u << true;
+        QTest::newRow("D128 gqa 4/2 33 tokens after 5") << 128u << 4u << 2u << 33u << 5u << true << 16u << true;
+        QTest::newRow("D128 mha 2/2 70 tokens no rounding") << 128u << 2u << 2u << 70u << 0u << false << 16u << true;
+        QTest::newRow("D128 gqa 6/3 31 tokens after 40") << 128u << 6u << 3u << 31u << 40u << true << 32u << true;
+        QTest::newRow("D128 gqa 4/1 64 tokens after 17") << 128u << 4u << 1u << 64u << 17u << true << 16u << true;
+        QTest::newRow("D128 unaligned keys (attention.comp)") << 128u << 4u << 2u << 20u << 3u << true << 4u << false;
+        QTest::newRow("D64 (attention.comp)") << 64u << 4u << 2u << 20u << 3u << true << 16u << false;
+    }
+
+    void promptAttention() {
+        QFETCH(uint32_t, head_dim);
+        QFETCH(uint32_t, n_head);
+        QFETCH(uint32_t, n_kv_head);
+        QFETCH(uint32_t, n_tokens);
+        QFETCH(uint32_t, hidden);
+        QFETCH(bool, round_q);
+        QFETCH(uint32_t, k_byte_off);
+        QFETCH(bool, tiled);
+        const uint32_t D = head_dim, n_kv = hidden + n_tokens, n_ctx = n_kv + 7;
+        // K cache [pos][kv_head][D], V cache [kv_head][pos][D].
+        std::vector<uint16_t> k(size_t(n_ctx) * n_kv_head * D), v(size_t(n_kv_head) * n_ctx * D);
+        for (auto* cache : {&k, &v})
+            for (uint16_t& e : *cache) e = bonsai::fp32_to_fp16(std::uniform_real_distribution<float>(-1.5f, 1.5f)(rng_));
+        const size_t QN = size_t(n_tokens) * n_head * D;
+        std::vector<float> q = random_floats(QN, -1.0f, 1.0f);
+        bonsai::VulkanAttention p;
+        p.head_dim = D;
+        p.n_head = n_head;
+        p.n_kv_head = n_kv_head;
+        p.n_kv = n_kv;
+        p.k_pos_stride = n_kv_head * D;
+        p.k_head_stride = D;
+        p.v_pos_stride = D;
+        p.v_head_stride = n_ctx * D;
+        p.scale = 1.0f / std::sqrt(float(D));
+        p.n_tokens = n_tokens;
+        p.round_q_f16 = round_q;
+        std::vector<uint8_t> kb(k.size() * 2), vb(v.size() * 2);
+        std::memcpy(kb.data(), k.data(), kb.size());
+        std::memcpy(vb.data(), v.data(), vb.size());
+        VulkanBuffer kbuf = device_bytes(kb, k_byte_off), vbuf = device_bytes(vb, 0);
+        VulkanBuffer qb = host_floats(q), o_tiled = host_floats(std::vector<float>(QN, -5.0f)),
+                     o_plain = host_floats(std::vector<float>(QN, -5.0f));
+        const uint64_t before = vk_->stats().tiled_attentions;
+        vk_->begin();
+        vk_->attention(qb, {kbuf, k_byte_off}, vbuf, o_tiled, p);
+        vk_->set_tiled_prompt_attention(false);
+        vk_->attention(qb, {kbuf, k_byte_off}, vbuf, o_plain, p);
+        vk_->set_tiled_prompt_attention(true);
+        vk_->submit_and_wait();
+        QCOMPARE(vk_->stats().tiled_attentions - before, uint64_t(tiled ? 1 : 0));
+
+        std::vector<double> want(QN), mag(QN);
+        const uint32_t group = n_head / n_kv_head;
+        for (uint32_t t = 0; t < n_tokens; ++t)
+            for (uint32_t h = 0; h < n_head; ++h) {
+                const uint32_t kvh = h / group, n_vis = hidden + t + 1;  // causal
+                const float* qr = q.data() + (size_t(t) * n_head + h) * D;
+                std::vector<double> s(n_vis);
+                double m = -1e300, sum = 0;
+                for (uint32_t j = 0; j < n_vis; ++j) {
+                    double dot = 0;
+                    for (uint32_t d = 0; d < D; ++d) {
+                        const double qd = round_q ? bonsai::fp16_to_fp32(bonsai::fp32_to_fp16(qr[d])) : qr[d];
+                        dot += qd * bonsai::fp16_to_fp32(k[size_t(j) * p.k_pos_stride + kvh * p.k_head_stride + d]);
+                    }
+                    s[j] = dot * p.scale;
+                    m = std::max(m, s[j]);
+                }
+                for (double& e : s) sum += (e = std::exp(e - m));
+                for (uint32_t d = 0; d < D; ++d) {
+                    double o = 0, a = 0;
+                    for (uint32_t j = 0; j < n_vis; ++j) {
+                        const double val = bonsai::fp16_to_fp32(v[size_t(kvh) * p.v_head_stride + size_t(j) * p.v_pos_stride + d]);
+                        o += s[j] / sum * val;
+                        a += s[j] / sum * std::fabs(val);
+                    }
+                    want[(size_t(t) * n_head + h) * D + d] = o;
+                    mag[(size_t(t) * n_head + h) * D + d] = a;
+                }
+            }
+        QString why;
+        QVERIFY2(close_all(read_floats(o_tiled, QN), want, mag, 1e-4, 1e-6, &why), qPrintable("tiled: " + why));
+        QVERIFY2(close_all(read_floats(o_plain, QN), want, mag, 1e-4, 1e-6, &why), qPrintable("attention.comp: " + why));
+    }
+
     // A small block of a forward pass in one command buffer: the barriers between dispatches must
     // make each op see the previous op's output.
     void chainedOpsOneSubmit() {

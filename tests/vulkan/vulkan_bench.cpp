@@ -220,9 +220,10 @@ int ops(const std::string& type) {
     const struct {
         uint32_t n_in, n_out;
         int k;
-    } shapes[] = {{2048, 2048, 200}, {2048, 6144, 200}, {6144, 2048, 200}, {2048, 151936, 20},
-                  // bonsai-8b: q|k|v, gate|up, down, LM head
-                  {4096, 6144, 200}, {4096, 24576, 100}, {12288, 4096, 200}, {4096, 151936, 20}};
+    } shapes[] = {// bonsai-1.7b: output, q|k|v, gate|up (half), down, LM head
+                  {2048, 2048, 200}, {2048, 4096, 200}, {2048, 6144, 200}, {6144, 2048, 200}, {2048, 151936, 20},
+                  // bonsai-8b: output, q|k|v, gate|up, down, LM head
+                  {4096, 4096, 200}, {4096, 6144, 200}, {4096, 24576, 100}, {12288, 4096, 200}, {4096, 151936, 20}};
     for (const auto& sh : shapes) {
         std::vector<uint8_t> wb = random_weight(*t, sh.n_in, sh.n_out, rng);
         VulkanBuffer w = vk.create_buffer(wb.size(), VulkanMemory::DeviceLocal);

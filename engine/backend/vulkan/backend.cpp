@@ -44,6 +44,7 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
         const unsigned long v = std::strtoul(t, &end, 10);
         if (*end == '\0' && v <= 1000000) o.matvec_split_target = static_cast<uint32_t>(v);
     }
+    if (const char* a = std::getenv("BONSAI_VULKAN_TILED_ATTENTION")) o.tiled_prompt_attention = std::string(a) != "0";
     if (const char* c = std::getenv("BONSAI_VULKAN_COOP_MATMUL")) o.coop_matmul = std::string(c) != "0";
     if (const char* l = std::getenv("BONSAI_VULKAN_MATVEC_LUT"); l && *l) {
         const std::string v = l;
@@ -66,6 +67,7 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
 VulkanBackend::Impl::Impl(const Options& o) {
     validation = o.validation;
     matvec_wg_target = o.matvec_split_target;
+    tiled_prompt_attention = o.tiled_prompt_attention;
     const uint32_t lr = o.matvec_lut_rows;
     matvec_lut_rows = lr == 4 || lr == 8 || lr == VulkanBackend::k_matvec_lut_auto ? lr : 0;
     matvec_lut_passes = o.matvec_lut_passes == 2 || o.matvec_lut_passes == 4 ? o.matvec_lut_passes : 1;
@@ -225,6 +227,7 @@ void VulkanBackend::set_matvec_lut(uint32_t rows, uint32_t passes) {
     impl_->matvec_lut_rows = rows;
     impl_->matvec_lut_passes = passes;
 }
+void VulkanBackend::set_tiled_prompt_attention(bool on) { impl_->tiled_prompt_attention = on; }
 bool VulkanBackend::validation_enabled() const { return impl_->validation; }
 uint64_t VulkanBackend::validation_messages() const { return impl_->messages.count.load(); }
 VulkanStats VulkanBackend::stats() const {

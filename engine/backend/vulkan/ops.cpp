@@ -423,6 +423,21 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
                         &pc, sizeof pc, p.n_head, n_splits);
         return;
     }
+    // Prompts with head_dim 128 and 16-byte aligned key / value rows: the tiled shader (32 query
+    // tokens per workgroup share each key and value load).
+    const bool rows16 = ((pc.k_off | p.k_pos_stride | p.k_head_stride | pc.v_off | p.v_pos_stride | p.v_head_stride) & 7u) == 0;
+    if (!f && p.n_tokens > 1 && p.head_dim == 128 && rows16 && impl_->tiled_prompt_attention) {
+        struct {
+            uint32_t n_head, n_kv_head, n_kv, n_tokens, k_off, k_ps, k_hs, v_off, v_ps, v_hs, q_off, o_off;
+            float scale;
+            uint32_t round_q;
+        } tp{p.n_head, p.n_kv_head, p.n_kv, p.n_tokens, pc.k_off, p.k_pos_stride, p.k_head_stride, pc.v_off,
+             p.v_pos_stride, p.v_head_stride, pc.q_off, pc.o_off, p.scale, pc.round_q};
+        ++impl_->stats.tiled_attentions;
+        impl_->dispatch("attention_prompt", {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer}, &tp, sizeof tp,
+                        p.n_head, (p.n_tokens + 31) / 32);
+        return;
+    }
     // Bindings 4 and 5 are only used in split-KV mode.
     if (f) impl_->profile_tag = "fused";
     impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,

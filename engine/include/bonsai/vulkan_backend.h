@@ -166,6 +166,7 @@ struct VulkanStats {
     uint64_t split_matvecs = 0;              // matvec dispatches recorded with split-K (set_matvec_split_target)
     uint64_t flushes = 0;                    // flush() calls that submitted a command buffer
     uint64_t lut_matvecs = 0;                // Q1_0 / Q2_0 matvec dispatches recorded with the table variant (set_matvec_lut)
+    uint64_t tiled_attentions = 0;           // prompt attention dispatches recorded with the tiled shader
 };
 
 class VulkanBackend {
@@ -179,6 +180,9 @@ public:
         bool validation = false;
         // Split-K for the low-bit matvec (see set_matvec_split_target); 0 = never split.
         uint32_t matvec_split_target = 1024;
+        // Prompt attention (several query tokens) with head_dim 128 through the tiled shader
+        // (attention_prompt.comp); false keeps attention.comp for every call (comparisons).
+        bool tiled_prompt_attention = true;
         // Use the tensor-core matmul when the device has it (VulkanDeviceInfo::coop_matmul); false keeps
         // the f32 matmul.comp everywhere (comparisons, diagnostics).
         bool coop_matmul = true;
@@ -191,7 +195,8 @@ public:
         // matrices of >= 48M weights (measured on an H100), else 128 x 64.
         uint32_t coop_tiles = 2;
         // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1,
-        // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target), BONSAI_VULKAN_COOP_MATMUL=0 and
+        // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target), BONSAI_VULKAN_TILED_ATTENTION=0,
+        // BONSAI_VULKAN_COOP_MATMUL=0 and
         // BONSAI_VULKAN_MATVEC_LUT ("0"; rows "4", "8" or "a" (auto), optionally followed by "x" and the
         // passes, e.g. "8x4", "ax1") and BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles).
         static Options from_environment();
@@ -219,6 +224,9 @@ public:
     // bit-select shader. Weights at an odd byte offset always take the bit-select shader. Other
     // values throw bonsai::Error. Affects later recordings.
     void set_matvec_lut(uint32_t rows, uint32_t passes);
+    // Prompt attention through the tiled shader where it applies (Options::tiled_prompt_attention).
+    // Affects later recordings.
+    void set_tiled_prompt_attention(bool on);
     bool validation_enabled() const;
     // Device memory bandwidth for rooflines: GB/s (read + write) of the best of `reps` timed rounds
     // (after one untimed) of 20 copies between two device-local buffers of `bytes` each (clamped to
