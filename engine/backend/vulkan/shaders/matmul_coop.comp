@@ -4,16 +4,18 @@
 // Y[c][r] = dot(W[r], X[c]). Each 256-thread workgroup (8 subgroups of 32) computes a 128 x TC tile
 // of (rows x columns), TC = 64 or 128 (-DWIDE; two modules: the wider tile decodes each weight tile for twice
 // the columns, the narrower gives twice the workgroups to small matrices); each subgroup its
-// 32 x TC/2 part as 2 x TC/32 fragments of 16 x 16 with f32 accumulators. K is walked in steps of 64: W is decoded and X converted to f16 into shared memory
-// (rows of 64 + 8 halves, held as uvec4 so that a thread writes 8 halves per store), then 4 x 4
-// fragment products per subgroup.
+// 32 x TC/2 part as 2 x TC/32 fragments of 16 x 16 with f32 accumulators. K is walked in steps of 32
+// through two shared-memory buffers (rows of 32 + 8 halves, held as uvec4 so that a thread writes 8
+// halves per store): while the subgroups multiply the fragments of step s from one buffer, the same
+// threads decode W and convert X of step s + 1 into the other, so that decoding and tensor-core work
+// overlap, with one barrier per step.
 //
-// Loading: thread t decodes 32 consecutive weights of one row (row t / 2, k half t % 2) and converts
-// XPT = TC / 4 consecutive x of one column. For Q1_0, Q2_0 and TQ2_0 it reads
+// Loading: thread t decodes 16 consecutive weights of one row (row t / 2, k half t % 2) and converts
+// XPT = TC / 8 consecutive x of one column. For Q1_0, Q2_0 and TQ2_0 it reads
 // whole 16-bit words of codes and builds the f16 pairs with bit operations (the per-element deq()
 // of the other types costs a block lookup and byte loads per weight); those raw words and the x
-// values of K step s + 2 are loaded before step s's products (two register slots), so that their
-// memory latency overlaps two steps of tensor-core work; shared memory is single-buffered.
+// values of K step s + 2 are loaded while step s + 1 is decoded (two register slots), so that their
+// memory latency overlaps a step of tensor-core work.
 // The word paths read 16-bit halves and need 2-aligned weights (blocks of 18 and 66 bytes keep rows
 // 2-aligned); an odd weight offset takes deq() as the other types do.
 //
@@ -30,10 +32,10 @@
 #else
 #define TC 64u
 #endif
-#define TK 64u
-#define XPT (TC * TK / 256u)  // x values per thread and K step: 16 or 32
+#define TK 32u
+#define XPT (TC * TK / 256u)  // x values per thread and K step: 8 or 16
 #define FC (TC / 32u)         // fragment columns per subgroup: 2 or 4
-#define LDK4 9u  // uvec4 per shared row: TK + 8 halves (the padding spreads rows over the banks)
+#define LDK4 5u  // uvec4 per shared row: TK + 8 halves (the padding spreads rows over the banks)
 #include "common.glsl"
 
 layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
@@ -55,66 +57,64 @@ layout(push_constant) uniform PC {
 layout(std430, binding = 0) readonly buffer Wb16 { uint16_t w16[]; };
 #endif
 
-shared uvec4 ws4[TR * LDK4];
-shared uvec4 xs4[TC * LDK4];
-// The output scratch (8 subgroups x 16 x 16 floats) reuses the weight tile (no longer read then):
+// Two buffers: step s uses rows [(s % 2) * TR, + TR) of ws4 and [(s % 2) * TC, + TC) of xs4.
+shared uvec4 ws4[2u * TR * LDK4];
+shared uvec4 xs4[2u * TC * LDK4];
+// The output scratch (8 subgroups x 16 x 16 floats) reuses the weight tiles (no longer read then):
 // float (m, n) of subgroup s at word 4 * (s * 64 + n * 4 + m / 4) + m % 4 of ws4.
 
 // ---- weights: raw words of a later K step (word types), decoded into ws4 ----
 #if defined(TYPE_TQ2_0)
-#define NRAW 8u
-#elif defined(TYPE_Q2_0)
-#define NRAW 2u
+#define NRAW 4u
 #else
 #define NRAW 1u
 #endif
 // Two register slots: the loads of step s + 2 go to slot s % 2 while step s + 1 is computed.
-uint wraw[2][NRAW];  // codes of this thread's 32 weights
+uint wraw[2][NRAW];  // codes of this thread's 16 weights
 uint wd[2];          // their block's fp16 scale (bits)
 
 #if defined(WORDS)
 uint ld32(uint h) { return uint(w16[h]) | (uint(w16[h + 1u]) << 16); }
 #endif
 
-// Raw codes of weights k .. k + 31 of row r (k a multiple of 32 below ne0), word types only.
+// Raw codes of weights k .. k + 15 of row r (k a multiple of 16 below ne0), word types only.
 void load_w_raw(uint sl, uint r, uint k) {
 #if defined(WORDS)
     uint ro = pc.w_base + r * pc.row_stride;
 #if defined(TYPE_Q1_0)
-    // 128 weights, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first).
+    // 128 weights, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first): one 16-bit half.
     uint h = (ro + (k / 128u) * 18u) >> 1u;
     wd[sl] = uint(w16[h]);
-    wraw[sl][0] = ld32(h + 1u + (k % 128u) / 16u);
+    wraw[sl][0] = uint(w16[h + 1u + (k % 128u) / 16u]);
 #elif defined(TYPE_Q2_0)
     // 64 weights, 18 bytes: fp16 d, 16 bytes; weight j = bits 2(j % 4) of byte j / 4.
     uint h = (ro + (k / 64u) * 18u) >> 1u;
     wd[sl] = uint(w16[h]);
-    uint q = h + 1u + (k % 64u) / 8u;
-    wraw[sl][0] = ld32(q);
-    wraw[sl][1] = ld32(q + 2u);
+    wraw[sl][0] = ld32(h + 1u + (k % 64u) / 8u);
 #else
-    // 256 weights, 66 bytes: qs[64], fp16 d; weight 128 g + 32 l + m = bits 2 l of qs[32 g + m].
+    // 256 weights, 66 bytes: qs[64], fp16 d; weight 128 g + 32 l + m = bits 2 l of qs[32 g + m]:
+    // weights k .. k + 15 (plane l = (k % 128) / 32) are bytes 32 g + m0 .. + 15, m0 = k % 32.
     uint h = (ro + (k / 256u) * 66u) >> 1u;
     wd[sl] = uint(w16[h + 32u]);
-    uint q = h + ((k % 256u) / 128u) * 16u;
-    [[unroll]] for (uint i = 0u; i < 8u; ++i) wraw[sl][i] = ld32(q + 2u * i);
+    uint q = h + ((k % 256u) / 128u) * 16u + (k % 32u) / 2u;
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) wraw[sl][i] = ld32(q + 2u * i);
 #endif
 #endif
 }
 
-// f16 pair (weight 2 j, 2 j + 1) of the raw words; kl = (k % 256) / 32 (TQ2_0's bit plane l).
+// f16 pair (weight 2 j, 2 j + 1) of the raw words, j < 8; kl = (k % 256) / 32 (TQ2_0's bit plane l).
 uint w_pair(uint sl, uint j, uint kl) {
 #if defined(TYPE_Q1_0)
     uint nb = ~wraw[sl][0] >> (2u * j);  // 1 = negative
     return (wd[sl] | (wd[sl] << 16)) ^ (((nb & 1u) << 15) | ((nb & 2u) << 30));
 #elif defined(TYPE_Q2_0)
     float d = unpackHalf2x16(wd[sl]).x;
-    uint q = wraw[sl][j / 8u] >> (4u * (j % 8u));
+    uint q = wraw[sl][0] >> (4u * j);
     return packHalf2x16(vec2((float(q & 3u) - 1.0) * d, (float((q >> 2u) & 3u) - 1.0) * d));
 #elif defined(TYPE_TQ2_0)
     float d = unpackHalf2x16(wd[sl]).x;
     uint s = 2u * (kl % 4u);
-    uint m0 = 2u * j;  // weights m0, m0 + 1: bytes m0, m0 + 1 of qs[32 g ..]
+    uint m0 = 2u * j;  // weights m0, m0 + 1 of the 16: bytes m0, m0 + 1 of the raw words
     uint q0 = (wraw[sl][m0 / 4u] >> (8u * (m0 % 4u) + s)) & 3u;
     uint q1 = (wraw[sl][m0 / 4u] >> (8u * (m0 % 4u) + 8u + s)) & 3u;
     return packHalf2x16(vec2((float(q0) - 1.0) * d, (float(q1) - 1.0) * d));
@@ -127,7 +127,7 @@ uint w_pair(uint sl, uint j, uint kl) {
 vec4 xr[2][XPT / 4u];
 
 float x_at(uint o, uint k) { return k < pc.ne0 ? xv[o + k] : 0.0; }
-void load_x(uint sl, uint c, uint k) {  // k a multiple of 16; zeros past ne0
+void load_x(uint sl, uint c, uint k) {  // k a multiple of 8; zeros past ne0
     uint o = pc.x_off + c * pc.ne0;
     if (k + XPT <= pc.ne0 && ((pc.x_off | pc.ne0) & 3u) == 0u) {
         [[unroll]] for (uint i = 0u; i < XPT / 4u; ++i) xr[sl][i] = xv4[(o + k) / 4u + i];
@@ -176,14 +176,13 @@ void prefetch(uint sl, uint k0) {
 #define ACC_ARGS acc00, acc01, acc10, acc11
 #endif
 
-// One K step from register slot sl: decode/convert into shared memory, start the loads of step
-// k0 + 2 TK into the same slot, then the fragment products. Uniform control flow.
-void kstep(uint k0, uint sl, ACC_PARAMS) {
-    barrier();  // the previous step's fragment loads are done
+// Decodes / converts K step k0 from register slot sl into shared buffer b, then starts the global
+// loads of step k0 + 2 TK into the same slot. Uniform control flow.
+void store_step(uint k0, uint sl, uint b) {
     uint kw = k0 + wk;
-    uint wo = wr * LDK4 + wk / 8u;
+    uint wo = (b * TR + wr) * LDK4 + wk / 8u;
     if (words) {
-        [[unroll]] for (uint q = 0u; q < 4u; ++q) {
+        [[unroll]] for (uint q = 0u; q < 2u; ++q) {
             uvec4 v = uvec4(0u);
             if (kw < pc.ne0) {
                 uint kl = (kw % 256u) / 32u;
@@ -194,37 +193,41 @@ void kstep(uint k0, uint sl, ACC_PARAMS) {
         }
     } else {
         uint ro = pc.w_base + wrow * pc.row_stride;
-        [[unroll]] for (uint q = 0u; q < 4u; ++q) {
+        [[unroll]] for (uint q = 0u; q < 2u; ++q) {
             uint p[4];
             [[unroll]] for (uint i = 0u; i < 4u; ++i) {
                 uint k = kw + 8u * q + 2u * i;
-                float a = k < pc.ne0 ? deq(ro, k) : 0.0, b = k + 1u < pc.ne0 ? deq(ro, k + 1u) : 0.0;
-                p[i] = packHalf2x16(vec2(a, b));
+                float a = k < pc.ne0 ? deq(ro, k) : 0.0, c = k + 1u < pc.ne0 ? deq(ro, k + 1u) : 0.0;
+                p[i] = packHalf2x16(vec2(a, c));
             }
             ws4[wo + q] = uvec4(p[0], p[1], p[2], p[3]);
         }
     }
-    uint xo = xc * LDK4 + xk / 8u;
+    uint xo = (b * TC + xc) * LDK4 + xk / 8u;
     [[unroll]] for (uint i = 0u; i < XPT / 8u; ++i)
         xs4[xo + i] = uvec4(packHalf2x16(xr[sl][2u * i].xy), packHalf2x16(xr[sl][2u * i].zw),
                             packHalf2x16(xr[sl][2u * i + 1u].xy), packHalf2x16(xr[sl][2u * i + 1u].zw));
-    barrier();
-    if (k0 + 2u * TK < pc.ne0) prefetch(sl, k0 + 2u * TK);  // in flight during two steps' products
+    if (k0 + 2u * TK < pc.ne0) prefetch(sl, k0 + 2u * TK);  // in flight during the next step's products
+}
+
+// The fragment products of the step in shared buffer b.
+void mma_step(uint b, ACC_PARAMS) {
+    uint wb = b * TR * LDK4, xb = b * TC * LDK4;
     [[unroll]] for (uint ks = 0u; ks < TK / 16u; ++ks) {
         fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a0, a1, b0, b1;
         // Offsets and strides count uvec4 (8 halves). A = W rows (row major: (m, k) at m * LDK4);
         // B = X^T ((k, n) at n * LDK4: column major).
-        coopMatLoadNV(a0, ws4, (sr + 0u) * LDK4 + 2u * ks, LDK4, false);
-        coopMatLoadNV(a1, ws4, (sr + 16u) * LDK4 + 2u * ks, LDK4, false);
-        coopMatLoadNV(b0, xs4, (sc + 0u) * LDK4 + 2u * ks, LDK4, true);
-        coopMatLoadNV(b1, xs4, (sc + 16u) * LDK4 + 2u * ks, LDK4, true);
+        coopMatLoadNV(a0, ws4, wb + (sr + 0u) * LDK4 + 2u * ks, LDK4, false);
+        coopMatLoadNV(a1, ws4, wb + (sr + 16u) * LDK4 + 2u * ks, LDK4, false);
+        coopMatLoadNV(b0, xs4, xb + (sc + 0u) * LDK4 + 2u * ks, LDK4, true);
+        coopMatLoadNV(b1, xs4, xb + (sc + 16u) * LDK4 + 2u * ks, LDK4, true);
         acc00 = coopMatMulAddNV(a0, b0, acc00);
         acc01 = coopMatMulAddNV(a0, b1, acc01);
         acc10 = coopMatMulAddNV(a1, b0, acc10);
         acc11 = coopMatMulAddNV(a1, b1, acc11);
 #if defined(WIDE)
-        coopMatLoadNV(b0, xs4, (sc + 32u) * LDK4 + 2u * ks, LDK4, true);
-        coopMatLoadNV(b1, xs4, (sc + 48u) * LDK4 + 2u * ks, LDK4, true);
+        coopMatLoadNV(b0, xs4, xb + (sc + 32u) * LDK4 + 2u * ks, LDK4, true);
+        coopMatLoadNV(b1, xs4, xb + (sc + 48u) * LDK4 + 2u * ks, LDK4, true);
         acc02 = coopMatMulAddNV(a0, b0, acc02);
         acc03 = coopMatMulAddNV(a0, b1, acc03);
         acc12 = coopMatMulAddNV(a1, b0, acc12);
@@ -241,7 +244,7 @@ void main() {
     sr = (sg % 4u) * 32u;
     sc = (sg / 4u) * (TC / 2u);
     wr = t / 2u;
-    wk = (t % 2u) * 32u;
+    wk = (t % 2u) * 16u;
     wrow = min(r0 + wr, pc.rows - 1u);
     xc = t / (TK / XPT);
     xk = (t % (TK / XPT)) * XPT;
@@ -257,13 +260,22 @@ void main() {
 #if defined(WIDE)
     ACC acc02 = acc00, acc03 = acc00, acc12 = acc00, acc13 = acc00;
 #endif
+    // Step s lives in register slot s % 2 (until decoded) and shared buffer s % 2.
     prefetch(0u, 0u);
     if (TK < pc.ne0) prefetch(1u, TK);
+    store_step(0u, 0u, 0u);
+    barrier();
     for (uint k0 = 0u; k0 < pc.ne0; k0 += 2u * TK) {
-        kstep(k0, 0u, ACC_ARGS);
-        if (k0 + TK < pc.ne0) kstep(k0 + TK, 1u, ACC_ARGS);  // uniform
+        // Uniform branches: the next step is decoded into the other buffer while this one is multiplied.
+        if (k0 + TK < pc.ne0) store_step(k0 + TK, 1u, 1u);
+        mma_step(0u, ACC_ARGS);
+        barrier();
+        if (k0 + TK >= pc.ne0) break;
+        if (k0 + 2u * TK < pc.ne0) store_step(k0 + 2u * TK, 0u, 0u);
+        mma_step(1u, ACC_ARGS);
+        barrier();
     }
-    barrier();  // every subgroup is done with the weight tile: it becomes the output scratch
+    // Every subgroup is done with the weight tiles (the last barrier): they become the output scratch.
     store_fragment(acc00, sr, sc);
     store_fragment(acc01, sr, sc + 16u);
     store_fragment(acc10, sr + 16u, sc);
