@@ -52,7 +52,7 @@ Linear TensorBinder::linear_from(const gguf::TensorInfo& t) const {
     if (t.ne[0] % blk != 0)
         throw Error("tensor '" + t.name + "': row length " + std::to_string(t.ne[0]) + " is not a multiple of " +
                     std::to_string(blk));
-    repack_for_cpu(l);
+    repack_for_cpu(l, arena_);
     return l;
 }
 
@@ -61,16 +61,14 @@ Linear TensorBinder::linear_from(const gguf::TensorInfo& t) const {
 // handed back to the kernel with MADV_PAGEOUT (a hint that never changes their contents, whether
 // mapped or heap memory) so resident memory does not double. The tied token embedding rows are still
 // read on demand from the mapping.
-void repack_for_cpu(Linear& l) {
+void repack_for_cpu(Linear& l, WeightArena& arena) {
     // Q1_0 on AVX-512 takes the mask form (its kernel selects activation bytes with the bits directly);
     // TQ2_0 is repacked for the AVX-512 kernel only.
     const cpu::Layout target = cpu::preferred_layout(l.w.type, l.w.n_in, cpu::active_isa());
     if (target == cpu::Layout::Native) return;
     const int64_t ne[4] = {l.w.n_in, l.w.n_out, 1, 1};
     const size_t n = tensor_nbytes(l.w.type, ne);
-    constexpr std::align_val_t align{64};
-    std::shared_ptr<uint8_t[]> buf(static_cast<uint8_t*>(::operator new[](n, align)),
-                                   [](uint8_t* p) { ::operator delete[](p, std::align_val_t{64}); });
+    std::shared_ptr<uint8_t[]> buf = arena.take(n);  // 2 MiB pages where the OS grants them (weight_arena.h)
     cpu::repack_r16(l.w, buf.get(), target);
 #ifdef MADV_PAGEOUT
     const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));

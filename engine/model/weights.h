@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend/cpu/matmul.h"
+#include "model/weight_arena.h"
 #include "bonsai/gguf.h"
 #include "bonsai/model.h"
 
@@ -50,11 +51,13 @@ public:
 
 private:
     const gguf::GgufFile& f_;
+    mutable WeightArena arena_;  // memory of the repacked weights (repack_for_cpu)
 };
 
 std::string shape_str(const int64_t* ne, size_t n);
 
-// Repacks l's weight into the CPU kernels' preferred layout when that pays (see weights.cpp).
-void repack_for_cpu(Linear& l);
+// Repacks l's weight into the CPU kernels' preferred layout when that pays (see weights.cpp), into
+// memory from `arena`.
+void repack_for_cpu(Linear& l, WeightArena& arena);
 
 }  // namespace bonsai::model_detail
