@@ -928,6 +928,69 @@ private slots:
         QVERIFY2(close_all(read_floats(sc, n), w_sc, m_sc, 1e-6, 0, &why), qPrintable("scale " + why));
     }
 
+private:
+    // f16 caches for the attention tests: K laid out [pos][kv_head][D], V [kv_head][pos][D] (both
+    // stride forms exercised), n_ctx positions of random values; sets p's strides and scale.
+    struct AttentionCaches {
+        std::vector<uint16_t> k, v;
+    };
+    AttentionCaches random_caches(bonsai::VulkanAttention& p, uint32_t n_ctx) {
+        const uint32_t D = p.head_dim;
+        AttentionCaches c{std::vector<uint16_t>(size_t(n_ctx) * p.n_kv_head * D), std::vector<uint16_t>(size_t(p.n_kv_head) * n_ctx * D)};
+        for (auto* cache : {&c.k, &c.v})
+            for (uint16_t& e : *cache) e = bonsai::fp32_to_fp16(std::uniform_real_distribution<float>(-1.5f, 1.5f)(rng_));
+        p.k_pos_stride = p.n_kv_head * D;
+        p.k_head_stride = D;
+        p.v_pos_stride = D;
+        p.v_head_stride = n_ctx * D;
+        p.scale = 1.0f / std::sqrt(float(D));
+        return c;
+    }
+
+    // float64 reference of p over the caches: query token t of p.n_tokens sees positions
+    // 0 .. n_kv - n_tokens + t (causal); q rounded to f16 first when p.round_q_f16. `mag` gets the
+    // probability-weighted sums of |v| (the tolerance scale).
+    static void attention_reference(const std::vector<float>& q, const AttentionCaches& c, const bonsai::VulkanAttention& p,
+                                    std::vector<double>& want, std::vector<double>& mag) {
+        const uint32_t D = p.head_dim, group = p.n_head / p.n_kv_head;
+        want.assign(q.size(), 0.0);
+        mag.assign(q.size(), 0.0);
+        for (uint32_t t = 0; t < p.n_tokens; ++t)
+            for (uint32_t h = 0; h < p.n_head; ++h) {
+                const uint32_t kvh = h / group, n_vis = p.n_kv - p.n_tokens + t + 1;
+                const size_t qo = (size_t(t) * p.n_head + h) * D;
+                std::vector<double> s(n_vis);
+                double m = -1e300, sum = 0;
+                for (uint32_t j = 0; j < n_vis; ++j) {
+                    double dot = 0;
+                    for (uint32_t d = 0; d < D; ++d) {
+                        const double qd = p.round_q_f16 ? bonsai::fp16_to_fp32(bonsai::fp32_to_fp16(q[qo + d])) : q[qo + d];
+                        dot += qd * bonsai::fp16_to_fp32(c.k[size_t(j) * p.k_pos_stride + kvh * p.k_head_stride + d]);
+                    }
+                    s[j] = dot * p.scale;
+                    m = std::max(m, s[j]);
+                }
+                for (double& e : s) sum += (e = std::exp(e - m));
+                for (uint32_t d = 0; d < D; ++d) {
+                    double o = 0, a = 0;
+                    for (uint32_t j = 0; j < n_vis; ++j) {
+                        const double val = bonsai::fp16_to_fp32(c.v[size_t(kvh) * p.v_head_stride + size_t(j) * p.v_pos_stride + d]);
+                        o += s[j] / sum * val;
+                        a += s[j] / sum * std::fabs(val);
+                    }
+                    want[qo + d] = o;
+                    mag[qo + d] = a;
+                }
+            }
+    }
+
+    static std::vector<uint8_t> cache_bytes(const std::vector<uint16_t>& c) {
+        std::vector<uint8_t> b(c.size() * 2);
+        std::memcpy(b.data(), c.data(), b.size());
+        return b;
+    }
+
+private slots:
     void attention_data() {
         QTest::addColumn<uint32_t>("head_dim");
         QTest::addColumn<uint32_t>("n_head");
@@ -961,30 +1024,19 @@ private slots:
         QFETCH(uint32_t, split_len);
         QFETCH(uint32_t, k_byte_off);
         const uint32_t D = head_dim, n_ctx = n_kv + 9;  // cache capacity larger than the filled part
-        // K cache laid out [pos][kv_head][D], V cache [kv_head][pos][D]: both stride forms are exercised.
-        std::vector<uint16_t> k(size_t(n_ctx) * n_kv_head * D), v(size_t(n_kv_head) * n_ctx * D);
-        for (auto* cache : {&k, &v})
-            for (uint16_t& e : *cache) e = bonsai::fp32_to_fp16(std::uniform_real_distribution<float>(-1.5f, 1.5f)(rng_));
-        std::vector<float> q = random_floats(size_t(n_head) * D, -1.0f, 1.0f);
         bonsai::VulkanAttention p;
         p.head_dim = D;
         p.n_head = n_head;
         p.n_kv_head = n_kv_head;
         p.n_kv = n_kv;
-        p.k_pos_stride = n_kv_head * D;
-        p.k_head_stride = D;
-        p.v_pos_stride = D;
-        p.v_head_stride = n_ctx * D;
-        p.scale = 1.0f / std::sqrt(float(D));
+        const AttentionCaches c = random_caches(p, n_ctx);
+        std::vector<float> q = random_floats(size_t(n_head) * D, -1.0f, 1.0f);
         const uint32_t splits = split_len ? (n_kv + split_len - 1) / split_len : 0;
         VulkanBuffer scratch = host_floats(std::vector<float>(size_t(n_head) * (splits + 1) * (D + 2), -9.0f));
         p.split_len = split_len;
         p.scratch = {scratch, 12};  // an offset inside the scratch buffer
 
-        std::vector<uint8_t> kb(k.size() * 2), vb(v.size() * 2);
-        std::memcpy(kb.data(), k.data(), kb.size());
-        std::memcpy(vb.data(), v.data(), vb.size());
-        VulkanBuffer kbuf = device_bytes(kb, k_byte_off), vbuf = device_bytes(vb, 0);
+        VulkanBuffer kbuf = device_bytes(cache_bytes(c.k), k_byte_off), vbuf = device_bytes(cache_bytes(c.v), 0);
         VulkanBuffer qb = host_floats(q), ob = host_floats(std::vector<float>(q.size()));
         // A second identical op into another buffer in the same submit: split-KV's per-head counters
         // must be back at 0 after the first (else the second would never merge into ob2).
@@ -995,31 +1047,8 @@ private slots:
         vk_->submit_and_wait();
         QVERIFY(read_floats(ob2, q.size(), 0) == read_floats(ob, q.size(), 0));
 
-        std::vector<double> want(q.size()), mag(q.size());
-        const uint32_t group = n_head / n_kv_head;
-        for (uint32_t h = 0; h < n_head; ++h) {
-            const uint32_t kvh = h / group;
-            std::vector<double> s(n_kv);
-            double m = -1e300, sum = 0;
-            for (uint32_t j = 0; j < n_kv; ++j) {
-                double dot = 0;
-                for (uint32_t d = 0; d < D; ++d)
-                    dot += double(q[h * D + d]) * bonsai::fp16_to_fp32(k[size_t(j) * p.k_pos_stride + kvh * p.k_head_stride + d]);
-                s[j] = dot * p.scale;
-                m = std::max(m, s[j]);
-            }
-            for (double& e : s) sum += (e = std::exp(e - m));
-            for (uint32_t d = 0; d < D; ++d) {
-                double o = 0, a = 0;
-                for (uint32_t j = 0; j < n_kv; ++j) {
-                    double val = bonsai::fp16_to_fp32(v[size_t(kvh) * p.v_head_stride + size_t(j) * p.v_pos_stride + d]);
-                    o += s[j] / sum * val;
-                    a += s[j] / sum * std::fabs(val);
-                }
-                want[h * D + d] = o;
-                mag[h * D + d] = a;
-            }
-        }
+        std::vector<double> want, mag;
+        attention_reference(q, c, p, want, mag);
         QString why;
         QVERIFY2(close_all(read_floats(ob, q.size()), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
     }
@@ -1055,28 +1084,17 @@ private slots:
         QFETCH(uint32_t, k_byte_off);
         QFETCH(bool, tiled);
         const uint32_t D = head_dim, n_kv = hidden + n_tokens, n_ctx = n_kv + 7;
-        // K cache [pos][kv_head][D], V cache [kv_head][pos][D].
-        std::vector<uint16_t> k(size_t(n_ctx) * n_kv_head * D), v(size_t(n_kv_head) * n_ctx * D);
-        for (auto* cache : {&k, &v})
-            for (uint16_t& e : *cache) e = bonsai::fp32_to_fp16(std::uniform_real_distribution<float>(-1.5f, 1.5f)(rng_));
-        const size_t QN = size_t(n_tokens) * n_head * D;
-        std::vector<float> q = random_floats(QN, -1.0f, 1.0f);
         bonsai::VulkanAttention p;
         p.head_dim = D;
         p.n_head = n_head;
         p.n_kv_head = n_kv_head;
         p.n_kv = n_kv;
-        p.k_pos_stride = n_kv_head * D;
-        p.k_head_stride = D;
-        p.v_pos_stride = D;
-        p.v_head_stride = n_ctx * D;
-        p.scale = 1.0f / std::sqrt(float(D));
         p.n_tokens = n_tokens;
         p.round_q_f16 = round_q;
-        std::vector<uint8_t> kb(k.size() * 2), vb(v.size() * 2);
-        std::memcpy(kb.data(), k.data(), kb.size());
-        std::memcpy(vb.data(), v.data(), vb.size());
-        VulkanBuffer kbuf = device_bytes(kb, k_byte_off), vbuf = device_bytes(vb, 0);
+        const AttentionCaches c = random_caches(p, n_ctx);
+        const size_t QN = size_t(n_tokens) * n_head * D;
+        std::vector<float> q = random_floats(QN, -1.0f, 1.0f);
+        VulkanBuffer kbuf = device_bytes(cache_bytes(c.k), k_byte_off), vbuf = device_bytes(cache_bytes(c.v), 0);
         VulkanBuffer qb = host_floats(q), o_tiled = host_floats(std::vector<float>(QN, -5.0f)),
                      o_plain = host_floats(std::vector<float>(QN, -5.0f));
         const uint64_t before = vk_->stats().tiled_attentions;
@@ -1088,35 +1106,8 @@ private slots:
         vk_->submit_and_wait();
         QCOMPARE(vk_->stats().tiled_attentions - before, uint64_t(tiled ? 1 : 0));
 
-        std::vector<double> want(QN), mag(QN);
-        const uint32_t group = n_head / n_kv_head;
-        for (uint32_t t = 0; t < n_tokens; ++t)
-            for (uint32_t h = 0; h < n_head; ++h) {
-                const uint32_t kvh = h / group, n_vis = hidden + t + 1;  // causal
-                const float* qr = q.data() + (size_t(t) * n_head + h) * D;
-                std::vector<double> s(n_vis);
-                double m = -1e300, sum = 0;
-                for (uint32_t j = 0; j < n_vis; ++j) {
-                    double dot = 0;
-                    for (uint32_t d = 0; d < D; ++d) {
-                        const double qd = round_q ? bonsai::fp16_to_fp32(bonsai::fp32_to_fp16(qr[d])) : qr[d];
-                        dot += qd * bonsai::fp16_to_fp32(k[size_t(j) * p.k_pos_stride + kvh * p.k_head_stride + d]);
-                    }
-                    s[j] = dot * p.scale;
-                    m = std::max(m, s[j]);
-                }
-                for (double& e : s) sum += (e = std::exp(e - m));
-                for (uint32_t d = 0; d < D; ++d) {
-                    double o = 0, a = 0;
-                    for (uint32_t j = 0; j < n_vis; ++j) {
-                        const double val = bonsai::fp16_to_fp32(v[size_t(kvh) * p.v_head_stride + size_t(j) * p.v_pos_stride + d]);
-                        o += s[j] / sum * val;
-                        a += s[j] / sum * std::fabs(val);
-                    }
-                    want[(size_t(t) * n_head + h) * D + d] = o;
-                    mag[(size_t(t) * n_head + h) * D + d] = a;
-                }
-            }
+        std::vector<double> want, mag;
+        attention_reference(q, c, p, want, mag);
         QString why;
         QVERIFY2(close_all(read_floats(o_tiled, QN), want, mag, 1e-4, 1e-6, &why), qPrintable("tiled: " + why));
         QVERIFY2(close_all(read_floats(o_plain, QN), want, mag, 1e-4, 1e-6, &why), qPrintable("attention.comp: " + why));
