@@ -45,6 +45,8 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
         if (*end == '\0' && v <= 1000000) o.matvec_split_target = static_cast<uint32_t>(v);
     }
     if (const char* a = std::getenv("BONSAI_VULKAN_TILED_ATTENTION")) o.tiled_prompt_attention = std::string(a) != "0";
+    if (const char* x = std::getenv("BONSAI_VULKAN_COOP_X16"); x && (std::string(x) == "0" || std::string(x) == "1" || std::string(x) == "2"))
+        o.coop_x16 = static_cast<uint32_t>(x[0] - '0');
     if (const char* c = std::getenv("BONSAI_VULKAN_COOP_MATMUL")) o.coop_matmul = std::string(c) != "0";
     if (const char* l = std::getenv("BONSAI_VULKAN_MATVEC_LUT"); l && *l) {
         const std::string v = l;
@@ -67,6 +69,7 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
 VulkanBackend::Impl::Impl(const Options& o) {
     validation = o.validation;
     matvec_wg_target = o.matvec_split_target;
+    coop_x16 = o.coop_x16 <= 2 ? o.coop_x16 : 2;
     tiled_prompt_attention = o.tiled_prompt_attention;
     const uint32_t lr = o.matvec_lut_rows;
     matvec_lut_rows = lr == 4 || lr == 8 || lr == VulkanBackend::k_matvec_lut_auto ? lr : 0;
@@ -167,6 +170,7 @@ void VulkanBackend::Impl::release() {
         vkDeviceWaitIdle(device);
         staging = VulkanBuffer();
         splitk = VulkanBuffer();
+        x16 = VulkanBuffer();
         for (auto& [name, p] : pipelines) {
             vkDestroyPipeline(device, p.pipeline, nullptr);
             vkDestroyPipelineLayout(device, p.layout, nullptr);

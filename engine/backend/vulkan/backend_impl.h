@@ -115,6 +115,10 @@ struct VulkanBackend::Impl {
     static constexpr uint32_t k_split_partials = 1u << 20;
     // Workgroups a matvec_w dispatch should have at least (0: never split); see set_matvec_split_target.
     uint32_t matvec_wg_target = 0;
+    uint32_t coop_x16 = 2;  // Options::coop_x16
+    // f16 copy of a tensor-core matmul's X (created on first use; larger inputs keep f32 X).
+    static constexpr uint64_t k_x16_bytes = uint64_t(32) << 20;
+    VulkanBuffer x16;
     bool tiled_prompt_attention = true;  // Options::tiled_prompt_attention
     // Rows per lane team of the Q1_0 / Q2_0 / TQ2_0 table matvec (4, 8 or k_matvec_lut_auto; 0: the
     // word matvec_w) and passes per table chunk (1, 2, 4): Options::matvec_lut_rows / _passes.

@@ -194,9 +194,13 @@ public:
         // Tensor-core matmul tiles: 0 = 128 x 64 always, 1 = 128 x 128 always, 2 = 128 x 128 for
         // matrices of >= 48M weights (measured on an H100), else 128 x 64.
         uint32_t coop_tiles = 2;
+        // f16 activations for the tensor-core matmul (converted once per matmul into a backend scratch
+        // buffer): 0 = never (the tiles convert f32), 1 = always, 2 = for 128 x 128 tiles (measured on an
+        // H100: they gain 14-30 %, the 128 x 64 tiles lose up to 8 %).
+        uint32_t coop_x16 = 2;
         // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1,
         // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target), BONSAI_VULKAN_TILED_ATTENTION=0,
-        // BONSAI_VULKAN_COOP_MATMUL=0 and
+        // BONSAI_VULKAN_COOP_X16 (0, 1 or 2: coop_x16), BONSAI_VULKAN_COOP_MATMUL=0 and
         // BONSAI_VULKAN_MATVEC_LUT ("0"; rows "4", "8" or "a" (auto), optionally followed by "x" and the
         // passes, e.g. "8x4", "ax1") and BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles).
         static Options from_environment();

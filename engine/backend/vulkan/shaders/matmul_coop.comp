@@ -38,8 +38,16 @@
 #define LDK4 5u  // uvec4 per shared row: TK + 8 halves (the padding spreads rows over the banks)
 #include "common.glsl"
 
+#if defined(XF16)
+// -DXF16: X arrives as f16 (the backend converts it once per matmul, f32_to_f16): half the bytes per
+// tile load and no conversion in the loader; x_off then counts halves.
+layout(std430, binding = 1) readonly buffer Xbuf { uint16_t xh[]; };
+layout(std430, binding = 1) readonly buffer Xbuf8 { uvec4 xh8[]; };
+layout(std430, binding = 1) readonly buffer XbufF { float xv[]; };  // dequant.glsl's dot_chunk (unused here)
+#else
 layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
 layout(std430, binding = 1) readonly buffer Xbuf4 { vec4 xv4[]; };
+#endif
 layout(std430, binding = 2) writeonly buffer Ybuf { float yv[]; };
 layout(push_constant) uniform PC {
     uint w_base;      // bytes (block types) or elements (F32/F16)
@@ -123,7 +131,23 @@ uint w_pair(uint sl, uint j, uint kl) {
 #endif
 }
 
-// ---- activations: XPT floats of a later K step (two slots as the weights) ----
+// ---- activations: XPT values of a later K step (two slots as the weights) ----
+#if defined(XF16)
+uvec4 xr[2][XPT / 8u];  // 8 halves each, as they go to shared memory
+
+uint xh_at(uint o, uint k) { return k < pc.ne0 ? uint(xh[o + k]) : 0u; }
+void load_x(uint sl, uint c, uint k) {  // k a multiple of 8; zeros past ne0
+    uint o = pc.x_off + c * pc.ne0;
+    if (k + XPT <= pc.ne0 && ((pc.x_off | pc.ne0) & 7u) == 0u) {
+        [[unroll]] for (uint i = 0u; i < XPT / 8u; ++i) xr[sl][i] = xh8[(o + k) / 8u + i];
+    } else {
+        [[unroll]] for (uint i = 0u; i < XPT / 8u; ++i) {
+            uint kk = k + 8u * i;
+            [[unroll]] for (uint j = 0u; j < 4u; ++j) xr[sl][i][j] = xh_at(o, kk + 2u * j) | (xh_at(o, kk + 2u * j + 1u) << 16);
+        }
+    }
+}
+#else
 vec4 xr[2][XPT / 4u];
 
 float x_at(uint o, uint k) { return k < pc.ne0 ? xv[o + k] : 0.0; }
@@ -138,6 +162,7 @@ void load_x(uint sl, uint c, uint k) {  // k a multiple of 8; zeros past ne0
         }
     }
 }
+#endif
 
 // Writes one 16 x 16 accumulator (tile rows fr.., columns fc..) through this subgroup's scratch,
 // skipping rows/columns outside Y. Called in subgroup-uniform control flow.
@@ -204,9 +229,13 @@ void store_step(uint k0, uint sl, uint b) {
         }
     }
     uint xo = (b * TC + xc) * LDK4 + xk / 8u;
+#if defined(XF16)
+    [[unroll]] for (uint i = 0u; i < XPT / 8u; ++i) xs4[xo + i] = xr[sl][i];
+#else
     [[unroll]] for (uint i = 0u; i < XPT / 8u; ++i)
         xs4[xo + i] = uvec4(packHalf2x16(xr[sl][2u * i].xy), packHalf2x16(xr[sl][2u * i].zw),
                             packHalf2x16(xr[sl][2u * i + 1u].xy), packHalf2x16(xr[sl][2u * i + 1u].zw));
+#endif
     if (k0 + 2u * TK < pc.ne0) prefetch(sl, k0 + 2u * TK);  // in flight during the next step's products
 }
 
