@@ -116,7 +116,9 @@ struct VulkanBackend::Impl {
     // Workgroups a matvec_w dispatch should have at least (0: never split); see set_matvec_split_target.
     uint32_t matvec_wg_target = 0;
     uint32_t coop_x16 = 2;  // Options::coop_x16
-    // f16 copy of a tensor-core matmul's X (created on first use; larger inputs keep f32 X).
+    // f16 copy of a tensor-core matmul's X (created on first use, at most maxStorageBufferRange; larger
+    // inputs keep f32 X). Shared by every matmul: the barrier after each dispatch orders one matmul's
+    // reads before the next one's conversion.
     static constexpr uint64_t k_x16_bytes = uint64_t(32) << 20;
     VulkanBuffer x16;
     bool tiled_prompt_attention = true;  // Options::tiled_prompt_attention

@@ -212,12 +212,12 @@ void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     // the 128-column tiles gain 14-30 % (12288x4096 662 -> 464 us), the 128 x 64 ones lose 0-8 % (the
     // conversion's dispatch), hence Options::coop_x16 = 2: wide tiles only.
     const uint64_t x_elems = uint64_t(ne0) * ncols;
-    const bool xh = coop && (impl_->coop_x16 == 1 || (impl_->coop_x16 == 2 && wide)) && ne0 % 8 == 0 &&
-                    x_elems * 2 <= VulkanBackend::Impl::k_x16_bytes;
-    std::string shader = std::string(!coop ? "matmul_" : wide ? "matmul_coop128" : "matmul_coop") + (coop ? (xh ? "xh_" : "_") : "") +
-                         type_suffix(t);
+    const uint64_t x16_bytes = std::min<uint64_t>(VulkanBackend::Impl::k_x16_bytes, impl_->limits.maxStorageBufferRange);
+    const bool xh = coop && (impl_->coop_x16 == 1 || (impl_->coop_x16 == 2 && wide)) && ne0 % 8 == 0 && x_elems * 2 <= x16_bytes;
+    const std::string shader =
+        (!coop ? std::string("matmul_") : std::string(wide ? "matmul_coop128" : "matmul_coop") + (xh ? "xh_" : "_")) + type_suffix(t);
     if (xh) {
-        if (!impl_->x16) impl_->x16 = create_buffer(VulkanBackend::Impl::k_x16_bytes, VulkanMemory::DeviceLocal);
+        if (!impl_->x16) impl_->x16 = create_buffer(x16_bytes, VulkanMemory::DeviceLocal);
         f32_to_f16(x, VulkanRef(impl_->x16, 0), static_cast<uint32_t>(x_elems));
         pc.x_off = 0;
         impl_->dispatch(shader.c_str(), {w.buffer, &impl_->x16, y.buffer}, &pc, sizeof pc, gx, static_cast<uint32_t>(gy));

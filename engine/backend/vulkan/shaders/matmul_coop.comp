@@ -34,7 +34,6 @@
 #endif
 #define TK 32u
 #define XPT (TC * TK / 256u)  // x values per thread and K step: 8 or 16
-#define FC (TC / 32u)         // fragment columns per subgroup: 2 or 4
 #define LDK4 5u  // uvec4 per shared row: TK + 8 halves (the padding spreads rows over the banks)
 #include "common.glsl"
 
