@@ -64,7 +64,7 @@ Linear TensorBinder::linear_from(const gguf::TensorInfo& t) const {
 void repack_for_cpu(Linear& l, WeightArena& arena) {
     // Q1_0 on AVX-512 takes the mask form (its kernel selects activation bytes with the bits directly);
     // TQ2_0 is repacked for the AVX-512 kernel only.
-    const cpu::Layout target = cpu::preferred_layout(l.w.type, l.w.n_in, cpu::active_isa());
+    const cpu::Layout target = cpu::preferred_layout(l.w.type, l.w.n_in, l.w.n_out, cpu::active_isa());
     if (target == cpu::Layout::Native) return;
     const int64_t ne[4] = {l.w.n_in, l.w.n_out, 1, 1};
     const size_t n = tensor_nbytes(l.w.type, ne);

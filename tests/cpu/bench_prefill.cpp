@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
             // What model/weights.cpp does at load (BONSAI_BENCH_NATIVE=1 keeps the native blocks, to compare).
             const cpu::Layout target = std::getenv("BONSAI_BENCH_NATIVE")
                                            ? cpu::Layout::Native
-                                           : cpu::preferred_layout(*type, s.n_in, cpu::active_isa());
+                                           : cpu::preferred_layout(*type, s.n_in, s.n_out, cpu::active_isa());
             if (target != cpu::Layout::Native) {
                 r16.resize(native.size());
                 cpu::repack_r16(w, r16.data(), target);

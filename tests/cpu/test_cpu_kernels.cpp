@@ -11,6 +11,7 @@
 // random weight bytes (every code value, Q8_0's -128, every TQ1_0 byte) with only the scales fixed up.
 #include <QtTest>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -64,13 +65,15 @@ private slots:
         for (TensorType type : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ2_0}) {
             // The last shape is large enough for repack_r16 to split its rows over threads.
             const bool tq = type == TensorType::TQ2_0;
-            for (auto [n_in, n_out] : {std::pair<int64_t, int64_t>{tq ? 2048 : 512, 5}, {tq ? 6144 : 1536, 5}, {4096, 2050}}) {
+            for (auto [n_in, n_out] : {std::pair<int64_t, int64_t>{tq ? 2048 : 512, 5}, {tq ? 6144 : 1536, 5}, {4096, 2050},
+                                       {tq ? 2048 : 1024, 48}, {4096, 2064}}) {
                 Quantized q = make(type, n_in, n_out, rng, tq && n_out == 5);  // TQ2_0 raw: code 3 too
                 const size_t rb = row_nbytes(type, n_in);
                 std::vector<uint8_t> row(rb);
                 QCOMPARE(q.r16t.empty(), !tq);
+                QCOMPARE(q.r16l.empty(), !cpu::r16l_eligible(type, n_in, n_out));
                 for (const auto& [bytes, layout] : {std::pair{&q.r16, cpu::Layout::R16}, std::pair{&q.r16m, cpu::Layout::R16M},
-                                                    std::pair{&q.r16t, cpu::Layout::R16T}}) {
+                                                    std::pair{&q.r16t, cpu::Layout::R16T}, std::pair{&q.r16l, cpu::Layout::R16L}}) {
                     if (bytes->empty()) continue;
                     const cpu::Weight r{type, bytes->data(), n_in, n_out, layout};
                     for (int64_t o = 0; o < n_out; ++o) {
@@ -88,12 +91,19 @@ private slots:
         QVERIFY(!cpu::r16_eligible(TensorType::TQ2_0, 2560));
         QVERIFY(cpu::r16_eligible(TensorType::TQ2_0, 6144));
         // The loader's choice: TQ2_0 repacked for the AVX-512 kernel only.
-        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, cpu::Isa::Avx512), cpu::Layout::R16T);
-        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, cpu::Isa::Avx2), cpu::Layout::Native);
-        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 768, cpu::Isa::Avx512), cpu::Layout::Native);
-        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, cpu::Isa::Avx512), cpu::Layout::R16M);
-        QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, cpu::Isa::Avx2), cpu::Layout::R16);
-        QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, cpu::Isa::Scalar), cpu::Layout::Native);
+        QVERIFY(cpu::r16l_eligible(TensorType::Q1_0, 512, 32));
+        QVERIFY(!cpu::r16l_eligible(TensorType::Q1_0, 512, 40));
+        QVERIFY(!cpu::r16l_eligible(TensorType::Q2_0, 512, 32));
+        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, 16, cpu::Isa::Avx512), cpu::Layout::R16T);
+        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, 16, cpu::Isa::Avx2), cpu::Layout::Native);
+        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 768, 16, cpu::Isa::Avx512), cpu::Layout::Native);
+        // Q1_0 on AVX-512: the table form where VBMI exists, no AMX is granted and n_out % 16 == 0.
+        const bool table = cpu::has_avx512_vbmi() && !cpu::amx_granted() && !std::getenv("BONSAI_CPU_Q1_LAYOUT");
+        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 32, cpu::Isa::Avx512), table ? cpu::Layout::R16L : cpu::Layout::R16M);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 40, cpu::Isa::Avx512), cpu::Layout::R16M);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 32, cpu::Isa::Avx2), cpu::Layout::R16);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, 32, cpu::Isa::Avx2), cpu::Layout::R16);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, 32, cpu::Isa::Scalar), cpu::Layout::Native);
         // repack_r16 refuses a target that does not belong to the type.
         Quantized t = make(TensorType::TQ2_0, 2048, 1, rng);
         std::vector<uint8_t> out(t.native.size());
@@ -141,6 +151,24 @@ private slots:
                                                      .arg(i++)))
                             << static_cast<int>(t) << qlonglong(1024) << qlonglong(n_out) << qlonglong(n_tok) << th << true;
                     }
+        // Q1_0 row counts that are multiples of 16 (Layout::R16L): the table path (1-4 tokens) and the
+        // per-block conversion to R16M (more), quantized and raw codes.
+        for (int64_t n_in : {512, 1536})
+            for (int raw = 0; raw < 2; ++raw)
+                for (int64_t n_out : {16, 48})
+                    for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 17})
+                        for (int th : {1, 2, 3}) {
+                            if ((n_out / 16 + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
+                            QTest::newRow(qPrintable(QString("Q1_0_r16l_%1x%2_t%3_th%4%5_%6")
+                                                         .arg(n_in)
+                                                         .arg(n_out)
+                                                         .arg(n_tok)
+                                                         .arg(th)
+                                                         .arg(raw ? "_raw" : "")
+                                                         .arg(i++)))
+                                << static_cast<int>(TensorType::Q1_0) << qlonglong(n_in) << qlonglong(n_out)
+                                << qlonglong(n_tok) << th << static_cast<bool>(raw);
+                        }
         // TQ2_0 rows long enough for R16T (chunks of 2048), quantized and raw codes, 1..17 tokens.
         for (int64_t n_in : {2048, 6144})
             for (int raw = 0; raw < 2; ++raw)
@@ -222,13 +250,18 @@ private slots:
         }
         for (cpu::Isa isa : isas()) {
             cpu::set_isa_override(isa);
-            for (int layout = 0; layout < 4; ++layout) {
-                const std::vector<uint8_t>& bytes = layout == 0 ? q.native : layout == 1 ? q.r16 : layout == 2 ? q.r16m : q.r16t;
+            for (int layout = 0; layout < 5; ++layout) {
+                const std::vector<uint8_t>& bytes = layout == 0   ? q.native
+                                                    : layout == 1 ? q.r16
+                                                    : layout == 2 ? q.r16m
+                                                    : layout == 3 ? q.r16t
+                                                                  : q.r16l;
                 if (bytes.empty()) continue;
                 const cpu::Layout lay = layout == 0   ? cpu::Layout::Native
                                         : layout == 1 ? cpu::Layout::R16
                                         : layout == 2 ? cpu::Layout::R16M
-                                                      : cpu::Layout::R16T;
+                                        : layout == 3 ? cpu::Layout::R16T
+                                                      : cpu::Layout::R16L;
                 const cpu::Weight w{t, bytes.data(), n_in, n_out, lay};
                 std::vector<float> y(ref.size(), std::nanf(""));
                 // matmul_prepared may hand prefill (n_tok >= 16) to oneDNN, whose bf16 products are outside
@@ -244,7 +277,9 @@ private slots:
                                  t == TensorType::BF16 || t == TensorType::PTQ1_0;
                 // The R16T kernel exists on AVX-512 (below it the weight is unpacked row by row, checked above).
                 const bool r16t = lay == cpu::Layout::R16T && isa == cpu::Isa::Avx512;
-                if (isa == cpu::Isa::Scalar || !(ext || r16t)) continue;
+                // The R16L kernel exists on AVX-512 with VBMI (else the weight is unpacked row by row).
+                const bool r16l = lay == cpu::Layout::R16L && isa == cpu::Isa::Avx512 && cpu::has_avx512_vbmi();
+                if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l)) continue;
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));
                 std::fill(y.begin(), y.end(), std::nanf(""));
@@ -267,27 +302,28 @@ private slots:
                 cpu::ThreadPool pool(threads);
                 for (int64_t n_tok : {1, 3}) {
                     Quantized a = make(TensorType::Q1_0, 1024, 37, rng), b = make(TensorType::Q1_0, 1024, 300, rng),
-                              c = make(TensorType::Q1_0, 1024, 16, rng);
-                    const cpu::Weight ws[3] = {{TensorType::Q1_0, a.r16.data(), 1024, 37, cpu::Layout::R16},
+                              c = make(TensorType::Q1_0, 1024, 16, rng), d = make(TensorType::Q1_0, 1024, 304, rng);
+                    const cpu::Weight ws[4] = {{TensorType::Q1_0, a.r16.data(), 1024, 37, cpu::Layout::R16},
                                                {TensorType::Q1_0, b.r16m.data(), 1024, 300, cpu::Layout::R16M},
-                                               {TensorType::Q1_0, c.native.data(), 1024, 16, cpu::Layout::Native}};
+                                               {TensorType::Q1_0, c.native.data(), 1024, 16, cpu::Layout::Native},
+                                               {TensorType::Q1_0, d.r16l.data(), 1024, 304, cpu::Layout::R16L}};
                     std::vector<float> x(static_cast<size_t>(1024 * n_tok));
                     std::normal_distribution<float> nd;
                     for (auto& v : x) v = nd(rng);
                     cpu::Activations acts;
                     acts.prepare(cpu::ActFormat::Q8_0, x.data(), n_tok, 1024);
-                    std::vector<std::vector<float>> single(3), many(3);
-                    float* ys[3];
-                    const cpu::Weight* wp[3];
-                    for (int i = 0; i < 3; ++i) {
+                    std::vector<std::vector<float>> single(4), many(4);
+                    float* ys[4];
+                    const cpu::Weight* wp[4];
+                    for (int i = 0; i < 4; ++i) {
                         single[static_cast<size_t>(i)].assign(static_cast<size_t>(ws[i].n_out * n_tok), 0.0f);
                         many[static_cast<size_t>(i)].assign(static_cast<size_t>(ws[i].n_out * n_tok), std::nanf(""));
                         cpu::matmul_prepared(ws[i], acts, single[static_cast<size_t>(i)].data(), pool);
                         ys[i] = many[static_cast<size_t>(i)].data();
                         wp[i] = &ws[i];
                     }
-                    cpu::matmul_prepared_many(wp, ys, 3, acts, pool);
-                    for (int i = 0; i < 3; ++i) QVERIFY(single[static_cast<size_t>(i)] == many[static_cast<size_t>(i)]);
+                    cpu::matmul_prepared_many(wp, ys, 4, acts, pool);
+                    for (int i = 0; i < 4; ++i) QVERIFY(single[static_cast<size_t>(i)] == many[static_cast<size_t>(i)]);
                     cpu::matmul_prepared_many(wp, ys, 2, acts, pool);  // both with SIMD kernels: the fused job
                     for (int i = 0; i < 2; ++i) QVERIFY(single[static_cast<size_t>(i)] == many[static_cast<size_t>(i)]);
                 }

@@ -61,6 +61,18 @@ void set_isa_override(Isa isa) {
 
 void reset_isa_override() { g_override.store(-1); }
 
+bool has_avx512_vbmi() {
+#if defined(__x86_64__) || defined(__i386__)
+    static const bool vbmi = [] {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        return detected_isa() == Isa::Avx512 && __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((c >> 1) & 1) != 0;
+    }();
+    return vbmi;
+#else
+    return false;
+#endif
+}
+
 namespace {
 
 struct AmxState {

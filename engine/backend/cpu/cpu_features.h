@@ -15,6 +15,9 @@ Isa active_isa();
 void set_isa_override(Isa isa);
 void reset_isa_override();
 const char* isa_name(Isa isa);
+// AVX-512 VBMI (vpermb) on top of detected_isa() == Avx512: the Q1_0 table-lookup kernel needs it
+// (repack.h, Layout::R16L). Ice Lake, Sapphire Rapids and Zen 4 have it; Skylake-SP and Cascade Lake do not.
+bool has_avx512_vbmi();
 
 // ---- AMX (Intel Advanced Matrix Extensions) ----
 // Nothing in the engine executes AMX instructions itself; this answer gates the libraries that might

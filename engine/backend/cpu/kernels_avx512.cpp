@@ -416,6 +416,7 @@ KernelTable avx512_kernels() {
     KernelTable k;
     k.q1_0_r16 = gemm_q1;
     k.q1_0_r16m = gemm_q1m;
+    if (has_avx512_vbmi()) k.q1_0_r16l = q1_0_r16l_vbmi;
     k.q2_0_r16 = gemm_q2;
     k.tq2_0 = gemm_tq2;
     k.tq2_0_r16t = gemm_tq2_r16t;

@@ -384,6 +384,7 @@ GemmFn find_kernel(const Weight& w, Isa isa) {
     const KernelTable k = isa == Isa::Avx512 ? avx512_kernels() : avx2_kernels();
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16) return k.q1_0_r16;
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16M) return k.q1_0_r16m;
+    if (w.type == TensorType::Q1_0 && w.layout == Layout::R16L) return k.q1_0_r16l;
     if (w.type == TensorType::Q2_0 && w.layout == Layout::R16) return k.q2_0_r16;
     if (w.type == TensorType::TQ2_0 && w.layout == Layout::Native) return k.tq2_0;
     if (w.type == TensorType::TQ2_0 && w.layout == Layout::R16T) return k.tq2_0_r16t;

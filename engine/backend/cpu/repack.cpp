@@ -1,7 +1,9 @@
 #include "backend/cpu/repack.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -14,10 +16,20 @@ bool r16_eligible(TensorType type, int64_t n_in) {
     return (type == TensorType::Q1_0 || type == TensorType::Q2_0) && n_in > 0 && n_in % 512 == 0;
 }
 
-Layout preferred_layout(TensorType type, int64_t n_in, Isa isa) {
+bool r16l_eligible(TensorType type, int64_t n_in, int64_t n_out) {
+    return type == TensorType::Q1_0 && r16_eligible(type, n_in) && n_out > 0 && n_out % 16 == 0;
+}
+
+Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa) {
     if (isa == Isa::Scalar || !r16_eligible(type, n_in)) return Layout::Native;
     if (type == TensorType::TQ2_0) return isa == Isa::Avx512 ? Layout::R16T : Layout::Native;
-    return type == TensorType::Q1_0 && isa == Isa::Avx512 ? Layout::R16M : Layout::R16;
+    if (type != TensorType::Q1_0 || isa != Isa::Avx512) return Layout::R16;
+    static const bool mask_only = [] {
+        const char* e = std::getenv("BONSAI_CPU_Q1_LAYOUT");
+        return e != nullptr && std::string(e) == "mask";
+    }();
+    const bool table = has_avx512_vbmi() && !mask_only && !amx_granted() && r16l_eligible(type, n_in, n_out);
+    return table ? Layout::R16L : Layout::R16M;
 }
 
 int r16_code_bytes(TensorType type) { return type == TensorType::Q1_0 ? 64 : 128; }
@@ -120,8 +132,46 @@ void unpack_row_tq2(const Weight& w, int64_t o, uint8_t* row) {
     }
 }
 
+// Rows [o0, o1) (whole 16-row blocks) of a Q1_0 weight into R16L (repack.h). Block b's 32 codes are
+// bits 0..31 of qs[4(b%4) .. 4(b%4)+3] of native block b/4 (LSB first); quad q is their nibble q.
+void repack_rows_q1_table(const Weight& w, uint8_t* out, int64_t o0, int64_t o1) {
+    const int64_t nb = w.n_in / 32, ng = w.n_in / 128;
+    const size_t rb = row_nbytes(w.type, w.n_in);
+    uint8_t* scales = out + static_cast<size_t>(w.n_out / 16 * nb * 64);
+    for (int64_t o = o0; o < o1; ++o) {
+        const uint8_t* row = w.data + rb * static_cast<size_t>(o);
+        const int64_t blk = o / 16, r = o % 16;
+        for (int64_t b = 0; b < nb; ++b) {
+            uint32_t w32;
+            std::memcpy(&w32, row + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
+            uint8_t* v = out + (blk * nb + b) * 64 + 4 * r;
+            for (int j = 0; j < 4; ++j)
+                v[j] = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
+        }
+        for (int64_t g = 0; g < ng; ++g) std::memcpy(scales + 2 * ((blk * ng + g) * 16 + r), row + g * 18, 2);
+    }
+}
+
+// Native row `o` of an R16L weight (the inverse of repack_rows_q1_table).
+void unpack_row_q1_table(const Weight& w, int64_t o, uint8_t* row) {
+    const int64_t nb = w.n_in / 32, ng = w.n_in / 128, blk = o / 16, r = o % 16;
+    const uint8_t* scales = w.data + static_cast<size_t>(w.n_out / 16 * nb * 64);
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* v = w.data + (blk * nb + b) * 64 + 4 * r;
+        uint32_t w32 = 0;
+        for (int j = 0; j < 4; ++j)
+            w32 |= (static_cast<uint32_t>(v[j] & 0xF) << (4 * j)) | (static_cast<uint32_t>(v[j] >> 4) << (4 * j + 16));
+        std::memcpy(row + (b / 4) * 18 + 2 + 4 * (b % 4), &w32, 4);
+    }
+    for (int64_t g = 0; g < ng; ++g) std::memcpy(row + g * 18, scales + 2 * ((blk * ng + g) * 16 + r), 2);
+}
+
 // Rows [o0, o1) of repack_r16.
 void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64_t o1) {
+    if (target == Layout::R16L) {
+        repack_rows_q1_table(w, out, o0, o1);
+        return;
+    }
     if (w.type == TensorType::TQ2_0) {
         repack_rows_tq2(w, out, o0, o1);
         return;
@@ -172,7 +222,8 @@ void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64
 
 void repack_r16(const Weight& w, uint8_t* out, Layout target) {
     if (w.layout != Layout::Native || !r16_eligible(w.type, w.n_in) || target == Layout::Native ||
-        (target == Layout::R16M && w.type != TensorType::Q1_0) || ((target == Layout::R16T) != (w.type == TensorType::TQ2_0)))
+        (target == Layout::R16M && w.type != TensorType::Q1_0) || ((target == Layout::R16T) != (w.type == TensorType::TQ2_0)) ||
+        (target == Layout::R16L && !r16l_eligible(w.type, w.n_in, w.n_out)))
         throw Error("repack: weight is not R16-eligible");
     // Load time scales with the model: large tensors are split over the machine's cores (rows are
     // independent, each thread writes its own rows' codes and scales).
@@ -184,7 +235,8 @@ void repack_r16(const Weight& w, uint8_t* out, Layout target) {
         return;
     }
     std::vector<std::thread> threads;
-    const int64_t per = (w.n_out + n_threads - 1) / n_threads;
+    int64_t per = (w.n_out + n_threads - 1) / n_threads;
+    if (target == Layout::R16L) per = (per + 15) / 16 * 16;  // threads own whole 16-row blocks
     for (int64_t t = 1; t < n_threads; ++t) {
         const int64_t o0 = t * per, o1 = std::min(w.n_out, o0 + per);
         if (o0 < o1) threads.emplace_back([&w, out, target, o0, o1] { repack_rows(w, out, target, o0, o1); });
@@ -194,6 +246,10 @@ void repack_r16(const Weight& w, uint8_t* out, Layout target) {
 }
 
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row) {
+    if (w.layout == Layout::R16L) {
+        unpack_row_q1_table(w, o, row);
+        return;
+    }
     if (w.type == TensorType::TQ2_0) {
         unpack_row_tq2(w, o, row);
         return;

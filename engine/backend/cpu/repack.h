@@ -28,6 +28,19 @@
 //           byte 64v + 4i + p hold the code (0..2, value (q-1)·d) of step s = 4v + l, i.e. of element
 //           256(i/2) + 128(i%2) + 4s + p of the chunk (v < 8, l < 4, i < 16, p < 4).
 //   scales: then n_out · nc · 8 fp16 block scales in row order: chunk (o, c) at (o·nc + c)·8.
+//
+// R16L (Q1_0 rows whose length is a multiple of 512, n_out a multiple of 16, AVX-512 VBMI): the form of
+// the table-lookup decode kernel. One token's R16M kernel spends a mask load, a masked activation load
+// and a vpdpbusd on every 64 weights, which caps one core below what memory delivers; here a 64-byte
+// vector holds 16 rows × 32 weights (one activation block), and its 128 nibbles index per-token tables
+// of the signed sums of 4 activations (vpermb), so 4 vpermb + 3 vpdpbusd cover 512 weights.
+//   codes:  (n_out/16) · nb · 64 bytes, nb = n_in / 32; vector (rb, b) at (rb·nb + b)·64: byte 4r + j
+//           holds, for row 16rb + r, the bits of elements 32b + 4j + p (p < 4, bit p) in its low nibble
+//           and those of elements 32b + 16 + 4j + p in its high nibble (j < 4).
+//   scales: then (n_out/16) · (n_in/128) · 16 fp16: group (rb, g) at (rb·(n_in/128) + g)·16, entry r =
+//           the scale of native block g of row 16rb + r.
+// Prompt batches convert one 16-row block at a time back to R16M in a per-thread buffer and run the
+// R16M prefill kernel over every token (kernels_avx512_vbmi.cpp).
 #include <cstddef>
 #include <cstdint>
 
@@ -39,20 +52,24 @@ namespace bonsai::cpu {
 // True when `type` has a repacked form (R16 / R16M / R16T) and rows of n_in elements fit it:
 // Q1_0 / Q2_0 with n_in % 512 == 0, TQ2_0 with n_in % 2048 == 0.
 bool r16_eligible(TensorType type, int64_t n_in);
+// True when a Q1_0 weight of this shape can take Layout::R16L: r16_eligible and n_out % 16 == 0.
+bool r16l_eligible(TensorType type, int64_t n_in, int64_t n_out);
 
-// The layout the model loader should give a weight for kernels of `isa`: Native when no SIMD kernel
-// reads a repacked form (scalar ISA, ineligible shape, TQ2_0 below AVX-512); Q1_0 R16M on AVX-512,
-// otherwise R16; TQ2_0 R16T on AVX-512.
-Layout preferred_layout(TensorType type, int64_t n_in, Isa isa);
+// The layout the model loader should give a weight of n_out rows for kernels of `isa`: Native when no
+// SIMD kernel reads a repacked form (scalar ISA, ineligible shape, TQ2_0 below AVX-512); Q1_0 on
+// AVX-512: R16L where the CPU has VBMI, the shape fits and AMX is not granted (oneDNN's AMX prefill
+// reads R16M, not R16L), else R16M; R16 on AVX2; TQ2_0 R16T on AVX-512. BONSAI_CPU_Q1_LAYOUT=mask
+// keeps R16M (to compare the two kernels).
+Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa);
 // Bytes of code per 512-element chunk (64 or 128) and fp16 scales per chunk (4 or 8).
 int r16_code_bytes(TensorType type);
 int r16_scales(TensorType type);
 
-// Writes the R16 (or, for Q1_0, R16M) form of native weight `w` (layout Native, r16_eligible) into
-// `out` (tensor_nbytes bytes, same as native). TQ2_0 takes target R16T only.
+// Writes the R16 (or, for Q1_0, R16M / R16L) form of native weight `w` (layout Native, r16_eligible;
+// r16l_eligible for R16L) into `out` (tensor_nbytes bytes, same as native). TQ2_0 takes target R16T only.
 void repack_r16(const Weight& w, uint8_t* out, Layout target = Layout::R16);
 
-// Rebuilds native row `o` of R16 / R16M / R16T weight `w` into `row` (row_nbytes(type, n_in) bytes).
+// Rebuilds native row `o` of R16 / R16M / R16T / R16L weight `w` into `row` (row_nbytes(type, n_in) bytes).
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row);
 
 }  // namespace bonsai::cpu
