@@ -22,7 +22,12 @@
 namespace bonsai::cpu::detail {
 namespace {
 
-constexpr int kTableTokens = 4;   // batches of up to this many tokens use the tables (one pass per row block)
+// Batches of up to this many tokens use the tables, in groups of 4 per pass over a row block (whose codes
+// stay in L1 between groups); larger ones convert to R16M. bonsai-bench-prefill, 2 threads, Zen 4: tables
+// 550-660 GFLOP/s at 8-16 tokens against 410-510 for the conversion; at 64 tokens even, at 512 the
+// tables of every token no longer fit L2 (300-400 against 440-520, and no model pp512 gain with token
+// blocking).
+constexpr int kTableTokens = 16;
 constexpr int64_t kQ8Block = 36;  // Activations' Q8_0 block (matmul.cpp): f32 d, int8 q[32]
 constexpr size_t kTableBytes = 256;  // per 32-element activation block and token
 
@@ -124,26 +129,30 @@ void table_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, f
     const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out / 16 * nb * 64);
     const uint8_t* tables = thread_tables(a);
     const size_t per_tok = static_cast<size_t>(nb) * kTableBytes;
-    const uint8_t* tabs[kTableTokens];
-    const uint8_t* q8[kTableTokens];
-    for (int64_t t = 0; t < n_tok; ++t) {
-        tabs[t] = tables + per_tok * static_cast<size_t>(t);
-        q8[t] = a.row(t);
-    }
     for (int64_t rb = o0 / 16; rb * 16 < o1; ++rb) {
         // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
         const int64_t r0 = std::max<int64_t>(o0, 16 * rb), r1 = std::min<int64_t>(o1, 16 * rb + 16);
         const auto keep = static_cast<__mmask16>(((1u << (r1 - 16 * rb)) - 1) & ~((1u << (r0 - 16 * rb)) - 1));
         const uint8_t* cb = w.data + rb * nb * 64;
         const uint16_t* sb = scales + rb * (nb / 4) * 16;
-        __m512 res[kTableTokens];
-        switch (n_tok) {
-            case 1: table_block<1>(cb, sb, nb, tabs, q8, res); break;
-            case 2: table_block<2>(cb, sb, nb, tabs, q8, res); break;
-            case 3: table_block<3>(cb, sb, nb, tabs, q8, res); break;
-            default: table_block<4>(cb, sb, nb, tabs, q8, res); break;
+        // Groups of up to 4 tokens; the block's codes stay in L1 between groups.
+        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+            const int64_t nt = std::min<int64_t>(4, n_tok - t0);
+            const uint8_t* tabs[4];
+            const uint8_t* q8[4];
+            for (int64_t t = 0; t < nt; ++t) {
+                tabs[t] = tables + per_tok * static_cast<size_t>(t0 + t);
+                q8[t] = a.row(t0 + t);
+            }
+            __m512 res[4];
+            switch (nt) {
+                case 1: table_block<1>(cb, sb, nb, tabs, q8, res); break;
+                case 2: table_block<2>(cb, sb, nb, tabs, q8, res); break;
+                case 3: table_block<3>(cb, sb, nb, tabs, q8, res); break;
+                default: table_block<4>(cb, sb, nb, tabs, q8, res); break;
+            }
+            for (int64_t t = 0; t < nt; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * n_out + 16 * rb, keep, res[t]);
         }
-        for (int64_t t = 0; t < n_tok; ++t) _mm512_mask_storeu_ps(y + t * n_out + 16 * rb, keep, res[t]);
     }
 }
 
