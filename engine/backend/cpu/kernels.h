@@ -23,6 +23,12 @@ struct KernelTable {
 KernelTable avx512_kernels();
 KernelTable avx2_kernels();
 
+// Rows [o0, o1) of Q1_0 R16M codes and scales (repack.h, row 0 at `codes` / `scales`) against every
+// token of `a` (its aux form) with the AVX-512 prefill tiles: y[t·y_stride + o]. For the R16L kernel's
+// converted row blocks; AVX-512 only.
+void q1_0_r16m_prefill(const uint8_t* codes, const uint16_t* scales, int64_t n_in, const Activations& a, int64_t o0,
+                       int64_t o1, float* y, int64_t y_stride);
+
 // The Q1_0 R16L kernel (kernels_avx512_vbmi.cpp, compiled with VBMI): call only when has_avx512_vbmi().
 void q1_0_r16l_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 

@@ -156,30 +156,30 @@ inline void r16m_pair(const uint8_t* c0, const uint8_t* c1, const uint16_t* s0, 
     }
 }
 
-// Rows [ob, oe) × tokens [t0, t0 + NT) of a Q1_0 R16M weight with r16m_pair, in token groups of ≤ 4.
+// Rows [ob, oe) × tokens [t0, t0 + NT) of Q1_0 R16M codes / scales (row 0 at `codes` / `scales`, nc
+// chunks per row) with r16m_pair, in token groups of ≤ 4; y[t·y_stride + o].
 template <int NT>
-void r16m_rows_prefill(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
-    const int64_t nc = w.n_in / 512, n_out = w.n_out;
-    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * 64);
+void r16m_rows_prefill(const uint8_t* codes, const uint16_t* scales, int64_t nc, const Activations& a, int64_t ob,
+                       int64_t oe, int64_t t0, float* y, int64_t y_stride) {
     constexpr int G0 = NT > 4 ? 4 : NT, G1 = NT - G0;
     const uint8_t* xa[NT];
     for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t);
     int64_t o = ob;
     for (; o + 1 < oe; o += 2) {
         float r0[NT], r1[NT];
-        const uint8_t* c0 = w.data + o * nc * 64;
+        const uint8_t* c0 = codes + o * nc * 64;
         r16m_pair<G0>(c0, c0 + nc * 64, scales + o * nc * 4, scales + (o + 1) * nc * 4, nc, xa, r0, r1);
         if constexpr (G1 > 0)
             r16m_pair<G1>(c0, c0 + nc * 64, scales + o * nc * 4, scales + (o + 1) * nc * 4, nc, xa + G0, r0 + G0, r1 + G0);
         for (int t = 0; t < NT; ++t) {
-            y[(t0 + t) * n_out + o] = r0[t];
-            y[(t0 + t) * n_out + o + 1] = r1[t];
+            y[(t0 + t) * y_stride + o] = r0[t];
+            y[(t0 + t) * y_stride + o + 1] = r1[t];
         }
     }
     if (o < oe) {  // odd last row: the one-row tile
         float r[NT];
-        r16m_tile<NT>(w.data + o * nc * 64, scales + o * nc * 4, nc, xa, r);
-        for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
+        r16m_tile<NT>(codes + o * nc * 64, scales + o * nc * 4, nc, xa, r);
+        for (int t = 0; t < NT; ++t) y[(t0 + t) * y_stride + o] = r[t];
     }
 }
 
@@ -381,7 +381,9 @@ struct Q1MaskRows {
         if constexpr (NT == 1) {
             r16_rows<true, NT, true>(w, a, ob, oe, t0, y);
         } else {
-            r16m_rows_prefill<NT>(w, a, ob, oe, t0, y);
+            const int64_t nc = w.n_in / 512;
+            r16m_rows_prefill<NT>(w.data, reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 64), nc, a, ob, oe, t0,
+                                  y, w.n_out);
         }
     }
 };
@@ -400,6 +402,7 @@ struct Tq2Rows {
 
 void gemm_q1(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1Rows>(w, a, o0, o1, y); }
 void gemm_q1m(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1MaskRows>(w, a, o0, o1, y); }
+
 void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
 void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
 template <int NT>
@@ -411,6 +414,14 @@ struct Tq2R16tRows {
 void gemm_tq2_r16t(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2R16tRows>(w, a, o0, o1, y); }
 
 }  // namespace
+
+void q1_0_r16m_prefill(const uint8_t* codes, const uint16_t* scales, int64_t n_in, const Activations& a, int64_t o0,
+                       int64_t o1, float* y, int64_t y_stride) {
+    const int64_t nc = n_in / 512;
+    for_each_tile<kMaxTile>(o0, o1, a.n_rows(), [&](auto nt, int64_t ob, int64_t oe, int64_t t0) {
+        r16m_rows_prefill<decltype(nt)::value>(codes, scales, nc, a, ob, oe, t0, y, y_stride);
+    });
+}
 
 KernelTable avx512_kernels() {
     KernelTable k;

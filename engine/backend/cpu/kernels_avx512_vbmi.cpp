@@ -196,18 +196,13 @@ void to_mask_block(const Weight& w, int64_t rb, uint8_t* out) {
 // block's 16·n_in/8 code bytes, against 16·n_in·n_tok/64 vpdpbusd).
 void mask_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     thread_local AlignedBuf block_buf;
-    thread_local std::vector<float> y_block;
-    const GemmFn r16m = avx512_kernels().q1_0_r16m;
-    const int64_t n_tok = a.n_rows(), n_out = w.n_out;
-    uint8_t* block = block_buf.get(static_cast<size_t>(16 * w.n_in / 8 + 16 * (w.n_in / 128) * 2));
-    y_block.resize(static_cast<size_t>(16 * n_tok));
-    const Weight wb{TensorType::Q1_0, block, w.n_in, 16, Layout::R16M};
+    const int64_t nc = w.n_in / 512;
+    uint8_t* block = block_buf.get(static_cast<size_t>(16 * nc * 64 + 16 * nc * 4 * 2));
+    const auto* block_scales = reinterpret_cast<const uint16_t*>(block + 16 * nc * 64);
     for (int64_t rb = o0 / 16; rb * 16 < o1; ++rb) {
         const int64_t r0 = std::max<int64_t>(o0, 16 * rb) - 16 * rb, r1 = std::min<int64_t>(o1, 16 * rb + 16) - 16 * rb;
         to_mask_block(w, rb, block);
-        r16m(wb, a, r0, r1, y_block.data());
-        for (int64_t t = 0; t < n_tok; ++t)
-            std::memcpy(y + t * n_out + 16 * rb + r0, y_block.data() + t * 16 + r0, static_cast<size_t>(r1 - r0) * sizeof(float));
+        q1_0_r16m_prefill(block, block_scales, w.n_in, a, r0, r1, y + 16 * rb, w.n_out);
     }
 }
 
