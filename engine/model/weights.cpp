@@ -56,14 +56,14 @@ Linear TensorBinder::linear_from(const gguf::TensorInfo& t) const {
     return l;
 }
 
-// Replaces a Q1_0 / Q2_0 / TQ2_0 weight by its R16 / R16M / R16T copy when a SIMD kernel will consume
+// Replaces a Q1_0 / Q2_0 / TQ2_0 weight by its R16 / R16M / R16L / R16T copy when a SIMD kernel will consume
 // it (repack.h, preferred_layout). The copy has the same size as the mapped bytes; those are then
 // handed back to the kernel with MADV_PAGEOUT (a hint that never changes their contents, whether
 // mapped or heap memory) so resident memory does not double. The tied token embedding rows are still
 // read on demand from the mapping.
 void repack_for_cpu(Linear& l, WeightArena& arena) {
-    // Q1_0 on AVX-512 takes the mask form (its kernel selects activation bytes with the bits directly);
-    // TQ2_0 is repacked for the AVX-512 kernel only.
+    // Q1_0 on AVX-512 takes the table form (VBMI, rows a multiple of 16) or the mask form (its kernel
+    // selects activation bytes with the bits directly); TQ2_0 is repacked for the AVX-512 kernel only.
     const cpu::Layout target = cpu::preferred_layout(l.w.type, l.w.n_in, l.w.n_out, cpu::active_isa());
     if (target == cpu::Layout::Native) return;
     const int64_t ne[4] = {l.w.n_in, l.w.n_out, 1, 1};

@@ -6,7 +6,8 @@
 //
 // Prints one row per type / shape / n_tok: best-of-REPS GFLOP/s (2·n_tok·n_in·n_out / time).
 // Weights are random codes with small random scales, in the layout the model loader uses (Q1_0 / Q2_0
-// repacked to R16 / R16M, TQ2_0 to R16T on AVX-512, as model/weights.cpp does; TQ1_0 native).
+// repacked to R16 / R16M / R16L, TQ2_0 to R16T on AVX-512, as model/weights.cpp does; TQ1_0 native;
+// BONSAI_CPU_Q1_LAYOUT=mask keeps Q1_0 on R16M).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
