@@ -1,6 +1,9 @@
-// bonsai-cli bench -m MODEL [-p 512] [-n 128] [-t T] [-r REPS] [--backend auto|cpu|vulkan] [--json]
+// bonsai-cli bench -m MODEL [-p 512] [-n 128] [-d 0] [-t T] [-r REPS] [--backend auto|cpu|vulkan] [--json]
 // llama-bench style throughput: prompt processing of -p random tokens in one batch (pp) and decode of
-// -n tokens one at a time from an empty context (tg), mean ± sd over -r repetitions after a warm-up.
+// -n tokens one at a time (tg), mean ± sd over -r repetitions after a warm-up. Both start from an empty
+// context, or with -d D after D random tokens already in the KV cache (evaluated untimed, llama-bench's
+// -d): a chat's later turns decode against a long cache, and attention then reads as many bytes per token
+// as the weights of a small model.
 // In the same run it measures the machine's memory read bandwidth (a 1 GiB sum with -t threads, best of
 // 5) and reports decode against the roofline bandwidth ÷ bytes read per decoded token (every tensor of
 // the file once — the tied embedding is read in full as the output matrix, an untied one only for the
@@ -12,6 +15,7 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -88,9 +92,11 @@ int run_bench(cli::Args& args) {
     const int64_t n_prompt = args.integer({"-p", "--n-prompt"}).value_or(512);
     const int64_t n_gen = args.integer({"-n", "--n-gen"}).value_or(128);
     const int64_t reps = args.integer({"-r", "--repetitions"}).value_or(3);
+    const int64_t depth = args.integer({"-d", "--depth"}).value_or(0);
     const bool json = args.flag({"--json"});
     if (n_prompt < 0 || n_gen < 0 || n_prompt + n_gen == 0) throw cli::UsageError("-p and -n must be >= 0, not both 0");
     if (reps < 1 || reps > 100) throw cli::UsageError("-r must be between 1 and 100");
+    if (depth < 0 || depth > (int64_t(1) << 20)) throw cli::UsageError("-d must be between 0 and 1048576");
     if (!args.positionals().empty()) throw cli::UsageError("unexpected argument");
     auto model = Model::load(mo.path, mo.params);
     const HParams& hp = model->hparams();
@@ -98,35 +104,48 @@ int run_bench(cli::Args& args) {
     const int64_t V = model->n_vocab();
     std::mt19937 rng(1234);
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(V - 1));
-    std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));
+    std::vector<int32_t> prompt(static_cast<size_t>(n_prompt)), context(static_cast<size_t>(depth));
     for (auto& t : prompt) t = tok(rng);
+    for (auto& t : context) t = tok(rng);
 
     SessionParams sp;
-    sp.n_ctx = std::max<int64_t>(n_prompt, n_gen + 1) + 8;
-    sp.n_batch = std::max<int64_t>(n_prompt, 1);
+    sp.n_ctx = depth + std::max<int64_t>(n_prompt, n_gen + 1) + 8;
+    sp.n_batch = std::max<int64_t>({n_prompt, std::min<int64_t>(depth, 512), 1});
+    // A session holding exactly the -d context tokens (untimed). The context is computed once: later
+    // calls cut the cache back to it (evaluate() keeps the common prefix, recomputing one token).
+    std::unique_ptr<Session> held;
+    auto fresh = [&]() -> Session& {
+        if (depth == 0 || !held) {
+            held = std::make_unique<Session>(*model, sp);
+            if (!context.empty()) held->append(context);
+        } else {
+            held->evaluate(context);
+        }
+        return *held;
+    };
     // Warm-up: page in the weights, size the scratch buffers, and run every code path of the timed
     // runs once (the whole prompt: a GPU creates the pipelines of the batch shapes on first use, which
     // made the first of three 8B pp512 runs on an H100 5x slower than the others).
     {
-        Session s(*model, sp);
+        Session& s = fresh();
         std::vector<int32_t> w(prompt.begin(), prompt.end());
         if (w.empty()) w.push_back(1);
-        s.evaluate(w);
+        s.append(w);  // after the context (evaluate() would replace it)
         for (int i = 0; i < 2; ++i) s.append(std::vector<int32_t>{tok(rng)});
     }
     std::vector<double> pp, tg;
     for (int64_t r = 0; r < reps; ++r) {
         if (n_prompt > 0) {
-            Session s(*model, sp);
+            Session& s = fresh();
             const auto t0 = Clock::now();
-            s.evaluate(prompt);
+            s.append(prompt);
             pp.push_back(static_cast<double>(n_prompt) / seconds_since(t0));
         }
         if (n_gen > 0) {
-            Session s(*model, sp);
+            Session& s = fresh();
             std::vector<int32_t> one{tok(rng)};
             const auto t0 = Clock::now();
-            s.evaluate(one);
+            s.append(one);
             for (int64_t i = 1; i < n_gen; ++i) s.append(std::vector<int32_t>{tok(rng)});
             tg.push_back(static_cast<double>(n_gen) / seconds_since(t0));
         }
@@ -142,7 +161,7 @@ int run_bench(cli::Args& args) {
                                        : static_cast<double>(t.nbytes);
     }
     const double kv_bytes = 2.0 * static_cast<double>(hp.n_layer * hp.n_head_kv * hp.head_dim) * 2.0 *
-                            (static_cast<double>(n_gen) / 2.0 + 0.5);
+                            (static_cast<double>(depth) + static_cast<double>(n_gen) / 2.0 + 0.5);
     const bool on_gpu = model->backend() == Backend::Vulkan;
     const double bw = on_gpu ? device_bandwidth() : read_bandwidth(threads);
     const double roofline = bw * 1e9 / (weight_bytes + kv_bytes);
@@ -153,6 +172,7 @@ int run_bench(cli::Args& args) {
                          {"backend", backend_name(model->backend())},
                          {"n_prompt", n_prompt},
                          {"n_gen", n_gen},
+                         {"depth", depth},
                          {"repetitions", reps},
                          {"pp_tok_s", sp_.mean},
                          {"pp_tok_s_sd", sp_.sd},
@@ -167,8 +187,11 @@ int run_bench(cli::Args& args) {
     } else {
         std::printf("model %s (%s, %d threads, backend %s)\n", mo.path.c_str(), hp.arch.c_str(), threads,
                     backend_name(model->backend()));
-        if (!pp.empty()) std::printf("pp%lld: %8.2f ± %.2f tok/s\n", static_cast<long long>(n_prompt), sp_.mean, sp_.sd);
-        if (!tg.empty()) std::printf("tg%lld: %8.2f ± %.2f tok/s\n", static_cast<long long>(n_gen), st.mean, st.sd);
+        const std::string at = depth > 0 ? " @ d" + std::to_string(depth) : "";
+        if (!pp.empty())
+            std::printf("pp%lld%s: %8.2f ± %.2f tok/s\n", static_cast<long long>(n_prompt), at.c_str(), sp_.mean, sp_.sd);
+        if (!tg.empty())
+            std::printf("tg%lld%s: %8.2f ± %.2f tok/s\n", static_cast<long long>(n_gen), at.c_str(), st.mean, st.sd);
         std::printf("%s bandwidth: %.2f GB/s; bytes per decoded token: %.1f MB\n",
                     on_gpu ? "device copy (read + write)" : "memory read", bw,
                     (weight_bytes + kv_bytes) / 1e6);
@@ -177,7 +200,7 @@ int run_bench(cli::Args& args) {
     return 0;
 }
 
-const cli::Registration reg{"bench", "-m MODEL [-p 512] [-n 128] [-t T] [-r REPS] [--backend B] [--json]  throughput vs memory roofline",
+const cli::Registration reg{"bench", "-m MODEL [-p 512] [-n 128] [-d DEPTH] [-t T] [-r REPS] [--backend B] [--json]  throughput vs memory roofline",
                             run_bench};
 
 }  // namespace

@@ -1,6 +1,8 @@
 // bonsai-cli run / synth / perplexity through the built binary: greedy ids equal llama.cpp's greedy
 // continuation of a fixture model, --logits-out equals llama.cpp's prompt logits within tolerance,
 // synth writes a loadable synthetic model, and usage errors exit with 2.
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -73,6 +75,35 @@ private slots:
         r = cli({"perplexity", "-m", path, "-f", fixture("vocab1024.inp"), "-c", "64"});
         QCOMPARE(r.code, 0);
         QVERIFY(r.out.startsWith("perplexity: "));
+    }
+
+    // bench: JSON fields, and -d D puts D tokens in the KV cache before the timed runs: the bytes it
+    // counts per decoded token grow by exactly D positions of K and V (2 layers x 2 KV heads x 64 dims
+    // x 2 bytes, twice), and the text output names the depth. Speed itself is not asserted.
+    void bench_depth_counts_the_context() {
+        auto bench = [&](const QString& depth, bool json) {
+            QStringList a{"bench", "-m", fixture("qwen3-e256-Q1_0.gguf"), "-p", "8", "-n", "4", "-r", "1", "-t", "2", "-d", depth};
+            if (json) a << "--json";
+            const Out r = cli(a);
+            if (r.code != 0) qWarning("%s", qPrintable(r.err));
+            return r;
+        };
+        const Out r0 = bench("0", true), r40 = bench("40", true);
+        QCOMPARE(r0.code, 0);
+        QCOMPARE(r40.code, 0);
+        const QJsonObject j0 = QJsonDocument::fromJson(r0.out.toUtf8()).object(),
+                          j40 = QJsonDocument::fromJson(r40.out.toUtf8()).object();
+        QCOMPARE(j0.value("depth").toInt(-1), 0);
+        QCOMPARE(j40.value("depth").toInt(-1), 40);
+        for (const QJsonObject& j : {j0, j40}) {
+            QVERIFY2(j.value("pp_tok_s").toDouble() > 0 && j.value("tg_tok_s").toDouble() > 0, qPrintable(r40.out));
+            QVERIFY(j.value("roofline_tok_s").toDouble() > 0);
+        }
+        QCOMPARE(j40.value("bytes_per_token").toDouble() - j0.value("bytes_per_token").toDouble(), 2.0 * 2 * 2 * 64 * 2 * 40);
+        const Out t = bench("40", false);
+        QCOMPARE(t.code, 0);
+        QVERIFY2(t.out.contains("pp8 @ d40:") && t.out.contains("tg4 @ d40:"), qPrintable(t.out));
+        QCOMPARE(bench("-1", true).code, 2);
     }
 
     void errors() {
