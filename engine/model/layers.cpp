@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -91,48 +90,22 @@ void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, i
                float* out, cpu::ThreadPool& pool) {
     const int64_t D = hp.head_dim, H = hp.n_head, HK = hp.n_head_kv, G = hp.n_head / hp.n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    const int64_t stride = kv.kv_dim();
     // One work item is one token against one KV head: the G query heads sharing it read each K/V row once.
     // Items run head-major, latest token first; a prompt's items are claimed in small grains because
     // causality makes their costs grow with the token (equal static chunks left one thread with ~3/4 of
-    // the work). A long prompt's grain first copies its head's K/V rows into contiguous per-thread
-    // buffers: in the cache they lie kv_dim apart (a power of two), so few cache sets hold them and every
-    // item would refetch them from farther caches (~10% of the prompt's attention time on Zen 4).
-    const bool pack = n_tok >= 16;
+    // the work). A head's K (and V) rows are contiguous in the cache (kv_cache.h), one sequential stream.
     const int64_t grain = n_tok > 1 ? 32 : 0;
     pool.parallel_for(n_tok * HK, [&](int64_t w0, int64_t w1) {
         thread_local std::vector<float> qh, sc;
-        thread_local std::vector<uint16_t> kp, vp;
         qh.resize(static_cast<size_t>(G * D));
         sc.resize(static_cast<size_t>(G * (pos0 + n_tok)));
-        if (pack) {
-            kp.resize(static_cast<size_t>((pos0 + n_tok) * D));
-            vp.resize(kp.size());
-        }
-        int64_t packed_g = -1, packed_n = 0;  // head and row count now in kp/vp (this call only)
         for (int64_t w = w0; w < w1; ++w) {
             const int64_t g = w / n_tok, t = n_tok - 1 - w % n_tok;
             const int64_t n_kv = pos0 + t + 1;  // causal: positions 0..pos0+t
-            const uint16_t* kr = kv.k(layer, 0) + g * D;
-            const uint16_t* vr = kv.v(layer, 0) + g * D;
-            int64_t st = stride;
-            if (pack) {
-                if (g != packed_g || n_kv > packed_n) {
-                    for (int64_t j = 0; j < n_kv; ++j) {
-                        std::memcpy(kp.data() + j * D, kr + j * stride, static_cast<size_t>(D) * sizeof(uint16_t));
-                        std::memcpy(vp.data() + j * D, vr + j * stride, static_cast<size_t>(D) * sizeof(uint16_t));
-                    }
-                    packed_g = g;
-                    packed_n = n_kv;
-                }
-                kr = kp.data();
-                vr = vp.data();
-                st = D;
-            }
             // Q is rounded to the cache type (f16) before the K products, as llama.cpp does.
             const float* qr = q + (t * H + g * G) * D;
             cpu::round_f16_row(qr, qh.data(), G * D);
-            cpu::attend_group(qh.data(), static_cast<int>(G), D, kr, vr, st, n_kv, scale, sc.data(),
+            cpu::attend_group(qh.data(), static_cast<int>(G), D, kv.k(layer, g), kv.v(layer, g), D, n_kv, scale, sc.data(),
                               out + (t * H + g * G) * D);
         }
     }, grain);

@@ -82,7 +82,7 @@ Session::Session(Model& model, const SessionParams& params) : model_(model), par
             std::fprintf(stderr, "bonsai: Vulkan KV cache not allocated (%s); this session runs on the CPU\n", e.what());
         }
     }
-    if (!state_->vk) state_->kv.allocate(hp.n_layer, n_ctx_, hp.n_head_kv * hp.head_dim);
+    if (!state_->vk) state_->kv.allocate(hp.n_layer, n_ctx_, hp.n_head_kv, hp.head_dim);
     sampler_ = std::make_unique<Sampler>(params.sampling, params.seed);
 }
 
