@@ -22,6 +22,7 @@ namespace {
 std::vector<cpu::Isa> isas() {
     std::vector<cpu::Isa> v{cpu::Isa::Scalar};
     if (cpu::detected_isa() >= cpu::Isa::Avx2) v.push_back(cpu::Isa::Avx2);
+    if (cpu::detected_isa() >= cpu::Isa::Avx512) v.push_back(cpu::Isa::Avx512);  // attention's AVX-512 body
     return v;
 }
 

@@ -1,4 +1,5 @@
-// Scalar bodies of row_ops.h and the run-time choice between them and the AVX2 bodies.
+// Scalar bodies of row_ops.h and the run-time choice between them and the AVX2 (and, for attention,
+// AVX-512) bodies.
 #include "backend/cpu/row_ops.h"
 
 #include <algorithm>
@@ -104,6 +105,8 @@ void quantize_q8_k_scalar(const float* x, uint8_t* out, int64_t n, int32_t* sums
 
 void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
                   int64_t n_kv, float scale, float* scratch, float* out) {
+    if (active_isa() == Isa::Avx512 && dim % 16 == 0 && dim <= 128)
+        return detail::avx512::attend_group(q, n_q, dim, k, v, stride, n_kv, scale, scratch, out);
     if (use_avx2() && dim % 8 == 0) return detail::avx2::attend_group(q, n_q, dim, k, v, stride, n_kv, scale, scratch, out);
     attend_group_scalar(q, n_q, dim, k, v, stride, n_kv, scale, scratch, out);
 }

@@ -203,6 +203,8 @@ void softmax_f16(float* sc, int64_t n, float mx) {
 
 }  // namespace
 
+void softmax_f16_row(float* sc, int64_t n, float mx) { softmax_f16(sc, n, mx); }
+
 void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
                   int64_t n_kv, float scale, float* scratch, float* out) {
     for (int h = 0; h < n_q; h += 2) {

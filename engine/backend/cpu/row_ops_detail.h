@@ -6,6 +6,9 @@ namespace bonsai::cpu::detail::avx2 {
 
 void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
                   int64_t n_kv, float scale, float* scratch, float* out);
+// Softmax of one score row in place given its maximum, each probability rounded through f16 (the
+// numerics of attend_group; also used by the AVX-512 attention).
+void softmax_f16_row(float* sc, int64_t n, float mx);
 void quantize_q8_0_blocks(const float* x, uint8_t* out, int64_t n, int32_t* sums);
 void quantize_q8_k_blocks(const float* x, uint8_t* out, int64_t n, int32_t* sums);
 double sum_squares(const float* x, int64_t n);
@@ -16,3 +19,13 @@ void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n);
 void round_f16_row(const float* src, float* dst, int64_t n);
 
 }  // namespace bonsai::cpu::detail::avx2
+
+namespace bonsai::cpu::detail::avx512 {
+
+// attend_group for dim a multiple of 16, at most 128 (row_ops_avx512.cpp; call only when
+// active_isa() == Isa::Avx512): 16-lane f16 conversions and FMAs, and every value dimension of a query
+// head pair accumulated in registers in one pass over V (the AVX2 body passes over V per 32 dims).
+void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
+                  int64_t n_kv, float scale, float* scratch, float* out);
+
+}  // namespace bonsai::cpu::detail::avx512
