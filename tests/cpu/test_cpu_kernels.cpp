@@ -120,6 +120,18 @@ private slots:
         QTest::addColumn<int>("threads");
         QTest::addColumn<bool>("raw");
         int i = 0;
+        // One row, named "<type or layout form>_<n_in>x<n_out>_t<n_tok>_th<threads>[_raw]_<i>".
+        auto add = [&](const char* form, TensorType t, int64_t n_in, int64_t n_out, int64_t n_tok, int th, bool raw) {
+            QTest::newRow(qPrintable(QString("%1_%2x%3_t%4_th%5%6_%7")
+                                         .arg(form)
+                                         .arg(n_in)
+                                         .arg(n_out)
+                                         .arg(n_tok)
+                                         .arg(th)
+                                         .arg(raw ? "_raw" : "")
+                                         .arg(i++)))
+                << static_cast<int>(t) << qlonglong(n_in) << qlonglong(n_out) << qlonglong(n_tok) << th << raw;
+        };
         const struct {
             TensorType t;
             int64_t n_in;
@@ -130,46 +142,22 @@ private slots:
                 for (int64_t n_tok : {1, 3, 4, 9})
                     for (int th : {1, 2, 3}) {
                         if ((n_out + n_tok + th) % 2 && n_tok > 1) continue;  // keep the matrix small
-                        QTest::newRow(qPrintable(QString("%1_%2x%3_t%4_th%5_%6")
-                                                     .arg(tensor_type_name(s.t))
-                                                     .arg(s.n_in)
-                                                     .arg(n_out)
-                                                     .arg(n_tok)
-                                                     .arg(th)
-                                                     .arg(i++)))
-                            << static_cast<int>(s.t) << qlonglong(s.n_in) << qlonglong(n_out) << qlonglong(n_tok) << th
-                            << false;
+                        add(tensor_type_name(s.t), s.t, s.n_in, n_out, n_tok, th, false);
                     }
         // Q1_0 / Q2_0 on random code bytes (Q2_0 code 3 included, which the quantizer never writes).
         for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0})
             for (int64_t n_out : {1, 17})
                 for (int64_t n_tok : {1, 5, 8, 13})
-                    for (int th : {1, 2}) {
-                        QTest::newRow(qPrintable(QString("%1_raw_1024x%2_t%3_th%4_%5")
-                                                     .arg(tensor_type_name(t))
-                                                     .arg(n_out)
-                                                     .arg(n_tok)
-                                                     .arg(th)
-                                                     .arg(i++)))
-                            << static_cast<int>(t) << qlonglong(1024) << qlonglong(n_out) << qlonglong(n_tok) << th << true;
-                    }
-        // Q1_0 row counts that are multiples of 16 (Layout::R16L): the table path (1-4 tokens) and the
-        // per-block conversion to R16M (more), quantized and raw codes.
+                    for (int th : {1, 2}) add(tensor_type_name(t), t, 1024, n_out, n_tok, th, true);
+        // Q1_0 row counts that are multiples of 16 (Layout::R16L): the table path (1-16 tokens) and the
+        // per-block conversion to R16M (17), quantized and raw codes.
         for (int64_t n_in : {512, 1536})
             for (int raw = 0; raw < 2; ++raw)
                 for (int64_t n_out : {16, 48})
-                    for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 17})
+                    for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 16, 17})
                         for (int th : {1, 2, 3}) {
                             if ((n_out / 16 + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
-                            QTest::newRow(qPrintable(QString("Q1_0_r16l_%1x%2_t%3_th%4%5_%6")
-                                                         .arg(n_in)
-                                                         .arg(n_out)
-                                                         .arg(n_tok)
-                                                         .arg(th)
-                                                         .arg(raw ? "_raw" : "")
-                                                         .arg(i++)))
-                                << static_cast<int>(TensorType::Q1_0) << qlonglong(n_in) << qlonglong(n_out)
-                                << qlonglong(n_tok) << th << static_cast<bool>(raw);
+                            add("Q1_0_r16l", TensorType::Q1_0, n_in, n_out, n_tok, th, raw != 0);
                         }
         // TQ2_0 rows long enough for R16T (chunks of 2048), quantized and raw codes, 1..17 tokens.
         for (int64_t n_in : {2048, 6144})
@@ -178,15 +166,7 @@ private slots:
                     for (int64_t n_tok : {1, 2, 3, 4, 5, 7, 8, 9, 12, 17})
                         for (int th : {1, 2, 3}) {
                             if ((n_out + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
-                            QTest::newRow(qPrintable(QString("TQ2_0_r16t_%1x%2_t%3_th%4%5_%6")
-                                                         .arg(n_in)
-                                                         .arg(n_out)
-                                                         .arg(n_tok)
-                                                         .arg(th)
-                                                         .arg(raw ? "_raw" : "")
-                                                         .arg(i++)))
-                                << static_cast<int>(TensorType::TQ2_0) << qlonglong(n_in) << qlonglong(n_out)
-                                << qlonglong(n_tok) << th << static_cast<bool>(raw);
+                            add("TQ2_0_r16t", TensorType::TQ2_0, n_in, n_out, n_tok, th, raw != 0);
                         }
         // Second kernel set: partial 4-block groups (Q8_0/Q4_0), odd block counts (PQ2_0/I2_S pairs), vector
         // tails (F16/BF16), token counts around both tile sizes up to 17.
@@ -205,16 +185,7 @@ private slots:
                     for (int64_t n_tok : {1, 3, 8, 9, 17})
                         for (int th : {1, 2, 3}) {
                             if ((n_out + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
-                            QTest::newRow(qPrintable(QString("%1_%2x%3_t%4_th%5%6_%7")
-                                                         .arg(tensor_type_name(s.t))
-                                                         .arg(s.n_in)
-                                                         .arg(n_out)
-                                                         .arg(n_tok)
-                                                         .arg(th)
-                                                         .arg(raw ? "_raw" : "")
-                                                         .arg(i++)))
-                                << static_cast<int>(s.t) << qlonglong(s.n_in) << qlonglong(n_out) << qlonglong(n_tok) << th
-                                << static_cast<bool>(raw);
+                            add(tensor_type_name(s.t), s.t, s.n_in, n_out, n_tok, th, raw != 0);
                         }
             }
     }
