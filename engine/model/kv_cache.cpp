@@ -1,51 +1,38 @@
 #include "model/kv_cache.h"
 
-#include <sys/mman.h>
-
-#include <cstring>
 #include <limits>
+#include <new>
 #include <string>
 
 #include "backend/cpu/row_ops.h"
 #include "bonsai/error.h"
-#include "bonsai/tensor_type.h"
+#include "model/weight_arena.h"
 
 namespace bonsai::model_detail {
 
-KvCache::~KvCache() { release(); }
-
-void KvCache::release() {
-    if (map_) munmap(map_, map_bytes_);
-    map_ = nullptr;
-    k_ = v_ = nullptr;
-    map_bytes_ = 0;
-}
-
 void KvCache::allocate(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim) {
     if (n_layer <= 0 || n_ctx <= 0 || n_head_kv <= 0 || head_dim <= 0) throw Error("KV cache: invalid dimensions");
-    const uint64_t lim = std::numeric_limits<uint64_t>::max() / 8;
+    const uint64_t lim = std::numeric_limits<size_t>::max() / 8;
     const uint64_t a = static_cast<uint64_t>(n_layer), b = static_cast<uint64_t>(n_ctx),
                    c = static_cast<uint64_t>(n_head_kv) * static_cast<uint64_t>(head_dim);
     if (static_cast<uint64_t>(n_head_kv) > lim / static_cast<uint64_t>(head_dim) || a > lim / b || a * b > lim / c)
         throw Error("KV cache: size overflows");
-    const uint64_t elems = a * b * c;  // per cache (k or v)
-    // k then v, each rounded up to 2 MiB so that v starts on a huge-page boundary.
-    constexpr uint64_t kHuge = uint64_t(2) << 20;
-    const uint64_t half = (elems * 2 + kHuge - 1) / kHuge * kHuge;
-    if (half > lim / 2 || 2 * half > std::numeric_limits<size_t>::max()) throw Error("KV cache: size overflows");
-    release();
-    void* m = mmap(nullptr, static_cast<size_t>(2 * half), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
-    if (m == MAP_FAILED)
-        throw Error("KV cache of " + std::to_string(elems * 4 / (1024 * 1024)) +
+    const size_t bytes = static_cast<size_t>(a * b * c) * sizeof(uint16_t);  // per cache (k or v)
+    k_ = v_ = nullptr;
+    k_mem_.reset();
+    v_mem_.reset();
+    try {
+        // Each larger than the arena's chunk gets a 2 MiB-aligned block of its own.
+        WeightArena arena(size_t(2) << 20);
+        k_mem_ = arena.take(bytes);
+        v_mem_ = arena.take(bytes);
+    } catch (const std::bad_alloc&) {
+        k_mem_.reset();
+        throw Error("KV cache of " + std::to_string(2 * bytes / (1024 * 1024)) +
                     " MiB does not fit in memory; use a smaller context");
-#ifdef MADV_HUGEPAGE
-    (void)madvise(m, static_cast<size_t>(2 * half), MADV_HUGEPAGE);  // a hint; failure is harmless
-#endif
-    map_ = m;
-    map_bytes_ = static_cast<size_t>(2 * half);
-    k_ = static_cast<uint16_t*>(m);
-    v_ = reinterpret_cast<uint16_t*>(static_cast<uint8_t*>(m) + half);
+    }
+    k_ = reinterpret_cast<uint16_t*>(k_mem_.get());
+    v_ = reinterpret_cast<uint16_t*>(v_mem_.get());
     n_layer_ = n_layer;
     n_ctx_ = n_ctx;
     n_head_kv_ = n_head_kv;

@@ -6,25 +6,24 @@
 // interleaved per position (llama.cpp's layout) those rows lie kv_dim apart, a power of two: each one
 // starts a new stream, two positions fill a 4 KiB page, and a 2048-token decode step read its 235 MB of
 // cache at ~8 GB/s on Zen 4. Here one head's rows are contiguous: a plain sequential stream.
-// The memory is an anonymous mapping marked MADV_HUGEPAGE: positions are only faulted in once written
-// (a long context costs nothing until it is used) and a long stream takes no page walk per 4 KiB.
+// The memory comes from a WeightArena (2 MiB-aligned, MADV_HUGEPAGE): a long stream takes no page walk
+// per 4 KiB, and positions are only faulted in once written (a long context costs nothing until used).
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace bonsai::model_detail {
 
 class KvCache {
 public:
     KvCache() = default;
-    ~KvCache();
-    KvCache(const KvCache&) = delete;
+    KvCache(const KvCache&) = delete;  // two caches must never share their rows
     KvCache& operator=(const KvCache&) = delete;
 
     // Throws bonsai::Error if the cache would not fit in memory (size computed with overflow checks).
     // Replaces an earlier allocation.
     void allocate(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim);
     int64_t n_ctx() const { return n_ctx_; }
-    int64_t head_dim() const { return head_dim_; }
     int64_t kv_dim() const { return n_head_kv_ * head_dim_; }
 
     // Rounds and stores n rows of kv_dim floats (all heads of one position, as the projections produce
@@ -41,12 +40,10 @@ private:
                 static_cast<size_t>(pos)) *
                static_cast<size_t>(head_dim_);
     }
-    void release();
     int64_t n_layer_ = 0, n_ctx_ = 0, n_head_kv_ = 0, head_dim_ = 0;
-    uint16_t* k_ = nullptr;  // both inside one mapping of map_bytes_
+    std::shared_ptr<uint8_t[]> k_mem_, v_mem_;  // owners of k_ / v_
+    uint16_t* k_ = nullptr;
     uint16_t* v_ = nullptr;
-    void* map_ = nullptr;
-    size_t map_bytes_ = 0;
 };
 
 }  // namespace bonsai::model_detail

@@ -1,7 +1,7 @@
 #pragma once
-// Memory for the weights the CPU backend repacks at load (weights.cpp). A decode step streams every
-// weight once per token; with 4 KiB pages that is one TLB miss (a page walk) per 4 KiB of weights, and
-// on the Zen 4 build machine the TQ2_0 decode ran 6-20 % faster from 2 MiB pages. Tensors are therefore
+// Memory for the weights the CPU backend repacks at load (weights.cpp) and for its KV cache
+// (kv_cache.cpp). A decode step streams every weight once per token (and the cache of every KV head);
+// with 4 KiB pages that is one TLB miss (a page walk) per 4 KiB of weights, and on the Zen 4 build machine the TQ2_0 decode ran 6-20 % faster from 2 MiB pages. Tensors are therefore
 // carved out of large chunks aligned to 2 MiB and marked MADV_HUGEPAGE (Linux honours it under the
 // default "madvise" transparent-huge-page mode; elsewhere it is a harmless hint and the chunks are
 // ordinary memory). Packing many tensors into one chunk keeps the rounding to 2 MiB from wasting

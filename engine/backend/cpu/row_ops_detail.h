@@ -1,5 +1,6 @@
 #pragma once
-// The AVX2 bodies of row_ops.h (row_ops_avx2.cpp). Call only when active_isa() >= Isa::Avx2.
+// The AVX2 bodies of row_ops.h (row_ops_avx2.cpp; call only when active_isa() >= Isa::Avx2) and the
+// AVX-512 attention body (row_ops_avx512.cpp, below).
 #include <cstdint>
 
 namespace bonsai::cpu::detail::avx2 {
