@@ -150,8 +150,9 @@ private slots:
                 for (int64_t n_tok : {1, 5, 8, 13})
                     for (int th : {1, 2}) add(tensor_type_name(t), t, 1024, n_out, n_tok, th, true);
         // Q1_0 row counts that are multiples of 16 (Layout::R16L): the table path (1-16 tokens) and the
-        // per-block conversion to R16M (17), quantized and raw codes.
-        for (int64_t n_in : {512, 1536})
+        // per-block conversion to R16M (17), quantized and raw codes; 4608-wide rows take the table path
+        // in K slices (the last one partial).
+        for (int64_t n_in : {512, 1536, 4608})
             for (int raw = 0; raw < 2; ++raw)
                 for (int64_t n_out : {16, 48})
                     for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 16, 17})

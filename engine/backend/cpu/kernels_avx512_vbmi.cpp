@@ -7,9 +7,9 @@
 // on every 64 weights, ~11 GB/s of weights per Zen 4 core; a decode step streams every weight once, so
 // that rate, not memory, bounded Q1_0 decoding. Here a 64-byte vector holds 16 rows × 32 weights of one
 // activation block; its 128 nibbles index per-token tables of the signed sums of 4 activations: 4 vpermb
-// (low and high bytes of the sums of quads 0-3 and 4-7) and 3 vpdpbusd give the 16 rows' exact integer
-// dot products with the block (~20 GB/s per core, streaming from DRAM). Sums are exact, so results equal
-// the scalar kernels up to float summation order.
+// (low and high parts of the sums of quads 0-3 and 4-7), 2 byte adds and 2 vpdpbusd give the 16 rows'
+// exact integer dot products with the block (~20 GB/s per core, streaming from DRAM). Sums are exact, so
+// results equal the scalar kernels up to float summation order.
 #include "backend/cpu/kernels.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__)
@@ -30,6 +30,7 @@ namespace {
 constexpr int kTableTokens = 16;
 constexpr int64_t kQ8Block = 36;  // Activations' Q8_0 block (matmul.cpp): f32 d, int8 q[32]
 constexpr size_t kTableBytes = 256;  // per 32-element activation block and token
+constexpr int64_t kTableSliceBytes = 16 << 10;  // tables per pass over a row range (half of a 32 KiB L1D)
 
 // 64-byte aligned storage that only grows (no allocation once a decode step has run).
 struct AlignedBuf {
@@ -42,8 +43,9 @@ struct AlignedBuf {
 
 // The tables of one Q8_0 row of n_in elements: per block b, 256 bytes at 256b: [0, 64) low bytes of the
 // sums of quads 0-3 (entry 16q + n = Σ_p (bit p of n ? x : -x)[4q + p]), [64, 128) those of quads 4-7,
-// [128, 256) the high bytes the same way. A sum lies in [-512, 508]: an unsigned low byte plus a signed
-// high byte.
+// [128, 256) the high parts the same way. A sum e lies in [-508, 508] and is stored as its low 7 bits
+// (0..127) and e >> 7 (-4..3): the low parts of two quads still add up inside one unsigned byte and the
+// high parts inside a signed one, so a row's 8 quads cost 2 byte adds and 2 vpdpbusd.
 void build_tables(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
     // Lane L of the int16 vector of quad pair p is quad q = 2p + L / 16, nibble n = L % 16.
     alignas(64) uint16_t idx[4][4][32];  // [p][i][L]: index of x[4q + i] among the block's 32
@@ -55,6 +57,7 @@ void build_tables(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
         for (int p = 0; p < 4; ++p)
             for (int L = 0; L < 32; ++L) idx[p][i][L] = static_cast<uint16_t>(4 * (2 * p + L / 16) + i);
     }
+    const __m512i low7 = _mm512_set1_epi16(0x7F);
     for (int64_t b = 0; b < n_in / 32; ++b) {
         const __m512i x = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8_row + kQ8Block * b + 4)));
         uint8_t* t = tab + kTableBytes * b;
@@ -67,8 +70,8 @@ void build_tables(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
             }
             const __m512i e = _mm512_sub_epi16(_mm512_slli_epi16(plus, 1), s);  // 2Σ_{bits} x - Σx
             // Quad pair p = quads 2p, 2p + 1: bytes 32p .. 32p + 31 of the low tables, the same of the high.
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(t + 32 * p), _mm512_cvtepi16_epi8(e));
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(t + 128 + 32 * p), _mm512_cvtepi16_epi8(_mm512_srai_epi16(e, 8)));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(t + 32 * p), _mm512_cvtepi16_epi8(_mm512_and_si512(e, low7)));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(t + 128 + 32 * p), _mm512_cvtepi16_epi8(_mm512_srai_epi16(e, 7)));
         }
     }
 }
@@ -91,7 +94,7 @@ const uint8_t* thread_tables(const Activations& a) {
 template <int NT>
 inline void table_block(const uint8_t* codes, const uint16_t* scales, int64_t nb, const uint8_t* const* tabs,
                         const uint8_t* const* q8, __m512* out) {
-    const __m512i ones = _mm512_set1_epi8(1), low4 = _mm512_set1_epi8(0x0F);
+    const __m512i ones = _mm512_set1_epi8(1), low4 = _mm512_set1_epi8(0x0F), c128 = _mm512_set1_epi8(static_cast<char>(0x80));
     const __m512i quad = _mm512_set1_epi32(0x30201000);  // byte j of each dword: j << 4 (the table of quad j)
     __m512 f[NT];
     for (int t = 0; t < NT; ++t) f[t] = _mm512_setzero_ps();
@@ -99,8 +102,10 @@ inline void table_block(const uint8_t* codes, const uint16_t* scales, int64_t nb
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 16 * g)));
 #pragma GCC unroll 4
         for (int64_t b = 4 * g; b < 4 * g + 4; ++b) {
-            // Decode streams the codes once: ask for them 2 KiB ahead (the next row block follows).
-            if constexpr (NT == 1) _mm_prefetch(reinterpret_cast<const char*>(codes + 64 * b + 2048), _MM_HINT_T0);
+            // Decode streams the codes once: ask for them 4 KiB ahead into L2 (the next row block or
+            // slice follows). 2-thread model decode on Zen 4: 92-98 tok/s with 2 KiB into L1 (the
+            // R16M kernel's choice), 105-116 with 4 KiB into L2; 3, 5 and 6 KiB, or 8 KiB, no better.
+            if constexpr (NT == 1) _mm_prefetch(reinterpret_cast<const char*>(codes + 64 * b + 4096), _MM_HINT_T1);
             const __m512i c = _mm512_loadu_si512(codes + 64 * b);
             const __m512i il = _mm512_ternarylogic_epi32(c, low4, quad, 0xEA);  // (c & 0x0F) | j << 4
             const __m512i ih = _mm512_ternarylogic_epi32(_mm512_srli_epi16(c, 4), low4, quad, 0xEA);
@@ -110,10 +115,9 @@ inline void table_block(const uint8_t* codes, const uint16_t* scales, int64_t nb
                 const __m512i l1 = _mm512_permutexvar_epi8(ih, _mm512_load_si512(tb + 64));
                 const __m512i h0 = _mm512_permutexvar_epi8(il, _mm512_load_si512(tb + 128));
                 const __m512i h1 = _mm512_permutexvar_epi8(ih, _mm512_load_si512(tb + 192));
-                // Low bytes are unsigned (0..255), high bytes signed (-2..1, so their sum fits a byte).
-                const __m512i lo = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), l0, ones), l1, ones);
-                const __m512i hi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, _mm512_add_epi8(h0, h1));
-                const __m512i sum = _mm512_add_epi32(lo, _mm512_slli_epi32(hi, 8));
+                // Σ low parts (unsigned, ≤ 254 per byte) + 128 · Σ high parts (signed, -8..6 per byte).
+                const __m512i lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_add_epi8(l0, l1), ones);
+                const __m512i sum = _mm512_dpbusd_epi32(lo, c128, _mm512_add_epi8(h0, h1));
                 float dx;
                 std::memcpy(&dx, q8[t] + kQ8Block * b, 4);
                 f[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, _mm512_set1_ps(dx)), f[t]);
@@ -123,35 +127,48 @@ inline void table_block(const uint8_t* codes, const uint16_t* scales, int64_t nb
     for (int t = 0; t < NT; ++t) out[t] = f[t];
 }
 
-// Rows [o0, o1) × tokens of `a` (n_rows ≤ kTableTokens) by table lookup.
+// Rows [o0, o1) × tokens of `a` (n_rows ≤ kTableTokens) by table lookup. Long rows go in slices of K
+// whose tables fit L1 (kTableSliceBytes): every row block of the range passes over one slice before the
+// next slice starts, and the later slices add to y. A 6144-wide row's tables are 48 KiB per token, more
+// than Zen 4's 32 KiB L1D: then 4 table loads per 64 code bytes came from L2 (bonsai-bench-prefill, one
+// thread, 1 token: 6144×2048 at 294 GFLOP/s against 377 for the 2048-wide rows).
 void table_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t nb = w.n_in / 32, n_out = w.n_out, n_tok = a.n_rows();
     const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out / 16 * nb * 64);
     const uint8_t* tables = thread_tables(a);
     const size_t per_tok = static_cast<size_t>(nb) * kTableBytes;
-    for (int64_t rb = o0 / 16; rb * 16 < o1; ++rb) {
-        // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
-        const int64_t r0 = std::max<int64_t>(o0, 16 * rb), r1 = std::min<int64_t>(o1, 16 * rb + 16);
-        const auto keep = static_cast<__mmask16>(((1u << (r1 - 16 * rb)) - 1) & ~((1u << (r0 - 16 * rb)) - 1));
-        const uint8_t* cb = w.data + rb * nb * 64;
-        const uint16_t* sb = scales + rb * (nb / 4) * 16;
-        // Groups of up to 4 tokens; the block's codes stay in L1 between groups.
-        for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
-            const int64_t nt = std::min<int64_t>(4, n_tok - t0);
-            const uint8_t* tabs[4];
-            const uint8_t* q8[4];
-            for (int64_t t = 0; t < nt; ++t) {
-                tabs[t] = tables + per_tok * static_cast<size_t>(t0 + t);
-                q8[t] = a.row(t0 + t);
+    const int64_t group = std::min<int64_t>(4, n_tok);
+    const int64_t slice = std::clamp<int64_t>(kTableSliceBytes / (kTableBytes * group) / 4 * 4, 4, nb);  // whole groups of 4 blocks
+    for (int64_t s0 = 0; s0 < nb; s0 += slice) {
+        const int64_t ns = std::min(slice, nb - s0);
+        for (int64_t rb = o0 / 16; rb * 16 < o1; ++rb) {
+            // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
+            const int64_t r0 = std::max<int64_t>(o0, 16 * rb), r1 = std::min<int64_t>(o1, 16 * rb + 16);
+            const auto keep = static_cast<__mmask16>(((1u << (r1 - 16 * rb)) - 1) & ~((1u << (r0 - 16 * rb)) - 1));
+            const uint8_t* cb = w.data + (rb * nb + s0) * 64;
+            const uint16_t* sb = scales + (rb * (nb / 4) + s0 / 4) * 16;
+            // Groups of up to 4 tokens; the block's codes stay in L1 between groups.
+            for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+                const int64_t nt = std::min<int64_t>(4, n_tok - t0);
+                const uint8_t* tabs[4];
+                const uint8_t* q8[4];
+                for (int64_t t = 0; t < nt; ++t) {
+                    tabs[t] = tables + per_tok * static_cast<size_t>(t0 + t) + kTableBytes * static_cast<size_t>(s0);
+                    q8[t] = a.row(t0 + t) + kQ8Block * s0;
+                }
+                __m512 res[4];
+                switch (nt) {
+                    case 1: table_block<1>(cb, sb, ns, tabs, q8, res); break;
+                    case 2: table_block<2>(cb, sb, ns, tabs, q8, res); break;
+                    case 3: table_block<3>(cb, sb, ns, tabs, q8, res); break;
+                    default: table_block<4>(cb, sb, ns, tabs, q8, res); break;
+                }
+                for (int64_t t = 0; t < nt; ++t) {
+                    float* out = y + (t0 + t) * n_out + 16 * rb;
+                    if (s0 > 0) res[t] = _mm512_add_ps(res[t], _mm512_maskz_loadu_ps(keep, out));
+                    _mm512_mask_storeu_ps(out, keep, res[t]);
+                }
             }
-            __m512 res[4];
-            switch (nt) {
-                case 1: table_block<1>(cb, sb, nb, tabs, q8, res); break;
-                case 2: table_block<2>(cb, sb, nb, tabs, q8, res); break;
-                case 3: table_block<3>(cb, sb, nb, tabs, q8, res); break;
-                default: table_block<4>(cb, sb, nb, tabs, q8, res); break;
-            }
-            for (int64_t t = 0; t < nt; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * n_out + 16 * rb, keep, res[t]);
         }
     }
 }
