@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace bonsai::cpu::detail {
 namespace {
@@ -113,13 +114,14 @@ inline void r16m_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, cons
 }
 
 // Q1_0 R16M prefill: two rows × NT (≤ 4) tokens per call, so each activation load feeds two dpbusd
-// and each expanded mask NT of them (the one-row tile is bound by loads, not by vpdpbusd). The masks
-// expand to 0/2 bytes and the accumulators start at -Σx (Activations::aux), so they end at
-// Σ(2b-1)·x with no integer epilogue.
+// and each weight vector NT of them. The weights come expanded (expand_rows): byte 64s + j of chunk c is
+// 2 where bit j of step s's mask is set, else 0, so a step loads its weight vectors instead of turning
+// two masks into vectors on the vector ALUs that vpdpbusd and the epilogue share (Zen 4: 2 rows × 4
+// tokens at 1.75 cycles per vpdpbusd with the mask expansion in the loop). The accumulators start at -Σx
+// (Activations::aux), so they end at Σ(2b-1)·x with no integer epilogue.
 template <int NT>
-inline void r16m_pair(const uint8_t* c0, const uint8_t* c1, const uint16_t* s0, const uint16_t* s1, int64_t nc,
+inline void r16m_pair(const uint8_t* e0, const uint8_t* e1, const uint16_t* s0, const uint16_t* s1, int64_t nc,
                       const uint8_t* const* xa, float* out0, float* out1) {
-    const __m512i twos = _mm512_set1_epi8(2);
     const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     __m512 f0[NT], f1[NT];
     for (int t = 0; t < NT; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
@@ -128,11 +130,10 @@ inline void r16m_pair(const uint8_t* c0, const uint8_t* c1, const uint16_t* s0, 
         for (int t = 0; t < NT; ++t) a0[t] = a1[t] = _mm512_load_si512(xa[t] + c * 640 + 576);
 #pragma GCC unroll 8
         for (int s = 0; s < 8; ++s) {
-            uint64_t b0, b1;
-            std::memcpy(&b0, c0 + c * 64 + 8 * s, 8);
-            std::memcpy(&b1, c1 + c * 64 + 8 * s, 8);
-            const __m512i w0 = _mm512_maskz_mov_epi8(_cvtu64_mask64(b0), twos);
-            const __m512i w1 = _mm512_maskz_mov_epi8(_cvtu64_mask64(b1), twos);
+            __m512i w0 = _mm512_load_si512(e0 + c * 512 + 64 * s);
+            __m512i w1 = _mm512_load_si512(e1 + c * 512 + 64 * s);
+            keep_in_register(w0);
+            keep_in_register(w1);
             for (int t = 0; t < NT; ++t) {
                 __m512i x = _mm512_load_si512(xa[t] + c * 640 + 64 * s);
                 keep_in_register(x);
@@ -156,30 +157,75 @@ inline void r16m_pair(const uint8_t* c0, const uint8_t* c1, const uint16_t* s0, 
     }
 }
 
-// Rows [ob, oe) × tokens [t0, t0 + NT) of Q1_0 R16M codes / scales (row 0 at `codes` / `scales`, nc
-// chunks per row) with r16m_pair, in token groups of ≤ 4; y[t·y_stride + o].
+// Chunks [k0, k0 + ks) of rows [0, n) of Q1_0 R16M codes (nc chunks per row) expanded for r16m_pair into
+// `out`: n·ks·512 bytes, row by row.
+void expand_rows(const uint8_t* codes, int64_t nc, int64_t k0, int64_t ks, int64_t n, uint8_t* out) {
+    const __m512i twos = _mm512_set1_epi8(2);
+    for (int64_t r = 0; r < n; ++r)
+        for (int64_t i = 0; i < ks * 8; ++i) {
+            uint64_t bits;
+            std::memcpy(&bits, codes + (r * nc + k0) * 64 + 8 * i, 8);
+            _mm512_store_si512(out + (r * ks * 8 + i) * 64, _mm512_maskz_mov_epi8(_cvtu64_mask64(bits), twos));
+        }
+}
+
+// Rows [ob, oe) (≤ 16) × tokens [t0, t0 + NT) × chunks [k0, k0 + ks) of Q1_0 R16M weights (nc chunks per
+// row; codes and scales from row 0) whose rows [ob, oe) and these chunks were expanded into `exp`, with
+// r16m_pair in token groups of ≤ 4; y[t·y_stride + o] is set (k0 == 0) or added to. An odd last row
+// takes the one-row tile on its codes.
 template <int NT>
-void r16m_rows_prefill(const uint8_t* codes, const uint16_t* scales, int64_t nc, const Activations& a, int64_t ob,
-                       int64_t oe, int64_t t0, float* y, int64_t y_stride) {
+void r16m_rows_prefill(const uint8_t* codes, const uint8_t* exp, const uint16_t* scales, int64_t nc, int64_t k0,
+                       int64_t ks, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y, int64_t y_stride) {
     constexpr int G0 = NT > 4 ? 4 : NT, G1 = NT - G0;
     const uint8_t* xa[NT];
-    for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t);
+    for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t) + k0 * 640;
+    const auto put = [&](int t, int64_t o, float v) {
+        float& out = y[(t0 + t) * y_stride + o];
+        out = k0 == 0 ? v : out + v;
+    };
     int64_t o = ob;
     for (; o + 1 < oe; o += 2) {
         float r0[NT], r1[NT];
-        const uint8_t* c0 = codes + o * nc * 64;
-        r16m_pair<G0>(c0, c0 + nc * 64, scales + o * nc * 4, scales + (o + 1) * nc * 4, nc, xa, r0, r1);
-        if constexpr (G1 > 0)
-            r16m_pair<G1>(c0, c0 + nc * 64, scales + o * nc * 4, scales + (o + 1) * nc * 4, nc, xa + G0, r0 + G0, r1 + G0);
+        const uint8_t* e0 = exp + (o - ob) * ks * 512;
+        const uint16_t* s0 = scales + o * nc * 4 + k0 * 4;
+        r16m_pair<G0>(e0, e0 + ks * 512, s0, s0 + nc * 4, ks, xa, r0, r1);
+        if constexpr (G1 > 0) r16m_pair<G1>(e0, e0 + ks * 512, s0, s0 + nc * 4, ks, xa + G0, r0 + G0, r1 + G0);
         for (int t = 0; t < NT; ++t) {
-            y[(t0 + t) * y_stride + o] = r0[t];
-            y[(t0 + t) * y_stride + o + 1] = r1[t];
+            put(t, o, r0[t]);
+            put(t, o + 1, r1[t]);
         }
     }
     if (o < oe) {  // odd last row: the one-row tile
         float r[NT];
-        r16m_tile<NT>(codes + o * nc * 64, scales + o * nc * 4, nc, xa, r);
-        for (int t = 0; t < NT; ++t) y[(t0 + t) * y_stride + o] = r[t];
+        r16m_tile<NT>(codes + (o * nc + k0) * 64, scales + o * nc * 4 + k0 * 4, ks, xa, r);
+        for (int t = 0; t < NT; ++t) put(t, o, r[t]);
+    }
+}
+
+// Chunks per pass of r16m_prefill_rows: 8 tokens' activations (8 · 4 · 640 = 20 KiB) and a row pair's
+// expanded weights (4 KiB) stay in L1. One pass over whole 6144-wide rows was 12 % slower than the mask
+// tile; blocks of 64 tokens (activations from L2 instead of L3) made no difference.
+constexpr int64_t kExpandChunks = 4;
+
+// Rows [o0, o1) × all tokens of Q1_0 R16M codes / scales (row 0 at `codes` / `scales`): each block of
+// 16 rows is expanded, kExpandChunks chunks at a time, into a per-thread buffer (32 KiB) and then
+// multiplied with every token tile.
+void r16m_prefill_rows(const uint8_t* codes, const uint16_t* scales, int64_t nc, const Activations& a, int64_t o0,
+                       int64_t o1, float* y, int64_t y_stride) {
+    thread_local std::vector<uint8_t> buf;
+    const size_t need = static_cast<size_t>(kRowBlockRows * kExpandChunks * 512) + 64;
+    if (buf.size() < need) buf.resize(need);
+    uint8_t* exp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+    for (int64_t ob = o0; ob < o1; ob += kRowBlockRows) {
+        const int64_t oe = std::min(ob + kRowBlockRows, o1);
+        for (int64_t k0 = 0; k0 < nc; k0 += kExpandChunks) {
+            const int64_t ks = std::min(kExpandChunks, nc - k0);
+            expand_rows(codes + ob * nc * 64, nc, k0, ks, oe - ob, exp);
+            for (int64_t t0 = 0; t0 < a.n_rows(); t0 += kMaxTile)
+                with_tile_size<kMaxTile>(std::min<int64_t>(kMaxTile, a.n_rows() - t0), [&](auto nt) {
+                    r16m_rows_prefill<decltype(nt)::value>(codes, exp, scales, nc, k0, ks, a, ob, oe, t0, y, y_stride);
+                });
+        }
     }
 }
 
@@ -376,18 +422,6 @@ struct Q1Rows {
     }
 };
 template <int NT>
-struct Q1MaskRows {
-    static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
-        if constexpr (NT == 1) {
-            r16_rows<true, NT, true>(w, a, ob, oe, t0, y);
-        } else {
-            const int64_t nc = w.n_in / 512;
-            r16m_rows_prefill<NT>(w.data, reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 64), nc, a, ob, oe, t0,
-                                  y, w.n_out);
-        }
-    }
-};
-template <int NT>
 struct Q2Rows {
     static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
         r16_rows<false, NT>(w, a, ob, oe, t0, y);
@@ -401,7 +435,12 @@ struct Tq2Rows {
 };
 
 void gemm_q1(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1Rows>(w, a, o0, o1, y); }
-void gemm_q1m(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1MaskRows>(w, a, o0, o1, y); }
+// One token: the masked-load tile per row; more: r16m_prefill_rows.
+void gemm_q1m(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    if (a.n_rows() == 1) return r16_rows<true, 1, true>(w, a, o0, o1, 0, y);
+    const int64_t nc = w.n_in / 512;
+    r16m_prefill_rows(w.data, reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 64), nc, a, o0, o1, y, w.n_out);
+}
 
 void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
 void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
@@ -417,10 +456,7 @@ void gemm_tq2_r16t(const Weight& w, const Activations& a, int64_t o0, int64_t o1
 
 void q1_0_r16m_prefill(const uint8_t* codes, const uint16_t* scales, int64_t n_in, const Activations& a, int64_t o0,
                        int64_t o1, float* y, int64_t y_stride) {
-    const int64_t nc = n_in / 512;
-    for_each_tile<kMaxTile>(o0, o1, a.n_rows(), [&](auto nt, int64_t ob, int64_t oe, int64_t t0) {
-        r16m_rows_prefill<decltype(nt)::value>(codes, scales, nc, a, ob, oe, t0, y, y_stride);
-    });
+    r16m_prefill_rows(codes, scales, n_in / 512, a, o0, o1, y, y_stride);
 }
 
 KernelTable avx512_kernels() {
