@@ -270,7 +270,8 @@ inline void tq2_tile(const uint8_t* wrow, int64_t nb, const uint8_t* const* ya, 
 // at taux + 64s, so one activation load feeds R rows and one decoded plane NT tokens. Lane i sums half
 // i%2 of block i/2, so the float epilogue (times d_w·d_x) runs once per chunk.
 // Small tiles split each accumulator into NA independent chains (vpdpbusd latency).
-template <int R, int NT>
+// Expanded: codes[r] holds the decoded codes (expand_r16t), one byte per weight, 2048 per chunk.
+template <int R, int NT, bool Expanded = false>
 inline void r16t_tile(const uint8_t* const* codes, const uint16_t* const* sc, int64_t nc, const uint8_t* const* xa,
                       float (*out)[NT]) {
     constexpr int NA = R * NT >= 4 ? 1 : R * NT >= 2 ? 2 : 4;
@@ -289,14 +290,21 @@ inline void r16t_tile(const uint8_t* const* codes, const uint16_t* const* sc, in
 #pragma GCC unroll 8
         for (int v = 0; v < 8; ++v) {
             __m512i V[R];
-            for (int r = 0; r < R; ++r) {
-                V[r] = _mm512_loadu_si512(codes[r] + c * 512 + 64 * v);
-                keep_in_register(V[r]);
+            if constexpr (!Expanded) {
+                for (int r = 0; r < R; ++r) {
+                    V[r] = _mm512_loadu_si512(codes[r] + c * 512 + 64 * v);
+                    keep_in_register(V[r]);
+                }
             }
 #pragma GCC unroll 4
             for (int l = 0; l < 4; ++l) {
                 __m512i wl[R];
                 for (int r = 0; r < R; ++r) {
+                    if constexpr (Expanded) {
+                        wl[r] = _mm512_load_si512(codes[r] + c * 2048 + 64 * (4 * v + l));
+                        keep_in_register(wl[r]);
+                        continue;
+                    }
                     // Decode (NA == 4): plane l unshifted (codes · 4^l), one op instead of two, scaled back
                     // in the epilogue (2-thread model decode on Zen 4: +5-15 % over shift + and).
                     if constexpr (NA == 4) {
@@ -323,7 +331,7 @@ inline void r16t_tile(const uint8_t* const* codes, const uint16_t* const* sc, in
                 for (int k = 1; k < NA; ++k) {
                     // NA == 4: chain k holds plane k only, scaled by 4^k: every product is a multiple of 4^k,
                     // so the arithmetic shift is exact (|chain| < 2^21, no overflow).
-                    a = _mm512_add_epi32(a, NA == 4 ? _mm512_srai_epi32(acc[r][t][k], static_cast<unsigned>(2 * k)) : acc[r][t][k]);
+                    a = _mm512_add_epi32(a, NA == 4 && !Expanded ? _mm512_srai_epi32(acc[r][t][k], static_cast<unsigned>(2 * k)) : acc[r][t][k]);
                 }
                 facc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a), _mm512_mul_ps(dw[r], dx), facc[r][t]);
             }
@@ -444,13 +452,80 @@ void gemm_q1m(const Weight& w, const Activations& a, int64_t o0, int64_t o1, flo
 
 void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
 void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
+// Chunk c of rows [0, n) of TQ2_0 R16T codes (nc chunks of 512 bytes per row) decoded into `out`: per
+// row 2048 bytes, byte 64(4v + l) + j = plane l of code byte j of vector v (the order r16t_tile reads).
+void expand_r16t(const uint8_t* codes, int64_t nc, int64_t c, int64_t n, uint8_t* out) {
+    const __m512i three = _mm512_set1_epi8(3);
+    for (int64_t r = 0; r < n; ++r)
+        for (int v = 0; v < 8; ++v) {
+            const __m512i V = _mm512_loadu_si512(codes + (r * nc + c) * 512 + 64 * v);
+            for (int l = 0; l < 4; ++l)
+                _mm512_store_si512(out + r * 2048 + 64 * (4 * v + l),
+                                   _mm512_and_si512(_mm512_srli_epi16(V, static_cast<unsigned>(2 * l)), three));
+        }
+}
+
+// Prompt batches of an R16T weight: each block of 16 rows is decoded one chunk (2048 weights) at a time
+// into a per-thread buffer (32 KiB), which every token tile then reads: the tiles load planes instead of
+// shifting and masking them on the vector ALUs that vpdpbusd and the epilogue share (as
+// r16m_prefill_rows for Q1_0). Later chunks add to y.
+void r16t_prefill_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    const int64_t nc = w.n_in / 2048, n_out = w.n_out, n_tok = a.n_rows();
+    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * 512);
+    thread_local std::vector<uint8_t> buf;
+    const size_t need = static_cast<size_t>(kRowBlockRows * 2048) + 64;
+    if (buf.size() < need) buf.resize(need);
+    uint8_t* exp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+    for (int64_t ob = o0; ob < o1; ob += kRowBlockRows) {
+        const int64_t oe = std::min(ob + kRowBlockRows, o1);
+        for (int64_t c = 0; c < nc; ++c) {
+            expand_r16t(w.data + ob * nc * 512, nc, c, oe - ob, exp);
+            for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+                with_tile_size<4>(std::min<int64_t>(4, n_tok - t0), [&](auto nt) {
+                    constexpr int NT = decltype(nt)::value;
+                    const uint8_t* xa[NT];
+                    for (int t = 0; t < NT; ++t) xa[t] = a.taux(t0 + t) + c * 2176;
+                    const auto put = [&](int64_t o, const float* r) {
+                        for (int t = 0; t < NT; ++t) {
+                            float& out = y[(t0 + t) * n_out + o];
+                            out = c == 0 ? r[t] : out + r[t];
+                        }
+                    };
+                    int64_t o = ob;
+                    for (; o + 2 <= oe; o += 2) {
+                        const uint8_t* e[2] = {exp + (o - ob) * 2048, exp + (o + 1 - ob) * 2048};
+                        const uint16_t* sc[2] = {scales + o * nc * 8 + c * 8, scales + (o + 1) * nc * 8 + c * 8};
+                        float res[2][NT];
+                        r16t_tile<2, NT, true>(e, sc, 1, xa, res);
+                        put(o, res[0]);
+                        put(o + 1, res[1]);
+                    }
+                    if (o < oe) {
+                        const uint8_t* e[1] = {exp + (o - ob) * 2048};
+                        const uint16_t* sc[1] = {scales + o * nc * 8 + c * 8};
+                        float res[1][NT];
+                        r16t_tile<1, NT, true>(e, sc, 1, xa, res);
+                        put(o, res[0]);
+                    }
+                });
+            }
+        }
+    }
+}
+
 template <int NT>
 struct Tq2R16tRows {
     static void run(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
         r16t_rows<NT>(w, a, ob, oe, t0, y);
     }
 };
-void gemm_tq2_r16t(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2R16tRows>(w, a, o0, o1, y); }
+// Prompt batches of 2048-wide rows take r16t_prefill_rows (model pp512 on 2 threads, Zen 4: 171-177 ->
+// 200-203 tok/s); wider rows keep the one-pass tile, which reduces once per row instead of once per
+// chunk (with them decoded too: 183-186).
+void gemm_tq2_r16t(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    if (a.n_rows() > 1 && w.n_in == 2048) return r16t_prefill_rows(w, a, o0, o1, y);
+    drive<Tq2R16tRows>(w, a, o0, o1, y);
+}
 
 }  // namespace
 
