@@ -226,6 +226,40 @@ private slots:
         }
     }
 
+    // Guided claims: every item exactly once, each chunk starting on a multiple of the unit and spanning
+    // whole units (but the last), no chunk larger than its share of what was left; exceptions propagate.
+    void thread_pool_guided_covers_every_item_once() {
+        for (int threads : {1, 2, 3}) {
+            cpu::ThreadPool pool(threads);
+            for (int64_t n : {1, 15, 16, 17, 100, 2048, 6150}) {
+                for (int64_t unit : {1, 16}) {
+                    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+                    std::atomic<bool> bad_chunk{false};
+                    std::atomic<int> chunks{0};
+                    pool.parallel_for_guided(n, [&](int64_t b, int64_t e) {
+                        const bool whole = (e - b) % unit == 0 || e == n;
+                        if (!(b < e && e <= n) || b % unit != 0 || !whole) bad_chunk = true;
+                        if (threads > 1 && e - b > std::max(unit, (n - b) / (2 * threads) / unit * unit)) bad_chunk = true;
+                        chunks.fetch_add(1);
+                        for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+                    }, unit);
+                    QVERIFY(!bad_chunk);
+                    for (auto& h : hits) QCOMPARE(h.load(), 1);
+                    if (threads == 1) QCOMPARE(chunks.load(), 1);  // inline: one call over everything
+                }
+            }
+            bool thrown = false;
+            try {
+                pool.parallel_for_guided(1000, [](int64_t b, int64_t e) {
+                    if (b <= 500 && 500 < e) throw std::runtime_error("chunk failed");
+                }, 16);
+            } catch (const std::runtime_error& e) {
+                thrown = std::string(e.what()) == "chunk failed";
+            }
+            QVERIFY(thrown);
+        }
+    }
+
     void quantization_is_bit_exact_across_isas() {
         std::mt19937 rng(11);
         std::vector<float> x = random_floats(4096, rng, 3.0f);

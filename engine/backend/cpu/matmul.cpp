@@ -539,9 +539,16 @@ void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadP
     if (onednn::try_gemm(w, acts, y, pool)) return;  // prefill through oneDNN where measured faster (onednn_gemm.h)
     if (detail::GemmFn fn = detail::find_kernel(w, active_isa())) {
         // About 8 grains per thread, whole 16-row kernel blocks: a thread slowed by another process or
-        // on a slower core takes fewer grains instead of holding up the whole matmul.
-        const int64_t grain = std::max<int64_t>(16, (n_out / (8 * pool.size()) + 15) / 16 * 16);
-        pool.parallel_for(n_out, [&](int64_t o0, int64_t o1) { fn(w, acts, o0, o1, y); }, grain);
+        // on a slower core takes fewer grains instead of holding up the whole matmul. Prompt batches
+        // claim guided chunks instead (large first, down to one 16-row block), so that the threads end
+        // within one block of each other: Q1_0 pp512 on 2 threads, Zen 4, +3 % (TQ2_0 unchanged).
+        // Decode measured no difference and keeps the fixed grains.
+        const auto rows = [&](int64_t o0, int64_t o1) { fn(w, acts, o0, o1, y); };
+        if (n_tok > 1) {
+            pool.parallel_for_guided(n_out, rows, 16);
+        } else {
+            pool.parallel_for(n_out, rows, std::max<int64_t>(16, (n_out / (8 * pool.size()) + 15) / 16 * 16));
+        }
         return;
     }
     if (w.layout != Layout::Native) {

@@ -79,13 +79,31 @@ void ThreadPool::run_share(int index, const std::function<void(int64_t, int64_t)
         if (b < e) fn(b, e);
         return;
     }
+    if (job_guided_) {
+        for (int64_t b = next_.load(std::memory_order_relaxed);;) {
+            if (b >= n) return;
+            const int64_t c = std::max(grain, (n - b) / (2 * n_threads_) / grain * grain);
+            if (next_.compare_exchange_weak(b, b + c, std::memory_order_relaxed)) {
+                fn(b, std::min(n, b + c));
+                b = next_.load(std::memory_order_relaxed);
+            }
+        }
+    }
     for (int64_t b; (b = next_.fetch_add(grain, std::memory_order_relaxed)) < n;) fn(b, std::min(n, b + grain));
 }
 
+void ThreadPool::parallel_for_guided(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t unit) {
+    run_job(n, fn, unit < 1 ? 1 : unit, true);
+}
+
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
+    run_job(n, fn, grain, false);
+}
+
+void ThreadPool::run_job(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain, bool guided) {
     if (n <= 0) return;
     if (n_threads_ == 1 || n == 1 || (grain > 0 && grain >= n)) {
-        if (grain <= 0) grain = n;
+        if (grain <= 0 || guided) grain = n;
         for (int64_t b = 0; b < n; b += grain) fn(b, std::min(n, b + grain));
         return;
     }
@@ -95,6 +113,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
         job_ = &fn;
         job_n_ = n;
         job_grain_ = grain;
+        job_guided_ = guided;
         next_.store(0, std::memory_order_relaxed);
         error_ = nullptr;
         pending_.store(n_threads_ - 1, std::memory_order_relaxed);

@@ -30,9 +30,14 @@ public:
     // Calls from several threads are serialized. An exception thrown by fn is rethrown here (the
     // first one wins; chunks not yet claimed are skipped).
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 0);
+    // As parallel_for with claimed chunks, but each claim takes half of an equal share of what is left
+    // (remaining / (2·size()), rounded down to a multiple of `unit`, at least `unit`): a few large chunks
+    // first, then smaller ones, so the threads finish within about one unit of each other.
+    void parallel_for_guided(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t unit);
 
 private:
     void worker_main(int index);
+    void run_job(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain, bool guided);
     // Runs this thread's share of the current job: static chunk `index`, or claimed grains.
     void run_share(int index, const std::function<void(int64_t, int64_t)>& fn);
 
@@ -45,6 +50,7 @@ private:
     const std::function<void(int64_t, int64_t)>* job_ = nullptr;
     int64_t job_n_ = 0;
     int64_t job_grain_ = 0;
+    bool job_guided_ = false;
     std::atomic<int64_t> next_{0};          // next unclaimed item when job_grain_ > 0
     std::atomic<uint64_t> generation_{0};  // bumped (under mutex_) for each job
     std::atomic<int> pending_{0};          // workers still running the current job
