@@ -137,7 +137,7 @@ private slots:
             int64_t n_in;
         } shapes[] = {{TensorType::Q1_0, 512}, {TensorType::Q1_0, 1536}, {TensorType::Q2_0, 512}, {TensorType::Q2_0, 1024},
                       {TensorType::TQ2_0, 256}, {TensorType::TQ2_0, 768}, {TensorType::Q1_0, 384},
-                      {TensorType::Q1_0, 2560}};  // 2560: the R16M prompt path in two K passes (4 + 1 chunks)
+                      {TensorType::Q1_0, 2560}, {TensorType::Q2_0, 2560}};  // 2560: the prompt path in two K passes (4 + 1 chunks)
         for (const auto& s : shapes)
             for (int64_t n_out : {1, 17, 40})
                 for (int64_t n_tok : {1, 3, 4, 9})

@@ -113,16 +113,24 @@ inline void r16m_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, cons
     for (int t = 0; t < NT; ++t) out[t] = _mm512_reduce_add_ps(facc[t]);
 }
 
-// Q1_0 R16M prefill: two rows × NT (≤ 4) tokens per call, so each activation load feeds two dpbusd
-// and each weight vector NT of them. The weights come expanded (expand_rows): byte 64s + j of chunk c is
-// 2 where bit j of step s's mask is set, else 0, so a step loads its weight vectors instead of turning
-// two masks into vectors on the vector ALUs that vpdpbusd and the epilogue share (Zen 4: 2 rows × 4
-// tokens at 1.75 cycles per vpdpbusd with the mask expansion in the loop). The accumulators start at -Σx
-// (Activations::aux), so they end at Σ(2b-1)·x with no integer epilogue.
-template <int NT>
-inline void r16m_pair(const uint8_t* e0, const uint8_t* e1, const uint16_t* s0, const uint16_t* s1, int64_t nc,
+// Q1_0 R16M / Q2_0 R16 prefill: two rows × NT (≤ 4) tokens per call, so each activation load feeds two
+// dpbusd and each weight vector NT of them. The weights come expanded to one byte per weight
+// (expand_rows): Q1_0 2 where the code bit is set, else 0; Q2_0 the 2-bit code. A step then loads its
+// weight vectors instead of decoding them on the vector ALUs (Zen 4: 2 rows × 4 tokens at 1.75 cycles
+// per vpdpbusd with the Q1_0 mask expansion in the loop; Q2_0 ran one row at a time). The accumulators
+// start at -Σx (Activations::aux), so they end at Σ(2b-1)·x (Q1_0) or Σ(q-1)·x (Q2_0) with no integer
+// epilogue. Scales: Q1_0 4 per 512-weight chunk (lanes 4i..4i+3 share one), Q2_0 8 (lane pairs).
+template <bool Q1, int NT>
+inline void r16x_pair(const uint8_t* e0, const uint8_t* e1, const uint16_t* s0, const uint16_t* s1, int64_t nc,
                       const uint8_t* const* xa, float* out0, float* out1) {
-    const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    constexpr int NS = Q1 ? 4 : 8;
+    const __m512i idx = Q1 ? _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0)
+                           : _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const auto scales = [&](const uint16_t* sc) {
+        const __m512 d = Q1 ? _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc))))
+                            : _mm512_castps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))));
+        return _mm512_permutexvar_ps(idx, d);
+    };
     __m512 f0[NT], f1[NT];
     for (int t = 0; t < NT; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
     for (int64_t c = 0; c < nc; ++c) {
@@ -141,10 +149,7 @@ inline void r16m_pair(const uint8_t* e0, const uint8_t* e1, const uint16_t* s0, 
                 a1[t] = _mm512_dpbusd_epi32(a1[t], w1, x);
             }
         }
-        const __m512 d0 = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(
-                                                         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s0 + c * 4)))));
-        const __m512 d1 = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_cvtph_ps(
-                                                         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s1 + c * 4)))));
+        const __m512 d0 = scales(s0 + c * NS), d1 = scales(s1 + c * NS);
         for (int t = 0; t < NT; ++t) {
             const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xa[t] + c * 640 + 512));
             f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a0[t]), _mm512_mul_ps(d0, dx), f0[t]);
@@ -157,26 +162,42 @@ inline void r16m_pair(const uint8_t* e0, const uint8_t* e1, const uint16_t* s0, 
     }
 }
 
-// Chunks [k0, k0 + ks) of rows [0, n) of Q1_0 R16M codes (nc chunks per row) expanded for r16m_pair into
-// `out`: n·ks·512 bytes, row by row.
+// Chunks [k0, k0 + ks) of rows [0, n) of Q1_0 R16M / Q2_0 R16 codes (nc chunks per row) expanded for
+// r16x_pair into `out`: n·ks·512 bytes, row by row, byte 64s + j = weight j of step s.
+template <bool Q1>
 void expand_rows(const uint8_t* codes, int64_t nc, int64_t k0, int64_t ks, int64_t n, uint8_t* out) {
-    const __m512i twos = _mm512_set1_epi8(2);
-    for (int64_t r = 0; r < n; ++r)
-        for (int64_t i = 0; i < ks * 8; ++i) {
-            uint64_t bits;
-            std::memcpy(&bits, codes + (r * nc + k0) * 64 + 8 * i, 8);
-            _mm512_store_si512(out + (r * ks * 8 + i) * 64, _mm512_maskz_mov_epi8(_cvtu64_mask64(bits), twos));
+    constexpr int CB = Q1 ? 64 : 128;  // code bytes per chunk
+    for (int64_t r = 0; r < n; ++r) {
+        const uint8_t* cr = codes + (r * nc + k0) * CB;
+        uint8_t* orow = out + r * ks * 512;
+        for (int64_t c = 0; c < ks; ++c) {
+            if constexpr (Q1) {
+                const __m512i twos = _mm512_set1_epi8(2);
+                for (int s = 0; s < 8; ++s) {
+                    uint64_t bits;
+                    std::memcpy(&bits, cr + c * 64 + 8 * s, 8);
+                    _mm512_store_si512(orow + c * 512 + 64 * s, _mm512_maskz_mov_epi8(_cvtu64_mask64(bits), twos));
+                }
+            } else {
+                const __m512i three = _mm512_set1_epi8(3);
+                for (int s = 0; s < 8; ++s) {
+                    const __m512i v = _mm512_loadu_si512(cr + c * 128 + (s < 4 ? 0 : 64));
+                    _mm512_store_si512(orow + c * 512 + 64 * s,
+                                       _mm512_and_si512(_mm512_srli_epi16(v, static_cast<unsigned>(2 * (s & 3))), three));
+                }
+            }
         }
+    }
 }
 
-// Rows [ob, oe) (≤ 16) × tokens [t0, t0 + NT) × chunks [k0, k0 + ks) of Q1_0 R16M weights (nc chunks per
-// row; codes and scales from row 0) whose rows [ob, oe) and these chunks were expanded into `exp`, with
-// r16m_pair in token groups of ≤ 4; y[t·y_stride + o] is set (k0 == 0) or added to. An odd last row
-// takes the one-row tile on its codes.
-template <int NT>
-void r16m_rows_prefill(const uint8_t* codes, const uint8_t* exp, const uint16_t* scales, int64_t nc, int64_t k0,
+// Rows [ob, oe) (≤ 16) × tokens [t0, t0 + NT) × chunks [k0, k0 + ks) of Q1_0 R16M / Q2_0 R16 weights (nc
+// chunks per row; codes and scales from row 0) whose rows [ob, oe) and these chunks were expanded into
+// `exp`, with r16x_pair in token groups of ≤ 4; y[t·y_stride + o] is set (k0 == 0) or added to. An odd
+// last row takes the one-row tile on its codes.
+template <bool Q1, int NT>
+void r16x_rows_prefill(const uint8_t* codes, const uint8_t* exp, const uint16_t* scales, int64_t nc, int64_t k0,
                        int64_t ks, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y, int64_t y_stride) {
-    constexpr int G0 = NT > 4 ? 4 : NT, G1 = NT - G0;
+    constexpr int G0 = NT > 4 ? 4 : NT, G1 = NT - G0, CB = Q1 ? 64 : 128, NS = Q1 ? 4 : 8;
     const uint8_t* xa[NT];
     for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t) + k0 * 640;
     const auto put = [&](int t, int64_t o, float v) {
@@ -187,9 +208,9 @@ void r16m_rows_prefill(const uint8_t* codes, const uint8_t* exp, const uint16_t*
     for (; o + 1 < oe; o += 2) {
         float r0[NT], r1[NT];
         const uint8_t* e0 = exp + (o - ob) * ks * 512;
-        const uint16_t* s0 = scales + o * nc * 4 + k0 * 4;
-        r16m_pair<G0>(e0, e0 + ks * 512, s0, s0 + nc * 4, ks, xa, r0, r1);
-        if constexpr (G1 > 0) r16m_pair<G1>(e0, e0 + ks * 512, s0, s0 + nc * 4, ks, xa + G0, r0 + G0, r1 + G0);
+        const uint16_t* s0 = scales + (o * nc + k0) * NS;
+        r16x_pair<Q1, G0>(e0, e0 + ks * 512, s0, s0 + nc * NS, ks, xa, r0, r1);
+        if constexpr (G1 > 0) r16x_pair<Q1, G1>(e0, e0 + ks * 512, s0, s0 + nc * NS, ks, xa + G0, r0 + G0, r1 + G0);
         for (int t = 0; t < NT; ++t) {
             put(t, o, r0[t]);
             put(t, o + 1, r1[t]);
@@ -197,33 +218,39 @@ void r16m_rows_prefill(const uint8_t* codes, const uint8_t* exp, const uint16_t*
     }
     if (o < oe) {  // odd last row: the one-row tile
         float r[NT];
-        r16m_tile<NT>(codes + (o * nc + k0) * 64, scales + o * nc * 4 + k0 * 4, ks, xa, r);
+        if constexpr (Q1) {
+            r16m_tile<NT>(codes + (o * nc + k0) * CB, scales + (o * nc + k0) * NS, ks, xa, r);
+        } else {
+            r16_tile<false, NT>(codes + (o * nc + k0) * CB, scales + (o * nc + k0) * NS, ks, xa, r);
+        }
         for (int t = 0; t < NT; ++t) put(t, o, r[t]);
     }
 }
 
-// Chunks per pass of r16m_prefill_rows: 8 tokens' activations (8 · 4 · 640 = 20 KiB) and a row pair's
-// expanded weights (4 KiB) stay in L1. One pass over whole 6144-wide rows was 12 % slower than the mask
-// tile; blocks of 64 tokens (activations from L2 instead of L3) made no difference.
+// Chunks per pass of r16x_prefill_rows: 8 tokens' activations (8 · 4 · 640 = 20 KiB) and a row pair's
+// expanded weights (4 KiB) stay in L1. One pass over whole 6144-wide rows was 12 % slower than the Q1_0
+// mask tile; blocks of 64 tokens (activations from L2 instead of L3) made no difference.
 constexpr int64_t kExpandChunks = 4;
 
-// Rows [o0, o1) × all tokens of Q1_0 R16M codes / scales (row 0 at `codes` / `scales`): each block of
-// 16 rows is expanded, kExpandChunks chunks at a time, into a per-thread buffer (32 KiB) and then
-// multiplied with every token tile.
-void r16m_prefill_rows(const uint8_t* codes, const uint16_t* scales, int64_t nc, const Activations& a, int64_t o0,
+// Rows [o0, o1) × all tokens of Q1_0 R16M / Q2_0 R16 codes and scales (row 0 at `codes` / `scales`):
+// each block of 16 rows is expanded, kExpandChunks chunks at a time, into a per-thread buffer (32 KiB)
+// and then multiplied with every token tile.
+template <bool Q1>
+void r16x_prefill_rows(const uint8_t* codes, const uint16_t* scales, int64_t nc, const Activations& a, int64_t o0,
                        int64_t o1, float* y, int64_t y_stride) {
     thread_local std::vector<uint8_t> buf;
     const size_t need = static_cast<size_t>(kRowBlockRows * kExpandChunks * 512) + 64;
     if (buf.size() < need) buf.resize(need);
     uint8_t* exp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+    constexpr int CB = Q1 ? 64 : 128;
     for (int64_t ob = o0; ob < o1; ob += kRowBlockRows) {
         const int64_t oe = std::min(ob + kRowBlockRows, o1);
         for (int64_t k0 = 0; k0 < nc; k0 += kExpandChunks) {
             const int64_t ks = std::min(kExpandChunks, nc - k0);
-            expand_rows(codes + ob * nc * 64, nc, k0, ks, oe - ob, exp);
+            expand_rows<Q1>(codes + ob * nc * CB, nc, k0, ks, oe - ob, exp);
             for (int64_t t0 = 0; t0 < a.n_rows(); t0 += kMaxTile)
                 with_tile_size<kMaxTile>(std::min<int64_t>(kMaxTile, a.n_rows() - t0), [&](auto nt) {
-                    r16m_rows_prefill<decltype(nt)::value>(codes, exp, scales, nc, k0, ks, a, ob, oe, t0, y, y_stride);
+                    r16x_rows_prefill<Q1, decltype(nt)::value>(codes, exp, scales, nc, k0, ks, a, ob, oe, t0, y, y_stride);
                 });
         }
     }
@@ -443,14 +470,20 @@ struct Tq2Rows {
 };
 
 void gemm_q1(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q1Rows>(w, a, o0, o1, y); }
-// One token: the masked-load tile per row; more: r16m_prefill_rows.
+// One token: the masked-load tile per row; more: r16x_prefill_rows.
 void gemm_q1m(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     if (a.n_rows() == 1) return r16_rows<true, 1, true>(w, a, o0, o1, 0, y);
     const int64_t nc = w.n_in / 512;
-    r16m_prefill_rows(w.data, reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 64), nc, a, o0, o1, y, w.n_out);
+    r16x_prefill_rows<true>(w.data, reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 64), nc, a, o0, o1, y, w.n_out);
 }
 
-void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
+// One token: the one-row tile; more: r16x_prefill_rows (model pp512 on 2 threads, Zen 4: Q2_0 125 -> 170
+// tok/s).
+void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    if (a.n_rows() == 1) return drive<Q2Rows>(w, a, o0, o1, y);
+    const int64_t nc = w.n_in / 512;
+    r16x_prefill_rows<false>(w.data, reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 128), nc, a, o0, o1, y, w.n_out);
+}
 void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
 // Chunk c of rows [0, n) of TQ2_0 R16T codes (nc chunks of 512 bytes per row) decoded into `out`: per
 // row 2048 bytes, byte 64(4v + l) + j = plane l of code byte j of vector v (the order r16t_tile reads).
@@ -468,7 +501,7 @@ void expand_r16t(const uint8_t* codes, int64_t nc, int64_t c, int64_t n, uint8_t
 // Prompt batches of an R16T weight: each block of 16 rows is decoded one chunk (2048 weights) at a time
 // into a per-thread buffer (32 KiB), which every token tile then reads: the tiles load planes instead of
 // shifting and masking them on the vector ALUs that vpdpbusd and the epilogue share (as
-// r16m_prefill_rows for Q1_0). Later chunks add to y.
+// r16x_prefill_rows for Q1_0 and Q2_0). Later chunks add to y.
 void r16t_prefill_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t nc = w.n_in / 2048, n_out = w.n_out, n_tok = a.n_rows();
     const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * 512);
@@ -531,7 +564,7 @@ void gemm_tq2_r16t(const Weight& w, const Activations& a, int64_t o0, int64_t o1
 
 void q1_0_r16m_prefill(const uint8_t* codes, const uint16_t* scales, int64_t n_in, const Activations& a, int64_t o0,
                        int64_t o1, float* y, int64_t y_stride) {
-    r16m_prefill_rows(codes, scales, n_in / 512, a, o0, o1, y, y_stride);
+    r16x_prefill_rows<true>(codes, scales, n_in / 512, a, o0, o1, y, y_stride);
 }
 
 KernelTable avx512_kernels() {
