@@ -9,40 +9,60 @@
 
 namespace bonsai::model_detail {
 
-void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps) {
-    for (int64_t r = 0; r < n_rows; ++r) {
-        const float mean = static_cast<float>(cpu::sum_squares(x + r * n, n) / static_cast<double>(n));
-        cpu::scale_mul(x + r * n, 1.0f / std::sqrt(mean + eps), w, y + r * n, n);
+namespace {
+// f(b, e) over [0, n): split over the pool's threads when there is one and n reaches `min_split`
+// (prompt batches), else in one call on this thread (decode: one row, no job).
+template <class F>
+void split(cpu::ThreadPool* pool, int64_t n, int64_t min_split, const F& f) {
+    if (pool && pool->size() > 1 && n >= min_split) {
+        pool->parallel_for(n, [&](int64_t b, int64_t e) { f(b, e); });
+    } else if (n > 0) {
+        f(0, n);
     }
+}
+constexpr int64_t kSplitRows = 8;             // rows (tokens) of a batch worth splitting
+constexpr int64_t kSplitValues = 8 * 2048;    // values of an element-wise op worth splitting
+}  // namespace
+
+void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps, cpu::ThreadPool* pool) {
+    split(pool, n_rows, kSplitRows, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float mean = static_cast<float>(cpu::sum_squares(x + r * n, n) / static_cast<double>(n));
+            cpu::scale_mul(x + r * n, 1.0f / std::sqrt(mean + eps), w, y + r * n, n);
+        }
+    });
 }
 
 void rope(float* x, int64_t n_tok, int64_t n_heads, int64_t head_dim, int64_t pos0, const HParams& hp,
-          const float* freq_factors) {
+          const float* freq_factors, cpu::ThreadPool* pool) {
     const int64_t n_rot = hp.n_rot;
     const float theta_scale = std::pow(hp.rope_freq_base, -2.0f / static_cast<float>(n_rot));
-    std::vector<float> cs(static_cast<size_t>(n_rot));
-    for (int64_t t = 0; t < n_tok; ++t) {
-        // Angles as ggml builds its cache: theta starts at the position and is multiplied per pair.
-        float theta = static_cast<float>(pos0 + t);
-        for (int64_t i0 = 0; i0 < n_rot; i0 += 2) {
-            const float ff = freq_factors ? freq_factors[i0 / 2] : 1.0f;
-            const float th = hp.rope_freq_scale * (theta / ff);
-            cs[static_cast<size_t>(i0)] = std::cos(th);
-            cs[static_cast<size_t>(i0 + 1)] = std::sin(th);
-            theta *= theta_scale;
-        }
-        for (int64_t h = 0; h < n_heads; ++h) {
-            float* v = x + (t * n_heads + h) * head_dim;
+    split(pool, n_tok, kSplitRows, [&](int64_t t0, int64_t t1) {
+        thread_local std::vector<float> cs;
+        cs.resize(static_cast<size_t>(n_rot));
+        for (int64_t t = t0; t < t1; ++t) {
+            // Angles as ggml builds its cache: theta starts at the position and is multiplied per pair.
+            float theta = static_cast<float>(pos0 + t);
             for (int64_t i0 = 0; i0 < n_rot; i0 += 2) {
-                const float c = cs[static_cast<size_t>(i0)], s = cs[static_cast<size_t>(i0 + 1)];
-                const int64_t a = hp.rope_type == RopeType::Neox ? i0 / 2 : i0;
-                const int64_t b = hp.rope_type == RopeType::Neox ? i0 / 2 + n_rot / 2 : i0 + 1;
-                const float x0 = v[a], x1 = v[b];
-                v[a] = x0 * c - x1 * s;
-                v[b] = x0 * s + x1 * c;
+                const float ff = freq_factors ? freq_factors[i0 / 2] : 1.0f;
+                const float th = hp.rope_freq_scale * (theta / ff);
+                cs[static_cast<size_t>(i0)] = std::cos(th);
+                cs[static_cast<size_t>(i0 + 1)] = std::sin(th);
+                theta *= theta_scale;
+            }
+            for (int64_t h = 0; h < n_heads; ++h) {
+                float* v = x + (t * n_heads + h) * head_dim;
+                for (int64_t i0 = 0; i0 < n_rot; i0 += 2) {
+                    const float c = cs[static_cast<size_t>(i0)], s = cs[static_cast<size_t>(i0 + 1)];
+                    const int64_t a = hp.rope_type == RopeType::Neox ? i0 / 2 : i0;
+                    const int64_t b = hp.rope_type == RopeType::Neox ? i0 / 2 + n_rot / 2 : i0 + 1;
+                    const float x0 = v[a], x1 = v[b];
+                    v[a] = x0 * c - x1 * s;
+                    v[b] = x0 * s + x1 * c;
+                }
             }
         }
-    }
+    });
 }
 
 namespace {
@@ -75,7 +95,7 @@ void linear_shared(const Linear* const* ls, float* const* ys, int n, const float
     }
     bool r16t = false;  // the transposed Q8_K form, when any of the weights reads it
     for (int i = 0; i < n; ++i) r16t = r16t || ls[i]->w.layout == cpu::Layout::R16T;
-    scratch.prepare(cpu::act_format(ls[0]->w.type), x, n_tok, ls[0]->w.n_in, r16t);
+    scratch.prepare(cpu::act_format(ls[0]->w.type), x, n_tok, ls[0]->w.n_in, r16t, &pool);
     if (n > 8) {
         for (int i = 0; i < n; ++i) linear_prepared(*ls[i], scratch, ys[i], pool);
         return;
@@ -111,18 +131,22 @@ void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, i
     }, grain);
 }
 
-void glu(float* g, const float* u, int64_t n, FfnActivation act) {
-    if (act == FfnActivation::Silu) {
-        cpu::silu_mul(g, u, n);
-    } else {
-        for (int64_t i = 0; i < n; ++i) {
-            const float r = g[i] > 0.0f ? g[i] : 0.0f;
-            g[i] = (r * r) * u[i];
+void glu(float* g, const float* u, int64_t n, FfnActivation act, cpu::ThreadPool* pool) {
+    split(pool, n, kSplitValues, [&](int64_t b, int64_t e) {
+        if (act == FfnActivation::Silu) {
+            cpu::silu_mul(g + b, u + b, e - b);
+        } else {
+            for (int64_t i = b; i < e; ++i) {
+                const float r = g[i] > 0.0f ? g[i] : 0.0f;
+                g[i] = (r * r) * u[i];
+            }
         }
-    }
+    });
 }
 
-void add_inplace(float* x, const float* y, int64_t n) { cpu::add_rows(x, y, n); }
+void add_inplace(float* x, const float* y, int64_t n, cpu::ThreadPool* pool) {
+    split(pool, n, kSplitValues, [&](int64_t b, int64_t e) { cpu::add_rows(x + b, y + b, e - b); });
+}
 
 }  // namespace bonsai::model_detail
 
@@ -149,10 +173,10 @@ void self_attention(const HParams& hp, const LayerWeights& lw, const float* rope
     const Linear* ls[3] = {&lw.wq, &lw.wk, &lw.wv};
     float* ys[3] = {st.q.data(), st.k.data(), st.v.data()};
     linear_shared(ls, ys, 3, st.xn.data(), n_tok, pool, st.acts);
-    if (!lw.q_norm.empty()) rms_norm(st.q.data(), lw.q_norm.data(), st.q.data(), n_tok * hp.n_head, D, hp.rms_eps);
-    if (!lw.k_norm.empty()) rms_norm(st.k.data(), lw.k_norm.data(), st.k.data(), n_tok * hp.n_head_kv, D, hp.rms_eps);
-    rope(st.q.data(), n_tok, hp.n_head, D, pos0, hp, rope_freqs);
-    rope(st.k.data(), n_tok, hp.n_head_kv, D, pos0, hp, rope_freqs);
+    if (!lw.q_norm.empty()) rms_norm(st.q.data(), lw.q_norm.data(), st.q.data(), n_tok * hp.n_head, D, hp.rms_eps, &pool);
+    if (!lw.k_norm.empty()) rms_norm(st.k.data(), lw.k_norm.data(), st.k.data(), n_tok * hp.n_head_kv, D, hp.rms_eps, &pool);
+    rope(st.q.data(), n_tok, hp.n_head, D, pos0, hp, rope_freqs, &pool);
+    rope(st.k.data(), n_tok, hp.n_head_kv, D, pos0, hp, rope_freqs, &pool);
     kv.store(layer, pos0, n_tok, st.k.data(), st.v.data());
     attention(st.q.data(), n_tok, pos0, kv, layer, hp, st.att.data(), pool);
 }
@@ -161,7 +185,7 @@ void gated_ffn(const HParams& hp, const LayerWeights& lw, ForwardState& st, int6
     const Linear* ls[2] = {&lw.gate, &lw.up};
     float* ys[2] = {st.g.data(), st.u.data()};
     linear_shared(ls, ys, 2, st.xn.data(), n_tok, pool, st.acts);
-    glu(st.g.data(), st.u.data(), n_tok * hp.n_ff, hp.ffn_act);
+    glu(st.g.data(), st.u.data(), n_tok * hp.n_ff, hp.ffn_act, &pool);
 }
 
 }  // namespace bonsai::model_detail

@@ -31,14 +31,14 @@ void layer(const HParams& hp, const Weights& w, int64_t il, ForwardState& st, in
            cpu::ThreadPool& pool) {
     const LayerWeights& l = w.layers[static_cast<size_t>(il)];
     const int64_t E = hp.n_embd;
-    rms_norm(st.x.data(), l.attn_norm.data(), st.xn.data(), n, E, hp.rms_eps);
+    rms_norm(st.x.data(), l.attn_norm.data(), st.xn.data(), n, E, hp.rms_eps, &pool);
     self_attention(hp, l, w.rope_freqs.empty() ? nullptr : w.rope_freqs.data(), st, il, n, pos0, kv, pool);
     linear(l.wo, st.att.data(), n, st.tmp.data(), pool, st.acts);
-    add_inplace(st.x.data(), st.tmp.data(), n * E);
-    rms_norm(st.x.data(), l.ffn_norm.data(), st.xn.data(), n, E, hp.rms_eps);
+    add_inplace(st.x.data(), st.tmp.data(), n * E, &pool);
+    rms_norm(st.x.data(), l.ffn_norm.data(), st.xn.data(), n, E, hp.rms_eps, &pool);
     gated_ffn(hp, l, st, n, pool);
     linear(l.down, st.g.data(), n, st.tmp.data(), pool, st.acts);
-    add_inplace(st.x.data(), st.tmp.data(), n * E);
+    add_inplace(st.x.data(), st.tmp.data(), n * E, &pool);
 }
 
 }  // namespace

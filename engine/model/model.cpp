@@ -43,7 +43,7 @@ void ModelImpl::forward(const int32_t* tokens, int64_t n, int64_t pos0, KvCache&
     for (int64_t il = 0; il < hp.n_layer; ++il) ops->layer(hp, w, il, st, n, pos0, kv, *pool);
     const int64_t rows = all_logits ? n : 1;
     const float* src = st.x.data() + (n - rows) * E;
-    rms_norm(src, w.output_norm.data(), st.xn.data(), rows, E, hp.rms_eps);
+    rms_norm(src, w.output_norm.data(), st.xn.data(), rows, E, hp.rms_eps, pool.get());
     st.logits.resize(static_cast<size_t>(rows * V));
     st.logits_rows = rows;
     linear(w.output, st.xn.data(), rows, st.logits.data(), *pool, st.acts);

@@ -36,6 +36,39 @@ private slots:
                      qPrintable(QString("free-running step %1 differs").arg(i)));
         test::check_tolerances(f, st);
     }
+
+    // The CPU backend's results do not depend on how many threads split the work: matmul rows, guided
+    // prompt chunks, and a prompt's row operations (norms, RoPE, gating, quantization) split over the
+    // pool must give bit-identical prompt logits with 1, 2 and 3 threads.
+    void thread_count_does_not_change_logits_data() { test::add_shipped_fixture_rows(); }
+
+    void thread_count_does_not_change_logits() {
+        QFETCH(QString, name);
+        test::Fixture f;
+        test::load_fixture(name, f);
+        if (QTest::currentTestFailed()) return;
+        std::vector<float> first;
+        for (int threads : {1, 2, 3}) {
+            ModelParams mp;
+            mp.n_threads = threads;
+            mp.backend = Backend::Cpu;
+            auto model = Model::load(f.base + ".gguf", mp);
+            SessionParams sp;
+            sp.n_ctx = 512;
+            Session s(*model, sp);
+            QCOMPARE(s.evaluate(f.tokens, true), int64_t(0));
+            std::vector<float> got;
+            for (int64_t i = 0; i < s.logits_rows(); ++i) {
+                const auto row = s.logits_row(i);
+                got.insert(got.end(), row.begin(), row.end());
+            }
+            if (first.empty()) {
+                first = got;
+            } else {
+                QVERIFY2(got == first, qPrintable(QString("%1 threads: prompt logits differ from 1 thread").arg(threads)));
+            }
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestModelFixtures)

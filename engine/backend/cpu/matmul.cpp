@@ -425,7 +425,7 @@ ActFormat act_format(TensorType t) {
     throw Error("matmul: unsupported tensor type");
 }
 
-void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t) {
+void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t, ThreadPool* pool) {
     const int64_t blk = fmt == ActFormat::Q8_0 ? QK8_0 : fmt == ActFormat::Q8_K ? QK_K : 1;
     if (n_in <= 0 || n_in % blk != 0)
         throw Error("matmul: row length " + std::to_string(n_in) + " is not a multiple of the activation block " +
@@ -443,45 +443,57 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
     aux_.resize(aux_row_bytes_ ? aux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
     taux_row_bytes_ = r16t && fmt == ActFormat::Q8_K && n_in % 2048 == 0 ? static_cast<size_t>(n_in / 2048) * 2176 : 0;
     taux_.resize(taux_row_bytes_ ? taux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
-    block_sums_.resize(static_cast<size_t>(n_in / blk));
-    for (int64_t r = 0; r < n_rows; ++r) {
-        const float* xr = x + r * n_in;
-        uint8_t* out = buf_.data() + static_cast<size_t>(r) * row_bytes_;
-        switch (fmt) {
-            case ActFormat::F32: std::memcpy(out, xr, static_cast<size_t>(n_in) * sizeof(float)); break;
-            case ActFormat::F16: {
-                float* o = reinterpret_cast<float*>(out);
-                for (int64_t i = 0; i < n_in; ++i) o[i] = half_to_float(fp32_to_fp16(xr[i]));
-                break;
-            }
-            case ActFormat::BF16: {
-                float* o = reinterpret_cast<float*>(out);
-                for (int64_t i = 0; i < n_in; ++i) o[i] = bf16_to_fp32(fp32_to_bf16(xr[i]));
-                break;
-            }
-            case ActFormat::Q8_0: quantize_q8_0_blocks(xr, out, n_in, block_sums_.data()); break;
-            case ActFormat::Q8_K: quantize_q8_k_blocks(xr, out, n_in, block_sums_.data()); break;
-            case ActFormat::I8_ROW: quantize_i8_row(xr, out, n_in); break;
+    const auto n_blocks = static_cast<size_t>(n_in / blk);
+    if (pool && pool->size() > 1 && n_rows >= 8) {
+        pool->parallel_for(n_rows, [&](int64_t r0, int64_t r1) {
+            thread_local std::vector<int32_t> sums;
+            sums.resize(n_blocks);
+            for (int64_t r = r0; r < r1; ++r) convert_row(r, x + r * n_in, sums.data());
+        });
+        return;
+    }
+    block_sums_.resize(n_blocks);
+    for (int64_t r = 0; r < n_rows; ++r) convert_row(r, x + r * n_in, block_sums_.data());
+}
+
+void Activations::convert_row(int64_t r, const float* xr, int32_t* sums) {
+    const ActFormat fmt = fmt_;
+    const int64_t n_in = n_in_;
+    uint8_t* out = buf_.data() + static_cast<size_t>(r) * row_bytes_;
+    switch (fmt) {
+        case ActFormat::F32: std::memcpy(out, xr, static_cast<size_t>(n_in) * sizeof(float)); break;
+        case ActFormat::F16: {
+            float* o = reinterpret_cast<float*>(out);
+            for (int64_t i = 0; i < n_in; ++i) o[i] = half_to_float(fp32_to_fp16(xr[i]));
+            break;
         }
-        if (taux_row_bytes_ != 0) r16t_transpose(out, align64(taux_) + static_cast<size_t>(r) * taux_row_bytes_, n_in);
-        if (aux_row_bytes_ == 0) continue;
-        uint8_t* ax = align64(aux_) + static_cast<size_t>(r) * aux_row_bytes_;
-        if (fmt == ActFormat::Q8_0) {
-            // R16: word s of block i of each 16-block chunk goes to word 16s + i (a 16×8 transpose of int32).
-            const uint8_t* src = out;
-            for (int64_t c = 0; c < n_in / 512; ++c, ax += 640, src += 16 * sizeof(BlockQ8_0)) {
-                for (int i = 0; i < 16; ++i) {
-                    const uint8_t* b = src + i * sizeof(BlockQ8_0);
-                    for (int s = 0; s < 8; ++s) std::memcpy(ax + 64 * s + 4 * i, b + 4 + 4 * s, 4);
-                    std::memcpy(ax + 512 + 4 * i, b, 4);
-                }
-                int32_t neg[16];
-                for (int i = 0; i < 16; ++i) neg[i] = -block_sums_[static_cast<size_t>(16 * c + i)];
-                std::memcpy(ax + 576, neg, 64);
-            }
-        } else {
-            std::memcpy(ax, block_sums_.data(), static_cast<size_t>(n_in / QK_K) * 4);
+        case ActFormat::BF16: {
+            float* o = reinterpret_cast<float*>(out);
+            for (int64_t i = 0; i < n_in; ++i) o[i] = bf16_to_fp32(fp32_to_bf16(xr[i]));
+            break;
         }
+        case ActFormat::Q8_0: quantize_q8_0_blocks(xr, out, n_in, sums); break;
+        case ActFormat::Q8_K: quantize_q8_k_blocks(xr, out, n_in, sums); break;
+        case ActFormat::I8_ROW: quantize_i8_row(xr, out, n_in); break;
+    }
+    if (taux_row_bytes_ != 0) r16t_transpose(out, align64(taux_) + static_cast<size_t>(r) * taux_row_bytes_, n_in);
+    if (aux_row_bytes_ == 0) return;
+    uint8_t* ax = align64(aux_) + static_cast<size_t>(r) * aux_row_bytes_;
+    if (fmt == ActFormat::Q8_0) {
+        // R16: word s of block i of each 16-block chunk goes to word 16s + i (a 16×8 transpose of int32).
+        const uint8_t* src = out;
+        for (int64_t c = 0; c < n_in / 512; ++c, ax += 640, src += 16 * sizeof(BlockQ8_0)) {
+            for (int i = 0; i < 16; ++i) {
+                const uint8_t* b = src + i * sizeof(BlockQ8_0);
+                for (int s = 0; s < 8; ++s) std::memcpy(ax + 64 * s + 4 * i, b + 4 + 4 * s, 4);
+                std::memcpy(ax + 512 + 4 * i, b, 4);
+            }
+            int32_t neg[16];
+            for (int i = 0; i < 16; ++i) neg[i] = -sums[16 * c + i];
+            std::memcpy(ax + 576, neg, 64);
+        }
+    } else {
+        std::memcpy(ax, sums, static_cast<size_t>(n_in / QK_K) * 4);
     }
 }
 
@@ -605,7 +617,7 @@ void matmul_prepared_many(const Weight* const* ws, float* const* ys, int n, cons
 }
 
 void matmul(const Weight& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool, Activations& scratch) {
-    scratch.prepare(act_format(w.type), x, n_tok, w.n_in, w.layout == Layout::R16T);
+    scratch.prepare(act_format(w.type), x, n_tok, w.n_in, w.layout == Layout::R16T, &pool);
     matmul_prepared(w, scratch, y, pool);
 }
 

@@ -43,7 +43,8 @@ public:
     // format's block size (32 for Q8_0, 256 for Q8_K); throws bonsai::Error otherwise. With `r16t`
     // (Q8_K rows of a multiple of 2048 only) it also builds the transposed form that Layout::R16T
     // weights read (taux); matmul_prepared refuses R16T weights without it.
-    void prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t = false);
+    // With a pool, batches of 8 rows or more are converted on all its threads.
+    void prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t = false, ThreadPool* pool = nullptr);
     ActFormat format() const { return fmt_; }
     int64_t n_rows() const { return n_rows_; }
     int64_t n_in() const { return n_in_; }
@@ -79,7 +80,9 @@ private:
     std::vector<uint8_t> buf_;
     std::vector<uint8_t> aux_;
     std::vector<uint8_t> taux_;
-    std::vector<int32_t> block_sums_;  // Σq per activation block of the row being converted
+    std::vector<int32_t> block_sums_;  // Σq per activation block of the row being converted (serial path)
+    // Converts row r of x (one row of n_in_ floats); `sums` has room for one int32 per block.
+    void convert_row(int64_t r, const float* xr, int32_t* sums);
     uint64_t generation_ = 0;
 };
 
