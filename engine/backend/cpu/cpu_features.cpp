@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -43,8 +44,19 @@ std::atomic<int> g_override{-1};
 
 }  // namespace
 
+// BONSAI_CPU_ISA=avx2|scalar caps the detected family for the whole process (run a machine's lower
+// kernels end to end, e.g. `bonsai-cli bench`, to see what a CPU without AVX-512 gets); other values and
+// higher families than the CPU has are ignored.
+Isa capped(Isa isa) {
+    const char* e = std::getenv("BONSAI_CPU_ISA");
+    if (!e) return isa;
+    const std::string v = e;
+    const Isa cap = v == "scalar" ? Isa::Scalar : v == "avx2" ? Isa::Avx2 : Isa::Avx512;
+    return static_cast<int>(cap) < static_cast<int>(isa) ? cap : isa;
+}
+
 Isa detected_isa() {
-    static const Isa isa = detect();
+    static const Isa isa = capped(detect());
     return isa;
 }
 

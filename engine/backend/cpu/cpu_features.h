@@ -7,6 +7,8 @@ namespace bonsai::cpu {
 enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
 // Best family this CPU (and OS, via XGETBV) supports: Avx512 needs F+BW+VL+VNNI, Avx2 needs AVX2+FMA+F16C.
+// The environment variable BONSAI_CPU_ISA=avx2|scalar caps it for the process (with DNNL_MAX_CPU_ISA=AVX2
+// for oneDNN, a run then behaves as on a CPU without AVX-512).
 Isa detected_isa();
 // Family the kernels use now: detected_isa(), or a lower one forced with set_isa_override.
 Isa active_isa();

@@ -28,18 +28,23 @@ inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const
     for (int t = 0; t < NT; ++t) facc[t] = _mm256_setzero_ps();
     for (int64_t c = 0; c < nc; ++c) {
         const uint8_t* cb = codes + c * CB;
+        // The 8 steps of a half-chunk add their vpmaddubsw pair sums in 16 bits and widen once
+        // (|pair| ≤ 2·3·127, times 8 < 2^15): vpmaddwd + vpaddd per half-chunk instead of per step.
         __m256i acc[NT][2];
-        for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
         for (int h = 0; h < 2; ++h) {
             const __m256i V0 = ld(cb + 32 * h);
             const __m256i V1 = Q1 ? V0 : ld(cb + 64 + 32 * h);
+            __m256i a16[NT];
+            for (int t = 0; t < NT; ++t) a16[t] = _mm256_setzero_si256();
 #pragma GCC unroll 8
             for (int s = 0; s < 8; ++s) {
                 const __m256i v = Q1 || s < 4 ? V0 : V1;
                 const int shift = Q1 ? s : 2 * (s & 3);
                 const __m256i ws = _mm256_and_si256(_mm256_srli_epi16(v, shift), mask);
-                for (int t = 0; t < NT; ++t) acc[t][h] = dp(acc[t][h], ws, ld(xa[t] + c * 640 + 64 * s + 32 * h));
+                for (int t = 0; t < NT; ++t)
+                    a16[t] = _mm256_add_epi16(a16[t], _mm256_maddubs_epi16(ws, ld(xa[t] + c * 640 + 64 * s + 32 * h)));
             }
+            for (int t = 0; t < NT; ++t) acc[t][h] = _mm256_madd_epi16(a16[t], _mm256_set1_epi16(1));
         }
         __m256 dws;
         if constexpr (Q1) {
@@ -73,17 +78,21 @@ inline void tq2_tile(const uint8_t* wrow, int64_t nb, const uint8_t* const* ya, 
         uint16_t dh;
         std::memcpy(&dh, wb + 64, 2);
         const float dw = _cvtsh_ss(dh);
-        __m256i acc[NT];
-        for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_si256();
+        // 16-bit sums of the block's 8 vpmaddubsw (|pair| ≤ 2·3·128, times 8 < 2^15), widened once.
+        __m256i a16[NT];
+        for (int t = 0; t < NT; ++t) a16[t] = _mm256_setzero_si256();
 #pragma GCC unroll 4
         for (int l = 0; l < 4; ++l) {
             const __m256i w0 = _mm256_and_si256(_mm256_srli_epi16(V0, 2 * l), three);
             const __m256i w1 = _mm256_and_si256(_mm256_srli_epi16(V1, 2 * l), three);
             for (int t = 0; t < NT; ++t) {
                 const uint8_t* q = ya[t] + b * 292 + 4;
-                acc[t] = dp(dp(acc[t], w0, ld(q + 32 * l)), w1, ld(q + 128 + 32 * l));
+                a16[t] = _mm256_add_epi16(a16[t], _mm256_add_epi16(_mm256_maddubs_epi16(w0, ld(q + 32 * l)),
+                                                                   _mm256_maddubs_epi16(w1, ld(q + 128 + 32 * l))));
             }
         }
+        __m256i acc[NT];
+        for (int t = 0; t < NT; ++t) acc[t] = _mm256_madd_epi16(a16[t], _mm256_set1_epi16(1));
         for (int t = 0; t < NT; ++t) {
             float dx;
             std::memcpy(&dx, ya[t] + b * 292, 4);
