@@ -2,6 +2,7 @@
 // nothing here may run before cpu_features confirmed the ISA. Integer sums are exact (vpdpbusd:
 // unsigned 2-bit / 1-bit codes times signed int8 activations), so results equal the scalar kernels
 // up to float summation order.
+#include "backend/cpu/aligned_buf.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/tile_loop.h"
 
@@ -10,7 +11,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 namespace bonsai::cpu::detail {
 namespace {
@@ -238,10 +238,8 @@ constexpr int64_t kExpandChunks = 4;
 template <bool Q1>
 void r16x_prefill_rows(const uint8_t* codes, const uint16_t* scales, int64_t nc, const Activations& a, int64_t o0,
                        int64_t o1, float* y, int64_t y_stride) {
-    thread_local std::vector<uint8_t> buf;
-    const size_t need = static_cast<size_t>(kRowBlockRows * kExpandChunks * 512) + 64;
-    if (buf.size() < need) buf.resize(need);
-    uint8_t* exp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+    thread_local AlignedBuf buf;
+    uint8_t* exp = buf.get(static_cast<size_t>(kRowBlockRows * kExpandChunks * 512));
     constexpr int CB = Q1 ? 64 : 128;
     for (int64_t ob = o0; ob < o1; ob += kRowBlockRows) {
         const int64_t oe = std::min(ob + kRowBlockRows, o1);
@@ -505,10 +503,8 @@ void expand_r16t(const uint8_t* codes, int64_t nc, int64_t c, int64_t n, uint8_t
 void r16t_prefill_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t nc = w.n_in / 2048, n_out = w.n_out, n_tok = a.n_rows();
     const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * 512);
-    thread_local std::vector<uint8_t> buf;
-    const size_t need = static_cast<size_t>(kRowBlockRows * 2048) + 64;
-    if (buf.size() < need) buf.resize(need);
-    uint8_t* exp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+    thread_local AlignedBuf buf;
+    uint8_t* exp = buf.get(static_cast<size_t>(kRowBlockRows * 2048));
     for (int64_t ob = o0; ob < o1; ob += kRowBlockRows) {
         const int64_t oe = std::min(ob + kRowBlockRows, o1);
         for (int64_t c = 0; c < nc; ++c) {

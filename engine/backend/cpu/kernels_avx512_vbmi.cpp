@@ -10,6 +10,7 @@
 // (low and high parts of the sums of quads 0-3 and 4-7), 2 byte adds and 2 vpdpbusd give the 16 rows'
 // exact integer dot products with the block (~20 GB/s per core, streaming from DRAM). Sums are exact, so
 // results equal the scalar kernels up to float summation order.
+#include "backend/cpu/aligned_buf.h"
 #include "backend/cpu/kernels.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__)
@@ -32,16 +33,7 @@ constexpr int64_t kQ8Block = 36;  // Activations' Q8_0 block (matmul.cpp): f32 d
 constexpr size_t kTableBytes = 256;  // per 32-element activation block and token
 constexpr int64_t kTableSliceBytes = 16 << 10;  // tables per pass over a row range (half of a 32 KiB L1D)
 
-// 64-byte aligned storage that only grows (no allocation once a decode step has run).
-struct AlignedBuf {
-    std::vector<uint8_t> v;
-    uint8_t* get(size_t n) {
-        if (v.size() < n + 64) v.resize(n + 64);
-        return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(v.data()) + 63) & ~uintptr_t(63));
-    }
-};
-
-// The tables of one Q8_0 row of n_in elements: per block b, 256 bytes at 256b: [0, 64) low bytes of the
+// The tables of one Q8_0 row of n_in elements: per block b, 256 bytes at 256b: [0, 64) low parts of the
 // sums of quads 0-3 (entry 16q + n = Σ_p (bit p of n ? x : -x)[4q + p]), [64, 128) those of quads 4-7,
 // [128, 256) the high parts the same way. A sum e lies in [-508, 508] and is stored as its low 7 bits
 // (0..127) and e >> 7 (-4..3): the low parts of two quads still add up inside one unsigned byte and the

@@ -444,16 +444,16 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
     taux_row_bytes_ = r16t && fmt == ActFormat::Q8_K && n_in % 2048 == 0 ? static_cast<size_t>(n_in / 2048) * 2176 : 0;
     taux_.resize(taux_row_bytes_ ? taux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
     const auto n_blocks = static_cast<size_t>(n_in / blk);
-    if (pool && pool->size() > 1 && n_rows >= 8) {
-        pool->parallel_for(n_rows, [&](int64_t r0, int64_t r1) {
-            thread_local std::vector<int32_t> sums;
-            sums.resize(n_blocks);
-            for (int64_t r = r0; r < r1; ++r) convert_row(r, x + r * n_in, sums.data());
-        });
-        return;
+    const auto convert = [&](int64_t r0, int64_t r1) {
+        thread_local std::vector<int32_t> sums;  // Σq per block of the row being converted (grows once)
+        sums.resize(n_blocks);
+        for (int64_t r = r0; r < r1; ++r) convert_row(r, x + r * n_in, sums.data());
+    };
+    if (pool && n_rows >= 8) {
+        pool->parallel_for(n_rows, convert);
+    } else {
+        convert(0, n_rows);
     }
-    block_sums_.resize(n_blocks);
-    for (int64_t r = 0; r < n_rows; ++r) convert_row(r, x + r * n_in, block_sums_.data());
 }
 
 void Activations::convert_row(int64_t r, const float* xr, int32_t* sums) {

@@ -80,7 +80,6 @@ private:
     std::vector<uint8_t> buf_;
     std::vector<uint8_t> aux_;
     std::vector<uint8_t> taux_;
-    std::vector<int32_t> block_sums_;  // Σq per activation block of the row being converted (serial path)
     // Converts row r of x (one row of n_in_ floats); `sums` has room for one int32 per block.
     void convert_row(int64_t r, const float* xr, int32_t* sums);
     uint64_t generation_ = 0;
