@@ -111,23 +111,24 @@ void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, i
                float* out, cpu::ThreadPool& pool) {
     const int64_t D = hp.head_dim, H = hp.n_head, HK = hp.n_head_kv, G = hp.n_head / hp.n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    // One work item is one token against one KV head: the G query heads sharing it read each K/V row once.
-    // Items run head-major, latest token first; a prompt's items are claimed in small grains because
-    // causality makes their costs grow with the token (equal static chunks left one thread with ~3/4 of
-    // the work). A head's K (and V) rows are contiguous in the cache (kv_cache.h), one sequential stream.
-    const int64_t grain = n_tok > 1 ? 32 : 0;
-    pool.parallel_for(n_tok * HK, [&](int64_t w0, int64_t w1) {
+    // One work item is a tile of T consecutive tokens against one KV head: its T·G (≤ 8) query rows share
+    // each K/V row conversion in passes of 4 rows (attend_tokens), the second finding the rows in cache. Items run
+    // head-major, latest tile first; a prompt's items are claimed in small grains because causality
+    // makes their costs grow with the token (equal static chunks left one thread with ~3/4 of the work).
+    // A head's K (and V) rows are contiguous in the cache (kv_cache.h), one sequential stream.
+    const int64_t T = std::clamp<int64_t>(8 / G, 1, n_tok), n_tiles = (n_tok + T - 1) / T;
+    const int64_t grain = n_tok > 1 ? std::max<int64_t>(1, 32 / T) : 0;
+    pool.parallel_for(n_tiles * HK, [&](int64_t w0, int64_t w1) {
         thread_local std::vector<float> qh, sc;
-        qh.resize(static_cast<size_t>(G * D));
-        sc.resize(static_cast<size_t>(G * (pos0 + n_tok)));
+        qh.resize(static_cast<size_t>(T * G * D));
+        sc.resize(static_cast<size_t>(T * G * (pos0 + n_tok)));
         for (int64_t w = w0; w < w1; ++w) {
-            const int64_t g = w / n_tok, t = n_tok - 1 - w % n_tok;
-            const int64_t n_kv = pos0 + t + 1;  // causal: positions 0..pos0+t
+            const int64_t g = w / n_tiles, t0 = (n_tiles - 1 - w % n_tiles) * T, nt = std::min(T, n_tok - t0);
             // Q is rounded to the cache type (f16) before the K products, as llama.cpp does.
-            const float* qr = q + (t * H + g * G) * D;
-            cpu::round_f16_row(qr, qh.data(), G * D);
-            cpu::attend_group(qh.data(), static_cast<int>(G), D, kv.k(layer, g), kv.v(layer, g), D, n_kv, scale, sc.data(),
-                              out + (t * H + g * G) * D);
+            for (int64_t i = 0; i < nt; ++i) cpu::round_f16_row(q + ((t0 + i) * H + g * G) * D, qh.data() + i * G * D, G * D);
+            // causal: token t0 + i attends positions 0..pos0+t0+i
+            cpu::attend_tokens(qh.data(), static_cast<int>(nt), static_cast<int>(G), D, kv.k(layer, g), kv.v(layer, g), D,
+                               pos0 + t0 + 1, scale, sc.data(), out + (t0 * H + g * G) * D, H * D);
         }
     }, grain);
 }

@@ -3,6 +3,7 @@
 // an f16 cache, RMSNorm sums, SiLU gating; and llama.cpp's Q8_0 / Q8_K activation quantization, whose
 // SIMD bodies must produce exactly the scalar bytes (ties, zero blocks, sign of the largest value).
 #include <QtTest>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <atomic>
@@ -93,20 +94,23 @@ private slots:
     }
 
     // Prompt attention as the forward pass runs it (model/layers.cpp): n_tok new tokens after pos0 cached
-    // ones, one work item per token × KV head on a thread pool, token t attending positions 0..pos0+t
-    // (causal), Q rounded through f16 by round_f16_row. Shapes cover head_dim 64/80/128, GQA groups of
-    // 1/2/4 and every key count 1..600 (so every remainder of the SIMD key blocks), with 1..3 threads.
-    // Checked against float64 math per token and head; a wide-spread case makes many probabilities
-    // underflow (tiny, subnormal and zero exponentials).
+    // ones, one work item per tile of T tokens × KV head on a thread pool (attend_tokens), token t
+    // attending positions 0..pos0+t (causal), Q rounded through f16 by round_f16_row. Shapes cover
+    // head_dim 64/80/128, GQA groups of 1/2/4/5, tiles of 1..8 tokens with a partial last tile (passes of
+    // 1..4 rows whose key counts differ), every key count 1..600 (so every remainder of the SIMD key
+    // blocks), with 1..3 threads. Checked against float64 math per token and head; a wide-spread case
+    // makes many probabilities underflow (tiny, subnormal and zero exponentials).
     void prefill_attention_matches_float64() {
-        struct Case { int64_t dim, G, HK, pos0, n_tok; float q_sd; int threads; };
+        struct Case { int64_t dim, G, HK, pos0, n_tok, T; float q_sd; int threads; };
         const Case cases[] = {
-            {64, 1, 1, 0, 600, 2.0f, 2},    // key counts 1..600
-            {128, 2, 2, 0, 45, 2.0f, 3},    // the Bonsai-1.7B shape (G 2, head_dim 128)
-            {128, 2, 1, 517, 20, 2.0f, 2},  // a later chunk: key counts 518..537
-            {80, 4, 2, 3, 37, 2.0f, 1},
-            {64, 4, 1, 200, 9, 12.0f, 2},   // sharp softmax: most e^x underflow
-            {80, 1, 3, 61, 11, 1.0f, 3},
+            {64, 1, 1, 0, 600, 8, 2.0f, 2},    // key counts 1..600
+            {128, 2, 2, 0, 45, 4, 2.0f, 3},    // the Bonsai-1.7B shape (G 2, head_dim 128) and its tiles
+            {128, 2, 1, 517, 20, 1, 2.0f, 2},  // a later chunk: key counts 518..537, one token per item
+            {128, 2, 1, 517, 23, 3, 2.0f, 2},  // passes of 4 + 2 rows
+            {80, 4, 2, 3, 37, 2, 2.0f, 1},
+            {64, 4, 1, 200, 9, 2, 12.0f, 2},   // sharp softmax: most e^x underflow
+            {80, 1, 3, 61, 11, 5, 1.0f, 3},
+            {48, 5, 1, 6, 7, 3, 2.0f, 2},      // 15 rows per tile: passes of 4, 4, 4, 3
         };
         std::mt19937 rng(11);
         for (cpu::Isa isa : isas()) {
@@ -122,15 +126,32 @@ private slots:
                 const float scale = 1.0f / std::sqrt(static_cast<float>(D));
                 std::vector<float> out(q.size(), -7.0f);
                 cpu::ThreadPool pool(c.threads);
-                pool.parallel_for(c.n_tok * HK, [&](int64_t w0, int64_t w1) {
-                    std::vector<float> qh(static_cast<size_t>(G * D)), sc(static_cast<size_t>(G * n_ctx));
+                const int64_t n_tiles = (c.n_tok + c.T - 1) / c.T;
+                pool.parallel_for(n_tiles * HK, [&](int64_t w0, int64_t w1) {
+                    std::vector<float> qh(static_cast<size_t>(c.T * G * D)), sc(static_cast<size_t>(c.T * G * n_ctx));
                     for (int64_t w = w0; w < w1; ++w) {
-                        const int64_t t = w / HK, g = w % HK;
-                        cpu::round_f16_row(q.data() + (t * H + g * G) * D, qh.data(), G * D);
-                        cpu::attend_group(qh.data(), static_cast<int>(G), D, k.data() + g * D, v.data() + g * D, stride,
-                                          c.pos0 + t + 1, scale, sc.data(), out.data() + (t * H + g * G) * D);
+                        const int64_t t0 = w / HK * c.T, g = w % HK, nt = std::min(c.T, c.n_tok - t0);
+                        for (int64_t i = 0; i < nt; ++i)
+                            cpu::round_f16_row(q.data() + ((t0 + i) * H + g * G) * D, qh.data() + i * G * D, G * D);
+                        cpu::attend_tokens(qh.data(), static_cast<int>(nt), static_cast<int>(G), D, k.data() + g * D,
+                                           v.data() + g * D, stride, c.pos0 + t0 + 1, scale, sc.data(),
+                                           out.data() + (t0 * H + g * G) * D, H * D);
                     }
                 });
+                // A row's result does not depend on the tile it was computed in (row_ops.h): the same bits
+                // as one token alone through attend_group.
+                {
+                    std::vector<float> qh(static_cast<size_t>(G * D)), sc(static_cast<size_t>(G * n_ctx)), alone(qh.size());
+                    for (int64_t t = 0; t < c.n_tok; ++t)
+                        for (int64_t g = 0; g < HK; ++g) {
+                            cpu::round_f16_row(q.data() + (t * H + g * G) * D, qh.data(), G * D);
+                            cpu::attend_group(qh.data(), static_cast<int>(G), D, k.data() + g * D, v.data() + g * D, stride,
+                                              c.pos0 + t + 1, scale, sc.data(), alone.data());
+                            QVERIFY2(std::memcmp(alone.data(), out.data() + (t * H + g * G) * D, alone.size() * sizeof(float)) == 0,
+                                     qPrintable(QString("isa %1 dim %2 token %3 head %4: tile result differs from attend_group")
+                                                    .arg(cpu::isa_name(isa)).arg(D).arg(t).arg(g)));
+                        }
+                }
                 std::vector<double> s(static_cast<size_t>(n_ctx)), qd(static_cast<size_t>(D));
                 for (int64_t t = 0; t < c.n_tok; ++t) {
                     const int64_t n_kv = c.pos0 + t + 1;

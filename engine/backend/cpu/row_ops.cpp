@@ -105,10 +105,22 @@ void quantize_q8_k_scalar(const float* x, uint8_t* out, int64_t n, int32_t* sums
 
 void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
                   int64_t n_kv, float scale, float* scratch, float* out) {
+    attend_tokens(q, 1, n_q, dim, k, v, stride, n_kv, scale, scratch, out, 0);
+}
+
+void attend_tokens(const float* q, int n_tok, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
+                   int64_t n_kv, float scale, float* scratch, float* out, int64_t out_stride) {
     if (active_isa() == Isa::Avx512 && dim % 16 == 0 && dim <= 128)
-        return detail::avx512::attend_group(q, n_q, dim, k, v, stride, n_kv, scale, scratch, out);
-    if (use_avx2() && dim % 8 == 0) return detail::avx2::attend_group(q, n_q, dim, k, v, stride, n_kv, scale, scratch, out);
-    attend_group_scalar(q, n_q, dim, k, v, stride, n_kv, scale, scratch, out);
+        return detail::avx512::attend_tokens(q, n_tok, n_q, dim, k, v, stride, n_kv, scale, scratch, out, out_stride);
+    for (int i = 0; i < n_tok; ++i) {
+        const float* qi = q + static_cast<int64_t>(i) * n_q * dim;
+        float* oi = out + i * out_stride;
+        if (use_avx2() && dim % 8 == 0) {
+            detail::avx2::attend_group(qi, n_q, dim, k, v, stride, n_kv + i, scale, scratch, oi);
+        } else {
+            attend_group_scalar(qi, n_q, dim, k, v, stride, n_kv + i, scale, scratch, oi);
+        }
+    }
 }
 
 void quantize_q8_0_blocks(const float* x, uint8_t* out, int64_t n, int32_t* sums) {

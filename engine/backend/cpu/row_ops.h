@@ -15,11 +15,18 @@ namespace bonsai::cpu {
 //  scale:   1/sqrt(dim), applied to each score before the softmax.
 //  scratch: at least n_q·n_kv floats.
 //  out:     n_q rows of `dim` floats: Σ_j f16(p_j)·v_j with p the softmax (max-subtracted, sum in double).
-// `dim` must be a multiple of 8 on the SIMD path (it falls back to scalar otherwise). The SIMD body
-// scores blocks of four positions at once and takes e^x in double precision rounded to float (the
-// correctly rounded value, which the scalar body's expf also returns but for rare near-ties).
+// `dim` must be a multiple of 8 on the SIMD path (it falls back to scalar otherwise). The SIMD bodies
+// take e^x in double precision rounded to float (the correctly rounded value, which the scalar body's
+// expf also returns but for rare near-ties).
 void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
                   int64_t n_kv, float scale, float* scratch, float* out);
+
+// attend_group for `n_tok` consecutive query tokens of one sequence against the same KV head: token i
+// (0-based) has its n_q rows at q + i·n_q·dim and attends positions 0..n_kv+i-1; its output rows go to
+// out + i·out_stride. scratch: at least n_tok·n_q·(n_kv + n_tok - 1) floats. Each row's result is the
+// one attend_group gives it alone (the AVX-512 body shares every K/V row conversion among up to 4 rows).
+void attend_tokens(const float* q, int n_tok, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
+                   int64_t n_kv, float scale, float* scratch, float* out, int64_t out_stride);
 
 // llama.cpp's Q8_0 activation blocks (36 bytes: f32 scale already rounded through f16, 32 int8) for n
 // floats (n % 32 == 0), written to `out`. When `sums` is not null, sums[b] = Σ q of block b.

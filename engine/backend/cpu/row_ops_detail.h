@@ -23,10 +23,10 @@ void round_f16_row(const float* src, float* dst, int64_t n);
 
 namespace bonsai::cpu::detail::avx512 {
 
-// attend_group for dim a multiple of 16, at most 128 (row_ops_avx512.cpp; call only when
-// active_isa() == Isa::Avx512): 16-lane f16 conversions and FMAs, and every value dimension of a query
-// head pair accumulated in registers in one pass over V (the AVX2 body passes over V per 32 dims).
-void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
-                  int64_t n_kv, float scale, float* scratch, float* out);
+// attend_tokens for dim a multiple of 16, at most 128 (row_ops_avx512.cpp; call only when
+// active_isa() == Isa::Avx512): up to 8 query rows (tokens × heads) share each f16 K and V row
+// conversion, 16-lane FMAs, value dimensions accumulated in registers.
+void attend_tokens(const float* q, int n_tok, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
+                   int64_t n_kv, float scale, float* scratch, float* out, int64_t out_stride);
 
 }  // namespace bonsai::cpu::detail::avx512
