@@ -1163,6 +1163,76 @@ private slots:
         QVERIFY2(close_all(read_floats(out, n), want, mag, 1e-3, 1e-5, &why), qPrintable(why));
     }
 
+    // Ordered dispatch chains (VulkanBackend::set_chaining): three "layers" of a decode step's fused
+    // matvecs (norm + Q1_0 gate|up of the last projection, SwiGLU + TQ2_0 down with split-K added to
+    // the residual, norm + Q2_0 projection of the residual) recorded with chaining on give the bits the same recording gives with
+    // barriers, the chained dispatches are counted, and no wait gave up. Its own backend without the
+    // validation layer: synchronization validation cannot see the in-shader counters and reports every
+    // chained dispatch as a hazard.
+    void orderedChainMatchesBarriers() {
+        VulkanBackend::Options o = VulkanBackend::Options::from_environment();
+        o.validation = false;
+        o.chain = 1;
+        VulkanBackend vk(o);
+        QVERIFY(vk.chaining_allowed());
+        vk.set_matvec_split_target(64);  // the 64-row down projection splits along K
+        const uint32_t E = 512, F = 1024, layers = 3;
+        std::vector<std::vector<uint8_t>> gu, dn, pr;
+        for (uint32_t l = 0; l < layers; ++l) {
+            gu.push_back(random_weights(TensorType::Q1_0, E, 2 * F));
+            dn.push_back(random_weights(TensorType::TQ2_0, F, E));
+            pr.push_back(random_weights(TensorType::Q2_0, E, E));
+        }
+        const std::vector<float> x0 = random_floats(E, -1.0f, 1.0f), nw = random_floats(E, 0.8f, 1.2f);
+        auto dev = [&](const std::vector<uint8_t>& b) {
+            VulkanBuffer d = vk.create_buffer(b.size(), VulkanMemory::DeviceLocal);
+            vk.upload(d, 0, b.data(), b.size());
+            return d;
+        };
+        std::vector<VulkanBuffer> wgu, wdn, wpr;
+        for (uint32_t l = 0; l < layers; ++l) {
+            wgu.push_back(dev(gu[l]));
+            wdn.push_back(dev(dn[l]));
+            wpr.push_back(dev(pr[l]));
+        }
+        VulkanBuffer x = vk.create_buffer(E * 4, VulkanMemory::HostVisible), g = vk.create_buffer(2 * F * 4, VulkanMemory::DeviceLocal);
+        VulkanBuffer p = vk.create_buffer(E * 4, VulkanMemory::HostVisible);
+        VulkanBuffer nb = vk.create_buffer(E * 4, VulkanMemory::HostVisible);
+        std::memcpy(nb.data(), nw.data(), E * 4);
+        auto run = [&](bool chain) {
+            std::memcpy(x.data(), x0.data(), E * 4);
+            std::memcpy(p.data(), x0.data(), E * 4);
+            vk.begin();
+            vk.set_chaining(chain);
+            bonsai::VulkanMatvecInput norm;
+            norm.rms_norm = true;
+            norm.norm = {nb, 0};
+            norm.eps = 1e-5f;
+            bonsai::VulkanMatvecInput swiglu;
+            swiglu.swiglu = true;
+            for (uint32_t l = 0; l < layers; ++l) {
+                vk.matvec_fused(TensorType::Q1_0, {wgu[l], 0}, E, 2 * F, {p, 0}, {g, 0}, norm);
+                vk.matvec_fused(TensorType::TQ2_0, {wdn[l], 0}, F, E, {g, 0}, {x, 0}, swiglu, true);
+                vk.matvec_fused(TensorType::Q2_0, {wpr[l], 0}, E, E, {x, 0}, {p, 0}, norm);
+            }
+            vk.set_chaining(false);
+            vk.submit_and_wait();
+            std::vector<float> r = read_floats(x, E), rp = read_floats(p, E);
+            r.insert(r.end(), rp.begin(), rp.end());
+            return r;
+        };
+        const std::vector<float> with_barriers = run(false);
+        QVERIFY(!vk.chain_failed());
+        const uint64_t before = vk.stats().chained_dispatches;
+        const std::vector<float> chained = run(true);
+        QCOMPARE(vk.stats().chained_dispatches - before, uint64_t(3 * layers));
+        QVERIFY(!vk.chain_failed());
+        QVERIFY(std::memcmp(chained.data(), with_barriers.data(), 2 * E * 4) == 0);
+        bool finite = true;
+        for (float v : chained) finite = finite && std::isfinite(v);
+        QVERIFY(finite);
+    }
+
     // A chain of 300 dispatches over 301 distinct buffers in one recording (300 descriptor sets: more
     // than one 256-set pool), run twice: the second run allocates no device memory, pools, pipelines
     // or descriptor sets (the sets are cached per pipeline layout + buffers). Then the buffers are
