@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -108,9 +107,6 @@ struct VulkanModel::Impl {
     // Layers per command buffer submitted ahead of the step's end (VulkanBackend::flush); 0: one
     // submit per step. BONSAI_VULKAN_FLUSH_LAYERS overrides.
     size_t flush_layers = 8;
-    // Decode steps as ordered dispatch chains (VulkanBackend::set_chaining, where the backend allows
-    // them); cleared for good when a chain did not complete.
-    bool chain_decode = true;
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -413,28 +409,10 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
     const int64_t rows = all_logits ? n : 1;
     st.logits.resize(static_cast<size_t>(rows * V));
     st.logits_rows = rows;
-    // A decode step's dispatches run as an ordered chain (VulkanBackend::set_chaining). If a chained
-    // wait gave up (a GPU that does not start dispatches in order), the step's results are dropped
-    // and it runs again with barriers, as do all later steps: every input of a step (embedding row,
-    // the cache below pos0) is unchanged by it, and its own cache row is written again.
-    const bool chain = n == 1 && im.chain_decode && im.vk.chaining_allowed();
-    forward_pass(n, pos0, s, st, rows, chain);
-    if (chain && im.vk.chain_failed()) {
-        im.chain_decode = false;
-        std::fprintf(stderr, "bonsai: Vulkan dispatch chains did not complete on this device; decoding with barriers\n");
-        forward_pass(n, pos0, s, st, rows, false);
-    }
-}
-
-void VulkanModel::forward_pass(int64_t n, int64_t pos0, VulkanSessionState& s, ForwardState& st, int64_t rows, bool chain) {
-    Impl& im = *impl_;
-    const HParams& hp = im.hp;
-    const int64_t E = hp.n_embd, V = hp.n_vocab;
     const uint32_t un = static_cast<uint32_t>(n), uE = static_cast<uint32_t>(E);
     // Rows of the final norm output (s.xn) whose logits are wanted start here.
     const uint64_t first_row = static_cast<uint64_t>(n - rows) * uE;
     im.vk.begin();
-    im.vk.set_chaining(chain);
     try {
         im.vk.scale(s.in, s.x, un * uE, 1.0f);  // host-visible input -> device-local residual stream
         for (size_t il = 0; il < im.layers.size(); ++il) {

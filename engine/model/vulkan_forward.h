@@ -68,9 +68,6 @@ public:
 
 private:
     VulkanModel();
-    // forward()'s device work once its input rows are in s.in: n tokens at pos0, logits of the last
-    // `rows`; `chain`: the decode step as an ordered dispatch chain.
-    void forward_pass(int64_t n, int64_t pos0, VulkanSessionState& s, ForwardState& st, int64_t rows, bool chain);
     std::unique_ptr<Impl> impl_;
 };
 

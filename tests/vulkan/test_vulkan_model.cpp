@@ -142,56 +142,6 @@ private slots:
         }
     }
 
-    // Decode steps as ordered dispatch chains (BONSAI_VULKAN_CHAIN=1; lavapipe runs dispatches one
-    // after the other, so every in-shader wait passes at once) give the logits of steps recorded with
-    // barriers, bit for bit: fused q|k|v, attention_decode (with split-KV for Q1_0: 8 keys per split),
-    // output, gate|up and down matvecs, LM head. The chained model runs without the validation layer
-    // (synchronization validation cannot see the in-shader counters).
-    void chainedDecodeMatchesBarriers() {
-        for (const char* name : {"qwen3-e256-Q1_0", "qwen3-e256-TQ2_0"}) {
-            const std::string base = test::fixtures(std::string("models/") + name);
-            const bool split = std::string(name).find("Q1_0") != std::string::npos;
-            auto load = [&](const char* chain) {
-                const QByteArray old_c = qgetenv("BONSAI_VULKAN_CHAIN"), old_v = qgetenv("BONSAI_VULKAN_VALIDATION"),
-                                 old_s = qgetenv("BONSAI_VULKAN_ATTENTION_SPLIT");
-                qputenv("BONSAI_VULKAN_CHAIN", chain);
-                if (std::string(chain) == "1") qputenv("BONSAI_VULKAN_VALIDATION", "0");
-                if (split) qputenv("BONSAI_VULKAN_ATTENTION_SPLIT", "8");
-                ModelParams mp;
-                mp.backend = Backend::Vulkan;
-                std::unique_ptr<Model> m;
-                try {
-                    m = Model::load(base + ".gguf", mp);
-                } catch (...) {
-                }
-                for (auto [k, v] : {std::pair{"BONSAI_VULKAN_CHAIN", old_c}, std::pair{"BONSAI_VULKAN_VALIDATION", old_v},
-                                    std::pair{"BONSAI_VULKAN_ATTENTION_SPLIT", old_s}}) {
-                    if (v.isNull()) qunsetenv(k);
-                    else qputenv(k, v);
-                }
-                return m;
-            };
-            std::unique_ptr<Model> barriers = load("0"), chained = load("1");
-            QVERIFY(barriers && chained);
-            QCOMPARE(barriers->backend(), Backend::Vulkan);
-            QCOMPARE(chained->backend(), Backend::Vulkan);
-            const std::vector<int32_t> tokens = read_ids(test::fixtures("models/tokens.txt"));
-            const std::vector<int32_t> greedy = read_ids(base + ".greedy.txt");
-            SessionParams sp;
-            sp.n_ctx = 64;
-            Session a(*barriers, sp), b(*chained, sp);
-            a.evaluate(tokens);
-            b.evaluate(tokens);
-            for (int k = 1; k < 32; ++k) {
-                const int32_t t = greedy[static_cast<size_t>(k - 1)];
-                a.append(std::span<const int32_t>(&t, 1));
-                b.append(std::span<const int32_t>(&t, 1));
-                QVERIFY2(std::memcmp(a.logits().data(), b.logits().data(), a.logits().size() * sizeof(float)) == 0,
-                         qPrintable(QString("%1 step %2: chained logits differ").arg(name).arg(k)));
-            }
-        }
-    }
-
     // Auto uses Vulkan only for a GPU; with lavapipe alone it stays on the CPU.
     void autoPicksGpuOnly() {
         bool gpu = false;

@@ -61,8 +61,6 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
     }
     if (const char* w = std::getenv("BONSAI_VULKAN_COOP_WIDE"); w && (std::string(w) == "0" || std::string(w) == "1"))
         o.coop_tiles = static_cast<uint32_t>(w[0] - '0');
-    if (const char* c = std::getenv("BONSAI_VULKAN_CHAIN"); c && (std::string(c) == "0" || std::string(c) == "1"))
-        o.chain = static_cast<uint32_t>(c[0] - '0');
     return o;
 }
 
@@ -94,7 +92,6 @@ VulkanBackend::Impl::Impl(const Options& o) {
         limits = props.limits;
         // matmul_coop.comp keeps 36 KiB of tiles in shared memory.
         use_coop = info.coop_matmul && o.coop_matmul && limits.maxComputeSharedMemorySize >= 36u * 1024u + 1024u;
-        chain_allowed = o.chain == 1 || (o.chain == 2 && info.type != "cpu");
 
         uint32_t nq = 0;
         vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, nullptr);
@@ -174,7 +171,6 @@ void VulkanBackend::Impl::release() {
         staging = VulkanBuffer();
         splitk = VulkanBuffer();
         x16 = VulkanBuffer();
-        chain_status = VulkanBuffer();
         for (auto& [name, p] : pipelines) {
             vkDestroyPipeline(device, p.pipeline, nullptr);
             vkDestroyPipelineLayout(device, p.layout, nullptr);
@@ -385,45 +381,12 @@ void VulkanBackend::begin() {
     check(vkBeginCommandBuffer(m.cmd, &bi), "beginning a command buffer");
     m.recording = true;
     m.profile_begin();
-    m.chain_pending = false;
-    m.chain_used = false;
-    if (m.chain_flag_dirty) {  // a wait gave up in the last submit: clear the flag word first
-        vkCmdFillBuffer(m.cmd, m.splitk.impl_->buffer, VkDeviceSize(Impl::k_chain_flag) * 4, 4, 0);
-        VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-        mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-        mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-        vkCmdPipelineBarrier(m.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
-                             nullptr, 0, nullptr);
-        m.chain_flag_dirty = false;
-    }
-}
-
-void VulkanBackend::set_chaining(bool on) {
-    Impl& m = *impl_;
-    const bool want = on && m.chain_allowed;
-    if (want && !m.chain_status) m.chain_status = create_buffer(4, VulkanMemory::HostVisible);
-    m.chain_on = want;
-}
-
-bool VulkanBackend::chaining_allowed() const { return impl_->chain_allowed; }
-
-bool VulkanBackend::chain_failed() {
-    Impl& m = *impl_;
-    if (m.recording) throw Error("Vulkan: chain_failed() while recording");
-    if (!m.chain_status) return false;
-    uint32_t flag = 0;
-    std::memcpy(&flag, m.chain_status.data(), 4);
-    if (flag == 0) return false;
-    std::memset(m.chain_status.data(), 0, 4);
-    m.chain_flag_dirty = true;
-    return true;
 }
 
 void VulkanBackend::flush() {
     Impl& m = *impl_;
     m.require_recording("flush");
     if (m.op_cmd_index + 1 >= Impl::k_op_cmds) return;  // out of command buffers: keep recording into this one
-    m.settle();  // the next command buffer's first dispatch waits on nothing recorded before it
     // The barrier after every dispatch orders it with later commands in submission order, also those
     // of the next command buffer on the same queue.
     check(vkEndCommandBuffer(m.cmd), "recording commands");
@@ -441,8 +404,6 @@ void VulkanBackend::flush() {
 void VulkanBackend::submit_and_wait() {
     Impl& m = *impl_;
     if (!m.recording) throw Error("Vulkan: submit_and_wait() without begin()");
-    m.settle();
-    if (m.chain_used) m.record_copy(m.splitk, uint64_t(Impl::k_chain_flag) * 4, m.chain_status, 0, 4);
     m.recording = false;
     // Shader writes -> host reads of HostVisible buffers after the fence.
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
@@ -512,8 +473,7 @@ vk_detail::Pipeline& VulkanBackend::Impl::pipeline(const char* name, uint32_t bi
 }
 
 void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<const VulkanBuffer*> buffers,
-                                   const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y,
-                                   const ChainLink& link) {
+                                   const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y) {
     require_recording(shader);
     if (groups == 0 || groups_y == 0) return;  // nothing to do (an empty op)
     uint32_t nb = static_cast<uint32_t>(buffers.size());
@@ -526,7 +486,7 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
         for (const VulkanBuffer* b : buffers) key.buffers[k++] = b->impl_->buffer;
     }
     if (auto it = set_cache.find(key); it != set_cache.end()) {
-        record_dispatch(shader, p, it->second, push, push_bytes, groups, groups_y, link);
+        record_dispatch(shader, p, it->second, push, push_bytes, groups, groups_y);
         return;
     }
     // A new set from the current pool; move on to (or create) the next pool when it is full.
@@ -577,7 +537,7 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
     }
     vkUpdateDescriptorSets(device, nb, w, 0, nullptr);
     set_cache.emplace(key, set);
-    record_dispatch(shader, p, set, push, push_bytes, groups, groups_y, link);
+    record_dispatch(shader, p, set, push, push_bytes, groups, groups_y);
 }
 
 void VulkanBackend::Impl::forget_buffer(VkBuffer b) {
@@ -591,9 +551,7 @@ void VulkanBackend::Impl::forget_buffer(VkBuffer b) {
 }
 
 void VulkanBackend::Impl::record_dispatch(const char* shader, const vk_detail::Pipeline& p, VkDescriptorSet set,
-                                          const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y,
-                                          const ChainLink& link) {
-    if (!link.chained()) settle();
+                                          const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y) {
     vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
     vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
     vkCmdPushConstants(cmd, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
@@ -608,16 +566,6 @@ void VulkanBackend::Impl::record_dispatch(const char* shader, const vk_detail::P
     if (gy > limits.maxComputeWorkGroupCount[1]) throw Error(std::string("Vulkan: ") + shader + ": tensor too large");
     vkCmdDispatch(cmd, static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1);
 
-    if (link.chained()) {  // every launched workgroup (surplus ones included) signals once
-        chain_values[link.signal - k_chain_base] += static_cast<uint32_t>(gx * gy);
-        chain_prev_slot = link.signal - k_chain_base;
-        chain_next_slot = (chain_prev_slot + 1) % k_chain_slots;
-        chain_pending = true;
-        chain_used = true;
-        ++stats.chained_dispatches;
-        profile_mark(shader, groups_y);
-        return;
-    }
     // Every op depends on the previous ones: make its writes visible before the next dispatch.
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
@@ -627,31 +575,8 @@ void VulkanBackend::Impl::record_dispatch(const char* shader, const vk_detail::P
     profile_mark(shader, groups_y);
 }
 
-VulkanBackend::Impl::ChainLink VulkanBackend::Impl::chain_link() {
-    ChainLink l;
-    if (!chain_on) return l;
-    ensure_splitk();  // the counters
-    if (chain_pending) {
-        l.wait = k_chain_base + chain_prev_slot;
-        l.target = chain_values[chain_prev_slot];
-    }
-    l.signal = k_chain_base + chain_next_slot;
-    return l;
-}
-
-void VulkanBackend::Impl::settle() {
-    if (!chain_pending) return;
-    chain_pending = false;
-    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
-                         nullptr, 0, nullptr);
-}
-
 void VulkanBackend::Impl::record_copy(const VulkanBuffer& src, uint64_t src_off, const VulkanBuffer& dst,
                                       uint64_t dst_off, uint64_t bytes) {
-    settle();
     // record_dispatch's barrier made shader writes available to later compute work only.
     VkMemoryBarrier before{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     before.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
@@ -677,8 +602,7 @@ void VulkanBackend::Impl::ensure_splitk() {
         const size_t bytes = (size_t(k_split_counters) + k_split_partials) * 4;
         VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
         bci.size = bytes;
-        // (transfer source: chain_status copies the chain's flag word out of it)
-        bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
+        bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
         bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
         b.impl_ = std::make_unique<VulkanBuffer::Impl>();
         check(vkCreateBuffer(device, &bci, nullptr, &b.impl_->buffer), "creating a buffer");

@@ -55,13 +55,6 @@ VulkanDeviceInfo describe_device(VkInstance instance, VkPhysicalDevice pd, uint3
 // Picks a device per Options::device (see vulkan_backend.h). Throws bonsai::Error listing the devices.
 uint32_t select_device(const std::vector<VulkanDeviceInfo>& devices, const std::string& wanted);
 
-// Push constants of a dispatch in an ordered chain (shaders/chain.glsl; VulkanBackend::Impl::chain_link).
-constexpr uint32_t k_chain_none = 0xffffffffu;
-struct ChainLink {
-    uint32_t wait = k_chain_none, target = 0, signal = k_chain_none;
-    bool chained() const { return signal != k_chain_none; }
-};
-
 }  // namespace vk_detail
 
 struct VulkanBackend::Impl {
@@ -138,30 +131,6 @@ struct VulkanBackend::Impl {
     // Creates `splitk` and records its zero fill into the open command buffer (before its first use).
     void ensure_splitk();
 
-    // Ordered dispatch chains (VulkanBackend::set_chaining, shaders/chain.glsl). Their counters are
-    // splitk's uint counters k_chain_base + slot (slots used round robin; the split-K matvec and
-    // split-KV attention counters stay below: row blocks and heads < k_chain_base), the give-up flag
-    // is counter k_chain_flag. chain_values[slot] is what counter k_chain_base + slot holds once all
-    // recorded work has run (each chained dispatch adds its workgroup count).
-    static constexpr uint32_t k_chain_base = 61440;
-    static constexpr uint32_t k_chain_slots = 4095;
-    static constexpr uint32_t k_chain_flag = 65535;  // = CHAIN_FLAG in chain.glsl
-    static constexpr uint32_t k_chain_none = vk_detail::k_chain_none;
-    bool chain_allowed = false;  // Options::chain for this device
-    bool chain_on = false;       // set_chaining
-    bool chain_pending = false;  // the last dispatch was chained: no barrier after it yet
-    bool chain_used = false;     // a chained dispatch since begin()
-    bool chain_flag_dirty = false;  // the flag word was seen set: zero it at the next begin()
-    uint32_t chain_prev_slot = 0, chain_next_slot = 0;
-    std::vector<uint32_t> chain_values = std::vector<uint32_t>(k_chain_slots, 0u);
-    VulkanBuffer chain_status;  // host-visible copy of the flag word (submit_and_wait)
-    using ChainLink = vk_detail::ChainLink;
-    // The link of the next dispatch: chained (waits on the previous chained dispatch if no barrier came
-    // since, signals a fresh slot) while chaining is on, else none. record_dispatch commits it.
-    ChainLink chain_link();
-    // Records the barrier a chained dispatch left out (before any command that is not chained).
-    void settle();
-
     // BONSAI_VULKAN_PROFILE=1 (diagnostics): a timestamp after every dispatch; the GPU time per shader
     // ("[batch]" when the dispatch had several workgroup rows) is printed to stderr at destruction.
     VkQueryPool ts_pool = VK_NULL_HANDLE;
@@ -182,12 +151,11 @@ struct VulkanBackend::Impl {
     vk_detail::Pipeline& pipeline(const char* name, uint32_t bindings);
     // Records one dispatch: binds buffers 0..n-1 whole, pushes `push` (bytes), dispatches `groups`
     // workgroups in x (split over y above 65535) and `groups_y` in y, then a compute barrier.
-    // With a chained `link` (chain_link) no barrier follows: see set_chaining.
     void dispatch(const char* shader, std::initializer_list<const VulkanBuffer*> buffers, const void* push,
-                  uint32_t push_bytes, uint64_t groups, uint32_t groups_y = 1, const ChainLink& link = ChainLink{});
+                  uint32_t push_bytes, uint64_t groups, uint32_t groups_y = 1);
     // The second half of dispatch(): binds, pushes, dispatches and records the barrier.
     void record_dispatch(const char* shader, const vk_detail::Pipeline& p, VkDescriptorSet set, const void* push,
-                         uint32_t push_bytes, uint64_t groups, uint32_t groups_y, const ChainLink& link);
+                         uint32_t push_bytes, uint64_t groups, uint32_t groups_y);
     void require_recording(const char* op) const;
     // vkCmdCopyBuffer between barriers (earlier shader writes -> copy; copy -> later shaders and host).
     void record_copy(const VulkanBuffer& src, uint64_t src_off, const VulkanBuffer& dst, uint64_t dst_off, uint64_t bytes);

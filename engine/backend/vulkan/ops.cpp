@@ -136,7 +136,6 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
         float eps;
         uint32_t slice_words, splits;
-        uint32_t chain_wait, chain_target, chain_signal;
     } pc{};
     WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
@@ -169,22 +168,15 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     const MatvecSplit sp = matvec_split(t, ne0, rows, rows_per_wg, impl_->matvec_wg_target);
     pc.slice_words = sp.slice_words;
     pc.splits = sp.splits;
-    const auto link = impl_->chain_link();
-    pc.chain_wait = link.wait;
-    pc.chain_target = link.target;
-    pc.chain_signal = link.signal;
     if (sp.splits > 1) {
-        if (row_blocks >= Impl::k_chain_base) fail(op, "too many rows for split-K");  // counters below the chain's
         impl_->ensure_splitk();
         ++impl_->stats.split_matvecs;
         impl_->profile_tag = "split";
         impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk}, &pc, sizeof pc, row_blocks,
-                        sp.splits, link);
+                        sp.splits);
     } else {
-        // Binding 4 (split-K scratch: also the chain counters) is not touched without a split or a
-        // chain: bind x there then.
-        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, link.chained() ? &impl_->splitk : x.buffer},
-                        &pc, sizeof pc, row_blocks, 1, link);
+        // Binding 4 (split-K scratch) is never touched without a split: bind x there.
+        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, x.buffer}, &pc, sizeof pc, row_blocks);
     }
 }
 
@@ -363,7 +355,6 @@ struct AttentionPC {
     uint32_t fuse, kr_off, vr_off, qn_off, kn_off, n_rot, style;
     float log2_base, eps;
     int32_t pos;
-    uint32_t chain_wait = 0xffffffffu, chain_target = 0, chain_signal = 0xffffffffu;  // chain.glsl: none
 };
 static_assert(sizeof(AttentionPC) <= 128, "push constants beyond the guaranteed 128 bytes");
 }  // namespace
@@ -440,16 +431,11 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
         pc.o_off = index_of(op, "scratch", p.scratch, floats(uint64_t(p.n_head) * n_splits * (p.head_dim + 2)), 4);
         // The per-head counters of the in-shader merge share the split-K matvec's counters (each
         // dispatch leaves them at 0, and dispatches are separated by barriers).
-        if (p.n_head >= Impl::k_chain_base) fail(op, "too many heads");  // counters below the chain's
         impl_->ensure_splitk();
-        const auto link = f ? impl_->chain_link() : Impl::ChainLink{};
-        pc.chain_wait = link.wait;
-        pc.chain_target = link.target;
-        pc.chain_signal = link.signal;
         impl_->profile_tag = f ? "split fused" : "split";
         impl_->dispatch(shader,
                         {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf},
-                        &pc, sizeof pc, p.n_head, n_splits, link);
+                        &pc, sizeof pc, p.n_head, n_splits);
         return;
     }
     // Prompts with head_dim 128 and 16-byte aligned key / value rows: the tiled shader (32 query
@@ -467,15 +453,10 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
                         p.n_head, (p.n_tokens + 31) / 32);
         return;
     }
-    // Bindings 4 and 5 are only used in split-KV mode (5 also by a chain: its counters).
-    const auto link = f ? impl_->chain_link() : Impl::ChainLink{};
-    pc.chain_wait = link.wait;
-    pc.chain_target = link.target;
-    pc.chain_signal = link.signal;
+    // Bindings 4 and 5 are only used in split-KV mode.
     if (f) impl_->profile_tag = "fused";
-    impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer,
-                             link.chained() ? &impl_->splitk : out.buffer, nbuf},
-                    &pc, sizeof pc, p.n_head, p.n_tokens, link);
+    impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,
+                    sizeof pc, p.n_head, p.n_tokens);
 }
 
 void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,

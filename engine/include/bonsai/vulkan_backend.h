@@ -167,7 +167,6 @@ struct VulkanStats {
     uint64_t flushes = 0;                    // flush() calls that submitted a command buffer
     uint64_t lut_matvecs = 0;                // Q1_0 / Q2_0 matvec dispatches recorded with the table variant (set_matvec_lut)
     uint64_t tiled_attentions = 0;           // prompt attention dispatches recorded with the tiled shader
-    uint64_t chained_dispatches = 0;         // dispatches recorded without a barrier after them (set_chaining)
 };
 
 class VulkanBackend {
@@ -199,16 +198,11 @@ public:
         // buffer): 0 = never (the tiles convert f32), 1 = always, 2 = for 128 x 128 tiles (measured on an
         // H100: they gain 14-30 %, the 128 x 64 tiles lose up to 8 %).
         uint32_t coop_x16 = 2;
-        // Ordered dispatch chains for decode steps (set_chaining): 0 = never, 1 = always (lavapipe too:
-        // tests), 2 = on devices that are not CPUs (on lavapipe, which runs dispatches one after the
-        // other, they gain nothing).
-        uint32_t chain = 2;
         // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1,
         // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target), BONSAI_VULKAN_TILED_ATTENTION=0,
         // BONSAI_VULKAN_COOP_X16 (0, 1 or 2: coop_x16), BONSAI_VULKAN_COOP_MATMUL=0 and
         // BONSAI_VULKAN_MATVEC_LUT ("0"; rows "4", "8" or "a" (auto), optionally followed by "x" and the
-        // passes, e.g. "8x4", "ax1"), BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles) and
-        // BONSAI_VULKAN_CHAIN (0 or 1: chain).
+        // passes, e.g. "8x4", "ax1") and BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles).
         static Options from_environment();
     };
 
@@ -234,19 +228,6 @@ public:
     // bit-select shader. Weights at an odd byte offset always take the bit-select shader. Other
     // values throw bonsai::Error. Affects later recordings.
     void set_matvec_lut(uint32_t rows, uint32_t passes);
-    // Ordered dispatch chains (shaders/chain.glsl), for the dependent dispatches of a decode step: while
-    // on (and Options::chain allows it), matvec_fused and attention_decode record no pipeline barrier
-    // after their dispatch. The GPU may then start the next dispatch early: its workgroups issue their
-    // weight loads and wait, inside the shader, on a device counter that every workgroup of the previous
-    // chained dispatch increments when its results are written. Any other command (another op, a copy,
-    // flush, submit) first records the barrier the chain left out. A wait that never completes (a GPU
-    // that does not start dispatches in order) gives up after a bounded spin and raises a flag:
-    // chain_failed() then reports the submitted results as invalid. Affects later recordings.
-    void set_chaining(bool on);
-    bool chaining_allowed() const;
-    // After submit_and_wait: whether a chained wait gave up in the work just submitted (its results are
-    // invalid: redo it without chaining). Reading it clears it.
-    bool chain_failed();
     // Prompt attention through the tiled shader where it applies (Options::tiled_prompt_attention).
     // Affects later recordings.
     void set_tiled_prompt_attention(bool on);

@@ -29,8 +29,7 @@
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
 
-// coherent: in a dispatch chain (chain.glsl) the projections were written with no barrier since.
-layout(std430, binding = 0) coherent readonly buffer Qbuf { float qv[]; };
+layout(std430, binding = 0) readonly buffer Qbuf { float qv[]; };
 layout(std430, binding = 1) buffer Kbuf { uint16_t kv[]; };
 layout(std430, binding = 1) buffer Kbuf4 { uvec4 kv4[]; };  // same keys, 8 halves per load
 layout(std430, binding = 1) buffer KbufW { uint kw32[]; };  // pairs of halves (fused store)
@@ -61,10 +60,7 @@ layout(push_constant) uniform PC {
     uint n_rot, style;       // RoPE: rotated dims, 0 NORM / 1 NEOX (fused)
     float log2_base, eps;    // RoPE frequency base (log2), RMS norm epsilon (fused)
     int pos;                 // the token's position (fused)
-    uint chain_wait, chain_target, chain_signal;  // chain.glsl
 } pc;
-#define CHAIN_BINDING 5
-#include "chain.glsl"
 shared uint last_sh;  // split-KV: this workgroup finished its head last
 
 shared float q_sh[WG * MAX_DPT];
@@ -130,7 +126,6 @@ void main() {
     bool fused = pc.fuse != 0u;
     uint j_end = split ? min(n_kv, j_begin + pc.split_len) : n_kv;
     bool own = fused && j_end == n_kv;  // this workgroup's keys include the token's own position
-    chain_wait();
     if (fused) {  // uniform
         norm_rope(qo, pc.qn_off);
         for (uint d = t; d < D; d += WG) q_sh[d] = pc.round_q != 0u ? f16_round(nr_sh[d]) : nr_sh[d];
@@ -248,10 +243,7 @@ void main() {
         barrier();
         if (t == 0u) last_sh = atomicAdd(cnt[h], 1u) == pc.n_splits - 1u ? 1u : 0u;
         barrier();
-        if (last_sh == 0u) {
-            chain_signal();
-            return;
-        }
+        if (last_sh == 0u) return;
         memoryBarrierBuffer();
         // The merge is on the dispatch's critical path: the splits' (m, l) are read by the threads
         // in parallel (one split each) and their weights exp(m - M) shared, and each output dim
@@ -283,12 +275,10 @@ void main() {
             fv[pc.f_off + h * D + d] = a / L;
         }
         if (t == 0u) cnt[h] = 0u;
-        chain_signal();
         return;
     }
     [[unroll]] for (uint i = 0u; i < MAX_DPT; ++i) {
         uint d = t + i * WG;
         if (d < D) ov[pc.o_off + (tok * pc.n_head + h) * D + d] = acc[i] / l;
     }
-    chain_signal();
 }

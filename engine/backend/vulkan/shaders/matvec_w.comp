@@ -43,9 +43,8 @@
 layout(std430, binding = 0) readonly buffer Wb8 { uint8_t wb[]; };
 layout(std430, binding = 0) readonly buffer Wb32 { uint wu[]; };
 layout(std430, binding = 0) readonly buffer Wb16 { uint16_t wh[]; };
-// x and y coherent: in a dispatch chain (chain.glsl) earlier dispatches wrote them with no barrier since.
-layout(std430, binding = 1) coherent readonly buffer Xbuf { float xv[]; };
-layout(std430, binding = 2) coherent buffer Ybuf { float yv[]; };
+layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
+layout(std430, binding = 2) buffer Ybuf { float yv[]; };
 layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
 // Split-K scratch: coherent, so that the last workgroup of a row block reads the other workgroups'
 // partials from memory rather than from a stale cache.
@@ -63,10 +62,7 @@ layout(push_constant) uniform PC {
     float eps;        // rms_norm epsilon (mode bit 1)
     uint slice_words; // words of a row per K slice (all of them when splits == 1)
     uint splits;      // K slices (workgroup rows in y); 1: no split-K
-    uint chain_wait, chain_target, chain_signal;  // chain.glsl
 } pc;
-#define CHAIN_BINDING 4
-#include "chain.glsl"
 
 #if defined(LUT)
 // Table-lookup variant (Q1_0 and Q2_0, -DLUT): instead of staging x, every chunk of LXC = LP passes of
@@ -256,7 +252,6 @@ void main() {
 
     bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
     float inv = 1.0;
-    if (kb >= ke) chain_wait();  // no chunk (uniform): the wait inside the loop is not reached
 #if defined(LUT)
     // Pass p of a chunk: lane l covers elements [PASS p + 4 GW l, + 4 GW): one 16-bit half of a block's
     // codes (blocks start at even bytes, so the half is 2-aligned), groups 128 p + 4 l + i, i < 4.
@@ -282,7 +277,6 @@ void main() {
 #endif
             }
         }
-        if (k0 == kb) chain_wait();  // x is read from here on
         if (do_norm && k0 == kb) {  // uniform branch: block_sum's barriers are reached by the whole workgroup
             float ss = 0.0;
             for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
@@ -356,7 +350,6 @@ void main() {
         uint wq[2 * R_PER_TEAM];
         float dq[2 * R_PER_TEAM];
         load_words(lane, w0, wn, row0, wq, dq);
-        if (k0 == kb) chain_wait();  // x is read from here on
         if (do_norm && k0 == kb) {  // uniform branch: block_sum's barriers are reached by the whole workgroup
             float ss = 0.0;
             for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
@@ -434,5 +427,4 @@ void main() {
             if (tid == 0u) cnt[rb] = 0u;
         }
     }
-    chain_signal();
 }
