@@ -103,7 +103,10 @@ private slots:
         const bool table = cpu::has_avx512_vbmi() && !cpu::amx_granted() && !(forced && std::string(forced) == "mask");
         QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 32, cpu::Isa::Avx512), table ? cpu::Layout::R16L : cpu::Layout::R16M);
         QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 40, cpu::Isa::Avx512), cpu::Layout::R16M);
-        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 32, cpu::Isa::Avx2), cpu::Layout::R16);
+        // Q1_0 on AVX2: the table form where n_out % 16 == 0, else R16.
+        const bool mask = forced && std::string(forced) == "mask";
+        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 32, cpu::Isa::Avx2), mask ? cpu::Layout::R16 : cpu::Layout::R16L);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 40, cpu::Isa::Avx2), cpu::Layout::R16);
         QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, 32, cpu::Isa::Avx2), cpu::Layout::R16);
         QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, 32, cpu::Isa::Scalar), cpu::Layout::Native);
         // repack_r16 refuses a target that does not belong to the type.
@@ -151,12 +154,13 @@ private slots:
                 for (int64_t n_tok : {1, 5, 8, 13})
                     for (int th : {1, 2}) add(tensor_type_name(t), t, 1024, n_out, n_tok, th, true);
         // Q1_0 row counts that are multiples of 16 (Layout::R16L): the table path (1-16 tokens) and the
-        // per-block conversion to R16M (17), quantized and raw codes; 4608-wide rows take the table path
-        // in K slices (the last one partial).
+        // per-block conversion to R16M (17, 70) on AVX-512 VBMI, quantized and raw codes; 4608-wide rows
+        // take the table path in K slices (the last one partial). AVX2 runs every count through its
+        // tables, 70 tokens in two chunks (64 + 6).
         for (int64_t n_in : {512, 1536, 4608})
             for (int raw = 0; raw < 2; ++raw)
                 for (int64_t n_out : {16, 48})
-                    for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 16, 17})
+                    for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 16, 17, 70})
                         for (int th : {1, 2, 3}) {
                             if ((n_out / 16 + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
                             add("Q1_0_r16l", TensorType::Q1_0, n_in, n_out, n_tok, th, raw != 0);
@@ -252,8 +256,8 @@ private slots:
                                  t == TensorType::BF16 || t == TensorType::PTQ1_0;
                 // The R16T kernel exists on AVX-512 (below it the weight is unpacked row by row, checked above).
                 const bool r16t = lay == cpu::Layout::R16T && isa == cpu::Isa::Avx512;
-                // The R16L kernel exists on AVX-512 with VBMI (else the weight is unpacked row by row).
-                const bool r16l = lay == cpu::Layout::R16L && isa == cpu::Isa::Avx512 && cpu::has_avx512_vbmi();
+                // The R16L kernel exists on AVX2 and on AVX-512 with VBMI (else the weight is unpacked row by row).
+                const bool r16l = lay == cpu::Layout::R16L && (isa == cpu::Isa::Avx2 || (isa == cpu::Isa::Avx512 && cpu::has_avx512_vbmi()));
                 if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l)) continue;
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));

@@ -23,11 +23,12 @@ bool r16l_eligible(TensorType type, int64_t n_in, int64_t n_out) {
 Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa) {
     if (isa == Isa::Scalar || !r16_eligible(type, n_in)) return Layout::Native;
     if (type == TensorType::TQ2_0) return isa == Isa::Avx512 ? Layout::R16T : Layout::Native;
-    if (type != TensorType::Q1_0 || isa != Isa::Avx512) return Layout::R16;
+    if (type != TensorType::Q1_0) return Layout::R16;
     static const bool mask_only = [] {
         const char* e = std::getenv("BONSAI_CPU_Q1_LAYOUT");
         return e != nullptr && std::string(e) == "mask";
     }();
+    if (isa == Isa::Avx2) return !mask_only && r16l_eligible(type, n_in, n_out) ? Layout::R16L : Layout::R16;
     const bool table = has_avx512_vbmi() && !mask_only && !amx_granted() && r16l_eligible(type, n_in, n_out);
     return table ? Layout::R16L : Layout::R16M;
 }

@@ -29,8 +29,8 @@
 //           256(i/2) + 128(i%2) + 4s + p of the chunk (v < 8, l < 4, i < 16, p < 4).
 //   scales: then n_out · nc · 8 fp16 block scales in row order: chunk (o, c) at (o·nc + c)·8.
 //
-// R16L (Q1_0 rows whose length is a multiple of 512, n_out a multiple of 16, AVX-512 VBMI): the form of
-// the table-lookup decode kernel. One token's R16M kernel spends a mask load, a masked activation load
+// R16L (Q1_0 rows whose length is a multiple of 512, n_out a multiple of 16; AVX-512 VBMI and AVX2): the
+// form of the table-lookup kernels. One token's R16M kernel spends a mask load, a masked activation load
 // and a vpdpbusd on every 64 weights, which caps one core below what memory delivers; here a 64-byte
 // vector holds 16 rows × 32 weights (one activation block), and its 128 nibbles index per-token tables
 // of the signed sums of 4 activations (vpermb), so 4 vpermb + 3 vpdpbusd cover 512 weights.
@@ -58,8 +58,8 @@ bool r16l_eligible(TensorType type, int64_t n_in, int64_t n_out);
 // The layout the model loader should give a weight of n_out rows for kernels of `isa`: Native when no
 // SIMD kernel reads a repacked form (scalar ISA, ineligible shape, TQ2_0 below AVX-512); Q1_0 on
 // AVX-512: R16L where the CPU has VBMI, the shape fits and AMX is not granted (oneDNN's AMX prefill
-// reads R16M, not R16L), else R16M; R16 on AVX2; TQ2_0 R16T on AVX-512. BONSAI_CPU_Q1_LAYOUT=mask
-// keeps R16M (to compare the two kernels).
+// reads R16M, not R16L), else R16M; Q1_0 on AVX2: R16L where the shape fits, else R16; Q2_0: R16;
+// TQ2_0 R16T on AVX-512. BONSAI_CPU_Q1_LAYOUT=mask keeps R16M / R16 (to compare the kernels).
 Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa);
 // Bytes of code per 512-element chunk (64 or 128) and fp16 scales per chunk (4 or 8).
 int r16_code_bytes(TensorType type);
