@@ -66,27 +66,16 @@ void scores_rows(const float* q, int64_t dim, const uint16_t* k, int64_t stride,
     }
 }
 
-// e^x of 8 floats x ≤ 0 as exp_neg_ps in row_ops_avx2.cpp computes them (the same double-precision steps
-// per element, so the same floats), 8 lanes at a time: the exponentials were ~8 % of a 4096-token
+// e^x of 8 floats x ≤ 0 as exp_neg_ps in row_ops_avx2.cpp computes them (the same double-precision steps,
+// row_ops_detail.h, so the same floats), 8 lanes at a time: the exponentials were ~8 % of a 4096-token
 // prompt's time at 4 lanes.
 inline __m256 exp_neg_ps8(__m256 xf) {
     const __m512d x = _mm512_max_pd(_mm512_set1_pd(-104.0), _mm512_cvtps_pd(xf));  // NaN passes through
-    const __m512d n = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(1.4426950408889634)),
-                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01), x);
-    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10), r);
-    __m512d p = _mm512_set1_pd(1.0 / 39916800.0);
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 3628800.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 362880.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 40320.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 5040.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 720.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 120.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
+    const __m512d n = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2Hi), x);
+    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(kLn2Lo), r);
+    __m512d p = _mm512_set1_pd(kExpPoly[0]);
+    for (int i = 1; i < 12; ++i) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(kExpPoly[i]));
     // 2^n built in the exponent field (n >= -151, well inside double range).
     const __m512i e = _mm512_slli_epi64(_mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_cvtpd_epi32(n)), _mm512_set1_epi64(1023)), 52);
     return _mm512_cvtpd_ps(_mm512_mul_pd(p, _mm512_castsi512_pd(e)));

@@ -3,6 +3,20 @@
 // AVX-512 attention body (row_ops_avx512.cpp, below).
 #include <cstdint>
 
+namespace bonsai::cpu::detail {
+
+// The softmax exponential of the SIMD attention bodies (exp_neg_ps in row_ops_avx2.cpp, exp_neg_ps8 in
+// row_ops_avx512.cpp: the same steps at 4 and 8 double lanes, so the same floats): x = n·ln2 + r with
+// n = round(x·log2 e) and a two-part ln2, then the degree-11 Taylor polynomial of e^r by Horner's rule
+// (kExpPoly, highest degree first), times 2^n.
+constexpr double kLog2e = 1.4426950408889634;
+constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+constexpr double kExpPoly[12] = {1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
+                                 1.0 / 5040.0,     1.0 / 720.0,     1.0 / 120.0,    1.0 / 24.0,
+                                 1.0 / 6.0,        0.5,             1.0,            1.0};
+
+}  // namespace bonsai::cpu::detail
+
 namespace bonsai::cpu::detail::avx2 {
 
 void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const uint16_t* v, int64_t stride,
