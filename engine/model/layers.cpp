@@ -111,11 +111,12 @@ void attention(const float* q, int64_t n_tok, int64_t pos0, const KvCache& kv, i
                float* out, cpu::ThreadPool& pool) {
     const int64_t D = hp.head_dim, H = hp.n_head, HK = hp.n_head_kv, G = hp.n_head / hp.n_head_kv;
     const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-    // One work item is a tile of T consecutive tokens against one KV head: its T·G (≤ 8) query rows share
-    // each K/V row conversion in passes of 4 rows (attend_tokens), the second finding the rows in cache. Items run
-    // head-major, latest tile first; a prompt's items are claimed in small grains because causality
-    // makes their costs grow with the token (equal static chunks left one thread with ~3/4 of the work).
-    // A head's K (and V) rows are contiguous in the cache (kv_cache.h), one sequential stream.
+    // One work item is a tile of T consecutive tokens against one KV head: its T·G query rows (8 when
+    // G ≤ 8) share each K/V row conversion in passes of 4 rows (attend_tokens), the second pass finding
+    // the rows in cache. Items run head-major, latest tile first; a prompt's items are claimed in small
+    // grains because causality makes their costs grow with the token (equal static chunks left one
+    // thread with ~3/4 of the work). A head's K (and V) rows are contiguous in the cache (kv_cache.h),
+    // one sequential stream.
     const int64_t T = std::clamp<int64_t>(8 / G, 1, n_tok), n_tiles = (n_tok + T - 1) / T;
     const int64_t grain = n_tok > 1 ? std::max<int64_t>(1, 32 / T) : 0;
     pool.parallel_for(n_tiles * HK, [&](int64_t w0, int64_t w1) {

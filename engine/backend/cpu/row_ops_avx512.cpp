@@ -1,4 +1,4 @@
-// AVX-512 body of row_ops.h's attention (attend_group); compiled with AVX-512 flags (CMakeLists.txt) and
+// AVX-512 body of row_ops.h's attention (attend_tokens, attend_group); compiled with AVX-512 flags (CMakeLists.txt) and
 // called by row_ops.cpp only when active_isa() is Avx512. The softmax has the AVX2 body's numerics
 // (8 lanes instead of 4: only the order of the double sum of the exponentials differs).
 //
