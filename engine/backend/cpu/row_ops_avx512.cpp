@@ -1,6 +1,6 @@
-// AVX-512 body of row_ops.h's attention (attend_tokens, attend_group); compiled with AVX-512 flags (CMakeLists.txt) and
-// called by row_ops.cpp only when active_isa() is Avx512. The softmax has the AVX2 body's numerics
-// (8 lanes instead of 4: only the order of the double sum of the exponentials differs).
+// AVX-512 body of row_ops.h's attention (attend_tokens, attend_group); compiled with AVX-512 flags
+// (CMakeLists.txt) and called by row_ops.cpp only when active_isa() is Avx512. The softmax has the AVX2
+// body's numerics (8 lanes instead of 4: only the order of the double sum of the exponentials differs).
 //
 // Why: a decode step against a long context reads every cached K and V row once (235 MB per token at
 // 2048 positions for the 1.7B shape); with 8-lane conversions and a pass over V per 32 value dims the
