@@ -16,4 +16,21 @@ struct AlignedBuf {
     }
 };
 
+// Per-thread data a kernel derives from one set of activations (the table kernels' lookup tables), kept
+// while the activations (Activations::generation; 0 = never cached) and `key` (which part of them, e.g.
+// the first token of a chunk) stay the same: the row grains of a matmul and the matmuls sharing an
+// input then build it once.
+struct DerivedBuf {
+    AlignedBuf buf;
+    uint64_t generation = 0;
+    int64_t key = -1;
+    // True when the contents must be built for (generation, key); they count as built from then on.
+    bool stale(uint64_t gen, int64_t k) {
+        const bool s = gen == 0 || gen != generation || k != key;
+        generation = gen;
+        key = k;
+        return s;
+    }
+};
+
 }  // namespace bonsai::cpu::detail

@@ -135,17 +135,13 @@ void q1_0_r16l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o
     const size_t per_tok = static_cast<size_t>(nb) * kTableBytes;
     // This thread's tables: built once per Activations::prepare when all tokens fit one chunk (the row
     // grains of a matmul and the matmuls sharing an input reuse them), per call otherwise.
-    thread_local AlignedBuf buf;
-    thread_local uint64_t built_generation = 0;
-    thread_local int64_t built_t0 = -1;
+    thread_local DerivedBuf cache;
+    const uint64_t generation = n_tok > kChunkTokens ? 0 : a.generation();  // several chunks: never cached
     for (int64_t c0 = 0; c0 < n_tok; c0 += kChunkTokens) {
         const int64_t nc = std::min(kChunkTokens, n_tok - c0);
-        uint8_t* tables = buf.get(per_tok * static_cast<size_t>(nc));
-        if (a.generation() == 0 || a.generation() != built_generation || built_t0 != c0 || n_tok > kChunkTokens) {
+        uint8_t* tables = cache.buf.get(per_tok * static_cast<size_t>(nc));
+        if (cache.stale(generation, c0))
             for (int64_t t = 0; t < nc; ++t) build_tables(a.row(c0 + t), tables + per_tok * static_cast<size_t>(t), w.n_in);
-            built_generation = a.generation();
-            built_t0 = c0;
-        }
         const int64_t group = std::min<int64_t>(4, nc);
         const int64_t slice = std::clamp<int64_t>(kSliceBytes / (static_cast<int64_t>(kTableBytes) * group) / 4 * 4, 4, nb);
         for (int64_t s0 = 0; s0 < nb; s0 += slice) {  // later slices add to y

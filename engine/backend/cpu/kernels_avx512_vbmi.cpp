@@ -71,14 +71,11 @@ void build_tables(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
 // This thread's tables of all tokens of `a`, built once per Activations::prepare (the row grains of a
 // matmul and the matmuls sharing an input reuse them).
 const uint8_t* thread_tables(const Activations& a) {
-    thread_local AlignedBuf buf;
-    thread_local uint64_t generation = 0;
+    thread_local DerivedBuf tables;
     const size_t per_tok = static_cast<size_t>(a.n_in() / 32) * kTableBytes;
-    uint8_t* t = buf.get(per_tok * static_cast<size_t>(a.n_rows()));
-    if (a.generation() == 0 || a.generation() != generation) {
+    uint8_t* t = tables.buf.get(per_tok * static_cast<size_t>(a.n_rows()));
+    if (tables.stale(a.generation(), 0))
         for (int64_t r = 0; r < a.n_rows(); ++r) build_tables(a.row(r), t + per_tok * static_cast<size_t>(r), a.n_in());
-        generation = a.generation();
-    }
     return t;
 }
 
