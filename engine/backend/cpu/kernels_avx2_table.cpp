@@ -19,6 +19,7 @@
 // kernel at one token on Zen 4.)
 #include "backend/cpu/aligned_buf.h"
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/tile_loop.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
@@ -78,8 +79,8 @@ void build_tables(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
 // Rows 16rb .. 16rb + 15 (codes of nb blocks, scales of nb/4 groups) against NT tokens: out[t][0] the
 // results of rows P[0..7], out[t][1] of rows P[8..15] (P: see the top of the file).
 template <int NT>
-inline void table_block(const uint8_t* codes, const uint16_t* scales, int64_t nb, const uint8_t* const* tabs,
-                        const uint8_t* const* q8, __m256* out) {
+inline void table_block(const uint8_t* codes, const uint8_t* next, const uint16_t* scales, int64_t nb,
+                        const uint8_t* const* tabs, const uint8_t* const* q8, __m256* out) {
     // Per lane, 4 rows × 4 bytes -> byte j of the 4 rows, for j = 0..3.
     const __m256i tr4 = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2,
                                          6, 10, 14, 3, 7, 11, 15);
@@ -92,7 +93,7 @@ inline void table_block(const uint8_t* codes, const uint16_t* scales, int64_t nb
         const __m256 s1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16 * g + 8)));
         const __m256 dw[2] = {_mm256_permute2f128_ps(s0, s1, 0x20), _mm256_permute2f128_ps(s0, s1, 0x31)};
         for (int64_t b = 4 * g; b < 4 * g + 4; ++b) {
-            if constexpr (NT == 1) _mm_prefetch(reinterpret_cast<const char*>(codes + 64 * b + 4096), _MM_HINT_T1);
+            if constexpr (NT == 1) _mm_prefetch(reinterpret_cast<const char*>(next + 64 * b), _MM_HINT_T1);  // r16l_next_codes
             const __m256i v0 = _mm256_shuffle_epi8(ld(codes + 64 * b), tr4);       // rows 0-3 | 4-7
             const __m256i v1 = _mm256_shuffle_epi8(ld(codes + 64 * b + 32), tr4);  // rows 8-11 | 12-15
             const __m256i va = _mm256_permute4x64_epi64(_mm256_unpacklo_epi32(v0, v1), 0xD8);  // byte 0 | byte 1
@@ -150,6 +151,7 @@ void q1_0_r16l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o
                 // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
                 const int64_t r0 = std::max<int64_t>(o0, 16 * rb) - 16 * rb, r1 = std::min<int64_t>(o1, 16 * rb + 16) - 16 * rb;
                 const uint8_t* cb = w.data + (rb * nb + s0) * 64;
+                const uint8_t* next = r16l_next_codes(w.data, nb, rb, o0, o1, s0, ns);
                 const uint16_t* sb = scales + (rb * (nb / 4) + s0 / 4) * 16;
                 for (int64_t t0 = 0; t0 < nc; t0 += 4) {  // groups of up to 4 tokens; the codes stay in L1
                     const int64_t nt = std::min<int64_t>(4, nc - t0);
@@ -161,10 +163,10 @@ void q1_0_r16l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o
                     }
                     __m256 res[8];
                     switch (nt) {
-                        case 1: table_block<1>(cb, sb, ns, tabs, q8, res); break;
-                        case 2: table_block<2>(cb, sb, ns, tabs, q8, res); break;
-                        case 3: table_block<3>(cb, sb, ns, tabs, q8, res); break;
-                        default: table_block<4>(cb, sb, ns, tabs, q8, res); break;
+                        case 1: table_block<1>(cb, next, sb, ns, tabs, q8, res); break;
+                        case 2: table_block<2>(cb, next, sb, ns, tabs, q8, res); break;
+                        case 3: table_block<3>(cb, next, sb, ns, tabs, q8, res); break;
+                        default: table_block<4>(cb, next, sb, ns, tabs, q8, res); break;
                     }
                     for (int64_t t = 0; t < nt; ++t) {
                         // Back to row order: rows 0-7 = [P 0-3 | P 8-11 lanes 0], rows 8-15 likewise.

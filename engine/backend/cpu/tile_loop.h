@@ -32,4 +32,15 @@ inline void for_each_tile(int64_t o0, int64_t o1, int64_t n_tok, const Tile& til
     }
 }
 
+// The R16L table kernels walk K slices outermost and the 16-row blocks of [o0, o1) inside each slice
+// (kernels_avx512_vbmi.cpp, kernels_avx2_table.cpp). The codes they read after block rb's part of slice
+// [s0, s0 + ns): the next block's part of the same slice, after the range's last block the first block's
+// part of the next slice. Whole rows (one slice) make that the next 4 KiB, as the blocks lie one after
+// another; in slices the next block is a row block (nb·64 bytes) further. Decode prefetches from here.
+inline const uint8_t* r16l_next_codes(const uint8_t* codes, int64_t nb, int64_t rb, int64_t o0, int64_t o1, int64_t s0,
+                                      int64_t ns) {
+    if ((rb + 1) * kRowBlockRows < o1 || s0 + ns >= nb) return codes + ((rb + 1) * nb + s0) * 64;
+    return codes + (o0 / kRowBlockRows * nb + s0 + ns) * 64;
+}
+
 }  // namespace bonsai::cpu::detail
