@@ -27,13 +27,14 @@ Q_DECLARE_METATYPE(bonsai::RopeStyle)
 
 namespace {
 
-// Byte offset of the fp16 scale inside one block (formats.md 2.3), or -1 for F32/F16.
+// Byte offset of the fp16 scale inside one block (formats.md 2.3), or -1 for F32/F16/BF16.
 int scale_offset(TensorType t) {
     switch (t) {
     case TensorType::TQ1_0: return 52;
     case TensorType::TQ2_0: return 64;
     case TensorType::F32:
-    case TensorType::F16: return -1;
+    case TensorType::F16:
+    case TensorType::BF16: return -1;
     default: return 0;
     }
 }
@@ -74,7 +75,7 @@ class TestVulkanOps : public QObject {
     }
 
     // Random weight bytes for `rows` rows of ne0 elements; block scales set to finite fp16 values of
-    // either sign; F32/F16 hold random values in [-1, 1].
+    // either sign; F32/F16/BF16 hold random values in [-1, 1].
     std::vector<uint8_t> random_weights(TensorType t, uint32_t ne0, uint32_t rows) {
         const size_t bytes = bonsai::row_nbytes(t, ne0) * rows;
         std::vector<uint8_t> w(bytes);
@@ -83,10 +84,13 @@ class TestVulkanOps : public QObject {
             std::memcpy(w.data(), f.data(), bytes);
             return w;
         }
-        if (t == TensorType::F16) {
+        if (t == TensorType::F16 || t == TensorType::BF16) {
             std::vector<float> f = random_floats(size_t(ne0) * rows, -1.0f, 1.0f);
             for (size_t i = 0; i < f.size(); ++i) {
-                uint16_t h = bonsai::fp32_to_fp16(f[i]);
+                uint32_t bits;
+                std::memcpy(&bits, &f[i], 4);
+                // BF16: the float's high half (truncated; any 16-bit pattern of a finite value will do).
+                const uint16_t h = t == TensorType::F16 ? bonsai::fp32_to_fp16(f[i]) : static_cast<uint16_t>(bits >> 16);
                 std::memcpy(w.data() + 2 * i, &h, 2);
             }
             return w;
@@ -130,12 +134,16 @@ class TestVulkanOps : public QObject {
     }
 
     static QList<TensorType> weight_types() {
-        return {TensorType::F32, TensorType::F16, TensorType::Q8_0, TensorType::Q4_0,
-                TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ1_0, TensorType::TQ2_0};
+        return {TensorType::F32,  TensorType::F16,  TensorType::BF16,  TensorType::Q8_0,  TensorType::Q4_0,
+                TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ1_0, TensorType::TQ2_0};
     }
+    // The types of matvec_w.comp (word-decoding and table matvecs, fused inputs, split-K).
+    static QList<TensorType> word_types() { return {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0}; }
 
     // Byte offset of the weights inside their buffer: unaligned for byte-read block types on purpose.
-    static size_t weight_offset(TensorType t) { return t == TensorType::F32 ? 8 : t == TensorType::F16 ? 6 : 7; }
+    static size_t weight_offset(TensorType t) {
+        return t == TensorType::F32 ? 8 : t == TensorType::F16 || t == TensorType::BF16 ? 6 : 7;
+    }
 
     // Runs W.X through matvec (ncols == 0) or matmul and compares against the float64 reference.
     // With accumulate (matvec only) the result is added to y's previous contents (-7 everywhere).
@@ -420,7 +428,7 @@ private slots:
             // The fused residual add (y += W.x), and for the word-decoding types (matvec_w.comp, x
             // staged in chunks of 4096) rows longer than one chunk with a partial last chunk.
             QTest::addRow("%s ne0=%u rows=21 accumulate", bonsai::tensor_type_name(t), 3 * blk) << t << 3 * blk << 21u << true;
-            if (t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::TQ2_0) {
+            if (word_types().contains(t)) {
                 const uint32_t longer = 4096 + 3 * blk;
                 QTest::addRow("%s ne0=%u rows=19", bonsai::tensor_type_name(t), longer) << t << longer << 19u << false;
                 QTest::addRow("%s ne0=8192 rows=17 accumulate", bonsai::tensor_type_name(t)) << t << 8192u << 17u << true;
@@ -452,7 +460,7 @@ private slots:
         QTest::addColumn<uint32_t>("rows");
         QTest::addColumn<uint32_t>("target");
         QTest::addColumn<int>("repeat");
-        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ2_0}) {
+        for (TensorType t : word_types()) {
             const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
             const char* n = bonsai::tensor_type_name(t);
             const uint32_t ne0 = 3 * 2048 + 5 * blk;  // 4 chunks of x, the last one partial
@@ -487,7 +495,7 @@ private slots:
         QTest::addColumn<bool>("norm");
         QTest::addColumn<bool>("swiglu");
         QTest::addColumn<bool>("accumulate");
-        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ2_0}) {
+        for (TensorType t : word_types()) {
             const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
             const char* n = bonsai::tensor_type_name(t);
             QTest::addRow("%s norm", n) << t << 3 * blk << 37u << true << false << false;
@@ -523,11 +531,11 @@ private slots:
         QTest::addColumn<uint32_t>("target");  // split-K target
         QTest::addColumn<int>("input");        // 0 plain, 1 rms_norm, 2 swiglu
         QTest::addColumn<bool>("accumulate");
-        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ2_0})
+        for (TensorType t : word_types())
         for (auto [lut, passes] : {std::pair{0u, 1u}, {4u, 1u}, {4u, 2u}, {4u, 4u}, {8u, 1u}, {8u, 4u}}) {
             const char* tn = bonsai::tensor_type_name(t);
             const uint32_t split = 1000000u, none = 0u;
-            const uint32_t b = bonsai::tensor_type_traits(t).block_size;  // 128 Q1_0, 64 Q2_0, 256 TQ2_0
+            const uint32_t b = bonsai::tensor_type_traits(t).block_size;  // 128 Q1_0 / PQ2_0, 64 Q2_0, 256 TQ2_0
             auto row = [&](const char* what, int w_off, uint32_t ne0, uint32_t rows, uint32_t target, int input, bool acc) {
                 QTest::addRow("%s lut=%ux%u %s ne0=%u rows=%u", tn, lut, passes, what, ne0, rows)
                     << t << lut << passes << w_off << ne0 << rows << target << input << acc;
@@ -548,6 +556,7 @@ private slots:
         QTest::addRow("Q1_0 lut=auto norm ne0=8192 rows=4096 accumulate") << TensorType::Q1_0 << a << 2u << 6 << 8192u << 4096u << 0u << 1 << true;
         QTest::addRow("Q2_0 lut=8x4 odd offset swiglu ne0=640 rows=3") << TensorType::Q2_0 << 8u << 4u << 5 << 640u << 3u << 0u << 2 << true;
         QTest::addRow("TQ2_0 lut=4x2 odd offset ne0=768 rows=5") << TensorType::TQ2_0 << 4u << 2u << 3 << 768u << 5u << 0u << 0 << false;
+        QTest::addRow("PQ2_0 lut=4x1 odd offset norm ne0=896 rows=11") << TensorType::PQ2_0 << 4u << 1u << 5 << 896u << 11u << 0u << 1 << false;
     }
 
     void matvecTableVariants() {

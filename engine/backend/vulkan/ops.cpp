@@ -33,10 +33,12 @@ const char* type_suffix(TensorType t) {
     switch (t) {
     case TensorType::F32: return "f32";
     case TensorType::F16: return "f16";
+    case TensorType::BF16: return "bf16";
     case TensorType::Q8_0: return "q8_0";
     case TensorType::Q4_0: return "q4_0";
     case TensorType::Q1_0: return "q1_0";
     case TensorType::Q2_0: return "q2_0";
+    case TensorType::PQ2_0: return "pq2_0";
     case TensorType::TQ1_0: return "tq1_0";
     case TensorType::TQ2_0: return "tq2_0";
     default: return nullptr;
@@ -53,7 +55,7 @@ WeightArgs weight_args(const char* op, TensorType t, VulkanRef w, uint32_t ne0, 
     if (!type_suffix(t)) fail(op, std::string("tensor type ") + tensor_type_name(t) + " is not supported yet");
     if (ne0 == 0) fail(op, "ne0 is 0");
     const uint64_t row_bytes = row_nbytes(t, ne0);  // throws when ne0 is not a whole number of blocks
-    const uint32_t unit = t == TensorType::F32 ? 4 : t == TensorType::F16 ? 2 : 1;
+    const uint32_t unit = t == TensorType::F32 ? 4 : t == TensorType::F16 || t == TensorType::BF16 ? 2 : 1;
     WeightArgs a;
     a.base = index_of(op, "weights", w, row_bytes * rows, unit);
     a.row_stride = static_cast<uint32_t>(row_bytes / unit);
@@ -66,7 +68,10 @@ bool VulkanBackend::supports_matvec(TensorType t) { return type_suffix(t) != nul
 bool VulkanBackend::supports_matmul(TensorType t) { return type_suffix(t) != nullptr; }
 
 namespace {
-bool word_type(TensorType t) { return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::TQ2_0; }
+// Types with the word-decoding and table matvecs (matvec_w.comp), which take the fused inputs.
+bool word_type(TensorType t) {
+    return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0;
+}
 }  // namespace
 
 bool VulkanBackend::supports_fused_matvec(TensorType t) { return word_type(t); }
@@ -147,12 +152,10 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     pc.mode = (accumulate ? 1u : 0u) | (in.rms_norm ? 2u : 0u) | (in.swiglu ? 4u : 0u);
     if (in.rms_norm) pc.nw_off = index_of(op, "norm", in.norm, floats(ne0), 4);
     pc.eps = in.eps;
-    // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant of Q1_0 / Q2_0 / TQ2_0: 4
-    // or 8). Without a norm its binding 3 gets x (never read). The table variant reads 16-bit halves:
-    // even offsets only.
+    // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant: 4 or 8). Without a norm
+    // its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
-    const bool lut_type = t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::TQ2_0;
-    uint32_t lut = lut_type && wa.base % 2 == 0 && wa.row_stride % 2 == 0 ? impl_->matvec_lut_rows : 0;
+    uint32_t lut = wa.base % 2 == 0 && wa.row_stride % 2 == 0 ? impl_->matvec_lut_rows : 0;
     // Automatic: 8 rows per team (fewer table builds per weight) where the matrix gives enough
     // workgroups anyway; on an H100, 4096x24576 and 12288x4096 gained 15 %, 4096x6144 lost 10 %.
     if (lut == VulkanBackend::k_matvec_lut_auto) lut = uint64_t(ne0) * rows >= (32u << 20) ? 8 : 4;
@@ -196,8 +199,8 @@ void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * ncols), 4);
     pc.y_off = index_of(op, "y", y, floats(uint64_t(rows) * ncols), 4);
     // matmul.comp: 64 x 64 tiles (rows x columns); matmul_coop.comp: 128 x 64 or 128 x 128.
-    // F32 weights keep the f32 matmul: f16 tiles would round them (and overflow beyond 65504).
-    const bool coop = impl_->use_coop && t != TensorType::F32;
+    // F32 and BF16 weights keep the f32 matmul: f16 tiles would round them (and overflow beyond 65504).
+    const bool coop = impl_->use_coop && t != TensorType::F32 && t != TensorType::BF16;
     // Wide tiles (128 columns) halve the weight decoding per product; narrow ones give small matrices
     // twice the workgroups.
     // On an H100 (pp512): 4096x24576 and 12288x4096 gain 12-20 % with wide tiles, 4096x6144 and the

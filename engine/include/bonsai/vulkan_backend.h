@@ -257,7 +257,7 @@ public:
     void flush();
 
     // Tensor types the weight ops accept.
-    static bool supports_matvec(TensorType t);  // F32 F16 Q8_0 Q4_0 Q1_0 Q2_0 TQ1_0 TQ2_0
+    static bool supports_matvec(TensorType t);  // F32 F16 BF16 Q8_0 Q4_0 Q1_0 Q2_0 PQ2_0 TQ1_0 TQ2_0
     static bool supports_matmul(TensorType t);  // same set
 
     // y[r] = sum_k W[r][k] * x[k], r < rows. W: `rows` rows of ne0 elements of type t in the GGUF block
@@ -265,7 +265,7 @@ public:
     // y[r] += ... instead (a residual add fused into the projection; y must not overlap x).
     void matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                 bool accumulate = false);
-    // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 TQ2_0.
+    // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0.
     static bool supports_fused_matvec(TensorType t);
     // matvec of a transformed input (see VulkanMatvecInput); throws for other types. y must not
     // overlap x (or the norm weights).

@@ -7,6 +7,18 @@
 
 layout(local_size_x = WG, local_size_y = 1, local_size_z = 1) in;
 
+// PQ2_0 (bonsai-formats.md 3.1, the Ternary Bonsai files) is Q2_0's codec with 128 weights per fp16
+// scale: d, then 32 bytes of codes (34-byte blocks) instead of 64 weights in 18 bytes. The Q2_0 code
+// of every shader serves both, with the block shape from Q2_BLK / Q2_BLK_BYTES.
+#if defined(TYPE_PQ2_0)
+#define TYPE_Q2_0 1
+#define Q2_BLK 128u
+#define Q2_BLK_BYTES 34u
+#elif defined(TYPE_Q2_0)
+#define Q2_BLK 64u
+#define Q2_BLK_BYTES 18u
+#endif
+
 // One slot per subgroup; WG slots covers even a subgroup size of 1.
 shared float red_sh[WG];
 

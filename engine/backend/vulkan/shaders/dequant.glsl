@@ -1,5 +1,5 @@
 // Weight access for one tensor type, selected by a TYPE_<name> define (one SPIR-V module per type).
-// Binding 0 is the weight buffer. Row offsets `ro` are in elements for F32/F16, in bytes otherwise.
+// Binding 0 is the weight buffer. Row offsets `ro` are in elements for F32/F16/BF16, in bytes otherwise.
 //   float deq(uint ro, uint k)                element k of the row starting at ro
 //   float dot_chunk(uint ro, uint c, uint xo) (block types, CHUNKED) dot of elements 32c..32c+31 of
 //                                             the row with xv[xo + 32c ..]; xv must be declared first.
@@ -13,6 +13,11 @@ float deq(uint ro, uint k) { return wf[ro + k]; }
 #elif defined(TYPE_F16)
 layout(std430, binding = 0) readonly buffer Wbuf { uint16_t wh[]; };
 float deq(uint ro, uint k) { return unpackHalf2x16(uint(wh[ro + k])).x; }
+
+#elif defined(TYPE_BF16)
+// bfloat16: the high 16 bits of an IEEE float.
+layout(std430, binding = 0) readonly buffer Wbuf { uint16_t wh[]; };
+float deq(uint ro, uint k) { return uintBitsToFloat(uint(wh[ro + k]) << 16); }
 
 #else
 #define CHUNKED 1
@@ -84,9 +89,10 @@ float dot_chunk(uint ro, uint c, uint xo) {
 }
 
 #elif defined(TYPE_Q2_0)
-// 64 elements, 18 bytes: fp16 d, 16 bytes; element j = bits 2(j%4).. of byte j/4; x = (q - 1) d.
-#define BLK 64u
-#define BLK_BYTES 18u
+// 64 elements (PQ2_0: 128), 18 (34) bytes: fp16 d, then the codes; element j = bits 2(j%4).. of byte
+// j/4; x = (q - 1) d.
+#define BLK Q2_BLK
+#define BLK_BYTES Q2_BLK_BYTES
 float deq(uint ro, uint k) {
     uint b = ro + (k / BLK) * BLK_BYTES;
     uint j = k % BLK;
@@ -94,8 +100,8 @@ float deq(uint ro, uint k) {
     return ld_half(b) * (float(q) - 1.0);
 }
 float dot_chunk(uint ro, uint c, uint xo) {
-    uint b = ro + (c / 2u) * BLK_BYTES;
-    uint q0 = b + 2u + (c % 2u) * 8u;   // 8 bytes = 32 codes
+    uint b = ro + (c / (BLK / 32u)) * BLK_BYTES;
+    uint q0 = b + 2u + (c % (BLK / 32u)) * 8u;   // 8 bytes = 32 codes
     uint x0 = xo + c * 32u;
     float s = 0.0;
     for (uint i = 0u; i < 8u; ++i) {

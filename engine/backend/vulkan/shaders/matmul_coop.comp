@@ -94,10 +94,10 @@ void load_w_raw(uint sl, uint r, uint k) {
     wd[sl] = uint(w16[h]);
     wraw[sl][0] = uint(w16[h + 1u + (k % 128u) / 16u]);
 #elif defined(TYPE_Q2_0)
-    // 64 weights, 18 bytes: fp16 d, 16 bytes; weight j = bits 2(j % 4) of byte j / 4.
-    uint h = (ro + (k / 64u) * 18u) >> 1u;
+    // 64 weights (PQ2_0: 128), 18 (34) bytes: fp16 d, codes; weight j = bits 2(j % 4) of byte j / 4.
+    uint h = (ro + (k / Q2_BLK) * Q2_BLK_BYTES) >> 1u;
     wd[sl] = uint(w16[h]);
-    wraw[sl][0] = ld32(h + 1u + (k % 64u) / 8u);
+    wraw[sl][0] = ld32(h + 1u + (k % Q2_BLK) / 8u);
 #else
     // 256 weights, 66 bytes: qs[64], fp16 d; weight 128 g + 32 l + m = bits 2 l of qs[32 g + m]:
     // weights k .. k + 15 (plane l = (k % 128) / 32) are bytes 32 g + m0 .. + 15, m0 = k % 32.

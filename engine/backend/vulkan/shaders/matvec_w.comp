@@ -1,5 +1,5 @@
 #version 450
-// y[row] (+)= dot(W[row], x) for the low-bit block types Q1_0, Q2_0 and TQ2_0 (one module per type,
+// y[row] (+)= dot(W[row], x) for the low-bit block types Q1_0, Q2_0, PQ2_0 and TQ2_0 (one module per type,
 // -DTYPE_<name>). The plain matvec.comp decodes one element per lane per iteration, which is
 // ALU-bound; here every lane owns whole 32-bit words of codes (32 Q1_0 or 16 Q2_0/TQ2_0 weights per
 // word) and decodes them with bit operations, for R_PER_TEAM rows at once, so that each x value it
@@ -26,7 +26,7 @@
 // then splits x rows floats); the workgroup that finishes a row block last (atomic counter) adds the
 // partials in slice order (deterministic) into y and resets the counter to 0 for the next dispatch.
 //
-// Blocks are 18 (Q1_0, Q2_0) or 66 (TQ2_0) bytes, so a word of codes is rarely 4-byte aligned: it is
+// Blocks are 18 (Q1_0, Q2_0), 34 (PQ2_0) or 66 (TQ2_0) bytes, so a word of codes is rarely 4-byte aligned: it is
 // assembled from the two aligned words covering it (the buffer's size is rounded up to 4 bytes, so
 // both exist). Layouts: specs/formats.md section 2.3.
 #define WG 256
@@ -95,7 +95,7 @@ layout(push_constant) uniform PC {
 #define BLKW 128u  // weights per 18-byte block
 #elif defined(TYPE_Q2_0)
 #define GW 2u
-#define BLKW 64u
+#define BLKW Q2_BLK
 #elif defined(TYPE_TQ2_0)
 // TQ2_0: a pass is one 66-byte block (qs[64], fp16 d): lane l reads qs bytes 2l, 2l + 1; nibble i of
 // that half is byte i / 2, planes 2 (i % 2) and 2 (i % 2) + 1, i.e. the codes of x[a] and x[a + 32] with
@@ -105,6 +105,11 @@ layout(push_constant) uniform PC {
 #define BLKW 256u
 #else
 #error "the table variant is for Q1_0, Q2_0 and TQ2_0"
+#endif
+#if defined(TYPE_Q2_0)
+#define BLKB Q2_BLK_BYTES  // bytes per block
+#else
+#define BLKB 18u
 #endif
 #define PASS (128u * GW)  // elements per pass: 32 lanes x 4 nibbles x GW
 #define LXC (PASS * LP)
@@ -153,7 +158,8 @@ float small_float(uint q) { return uintBitsToFloat(0x4B000000u | q) - 8388608.0;
 // 128 weights, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first); bit 1 -> +d, 0 -> -d.
 #define EPW 32u  // weights per word
 #elif defined(TYPE_Q2_0)
-// 64 weights, 18 bytes: fp16 d, 16 bytes; weight j = bits 2(j%4).. of byte j/4; value (q - 1) d.
+// 64 weights (PQ2_0: 128), 18 (34) bytes: fp16 d, codes; weight j = bits 2(j%4).. of byte j/4; value
+// (q - 1) d.
 #define EPW 16u
 #elif defined(TYPE_TQ2_0)
 // 256 weights, 66 bytes: qs[64], fp16 d at 64. Weight 128h + 32l + m = (qs[32h + m] >> 2l) & 3,
@@ -181,9 +187,9 @@ void word_addr(uint ro, uint gw, out uint wo, out uint so) {
     so = ro + blk * 18u;
     wo = so + 2u + (gw % 4u) * 4u;
 #elif defined(TYPE_Q2_0)
-    uint blk = gw / 4u;
-    so = ro + blk * 18u;
-    wo = so + 2u + (gw % 4u) * 4u;
+    uint blk = gw / (Q2_BLK / 16u);
+    so = ro + blk * Q2_BLK_BYTES;
+    wo = so + 2u + (gw % (Q2_BLK / 16u)) * 4u;
 #else
     uint blk = gw / 16u;
     wo = ro + blk * 66u + (gw % 16u) * 4u;
@@ -271,7 +277,7 @@ void main() {
                 dq[q * R_PER_TEAM + r] = unpackHalf2x16(uint(wh[h + 32u])).x;
                 bits[q * R_PER_TEAM + r] = uint(wh[h + (e % BLKW) / (4u * GW)]);
 #else
-                uint h = (pc.w_base + row * pc.row_stride + (e / BLKW) * 18u) >> 1u;  // block start, in halves
+                uint h = (pc.w_base + row * pc.row_stride + (e / BLKW) * BLKB) >> 1u;  // block start, in halves
                 dq[q * R_PER_TEAM + r] = unpackHalf2x16(uint(wh[h])).x;
                 bits[q * R_PER_TEAM + r] = uint(wh[h + 1u + (e % BLKW) / (4u * GW)]);
 #endif
