@@ -32,6 +32,7 @@ int scale_offset(TensorType t) {
     switch (t) {
     case TensorType::TQ1_0: return 52;
     case TensorType::TQ2_0: return 64;
+    case TensorType::Q6_K: return 208;
     case TensorType::F32:
     case TensorType::F16:
     case TensorType::BF16: return -1;
@@ -103,6 +104,10 @@ class TestVulkanOps : public QObject {
             float s = sc(rng_) * (blk % 3 == 1 ? -1.0f : 1.0f);
             uint16_t h = bonsai::fp32_to_fp16(s);
             std::memcpy(w.data() + blk * tr.block_bytes + scale_offset(t), &h, 2);
+            if (t == TensorType::Q4_K) {  // dmin, the second fp16 of the block
+                const uint16_t hm = bonsai::fp32_to_fp16(sc(rng_));
+                std::memcpy(w.data() + blk * tr.block_bytes + 2, &hm, 2);
+            }
         }
         return w;
     }
@@ -134,8 +139,8 @@ class TestVulkanOps : public QObject {
     }
 
     static QList<TensorType> weight_types() {
-        return {TensorType::F32,  TensorType::F16,  TensorType::BF16,  TensorType::Q8_0,  TensorType::Q4_0,
-                TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ1_0, TensorType::TQ2_0};
+        return {TensorType::F32,  TensorType::F16,  TensorType::BF16,  TensorType::Q8_0,  TensorType::Q4_0, TensorType::Q4_K,
+                TensorType::Q6_K, TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ1_0, TensorType::TQ2_0};
     }
     // The types of matvec_w.comp (word-decoding and table matvecs, fused inputs, split-K).
     static QList<TensorType> word_types() { return {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0}; }

@@ -36,6 +36,8 @@ const char* type_suffix(TensorType t) {
     case TensorType::BF16: return "bf16";
     case TensorType::Q8_0: return "q8_0";
     case TensorType::Q4_0: return "q4_0";
+    case TensorType::Q4_K: return "q4_k";
+    case TensorType::Q6_K: return "q6_k";
     case TensorType::Q1_0: return "q1_0";
     case TensorType::Q2_0: return "q2_0";
     case TensorType::PQ2_0: return "pq2_0";

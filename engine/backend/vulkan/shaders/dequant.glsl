@@ -1,10 +1,11 @@
 // Weight access for one tensor type, selected by a TYPE_<name> define (one SPIR-V module per type).
 // Binding 0 is the weight buffer. Row offsets `ro` are in elements for F32/F16/BF16, in bytes otherwise.
 //   float deq(uint ro, uint k)                element k of the row starting at ro
-//   float dot_chunk(uint ro, uint c, uint xo) (block types, CHUNKED) dot of elements 32c..32c+31 of
-//                                             the row with xv[xo + 32c ..]; xv must be declared first.
+//   float dot_chunk(uint ro, uint c, uint xo) (block types but the K-quants, CHUNKED) dot of elements
+//                                             32c..32c+31 of the row with xv[xo + 32c ..]; xv must be
+//                                             declared first.
 // Block types are read byte-wise through an 8-bit storage buffer because their block sizes
-// (18, 34, 54, 66 bytes) are not multiples of 4. Layouts: specs/formats.md section 2.3.
+// (18, 34, 54, 66, 144, 210 bytes) are not multiples of 4. Layouts: specs/formats.md section 2.3.
 
 #if defined(TYPE_F32)
 layout(std430, binding = 0) readonly buffer Wbuf { float wf[]; };
@@ -61,6 +62,41 @@ float dot_chunk(uint ro, uint c, uint xo) {
         s += (float(v & 15u) - 8.0) * xv[x0 + j] + (float(v >> 4) - 8.0) * xv[x0 + j + 16u];
     }
     return ld_half(b) * s;
+}
+
+#elif defined(TYPE_Q4_K)
+// 256 elements, 144 bytes: fp16 d, fp16 dmin, 12 bytes of packed 6-bit sub-block scales and mins, 128
+// bytes of nibbles (formats.md 2.3.4). Sub-block j = element / 32 (8 of them); element 64c + l
+// (l < 32) is the low nibble of qs[32c + l], 64c + 32 + l its high nibble; x = d sc_j q - dmin m_j.
+// (Llama.cpp's quantizer puts token_embd / output of TQ1_0 / TQ2_0 models in K-quants.)
+float deq(uint ro, uint k) {
+    uint b = ro + (k / 256u) * 144u;
+    uint j = k % 256u, sub = j / 32u, s = b + 4u;
+    uint sc, m;
+    if (sub < 4u) {
+        sc = ldb(s + sub) & 63u;
+        m = ldb(s + sub + 4u) & 63u;
+    } else {
+        sc = (ldb(s + sub + 4u) & 15u) | ((ldb(s + sub - 4u) >> 6) << 4);
+        m = (ldb(s + sub + 4u) >> 4) | ((ldb(s + sub) >> 6) << 4);
+    }
+    uint v = ldb(b + 16u + 32u * (j / 64u) + j % 32u);
+    uint q = (sub & 1u) != 0u ? v >> 4 : v & 15u;
+    return ld_half(b) * float(sc) * float(q) - ld_half(b + 2u) * float(m);
+}
+
+#elif defined(TYPE_Q6_K)
+// 256 elements, 210 bytes: ql[128] (low nibbles), qh[64] (2 high bits each), int8 scales[16], fp16 d
+// (formats.md 2.3.5). Half h = element / 128, quarter t = (element % 128) / 32, l = element % 32:
+// low bits from ql[64h + l + 32 (t % 2)] (nibble t / 2), high bits 2t of qh[32h + l], scale
+// scales[8h + l / 16 + 2t]; x = d scale (q - 32).
+float deq(uint ro, uint k) {
+    uint b = ro + (k / 256u) * 210u;
+    uint j = k % 256u, h = j / 128u, t = (j % 128u) / 32u, l = j % 32u;
+    uint lo = (ldb(b + 64u * h + l + 32u * (t % 2u)) >> (4u * (t / 2u))) & 15u;
+    uint hi = (ldb(b + 128u + 32u * h + l) >> (2u * t)) & 3u;
+    int sc = bitfieldExtract(int(ldb(b + 192u + 8u * h + l / 16u + 2u * t)), 0, 8);
+    return ld_half(b + 208u) * float(sc) * float(int(lo | (hi << 4)) - 32);
 }
 
 #elif defined(TYPE_Q1_0)
