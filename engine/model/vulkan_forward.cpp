@@ -97,6 +97,7 @@ struct VulkanModel::Impl {
     std::vector<float> norm_host;
     VulkanBuffer norms;          // every norm vector of the model, concatenated
     uint32_t output_norm = k_none;
+    uint32_t rope_freqs = k_none;  // Llama 3's rope_freqs.weight, in the norm buffer
     std::vector<DevLayer> layers;
     DevLinear output;
     // Keys per split-KV decoding workgroup: k_split_auto (chosen per step), a fixed number, or 0: no split.
@@ -199,8 +200,6 @@ VulkanModel::~VulkanModel() = default;
 std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weights& w, const gguf::GgufFile& file) {
     // Unsupported features first: no device work wasted on a model that cannot run.
     if (hp.ffn_act != FfnActivation::Silu) throw Error("the squared-ReLU FFN is not implemented on Vulkan yet");
-    if (!w.rope_freqs.empty()) throw Error("rope_freqs.weight is not implemented on Vulkan yet");
-    if (hp.rope_freq_scale != 1.0f) throw Error("linear RoPE scaling is not implemented on Vulkan yet");
     if (hp.head_dim_v != hp.head_dim) throw Error("key and value head sizes differ");
     if (hp.head_dim > 512 || hp.head_dim % 2 != 0) throw Error("head size must be even and at most 512");
     if (hp.n_rot % 2 != 0 || hp.n_rot > hp.head_dim) throw Error("unsupported rotary dimension count");
@@ -237,6 +236,7 @@ std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weight
         im.upload_group({{&l.down, &d.down}});
     }
     im.output_norm = im.add_norm(w.output_norm);
+    im.rope_freqs = im.add_norm(w.rope_freqs);
     im.upload_group({{&w.output, &im.output}});
     im.norms = im.vk.create_buffer(im.norm_host.size() * 4, VulkanMemory::DeviceLocal);
     im.vk.upload(im.norms, 0, im.norm_host.data(), im.norm_host.size() * 4);
@@ -336,6 +336,9 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     qp.style = style;
     qp.q_norm = l.q_norm != k_none;
     qp.k_norm = l.k_norm != k_none;
+    qp.freq_scale = hp.rope_freq_scale;
+    qp.use_freq_factors = rope_freqs != k_none;
+    if (qp.use_freq_factors) qp.freq_factors = at(norms, rope_freqs);
     qp.eps = eps;
     VulkanAttention a;
     a.head_dim = D;

@@ -2,6 +2,7 @@
 // Builds small random models in memory with gguf::GgufWriter, for tests that need an architecture or
 // a broken file the fixtures do not have. Header-only; used by several test executables.
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -23,6 +24,8 @@ struct TinySpec {
     std::set<std::string> omit_keys;          // metadata keys to leave out
     bool synthetic_flag = false;
     float layer_weight_scale = 1.0f;          // multiplies every per-layer 2-D weight (0: identity blocks)
+    bool rope_freqs = false;                  // a rope_freqs.weight (Llama 3) of factors 1 .. 8
+    float rope_linear_factor = 0.0f;          // > 0: rope.scaling.type "linear" with this factor
 };
 
 inline std::vector<uint8_t> build_tiny_model(const TinySpec& s, uint32_t seed = 7) {
@@ -49,6 +52,17 @@ inline std::vector<uint8_t> build_tiny_model(const TinySpec& s, uint32_t seed = 
     f32(p + "rope.freq_base", 10000.0f);
     f32(p + "attention.layer_norm_rms_epsilon", 1e-5f);
     w.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(s.n_vocab - 1));
+    if (s.rope_linear_factor > 0.0f) {
+        w.set_string(p + "rope.scaling.type", "linear");
+        w.set_f32(p + "rope.scaling.factor", s.rope_linear_factor);
+    }
+    if (s.rope_freqs) {  // rising factors as Llama 3's: the low-frequency pairs are slowed down most
+        std::vector<float> ff(static_cast<size_t>(s.head_dim / 2));
+        for (size_t i = 0; i < ff.size(); ++i) ff[i] = 1.0f + 7.0f * static_cast<float>(i) / static_cast<float>(ff.size());
+        std::vector<uint8_t> bytes(ff.size() * 4);
+        std::memcpy(bytes.data(), ff.data(), bytes.size());
+        w.add_tensor("rope_freqs.weight", TensorType::F32, {static_cast<int64_t>(ff.size())}, std::move(bytes));
+    }
 
     auto add = [&](const std::string& name, std::vector<int64_t> ne, TensorType type, float sd, bool norm) {
         if (s.omit.count(name)) return;

@@ -163,6 +163,10 @@ std::vector<double> reference_forward(const gguf::GgufFile& f, const std::vector
     const Mat& head = has_out ? out : emb;
     Vec freq_factors;
     if (llama && f.tensor("rope_freqs.weight")) freq_factors = load_vec(f, "rope_freqs.weight");
+    // Linear RoPE scaling (rope.scaling.type "linear"): every angle divided by rope.scaling.factor.
+    double angle_scale = 1.0;
+    if (f.get_string(p + "rope.scaling.type").value_or("") == "linear")
+        angle_scale = 1.0 / f.get_float(p + "rope.scaling.factor").value_or(1.0);
 
     std::vector<Layer> layers(static_cast<size_t>(L));
     for (int64_t l = 0; l < L; ++l) {
@@ -205,6 +209,7 @@ std::vector<double> reference_forward(const gguf::GgufFile& f, const std::vector
         for (int64_t i = 0; i < R / 2; ++i, theta_f *= theta_scale) {
             double theta = theta_f;
             if (!freq_factors.empty()) theta /= freq_factors[static_cast<size_t>(i)];
+            theta *= angle_scale;
             const double c = std::cos(theta), s = std::sin(theta);
             const int64_t a = neox ? i : 2 * i, b = neox ? i + R / 2 : 2 * i + 1;
             const double x0 = x[a], x1 = x[b];

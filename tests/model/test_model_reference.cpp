@@ -99,6 +99,8 @@ private slots:
         QTest::newRow("qwen3 PQ2_0") << "qwen3" << int(TensorType::PQ2_0) << true;
         QTest::newRow("qwen3 PTQ1_0") << "qwen3" << int(TensorType::PTQ1_0) << true;
         QTest::newRow("qwen3 TQ1_0") << "qwen3" << int(TensorType::TQ1_0) << true;
+        // Llama 3's rope_freqs.weight with linear RoPE scaling on top.
+        QTest::newRow("llama F32 rope_freqs linear") << "llama-rope3" << int(TensorType::F32) << false;
     }
     void tiny_models() {
         QFETCH(QString, arch);
@@ -106,6 +108,11 @@ private slots:
         QFETCH(bool, ternary);
         test::TinySpec spec;
         spec.arch = arch.toStdString();
+        if (arch == "llama-rope3") {
+            spec.arch = "llama";
+            spec.rope_freqs = true;
+            spec.rope_linear_factor = 4.0f;
+        }
         spec.type = static_cast<TensorType>(type);
         spec.ternary = ternary;
         if (spec.type == TensorType::TQ1_0) {

@@ -154,19 +154,29 @@ private slots:
         QTest::addColumn<QString>("arch");
         QTest::addColumn<int>("type");
         QTest::addColumn<bool>("ternary");
-        QTest::newRow("qwen3 PQ2_0 ternary") << "qwen3" << int(TensorType::PQ2_0) << true;
-        QTest::newRow("llama PQ2_0") << "llama" << int(TensorType::PQ2_0) << false;
-        QTest::newRow("qwen3 BF16") << "qwen3" << int(TensorType::BF16) << false;
+        QTest::addColumn<bool>("llama3_rope");  // rope_freqs.weight and linear RoPE scaling
+        QTest::newRow("qwen3 PQ2_0 ternary") << "qwen3" << int(TensorType::PQ2_0) << true << false;
+        QTest::newRow("llama PQ2_0") << "llama" << int(TensorType::PQ2_0) << false << false;
+        QTest::newRow("qwen3 BF16") << "qwen3" << int(TensorType::BF16) << false << false;
+        QTest::newRow("llama TQ2_0 rope_freqs linear") << "llama" << int(TensorType::TQ2_0) << true << true;
     }
 
     void tinyModels() {
         QFETCH(QString, arch);
         QFETCH(int, type);
         QFETCH(bool, ternary);
+        QFETCH(bool, llama3_rope);
         test::TinySpec spec;
         spec.arch = arch.toStdString();
         spec.type = static_cast<TensorType>(type);
         spec.ternary = ternary;
+        if (llama3_rope) {
+            spec.rope_freqs = true;
+            spec.rope_linear_factor = 4.0f;
+            spec.n_embd = 256;  // TQ2_0 blocks of 256 (every row width a multiple)
+            spec.head_dim = 128;
+            spec.n_ff = 512;
+        }
         const std::vector<uint8_t> bytes = test::build_tiny_model(spec);
         ModelParams mp;
         mp.backend = Backend::Vulkan;

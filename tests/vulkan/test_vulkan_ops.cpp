@@ -697,13 +697,15 @@ private slots:
         QTest::addColumn<bonsai::RopeStyle>("style");
         QTest::addColumn<uint32_t>("n_kv");
         QTest::addColumn<uint32_t>("split_len");
+        QTest::addColumn<bool>("llama3");  // rope_freqs factors and linear scaling
         using bonsai::RopeStyle;
-        QTest::newRow("gqa 8/2 D128 neox norms kv100 split 16") << 128u << 8u << 2u << 128u << true << RopeStyle::Neox << 100u << 16u;
-        QTest::newRow("gqa 8/2 D128 kv96 split 16 (own key first of a split)") << 128u << 8u << 2u << 128u << true << RopeStyle::Neox << 97u << 16u;
-        QTest::newRow("mha 4/4 D64 norm-style kv1") << 64u << 4u << 4u << 64u << false << RopeStyle::Norm << 1u << 0u;
-        QTest::newRow("gqa 4/2 D128 kv37 no split") << 128u << 4u << 2u << 128u << true << RopeStyle::Neox << 37u << 0u;
-        QTest::newRow("gqa 6/3 D80 partial rot kv50 split 16") << 80u << 6u << 3u << 32u << true << RopeStyle::Norm << 50u << 16u;
-        QTest::newRow("gqa 4/2 D256 kv300 split 64") << 256u << 4u << 2u << 256u << true << RopeStyle::Neox << 300u << 64u;
+        QTest::newRow("gqa 8/2 D128 neox norms kv100 split 16") << 128u << 8u << 2u << 128u << true << RopeStyle::Neox << 100u << 16u << false;
+        QTest::newRow("gqa 8/2 D128 kv96 split 16 (own key first of a split)") << 128u << 8u << 2u << 128u << true << RopeStyle::Neox << 97u << 16u << false;
+        QTest::newRow("mha 4/4 D64 norm-style kv1") << 64u << 4u << 4u << 64u << false << RopeStyle::Norm << 1u << 0u << false;
+        QTest::newRow("gqa 4/2 D128 kv37 no split") << 128u << 4u << 2u << 128u << true << RopeStyle::Neox << 37u << 0u << false;
+        QTest::newRow("gqa 6/3 D80 partial rot kv50 split 16") << 80u << 6u << 3u << 32u << true << RopeStyle::Norm << 50u << 16u << false;
+        QTest::newRow("gqa 4/2 D256 kv300 split 64") << 256u << 4u << 2u << 256u << true << RopeStyle::Neox << 300u << 64u << false;
+        QTest::newRow("gqa 8/2 D128 norm-style rope_freqs scaled kv40 split 16") << 128u << 8u << 2u << 128u << false << RopeStyle::Norm << 40u << 16u << true;
     }
 
     // attention_decode against the two dispatches it replaces (qkv_post, then attention; both checked
@@ -719,10 +721,13 @@ private slots:
         QFETCH(bonsai::RopeStyle, style);
         QFETCH(uint32_t, n_kv);
         QFETCH(uint32_t, split_len);
+        QFETCH(bool, llama3);
         const uint32_t D = head_dim, H = n_head, KVH = n_kv_head, QD = H * D, KD = KVH * D;
         const uint32_t q_at = 1, k_at = q_at + QD + 3, v_at = k_at + KD + 1;
         const std::vector<float> all = random_floats(v_at + KD + 2, -2.0f, 2.0f);
-        const std::vector<float> nw = random_floats(2 * D + 1, 0.5f, 1.5f);
+        std::vector<float> nw = random_floats(2 * D + 1, 0.5f, 1.5f);  // norms, then rope_freqs factors (1..8)
+        const std::vector<float> ff = random_floats(n_rot / 2, 1.0f, 8.0f);
+        nw.insert(nw.end(), ff.begin(), ff.end());
         const uint32_t rows = n_kv + 2;
         std::vector<uint16_t> cache(size_t(rows) * KD);
         for (auto& h : cache) h = bonsai::fp32_to_fp16(std::uniform_real_distribution<float>(-1.5f, 1.5f)(rng_));
@@ -747,6 +752,9 @@ private slots:
         qp.freq_base = 1000000.0f;
         qp.style = style;
         qp.q_norm = qp.k_norm = norms;
+        qp.freq_scale = llama3 ? 0.25f : 1.0f;
+        qp.use_freq_factors = llama3;
+        qp.freq_factors = {nb, (2 * D + 1) * 4ull};
         bonsai::VulkanAttention a;
         a.head_dim = D;
         a.n_head = H;
@@ -792,10 +800,13 @@ private slots:
         QTest::addColumn<uint32_t>("n_rot");
         QTest::addColumn<bool>("norms");
         QTest::addColumn<uint32_t>("n_tokens");
-        QTest::newRow("neox qk-norm 1 token") << bonsai::RopeStyle::Neox << 128u << 128u << true << 1u;
-        QTest::newRow("neox qk-norm 5 tokens") << bonsai::RopeStyle::Neox << 64u << 64u << true << 5u;
-        QTest::newRow("norm partial no norm 3 tokens") << bonsai::RopeStyle::Norm << 160u << 96u << false << 3u;
-        QTest::newRow("norm d=512 1 token") << bonsai::RopeStyle::Norm << 512u << 512u << true << 1u;
+        QTest::addColumn<bool>("llama3");  // rope_freqs factors and linear scaling (freq_scale 0.25)
+        QTest::newRow("neox qk-norm 1 token") << bonsai::RopeStyle::Neox << 128u << 128u << true << 1u << false;
+        QTest::newRow("neox qk-norm 5 tokens") << bonsai::RopeStyle::Neox << 64u << 64u << true << 5u << false;
+        QTest::newRow("norm partial no norm 3 tokens") << bonsai::RopeStyle::Norm << 160u << 96u << false << 3u << false;
+        QTest::newRow("norm d=512 1 token") << bonsai::RopeStyle::Norm << 512u << 512u << true << 1u << false;
+        QTest::newRow("norm rope_freqs scaled 4 tokens") << bonsai::RopeStyle::Norm << 128u << 128u << false << 4u << true;
+        QTest::newRow("neox rope_freqs scaled qk-norm 2 tokens") << bonsai::RopeStyle::Neox << 64u << 48u << true << 2u << true;
     }
 
     // qkv_post against float64 rms_norm -> rope (q in place) and f16 stores of k and v into caches at
@@ -806,11 +817,15 @@ private slots:
         QFETCH(uint32_t, n_rot);
         QFETCH(bool, norms);
         QFETCH(uint32_t, n_tokens);
+        QFETCH(bool, llama3);
         const uint32_t D = head_dim, H = 6, KVH = 2, QD = H * D, KD = KVH * D;
-        const float base = 1000000.0f, eps = 1e-6f;
+        const float base = 1000000.0f, eps = 1e-6f, freq_scale = llama3 ? 0.25f : 1.0f;
         const uint32_t q_at = 3, k_at = q_at + n_tokens * QD + 1, v_at = k_at + n_tokens * KD + 2;
         std::vector<float> all = random_floats(v_at + n_tokens * KD + 4, -2.0f, 2.0f);
-        std::vector<float> nw = random_floats(2 * D + 1, 0.5f, 1.5f);  // q_norm at 1, k_norm at D + 1
+        // q_norm at 1, k_norm at D + 1, rope_freqs factors (1..8) at 2D + 1
+        std::vector<float> nw = random_floats(2 * D + 1, 0.5f, 1.5f);
+        const std::vector<float> ff = random_floats(n_rot / 2, 1.0f, 8.0f);
+        nw.insert(nw.end(), ff.begin(), ff.end());
         std::vector<int32_t> pos(n_tokens);
         for (uint32_t t = 0; t < n_tokens; ++t) pos[t] = int32_t(2 + 9 * t);
         VulkanBuffer xb = host_floats(all), nb = host_floats(nw);
@@ -829,6 +844,9 @@ private slots:
         p.style = style;
         p.q_norm = p.k_norm = norms;
         p.eps = eps;
+        p.freq_scale = freq_scale;
+        p.use_freq_factors = llama3;
+        p.freq_factors = {nb, (2 * D + 1) * 4ull};
         const uint64_t row2 = 2ull * KD * 2;  // byte offset of cache row 2
         vk_->begin();
         vk_->qkv_post({xb, q_at * 4ull}, {xb, k_at * 4ull}, {xb, v_at * 4ull}, {nb, 4}, {nb, (D + 1) * 4ull}, pb,
@@ -848,7 +866,7 @@ private slots:
             for (uint32_t d = 0; d < D; ++d) mag[d] = std::fabs(out[d]) + 1e-3;
             const std::vector<double> in = out;
             for (uint32_t i = 0; i < n_rot / 2; ++i) {
-                double theta = ps * std::pow(double(base), -2.0 * i / n_rot);
+                double theta = ps * std::pow(double(base), -2.0 * i / n_rot) * freq_scale / (llama3 ? ff[i] : 1.0);
                 uint32_t i0 = style == bonsai::RopeStyle::Norm ? 2 * i : i;
                 uint32_t i1 = style == bonsai::RopeStyle::Norm ? i0 + 1 : i0 + n_rot / 2;
                 out[i0] = in[i0] * std::cos(theta) - in[i1] * std::sin(theta);

@@ -347,6 +347,27 @@ void check_qkv_post(const char* op, const VulkanQkvPost& p, VulkanRef q, VulkanR
     if (p.n_head == 0 || p.n_kv_head == 0 || uint64_t(p.n_head) + 2ull * p.n_kv_head > 65535) fail(op, "bad head counts");
     if (k.buffer != q.buffer || v.buffer != q.buffer) fail(op, "q, k and v must be in one buffer");
     if (p.q_norm && p.k_norm && k_norm.buffer != q_norm.buffer) fail(op, "q_norm and k_norm must be in one buffer");
+    if (!(p.freq_scale > 0.0f) || !std::isfinite(p.freq_scale)) fail(op, "freq_scale must be positive");
+    if (p.use_freq_factors && (p.q_norm || p.k_norm) && p.freq_factors.buffer != (p.q_norm ? q_norm : k_norm).buffer)
+        fail(op, "rope_freqs must be in the buffer of the norm weights");
+}
+
+// The buffer qkv_post.comp / attention.comp read norm weights and rope_freqs from (nullptr: neither is
+// used), and the float index of the rope_freqs factors (0xffffffff: none).
+const VulkanBuffer* post_weights(const char* op, const VulkanQkvPost& p, VulkanRef q_norm, VulkanRef k_norm,
+                                 uint32_t& ff_off) {
+    ff_off = 0xffffffffu;
+    if (p.use_freq_factors) {
+        ff_off = index_of(op, "rope_freqs", p.freq_factors, floats(p.n_rot / 2), 4);
+        if (!p.freq_factors.buffer) fail(op, "rope_freqs have no buffer");
+        return p.freq_factors.buffer;
+    }
+    if (p.q_norm || p.k_norm) {
+        const VulkanBuffer* b = p.q_norm ? q_norm.buffer : k_norm.buffer;
+        if (!b) fail(op, "norm weights have no buffer");
+        return b;
+    }
+    return nullptr;
 }
 
 // attention.comp's push constants.
@@ -360,6 +381,8 @@ struct AttentionPC {
     uint32_t fuse, kr_off, vr_off, qn_off, kn_off, n_rot, style;
     float log2_base, eps;
     int32_t pos;
+    float freq_scale;
+    uint32_t ff_off;
 };
 static_assert(sizeof(AttentionPC) <= 128, "push constants beyond the guaranteed 128 bytes");
 }  // namespace
@@ -403,7 +426,7 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     };
     AttentionPC pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
                    p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0, 0,
-                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0};
+                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0, 1.0f, 0xffffffffu};
     pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
     pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
     const uint64_t qo_floats = uint64_t(p.n_tokens) * p.n_head * p.head_dim;
@@ -418,7 +441,8 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
         pc.vr_off = index_of(op, "v", f->v, floats(kd), 4);
         if (f->post->q_norm) pc.qn_off = index_of(op, "q_norm", f->q_norm, floats(p.head_dim), 4);
         if (f->post->k_norm) pc.kn_off = index_of(op, "k_norm", f->k_norm, floats(p.head_dim), 4);
-        if (f->post->q_norm || f->post->k_norm) nbuf = f->post->q_norm ? f->q_norm.buffer : f->k_norm.buffer;
+        if (const VulkanBuffer* b = post_weights(op, *f->post, f->q_norm, f->k_norm, pc.ff_off)) nbuf = b;
+        pc.freq_scale = f->post->freq_scale;
         pc.n_rot = f->post->n_rot;
         pc.style = f->post->style == RopeStyle::Norm ? 0u : 1u;
         pc.log2_base = std::log2(f->post->freq_base);
@@ -470,16 +494,15 @@ void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_
     impl_->require_recording(op);
     if (p.n_tokens == 0 || p.n_tokens > 65535) fail(op, "n_tokens must be 1..65535");
     check_qkv_post(op, p, q, k, v, q_norm, k_norm);
-    const bool any_norm = p.q_norm || p.k_norm;
-    const VulkanRef nref = p.q_norm ? q_norm : k_norm;
     const uint64_t QD = uint64_t(p.n_head) * p.head_dim, KD = uint64_t(p.n_kv_head) * p.head_dim;
     struct {
         uint32_t head_dim, n_head, n_kv_head, n_rot, q_off, k_off, v_off, qn_off, kn_off, p_off, kc_off, vc_off;
         float log2_base;
         uint32_t style;
-        float eps;
+        float eps, freq_scale;
+        uint32_t ff_off;
     } pc{p.head_dim, p.n_head, p.n_kv_head, p.n_rot, 0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0,
-         std::log2(p.freq_base), p.style == RopeStyle::Norm ? 0u : 1u, p.eps};
+         std::log2(p.freq_base), p.style == RopeStyle::Norm ? 0u : 1u, p.eps, p.freq_scale, 0xffffffffu};
     pc.q_off = index_of(op, "q", q, floats(QD * p.n_tokens), 4);
     pc.k_off = index_of(op, "k", k, floats(KD * p.n_tokens), 4);
     pc.v_off = index_of(op, "v", v, floats(KD * p.n_tokens), 4);
@@ -489,8 +512,8 @@ void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_
     pc.kc_off = index_of(op, "k_cache", k_cache, 2 * KD * p.n_tokens, 4);
     pc.vc_off = index_of(op, "v_cache", v_cache, 2 * KD * p.n_tokens, 4);
     // Unused norm binding: bind the q buffer (never read).
-    const VulkanBuffer* nbuf = any_norm ? nref.buffer : q.buffer;
-    if (any_norm && !nbuf) fail(op, "norm weights have no buffer");
+    const VulkanBuffer* nbuf = post_weights(op, p, q_norm, k_norm, pc.ff_off);
+    if (!nbuf) nbuf = q.buffer;
     impl_->dispatch("qkv_post", {q.buffer, nbuf, positions.buffer, k_cache.buffer, v_cache.buffer}, &pc, sizeof pc,
                     p.n_head + 2 * p.n_kv_head, p.n_tokens);
 }

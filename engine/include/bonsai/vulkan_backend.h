@@ -154,6 +154,11 @@ struct VulkanQkvPost {
     RopeStyle style = RopeStyle::Norm;
     bool q_norm = false, k_norm = false;  // RMS-normalize q / k heads with the given weights first
     float eps = 1e-6f;
+    float freq_scale = 1.0f;  // linear RoPE scaling: every angle times this
+    // Llama 3's rope_freqs: the angle of rotated pair i is divided by freq_factors[i] (n_rot / 2 floats;
+    // in the buffer of q_norm / k_norm when those are used).
+    bool use_freq_factors = false;
+    VulkanRef freq_factors;
 };
 
 // Counters for tests and diagnostics.

@@ -39,7 +39,7 @@ layout(std430, binding = 2) buffer VbufW { uint vw32[]; };
 layout(std430, binding = 3) coherent buffer Obuf { float ov[]; };
 layout(std430, binding = 4) writeonly buffer Fbuf { float fv[]; };  // split-KV: the merged output
 layout(std430, binding = 5) coherent buffer Cbuf { uint cnt[]; };   // split-KV: one counter per head (0 between dispatches)
-layout(std430, binding = 6) readonly buffer Nbuf { float nrm[]; };  // fused: q_norm / k_norm weights
+layout(std430, binding = 6) readonly buffer Nbuf { float nrm[]; };  // fused: q_norm / k_norm weights, rope_freqs
 layout(push_constant) uniform PC {
     uint head_dim, n_head, n_kv_head, n_kv;
     uint k_off, k_ps, k_hs;  // f16 elements
@@ -60,6 +60,8 @@ layout(push_constant) uniform PC {
     uint n_rot, style;       // RoPE: rotated dims, 0 NORM / 1 NEOX (fused)
     float log2_base, eps;    // RoPE frequency base (log2), RMS norm epsilon (fused)
     int pos;                 // the token's position (fused)
+    float freq_scale;        // linear RoPE scaling (fused)
+    uint ff_off;             // floats (binding 6): rope_freqs factors; 0xffffffff: none (fused)
 } pc;
 shared uint last_sh;  // split-KV: this workgroup finished its head last
 
@@ -102,7 +104,8 @@ void norm_rope(uint src, uint nw) {
     uint half_rot = pc.n_rot / 2u;
     float p = float(pc.pos);
     for (uint i = t; i < half_rot; i += WG) {
-        float theta = p * exp2(-2.0 * float(i) / float(pc.n_rot) * pc.log2_base);
+        float ff = pc.ff_off != 0xffffffffu ? nrm[pc.ff_off + i] : 1.0;
+        float theta = rope_theta(p, i, pc.n_rot, pc.log2_base, pc.freq_scale, ff);
         float c = cos(theta), s = sin(theta);
         uint i0 = pc.style == 0u ? 2u * i : i;
         uint i1 = pc.style == 0u ? i0 + 1u : i0 + half_rot;

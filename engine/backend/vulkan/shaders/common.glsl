@@ -43,5 +43,12 @@ float wg_max(float v) {
     return m;
 }
 
+// RoPE angle of rotated pair i at position p (rope.comp, qkv_post.comp, attention.comp):
+// p * base^(-2i/n_rot), times the linear-scaling factor, divided by the pair's rope_freqs factor ff
+// (Llama 3; 1 without), in the order the CPU backend applies them.
+float rope_theta(float p, uint i, uint n_rot, float log2_base, float freq_scale, float ff) {
+    return freq_scale * (p * exp2(-2.0 * float(i) / float(n_rot) * log2_base) / ff);
+}
+
 // Index of this workgroup when the dispatch was split over x and y (more than 65535 groups).
 uint flat_group_id() { return gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x; }

@@ -9,7 +9,7 @@
 #include "common.glsl"
 
 layout(std430, binding = 0) buffer Xbuf { float xv[]; };            // q, k and v (f32)
-layout(std430, binding = 1) readonly buffer Nbuf { float nv[]; };   // norm weights
+layout(std430, binding = 1) readonly buffer Nbuf { float nv[]; };   // norm weights, rope_freqs
 layout(std430, binding = 2) readonly buffer Pbuf { int pos[]; };
 layout(std430, binding = 3) writeonly buffer Kbuf { uint kc[]; };   // pairs of halves
 layout(std430, binding = 4) writeonly buffer Vbuf { uint vc[]; };
@@ -22,6 +22,8 @@ layout(push_constant) uniform PC {
     float log2_base;
     uint style;                 // 0 NORM, 1 NEOX
     float eps;
+    float freq_scale;           // linear RoPE scaling (1: none)
+    uint ff_off;                // floats (binding 1): rope_freqs factors, n_rot / 2; 0xffffffff: none
 } pc;
 
 shared float hs[512];
@@ -51,7 +53,8 @@ void main() {
     uint half_rot = pc.n_rot / 2u;
     float p = float(pos[pc.p_off + tok]);
     for (uint i = t; i < half_rot; i += WG) {
-        float theta = p * exp2(-2.0 * float(i) / float(pc.n_rot) * pc.log2_base);
+        float ff = pc.ff_off != 0xffffffffu ? nv[pc.ff_off + i] : 1.0;
+        float theta = rope_theta(p, i, pc.n_rot, pc.log2_base, pc.freq_scale, ff);
         float c = cos(theta), s = sin(theta);
         uint i0 = pc.style == 0u ? 2u * i : i;
         uint i1 = pc.style == 0u ? i0 + 1u : i0 + half_rot;

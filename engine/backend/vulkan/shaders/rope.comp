@@ -20,7 +20,7 @@ void main() {
     uint i = id % half_rot;
     uint th = id / half_rot;  // token * n_heads + head
     uint tok = th / pc.n_heads;
-    float theta = float(pos[pc.p_off + tok]) * exp2(-2.0 * float(i) / float(pc.n_rot) * pc.log2_base);
+    float theta = rope_theta(float(pos[pc.p_off + tok]), i, pc.n_rot, pc.log2_base, 1.0, 1.0);
     float c = cos(theta), s = sin(theta);
     uint base = pc.x_off + th * pc.head_dim;
     uint i0 = pc.style == 0u ? base + 2u * i : base + i;
