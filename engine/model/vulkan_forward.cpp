@@ -125,8 +125,10 @@ struct VulkanModel::Impl {
     bool upload_group(std::initializer_list<std::pair<const Linear*, DevLinear*>> group) {
         bool fuse = group.size() > 1;
         const Linear& first = *group.begin()->first;
+        // (I2_S tensors carry their own scale after their rows: never fused.)
         for (const auto& [l, d] : group)
-            fuse = fuse && l->w.type == first.w.type && l->w.n_in == first.w.n_in && !l->has_scale;
+            fuse = fuse && l->w.type == first.w.type && l->w.n_in == first.w.n_in && !l->has_scale &&
+                   l->w.type != TensorType::I2_S;
         size_t total = 0;
         for (const auto& [l, d] : group) {
             if (!VulkanBackend::supports_matvec(l->w.type))
@@ -138,12 +140,12 @@ struct VulkanModel::Impl {
             d->scale = l->scale;
             d->has_scale = l->has_scale;
             d->off = fuse ? total : 0;
-            total += row_nbytes(l->w.type, l->w.n_in) * static_cast<size_t>(l->w.n_out);
+            total += device_bytes(*l);
         }
         try {
             if (fuse) weights.push_back(vk.create_buffer(total, VulkanMemory::DeviceLocal));
             for (const auto& [l, d] : group) {
-                const size_t bytes = row_nbytes(l->w.type, l->w.n_in) * static_cast<size_t>(l->w.n_out);
+                const size_t bytes = device_bytes(*l);
                 if (!fuse) weights.push_back(vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
                 d->buf = &weights.back();
                 vk.upload(weights.back(), d->off, native_bytes(*l, bytes), bytes);
@@ -152,6 +154,12 @@ struct VulkanModel::Impl {
             throw Error("tensor '" + first.name + "': " + e.what());
         }
         return fuse;
+    }
+
+    // Bytes of a projection on the device: its rows, and for I2_S the 32-byte tail holding its scale.
+    static size_t device_bytes(const Linear& l) {
+        const size_t rows = row_nbytes(l.w.type, l.w.n_in) * static_cast<size_t>(l.w.n_out);
+        return l.w.type == TensorType::I2_S ? rows + 32 : rows;
     }
 
     // The tensor's bytes in the GGUF block layout: the file's copy (the CPU backend may have replaced
@@ -163,9 +171,11 @@ struct VulkanModel::Impl {
         throw Error("tensor '" + l.name + "': its file bytes were not found");
     }
 
-    // y = scale · W·x for n token rows (matvec for one token, the tiled matmul for a batch).
-    void linear(const DevLinear& l, VulkanRef x, uint32_t n, VulkanRef y) {
+    // y = scale · W·x for n token rows (matvec for one token, the tiled matmul for a batch). I2_S
+    // (BitNet b1.58) multiplies the per-token int8 quantization of x, as its fork does: into s.xq first.
+    void linear(const DevLinear& l, VulkanRef x, uint32_t n, VulkanRef y, VulkanSessionState& s) {
         const VulkanRef w(*l.buf, l.off);
+        x = quantized_input(l, x, n, s);
         if (n == 1) vk.matvec(l.type, w, l.n_in, l.n_out, x, y);
         else vk.matmul(l.type, w, l.n_in, l.n_out, x, n, y);
         if (l.has_scale) vk.scale(y, y, n * l.n_out, l.scale);
@@ -174,11 +184,18 @@ struct VulkanModel::Impl {
     // x += scale · W·in: for one token without a scale the add is fused into the matvec (one dispatch).
     void residual_linear(const DevLinear& l, VulkanRef in, uint32_t n, VulkanSessionState& s, VulkanRef x) {
         if (n == 1 && !l.has_scale) {
-            vk.matvec(l.type, VulkanRef(*l.buf, l.off), l.n_in, l.n_out, in, x, true);
+            vk.matvec(l.type, VulkanRef(*l.buf, l.off), l.n_in, l.n_out, quantized_input(l, in, n, s), x, true);
             return;
         }
-        linear(l, in, n, s.tmp);
+        linear(l, in, n, s.tmp, s);
         vk.add(x, s.tmp, x, n * l.n_out);
+    }
+
+    // The input an I2_S projection multiplies: x quantized per token into s.xq; x itself otherwise.
+    VulkanRef quantized_input(const DevLinear& l, VulkanRef x, uint32_t n, VulkanSessionState& s) {
+        if (l.type != TensorType::I2_S) return x;
+        vk.quantize_i8(x, s.xq, l.n_in, n);
+        return s.xq;
     }
 
     // Input transform "rms_norm with the norm vector at float offset off" for matvec_fused.
@@ -199,7 +216,6 @@ VulkanModel::~VulkanModel() = default;
 
 std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weights& w, const gguf::GgufFile& file) {
     // Unsupported features first: no device work wasted on a model that cannot run.
-    if (hp.ffn_act != FfnActivation::Silu) throw Error("the squared-ReLU FFN is not implemented on Vulkan yet");
     if (hp.head_dim_v != hp.head_dim) throw Error("key and value head sizes differ");
     if (hp.head_dim > 512 || hp.head_dim % 2 != 0) throw Error("head size must be even and at most 512");
     if (hp.n_rot % 2 != 0 || hp.n_rot > hp.head_dim) throw Error("unsupported rotary dimension count");
@@ -288,6 +304,7 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
         s.tmp = f32(E, dl);
         s.g = vk.create_buffer(static_cast<size_t>(n * F + F) * 4, dl);  // + room for up of a fused step
         s.u = f32(F, dl);
+        s.xq = f32(std::max({E, QD, F}), dl);
         s.cap = n;
     }
     const int64_t want = std::clamp<int64_t>(static_cast<int64_t>(k_logits_bytes / (static_cast<uint64_t>(V) * 4)), 1, n);
@@ -320,9 +337,9 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.matvec(l.wq.type, qkv_w, E, QD + 2 * KD, s.xn, s.q);
     } else {
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
-        linear(l.wq, s.xn, n, q);
-        linear(l.wk, s.xn, n, k);
-        linear(l.wv, s.xn, n, v);
+        linear(l.wq, s.xn, n, q, s);
+        linear(l.wk, s.xn, n, k, s);
+        linear(l.wv, s.xn, n, v, s);
     }
     // QK-norm (qwen3), RoPE and the f16 KV-cache stores in one dispatch.
     const uint64_t kv_byte = uint64_t(pos0) * KD * 2;
@@ -365,8 +382,9 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     // FFN half. One token, fused gate|up of a low-bit type: ffn_norm inside the gate|up matvec and
     // SwiGLU inside the down matvec (3 dispatches fewer).
     const VulkanRef gu_w(*l.gate.buf, l.gate.off);
+    const bool relu2 = hp.ffn_act == FfnActivation::ReluSquared;  // BitNet b1.58 (else SwiGLU)
     if (n == 1 && l.gu_fused && VulkanBackend::supports_fused_matvec(l.gate.type) && l.ffn_sub_norm == k_none &&
-        VulkanBackend::supports_fused_matvec(l.down.type) && !l.down.has_scale) {
+        VulkanBackend::supports_fused_matvec(l.down.type) && !l.down.has_scale && !relu2) {
         vk.matvec_fused(l.gate.type, gu_w, E, 2 * F, s.x, s.g, norm_input(l.ffn_norm));
         VulkanMatvecInput sw;
         sw.swiglu = true;
@@ -376,11 +394,11 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     vk.rms_norm(s.x, at(norms, l.ffn_norm), s.xn, E, n, eps);
     if (n == 1 && l.gu_fused) {  // gate|up in one matvec, up lands right after gate in s.g
         vk.matvec(l.gate.type, gu_w, E, 2 * F, s.xn, s.g);
-        vk.swiglu(s.g, at(s.g, F), s.g, F);
+        vk.swiglu(s.g, at(s.g, F), s.g, F, relu2);
     } else {
-        linear(l.gate, s.xn, n, s.g);
-        linear(l.up, s.xn, n, s.u);
-        vk.swiglu(s.g, s.u, s.g, n * F);
+        linear(l.gate, s.xn, n, s.g, s);
+        linear(l.up, s.xn, n, s.u, s);
+        vk.swiglu(s.g, s.u, s.g, n * F, relu2);
     }
     if (l.ffn_sub_norm != k_none) vk.rms_norm(s.g, at(norms, l.ffn_sub_norm), s.g, F, n, eps);
     residual_linear(l.down, s.g, n, s, s.x);
@@ -442,7 +460,7 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
         for (int64_t r0 = 0; r0 < rows; r0 += s.logits_cap) {
             const int64_t cnt = std::min(s.logits_cap, rows - r0);
             if (r0 > 0) im.vk.begin();
-            im.linear(im.output, at(s.xn, static_cast<uint64_t>(r0) * uE), static_cast<uint32_t>(cnt), s.logits_dev);
+            im.linear(im.output, at(s.xn, static_cast<uint64_t>(r0) * uE), static_cast<uint32_t>(cnt), s.logits_dev, s);
             im.vk.copy(s.logits_dev, s.logits, static_cast<uint64_t>(cnt * V) * 4);
             im.vk.submit_and_wait();
             std::memcpy(st.logits.data() + r0 * V, s.logits.data(), static_cast<size_t>(cnt * V) * 4);

@@ -29,6 +29,17 @@ using test::manifest_entry;
 using test::read_f32;
 using test::read_ids;
 
+// ‖got − ref‖₂ / ‖ref‖₂ (a non-finite difference counts as 1e15).
+double relative_error(const std::vector<float>& got, const std::vector<double>& ref) {
+    double ss_ref = 0, ss_diff = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+        const double d = static_cast<double>(got.at(i)) - ref[i];
+        ss_ref += ref[i] * ref[i];
+        ss_diff += std::isfinite(d) ? d * d : 1e30;
+    }
+    return std::sqrt(ss_diff / ss_ref);
+}
+
 class TestVulkanModel : public QObject {
     Q_OBJECT
     bool have_device_ = false;
@@ -147,8 +158,8 @@ private slots:
     // Types and architectures the fixtures do not have, as tiny random models against the float64
     // reference forward pass (tests/model/reference_forward.h, no engine code): the prompt in one batch
     // (matmul) and one token at a time (the matvec shaders, fused norms and inputs). The shaders take
-    // float activations, so the bound is 2e-3 (lavapipe: ~2e-4, the f16 KV cache), not the 2e-2 of the
-    // CPU backend's int8 activations. PQ2_0 is what the Ternary Bonsai files hold (Q2_0's codec, 128
+    // float activations (I2_S: BitNet's per-token int8), so the bound is 2e-3 (lavapipe: ~2e-4, the f16
+    // KV cache), not the 2e-2 of the CPU backend's int8 activations. PQ2_0 is what the Ternary Bonsai files hold (Q2_0's codec, 128
     // weights per scale).
     void tinyModels_data() {
         QTest::addColumn<QString>("arch");
@@ -159,6 +170,8 @@ private slots:
         QTest::newRow("llama PQ2_0") << "llama" << int(TensorType::PQ2_0) << false << false;
         QTest::newRow("qwen3 BF16") << "qwen3" << int(TensorType::BF16) << false << false;
         QTest::newRow("llama TQ2_0 rope_freqs linear") << "llama" << int(TensorType::TQ2_0) << true << true;
+        // Microsoft's dialect: I2_S (per-tensor scale inside the tensor), squared ReLU, sub-norms.
+        QTest::newRow("bitnet-b1.58 I2_S") << "bitnet-b1.58" << int(TensorType::I2_S) << true << false;
     }
 
     void tinyModels() {
@@ -183,9 +196,14 @@ private slots:
         auto model = Model::from_file(gguf::GgufFile::from_memory(bytes.data(), bytes.size()), mp);
         QCOMPARE(model->backend(), Backend::Vulkan);
         const std::vector<int32_t> tokens = {1, 5, 9, 33, 2, 60, 7, 7, 12, 40, 0, 63};
+        // The shaders multiply float activations, except that I2_S projections quantize theirs per token
+        // to int8 as BitNet's fork does (VulkanBackend::quantize_i8): for those the reference rounds alike.
+        const bool int8 = spec.type == TensorType::I2_S;
         test::RefOptions ro;
-        ro.round_activations = false;  // the shaders multiply float (not int8-quantized) activations
+        ro.round_activations = int8;
         const std::vector<double> ref = test::reference_forward(model->file(), tokens, ro);
+        ro.round_activations = false;
+        const std::vector<double> ref_float = int8 ? test::reference_forward(model->file(), tokens, ro) : ref;
         for (int64_t n_batch : {int64_t(12), int64_t(1)}) {
             SessionParams sp;
             sp.n_ctx = 16;
@@ -193,20 +211,25 @@ private slots:
             Session s(*model, sp);
             s.evaluate(tokens, true);
             QCOMPARE(s.logits_rows(), int64_t(tokens.size()));
-            const size_t V = static_cast<size_t>(model->n_vocab());
-            double ss_ref = 0, ss_diff = 0;
+            std::vector<float> got;
             for (size_t i = 0; i < tokens.size(); ++i) {
                 const auto row = s.logits_row(static_cast<int64_t>(i));
-                for (size_t j = 0; j < V; ++j) {
-                    const double r = ref[i * V + j], d = static_cast<double>(row[j]) - r;
-                    ss_ref += r * r;
-                    ss_diff += std::isfinite(d) ? d * d : 1e30;
-                }
+                got.insert(got.end(), row.begin(), row.end());
             }
-            const double rel = std::sqrt(ss_diff / ss_ref);
+            const double rel = relative_error(got, ref);
             qInfo("%s %s, batches of %lld: relative error %.2e", qPrintable(arch), tensor_type_name(spec.type),
                   static_cast<long long>(n_batch), rel);
-            QVERIFY2(rel <= 2e-3, qPrintable(QString("relative error %1 > 2e-3 (batches of %2)").arg(rel).arg(n_batch)));
+            if (!int8) {
+                QVERIFY2(rel <= 2e-3, qPrintable(QString("relative error %1 > 2e-3 (batches of %2)").arg(rel).arg(n_batch)));
+                continue;
+            }
+            // Int8 steps amplify the small f16-cache differences (a 3e-4 difference flips about 1 % of the
+            // roundings), so the bound is the CPU backend's 2e-2 for quantized types; and the result must
+            // be nearer the rounded reference than the float one (it is quantized where the fork does).
+            const double rel_float = relative_error(got, ref_float);
+            qInfo("  against the float reference: %.2e", rel_float);
+            QVERIFY2(rel <= 2e-2, qPrintable(QString("relative error %1 > 2e-2 (batches of %2)").arg(rel).arg(n_batch)));
+            QVERIFY2(rel < 0.85 * rel_float, qPrintable(QString("%1 vs %2: not nearer the int8 reference").arg(rel).arg(rel_float)));
         }
     }
 

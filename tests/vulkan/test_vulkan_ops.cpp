@@ -98,6 +98,17 @@ class TestVulkanOps : public QObject {
         }
         std::uniform_int_distribution<int> byte(0, 255);
         for (uint8_t& b : w) b = static_cast<uint8_t>(byte(rng_));
+        if (t == TensorType::I2_S) {  // codes 0..2 only, then the tensor's float32 scale in a 32-byte tail
+            for (uint8_t& b : w) {
+                uint8_t v = 0;
+                for (int k = 0; k < 4; ++k) v = static_cast<uint8_t>(v | (byte(rng_) % 3) << (2 * k));
+                b = v;
+            }
+            const float scale = 0.0375f;
+            w.resize(bytes + 32);
+            std::memcpy(w.data() + bytes, &scale, 4);
+            return w;
+        }
         const auto& tr = bonsai::tensor_type_traits(t);
         std::uniform_real_distribution<float> sc(0.01f, 0.2f);
         for (size_t blk = 0; blk < bytes / tr.block_bytes; ++blk) {
@@ -139,8 +150,9 @@ class TestVulkanOps : public QObject {
     }
 
     static QList<TensorType> weight_types() {
-        return {TensorType::F32,  TensorType::F16,  TensorType::BF16,  TensorType::Q8_0,  TensorType::Q4_0, TensorType::Q4_K,
-                TensorType::Q6_K, TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ1_0, TensorType::TQ2_0};
+        return {TensorType::F32,  TensorType::F16,  TensorType::BF16,  TensorType::Q8_0,  TensorType::Q4_0,
+                TensorType::Q4_K, TensorType::Q6_K, TensorType::Q1_0,  TensorType::Q2_0,  TensorType::PQ2_0,
+                TensorType::TQ1_0, TensorType::TQ2_0, TensorType::I2_S};
     }
     // The types of matvec_w.comp (word-decoding and table matvecs, fused inputs, split-K).
     static QList<TensorType> word_types() { return {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0}; }
@@ -934,18 +946,22 @@ private slots:
         std::vector<float> a = random_floats(n, -6.0f, 6.0f), b = random_floats(n, -2.0f, 2.0f);
         VulkanBuffer ab = host_floats(a), bb = host_floats(b);
         VulkanBuffer sw = host_floats(std::vector<float>(n)), ad = host_floats(std::vector<float>(n)),
-                     mu = host_floats(std::vector<float>(n)), sc = host_floats(std::vector<float>(n));
+                     mu = host_floats(std::vector<float>(n)), sc = host_floats(std::vector<float>(n)),
+                     r2 = host_floats(std::vector<float>(n));
         vk_->begin();
         vk_->swiglu(ab, bb, sw, n);
+        vk_->swiglu(ab, bb, r2, n, true);
         vk_->add(ab, bb, ad, n);
         vk_->mul(ab, {bb, 40}, mu, n, nb);  // broadcast b[10 .. 110) over a
         vk_->scale(ab, sc, n, -0.375f);
         vk_->submit_and_wait();
-        std::vector<double> w_sw(n), w_ad(n), w_mu(n), w_sc(n), m_sw(n), m_ad(n), m_mu(n), m_sc(n);
+        std::vector<double> w_sw(n), w_ad(n), w_mu(n), w_sc(n), w_r2(n), m_sw(n), m_ad(n), m_mu(n), m_sc(n), m_r2(n);
         for (uint32_t i = 0; i < n; ++i) {
             double g = a[i];
             w_sw[i] = g / (1.0 + std::exp(-g)) * b[i];
             m_sw[i] = std::fabs(w_sw[i]);
+            w_r2[i] = (g > 0 ? g * g : 0.0) * b[i];
+            m_r2[i] = std::fabs(w_r2[i]);
             w_ad[i] = double(a[i]) + b[i];
             m_ad[i] = std::fabs(a[i]) + std::fabs(b[i]);
             w_mu[i] = double(a[i]) * b[10 + i % nb];
@@ -955,9 +971,41 @@ private slots:
         }
         QString why;
         QVERIFY2(close_all(read_floats(sw, n), w_sw, m_sw, 1e-4, 1e-7, &why), qPrintable("swiglu " + why));
+        QVERIFY2(close_all(read_floats(r2, n), w_r2, m_r2, 1e-6, 0, &why), qPrintable("squared relu " + why));
         QVERIFY2(close_all(read_floats(ad, n), w_ad, m_ad, 1e-6, 0, &why), qPrintable("add " + why));
         QVERIFY2(close_all(read_floats(mu, n), w_mu, m_mu, 1e-6, 0, &why), qPrintable("mul " + why));
         QVERIFY2(close_all(read_floats(sc, n), w_sc, m_sc, 1e-6, 0, &why), qPrintable("scale " + why));
+    }
+
+    // quantize_i8 against float64: per row g = max(max |x|, 1e-5), a = clamp(round-half-even(x 127 / g)),
+    // y = a g / 127; rows of several lengths, one all zero (g = 1e-5), one with a value that clamps.
+    void quantizeI8() {
+        const uint32_t n = 700, nrows = 4;
+        std::vector<float> x = random_floats(size_t(n) * nrows, -3.0f, 3.0f);
+        for (uint32_t i = 0; i < n; ++i) x[size_t(n) + i] = 0.0f;  // row 1: zeros
+        VulkanBuffer xb = host_floats(x, 5), yb = host_floats(std::vector<float>(x.size()), 2);
+        vk_->begin();
+        vk_->quantize_i8({xb, 20}, {yb, 8}, n, nrows);
+        vk_->submit_and_wait();
+        std::vector<double> want(x.size()), mag(x.size());
+        for (uint32_t r = 0; r < nrows; ++r) {
+            double g = 0;
+            for (uint32_t i = 0; i < n; ++i) g = std::max(g, double(std::fabs(x[size_t(r) * n + i])));
+            g = std::max(g, 1e-5);
+            const double s = 127.0 / g;
+            for (uint32_t i = 0; i < n; ++i) {
+                const double a = std::clamp(std::nearbyint(x[size_t(r) * n + i] * s), -128.0, 127.0);
+                want[size_t(r) * n + i] = a / s;
+                mag[size_t(r) * n + i] = g / 127.0;
+            }
+        }
+        QString why;
+        // One quantization step of slack: x·s may round differently in float at a half step.
+        QVERIFY2(close_all(read_floats(yb, x.size(), 2), want, mag, 1.0001, 0, &why), qPrintable(why));
+        int exact = 0;
+        const std::vector<float> got = read_floats(yb, x.size(), 2);
+        for (size_t i = 0; i < x.size(); ++i) exact += std::fabs(got[i] - want[i]) <= 1e-6 * mag[i] * 127.0;
+        QVERIFY2(exact >= int(x.size()) - 2, qPrintable(QString("%1 of %2 values exact").arg(exact).arg(x.size())));
     }
 
 private:

@@ -43,6 +43,7 @@ const char* type_suffix(TensorType t) {
     case TensorType::PQ2_0: return "pq2_0";
     case TensorType::TQ1_0: return "tq1_0";
     case TensorType::TQ2_0: return "tq2_0";
+    case TensorType::I2_S: return "i2_s";
     default: return nullptr;
     }
 }
@@ -58,8 +59,10 @@ WeightArgs weight_args(const char* op, TensorType t, VulkanRef w, uint32_t ne0, 
     if (ne0 == 0) fail(op, "ne0 is 0");
     const uint64_t row_bytes = row_nbytes(t, ne0);  // throws when ne0 is not a whole number of blocks
     const uint32_t unit = t == TensorType::F32 ? 4 : t == TensorType::F16 || t == TensorType::BF16 ? 2 : 1;
+    // I2_S: the tensor's float32 scale follows its last row (the shader reads it there).
+    const uint64_t tail = t == TensorType::I2_S ? 4 : 0;
     WeightArgs a;
-    a.base = index_of(op, "weights", w, row_bytes * rows, unit);
+    a.base = index_of(op, "weights", w, row_bytes * rows + tail, unit);
     a.row_stride = static_cast<uint32_t>(row_bytes / unit);
     return a;
 }
@@ -276,16 +279,28 @@ void VulkanBackend::softmax(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows
     impl_->dispatch("softmax", {x.buffer, y.buffer}, &pc, sizeof pc, nrows);
 }
 
-void VulkanBackend::swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n) {
+void VulkanBackend::swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n, bool squared_relu) {
     const char* op = "swiglu";
     impl_->require_recording(op);
     struct {
-        uint32_t n, g_off, u_off, y_off;
-    } pc{n, 0, 0, 0};
+        uint32_t n, g_off, u_off, y_off, relu2;
+    } pc{n, 0, 0, 0, squared_relu ? 1u : 0u};
     pc.g_off = index_of(op, "gate", gate, floats(n), 4);
     pc.u_off = index_of(op, "up", up, floats(n), 4);
     pc.y_off = index_of(op, "y", y, floats(n), 4);
     impl_->dispatch("swiglu", {gate.buffer, up.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(n) + 255) / 256);
+}
+
+void VulkanBackend::quantize_i8(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows) {
+    const char* op = "quantize_i8";
+    impl_->require_recording(op);
+    if (n == 0) fail(op, "n is 0");
+    struct {
+        uint32_t n, nrows, x_off, y_off;
+    } pc{n, nrows, 0, 0};
+    pc.x_off = index_of(op, "x", x, floats(uint64_t(n) * nrows), 4);
+    pc.y_off = index_of(op, "y", y, floats(uint64_t(n) * nrows), 4);
+    impl_->dispatch("quantize_i8", {x.buffer, y.buffer}, &pc, sizeof pc, nrows);
 }
 
 namespace {

@@ -262,12 +262,13 @@ public:
     void flush();
 
     // Tensor types the weight ops accept.
-    static bool supports_matvec(TensorType t);  // F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K Q1_0 Q2_0 PQ2_0 TQ1_0 TQ2_0
+    static bool supports_matvec(TensorType t);  // F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K Q1_0 Q2_0 PQ2_0 TQ1_0 TQ2_0 I2_S
     static bool supports_matmul(TensorType t);  // same set
 
     // y[r] = sum_k W[r][k] * x[k], r < rows. W: `rows` rows of ne0 elements of type t in the GGUF block
     // layout, rows contiguous (row_nbytes apart); x: ne0 float; y: rows float. With accumulate,
-    // y[r] += ... instead (a residual add fused into the projection; y must not overlap x).
+    // y[r] += ... instead (a residual add fused into the projection; y must not overlap x). I2_S: `w` is
+    // the whole tensor, its float32 scale right after the last row (as in the file).
     void matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                 bool accumulate = false);
     // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0.
@@ -289,8 +290,12 @@ public:
               uint32_t n_rot, float freq_base, RopeStyle style);
     // y[r] = softmax(scale * x[r]) over rows of n floats (y may equal x).
     void softmax(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows, float scale);
-    // y = silu(gate) * up, n floats.
-    void swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n);
+    // y = silu(gate) * up, n floats; with squared_relu y = max(gate, 0)^2 * up (BitNet b1.58's FFN).
+    void swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n, bool squared_relu = false);
+    // BitNet b1.58's per-token int8 activation quantization, as floats: per row of n, g = max(max |x|,
+    // 1e-5) and y = clamp(roundEven(x 127 / g), -128, 127) g / 127 (y may equal x). The I2_S
+    // projections' inputs go through it, so their products match the fork's integer ones.
+    void quantize_i8(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows);
     // y[i] = a[i] + b[i % nb] and y[i] = a[i] * b[i % nb]; nb = 0 means nb = n (nb must divide n).
     void add(VulkanRef a, VulkanRef b, VulkanRef y, uint32_t n, uint32_t nb = 0);
     void mul(VulkanRef a, VulkanRef b, VulkanRef y, uint32_t n, uint32_t nb = 0);

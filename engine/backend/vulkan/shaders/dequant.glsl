@@ -1,7 +1,7 @@
 // Weight access for one tensor type, selected by a TYPE_<name> define (one SPIR-V module per type).
 // Binding 0 is the weight buffer. Row offsets `ro` are in elements for F32/F16/BF16, in bytes otherwise.
 //   float deq(uint ro, uint k)                element k of the row starting at ro
-//   float dot_chunk(uint ro, uint c, uint xo) (block types but the K-quants, CHUNKED) dot of elements
+//   float dot_chunk(uint ro, uint c, uint xo) (block types but K-quants and I2_S, CHUNKED) dot of elements
 //                                             32c..32c+31 of the row with xv[xo + 32c ..]; xv must be
 //                                             declared first.
 // Block types are read byte-wise through an 8-bit storage buffer because their block sizes
@@ -97,6 +97,20 @@ float deq(uint ro, uint k) {
     uint hi = (ldb(b + 128u + 32u * h + l) >> (2u * t)) & 3u;
     int sc = bitfieldExtract(int(ldb(b + 192u + 8u * h + l / 16u + 2u * t)), 0, 8);
     return ld_half(b + 208u) * float(sc) * float(int(lo | (hi << 4)) - 32);
+}
+
+#elif defined(TYPE_I2_S)
+// BitNet b1.58's I2_S (formats.md 2.3.10): 2-bit codes of the whole tensor, row r at byte r ne0 / 4, in
+// blocks of 128 elements = 32 bytes (element j of a block: byte j % 32, bits 6 - 2 (j / 32)); x =
+// (code - 1) scale with ONE float32 scale right after the tensor's codes, which the shader reads at
+// w_base + rows row_stride: a dispatch covers the whole tensor.
+float i2s_scale() {
+    uint o = pc.w_base + pc.rows * pc.row_stride;
+    return uintBitsToFloat(ldb(o) | (ldb(o + 1u) << 8) | (ldb(o + 2u) << 16) | (ldb(o + 3u) << 24));
+}
+float deq(uint ro, uint k) {
+    uint v = ldb(ro + (k / 128u) * 32u + k % 32u);
+    return (float((v >> (6u - 2u * ((k % 128u) / 32u))) & 3u) - 1.0) * i2s_scale();
 }
 
 #elif defined(TYPE_Q1_0)
