@@ -18,8 +18,12 @@ struct Out {
     QString out, err;
 };
 
-Out cli(const QStringList& args) {
+// Runs bonsai-cli; `env` adds NAME=value entries to its environment.
+Out cli(const QStringList& args, const QStringList& env = {}) {
     QProcess p;
+    QProcessEnvironment pe = QProcessEnvironment::systemEnvironment();
+    for (const QString& e : env) pe.insert(e.section('=', 0, 0), e.section('=', 1));
+    p.setProcessEnvironment(pe);
     p.start(QString::fromStdString(bonsai::test::cli()), args);
     p.waitForFinished(120000);
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
@@ -111,8 +115,10 @@ private slots:
         QCOMPARE(cli({"synth", "--preset", "huge", "--type", "Q1_0", "-o", "/dev/null"}).code, 2);
         const Out r = cli({"run", "-m", "/nonexistent.gguf", "-p", "x"});
         QCOMPARE(r.code, 1);
-        // BF16 has no Vulkan shader: the model falls back to the CPU with one clear line and still runs.
-        const Out v = cli({"run", "-m", fixture("qwen3-e256-BF16.gguf"), "--tokens", "1 2", "-n", "1", "--backend", "vulkan"});
+        // A Vulkan device that cannot be used (here: a name that matches none): the model falls back to
+        // the CPU with one clear line and still runs.
+        const Out v = cli({"run", "-m", fixture("qwen3-e256-BF16.gguf"), "--tokens", "1 2", "-n", "1", "--backend", "vulkan"},
+                          {"BONSAI_VULKAN_DEVICE=no-such-device-xyz"});
         QCOMPARE(v.code, 0);
         QVERIFY2(v.err.contains("Vulkan backend not used") && v.err.contains("running on the CPU"), qPrintable(v.err));
         QCOMPARE(v.err.count("Vulkan backend not used"), 1);
