@@ -10,6 +10,8 @@
 //   bonsai-vulkan-bench ops TYPE
 //       time per dispatch of tiny ops (fixed cost per op), and of matvecs of the 1.7B and 8B shapes
 //       (BONSAI_BENCH_NO_MATMUL=1: matvecs only). BONSAI_BENCH_NO_CPU=1 skips the model's CPU comparison.
+//   bonsai-vulkan-bench compare FILE
+//       FILE's logits on Vulkan against the CPU backend: an 8-token prompt and 8 decode steps.
 //   bonsai-vulkan-bench matmulcheck TYPE
 //       matmul of random weights and inputs against a float64 reference (bonsai::dequantize): max |error|
 //       relative to sum |w x| per output. Checks the tensor-core shader on devices that have it (the CI
@@ -22,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -56,10 +59,26 @@ std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, st
         const uint64_t r = rng();
         std::memcpy(d.data() + i, &r, 8);
     }
+    if (t == TensorType::I2_S) {  // codes 0..2 (3 is unused), then the per-tensor float32 scale
+        for (uint8_t& b : d) {
+            uint8_t v = 0;
+            for (int k = 0; k < 4; ++k) v = static_cast<uint8_t>(v | (rng() % 3) << (2 * k));
+            b = v;
+        }
+        const float scale = 0.02f;
+        d.resize(bytes + 32);
+        std::memcpy(d.data() + bytes, &scale, 4);
+        return d;
+    }
     const size_t blk = tensor_type_traits(t).block_bytes;
     size_t scale_at = 0;
     if (t == TensorType::TQ2_0) scale_at = 64;
     else if (t == TensorType::TQ1_0) scale_at = 52;
+    else if (t == TensorType::Q6_K) scale_at = 208;
+    if (t == TensorType::Q4_K) {  // dmin, the block's second fp16
+        const uint16_t m = fp32_to_fp16(0.01f);
+        for (size_t b = 0; b + blk <= bytes; b += blk) std::memcpy(d.data() + b + 2, &m, 2);
+    }
     if (t == TensorType::F32) {  // random bytes would hold NaN and infinities: small values instead
         std::uniform_real_distribution<float> u(-0.05f, 0.05f);
         for (size_t b = 0; b + 4 <= bytes; b += 4) {
@@ -125,6 +144,54 @@ void write_model(const Preset& p, TensorType t, const std::string& path) {
         w.add_tensor(b + "ffn_down.weight", t, {F, E}, random_weight(t, F, E, rng));
     }
     w.write(path);
+}
+
+// ‖a − b‖₂ / ‖b‖₂.
+double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < b.size(); ++i) {
+        num += double(a[i] - b[i]) * (a[i] - b[i]);
+        den += double(b[i]) * b[i];
+    }
+    return std::sqrt(num / den);
+}
+
+// FILE on Vulkan against the CPU backend: the logits of an 8-token prompt (one batch: the matmuls) and of
+// 8 decode steps fed with the CPU's greedy tokens (the matvecs); relative L2 difference of all rows and
+// how many rows agree on the argmax.
+int compare_backends(const std::string& path) {
+    ModelParams vp, cp;
+    vp.backend = Backend::Vulkan;
+    cp.backend = Backend::Cpu;
+    auto vk = Model::load(path, vp);
+    auto cpu = Model::load(path, cp);
+    if (vk->backend() != Backend::Vulkan) throw Error("the model did not load on Vulkan");
+    std::vector<int32_t> ids{1, 22, 333, 4444, 5555, 666, 77, 8};
+    for (int32_t& id : ids) id %= static_cast<int32_t>(vk->n_vocab());  // tiny test models have tiny vocabularies
+    SessionParams sp;
+    sp.n_ctx = 32;
+    Session a(*vk, sp), b(*cpu, sp);
+    a.evaluate(ids, true);
+    b.evaluate(ids, true);
+    std::vector<float> pa, pb, da, db;
+    int agree = 0, rows = 0;
+    auto take = [&](std::span<const float> x, std::span<const float> y, std::vector<float>& xa, std::vector<float>& ya) {
+        xa.insert(xa.end(), x.begin(), x.end());
+        ya.insert(ya.end(), y.begin(), y.end());
+        agree += std::max_element(x.begin(), x.end()) - x.begin() == std::max_element(y.begin(), y.end()) - y.begin();
+        ++rows;
+    };
+    for (int64_t r = 0; r < 8; ++r) take(a.logits_row(r), b.logits_row(r), pa, pb);
+    for (int step = 0; step < 8; ++step) {
+        const auto l = b.logits();
+        const int32_t next = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
+        a.append(std::span<const int32_t>(&next, 1));
+        b.append(std::span<const int32_t>(&next, 1));
+        take(a.logits(), b.logits(), da, db);
+    }
+    std::printf("%s: Vulkan vs CPU relative L2 difference: prompt %.3g, decode %.3g; argmax agrees in %d of %d rows\n",
+                path.c_str(), rel_diff(pa, pb), rel_diff(da, db), agree, rows);
+    return 0;
 }
 
 int bench_model(const std::string& preset, const std::string& type, const std::string& path, int pp, int tg) {
@@ -270,12 +337,13 @@ int matmul_check(const std::string& type) {
         vk.submit_and_wait();
         std::vector<float> yf(size_t(sh.rows) * sh.ncols);
         vk.download(y, 0, yf.data(), yf.size() * 4);
-        const size_t rb = row_nbytes(*t, sh.ne0);
         wb.erase(wb.begin(), wb.begin() + sh.w_off);
-        std::vector<float> wr(sh.ne0);
+        // The whole tensor at once (I2_S rows are not separately addressable: one scale after all rows).
+        std::vector<float> wall(size_t(sh.ne0) * sh.rows);
+        dequantize(*t, wb.data(), wall.data(), int64_t(wall.size()));
         double max_rel = 0, max_abs = 0, max_ref = 0;
         for (uint32_t r = 0; r < sh.rows; ++r) {
-            dequantize(*t, wb.data() + size_t(r) * rb, wr.data(), sh.ne0);
+            const float* wr = wall.data() + size_t(r) * sh.ne0;
             for (uint32_t c = 0; c < sh.ncols; ++c) {
                 double ref = 0, mag = 0;
                 const float* xc = xf.data() + size_t(c) * sh.ne0;
@@ -306,8 +374,9 @@ int main(int argc, char** argv) {
             return bench_model(a[1], a[2], a[3], a.size() > 4 ? std::stoi(a[4]) : 512, a.size() > 5 ? std::stoi(a[5]) : 128);
         if (a.size() >= 2 && a[0] == "ops") return ops(a[1]);
         if (a.size() >= 2 && a[0] == "matmulcheck") return matmul_check(a[1]);
+        if (a.size() >= 2 && a[0] == "compare") return compare_backends(a[1]);
         if (!a.empty() && a[0] == "bandwidth") return bandwidth(a.size() > 1 ? std::stoul(a[1]) : 1024);
-        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | ops TYPE | matmulcheck TYPE\n");
+        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | ops TYPE | matmulcheck TYPE | compare FILE\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
