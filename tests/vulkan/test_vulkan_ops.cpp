@@ -154,8 +154,10 @@ class TestVulkanOps : public QObject {
                 TensorType::Q4_K, TensorType::Q6_K, TensorType::Q1_0,  TensorType::Q2_0,  TensorType::PQ2_0,
                 TensorType::TQ1_0, TensorType::TQ2_0, TensorType::I2_S};
     }
-    // The types of matvec_w.comp (word-decoding and table matvecs, fused inputs, split-K).
-    static QList<TensorType> word_types() { return {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0}; }
+    // The types of matvec_w.comp (word-decoding and table matvecs, split-K); all but I2_S take fused inputs.
+    static QList<TensorType> word_types() {
+        return {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0, TensorType::I2_S};
+    }
 
     // Byte offset of the weights inside their buffer: unaligned for byte-read block types on purpose.
     static size_t weight_offset(TensorType t) {
@@ -513,6 +515,7 @@ private slots:
         QTest::addColumn<bool>("swiglu");
         QTest::addColumn<bool>("accumulate");
         for (TensorType t : word_types()) {
+            if (!VulkanBackend::supports_fused_matvec(t)) continue;  // I2_S (matvecFusedRefused)
             const uint32_t blk = bonsai::tensor_type_traits(t).block_size;
             const char* n = bonsai::tensor_type_name(t);
             QTest::addRow("%s norm", n) << t << 3 * blk << 37u << true << false << false;
@@ -534,6 +537,19 @@ private slots:
         check_fused(type, ne0, rows, norm, swiglu, accumulate, 5);
     }
 
+    // I2_S takes no fused input (its projections multiply int8-quantized inputs): refused, not ignored.
+    void matvecFusedRefused() {
+        QVERIFY(!VulkanBackend::supports_fused_matvec(TensorType::I2_S));
+        std::vector<uint8_t> w = random_weights(TensorType::I2_S, 256, 4);
+        VulkanBuffer wb = device_bytes(w, 0), xb = host_floats(std::vector<float>(512, 1.0f)), yb = host_floats(std::vector<float>(4));
+        bonsai::VulkanMatvecInput in;
+        in.swiglu = true;
+        vk_->begin();
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::I2_S, wb, 256, 4, xb, yb, in));
+        vk_->matvec_fused(TensorType::I2_S, wb, 256, 4, xb, yb, bonsai::VulkanMatvecInput{});  // no transform: fine
+        vk_->submit_and_wait();
+    }
+
     // The two Q1_0 / Q2_0 matvec shaders: the table variant (matvec_w.comp -DLUT) with 4 and 8 rows per
     // team and 1, 2, 4 passes per chunk, and the word one (lut 0; weights at an odd byte offset always
     // take it), each plain, accumulating, over several table chunks with a partial last one, split-K and
@@ -552,7 +568,8 @@ private slots:
         for (auto [lut, passes] : {std::pair{0u, 1u}, {4u, 1u}, {4u, 2u}, {4u, 4u}, {8u, 1u}, {8u, 4u}}) {
             const char* tn = bonsai::tensor_type_name(t);
             const uint32_t split = 1000000u, none = 0u;
-            const uint32_t b = bonsai::tensor_type_traits(t).block_size;  // 128 Q1_0 / PQ2_0, 64 Q2_0, 256 TQ2_0
+            // 128 Q1_0 / PQ2_0, 64 Q2_0, 256 TQ2_0; I2_S: a table pass (two 128-weight blocks)
+            const uint32_t b = t == TensorType::I2_S ? 256 : bonsai::tensor_type_traits(t).block_size;
             auto row = [&](const char* what, int w_off, uint32_t ne0, uint32_t rows, uint32_t target, int input, bool acc) {
                 QTest::addRow("%s lut=%ux%u %s ne0=%u rows=%u", tn, lut, passes, what, ne0, rows)
                     << t << lut << passes << w_off << ne0 << rows << target << input << acc;
@@ -562,6 +579,7 @@ private slots:
             row("plain", 6, 2048, 130, none, 0, false);
             row("partial chunk", 4, 4096 + 3 * b, 19, none, 0, false);
             row("split accumulate", 6, 3 * 2048 + 5 * b, 70, split, 0, true);
+            if (!VulkanBackend::supports_fused_matvec(t)) continue;
             row("norm accumulate", 6, 4096 + 2 * b, 21, none, 1, true);
             row("swiglu", 6, 8192 + b, 9, none, 2, false);
             row("norm split", 6, 3 * 2048 + 4 * b, 100, split, 1, false);
@@ -574,6 +592,7 @@ private slots:
         QTest::addRow("Q2_0 lut=8x4 odd offset swiglu ne0=640 rows=3") << TensorType::Q2_0 << 8u << 4u << 5 << 640u << 3u << 0u << 2 << true;
         QTest::addRow("TQ2_0 lut=4x2 odd offset ne0=768 rows=5") << TensorType::TQ2_0 << 4u << 2u << 3 << 768u << 5u << 0u << 0 << false;
         QTest::addRow("PQ2_0 lut=4x1 odd offset norm ne0=896 rows=11") << TensorType::PQ2_0 << 4u << 1u << 5 << 896u << 11u << 0u << 1 << false;
+        QTest::addRow("I2_S lut=4x2 rows of half a pass ne0=640 rows=9") << TensorType::I2_S << 4u << 2u << 6 << 640u << 9u << 0u << 0 << false;
     }
 
     void matvecTableVariants() {
@@ -598,7 +617,7 @@ private slots:
         vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
         // The table shader ran exactly when asked for and the weights are 2-aligned; split-K exactly
         // when the target exceeds the row blocks (8 teams x lut or 4 rows each).
-        const bool uses_lut = lut != 0 && w_off % 2 == 0;
+        const bool uses_lut = lut != 0 && w_off % 2 == 0 && (type != TensorType::I2_S || ne0 % 256 == 0);
         QCOMPARE(after.lut_matvecs - before.lut_matvecs, uint64_t(uses_lut ? 1 : 0));
         const uint32_t team_rows = lut == VulkanBackend::k_matvec_lut_auto ? (uint64_t(ne0) * rows >= (32u << 20) ? 8 : 4) : lut;
         const uint32_t per_wg = 8 * (uses_lut ? team_rows : 4);

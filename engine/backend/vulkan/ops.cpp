@@ -73,13 +73,15 @@ bool VulkanBackend::supports_matvec(TensorType t) { return type_suffix(t) != nul
 bool VulkanBackend::supports_matmul(TensorType t) { return type_suffix(t) != nullptr; }
 
 namespace {
-// Types with the word-decoding and table matvecs (matvec_w.comp), which take the fused inputs.
+// Types with the word-decoding and table matvecs (matvec_w.comp).
 bool word_type(TensorType t) {
-    return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0;
+    return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0 ||
+           t == TensorType::I2_S;
 }
 }  // namespace
 
-bool VulkanBackend::supports_fused_matvec(TensorType t) { return word_type(t); }
+// I2_S multiplies int8-quantized inputs (quantize_i8), which a norm or SwiGLU inside the matvec would skip.
+bool VulkanBackend::supports_fused_matvec(TensorType t) { return word_type(t) && t != TensorType::I2_S; }
 
 namespace {
 // K slices of a matvec_w dispatch (see matvec_w.comp): enough to give about `target` workgroups,
@@ -141,7 +143,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
                                  const VulkanMatvecInput& in, bool accumulate) {
     const char* op = "matvec";
     impl_->require_recording(op);
-    if (!word_type(t)) fail(op, std::string("no fused matvec for type ") + tensor_type_name(t));
+    if (!word_type(t) || (!supports_fused_matvec(t) && (in.rms_norm || in.swiglu)))
+        fail(op, std::string("no fused matvec for type ") + tensor_type_name(t));
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
         float eps;
@@ -160,7 +163,9 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant: 4 or 8). Without a norm
     // its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
-    uint32_t lut = wa.base % 2 == 0 && wa.row_stride % 2 == 0 ? impl_->matvec_lut_rows : 0;
+    // (I2_S passes are two 128-weight blocks: rows of whole passes only.)
+    uint32_t lut = wa.base % 2 == 0 && wa.row_stride % 2 == 0 && (t != TensorType::I2_S || ne0 % 256 == 0)
+                       ? impl_->matvec_lut_rows : 0;
     // Automatic: 8 rows per team (fewer table builds per weight) where the matrix gives enough
     // workgroups anyway; on an H100, 4096x24576 and 12288x4096 gained 15 %, 4096x6144 lost 10 %.
     if (lut == VulkanBackend::k_matvec_lut_auto) lut = uint64_t(ne0) * rows >= (32u << 20) ? 8 : 4;

@@ -271,7 +271,7 @@ public:
     // the whole tensor, its float32 scale right after the last row (as in the file).
     void matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                 bool accumulate = false);
-    // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0.
+    // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0 (I2_S: none).
     static bool supports_fused_matvec(TensorType t);
     // matvec of a transformed input (see VulkanMatvecInput); throws for other types. y must not
     // overlap x (or the norm weights).

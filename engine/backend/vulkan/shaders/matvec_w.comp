@@ -1,5 +1,5 @@
 #version 450
-// y[row] (+)= dot(W[row], x) for the low-bit block types Q1_0, Q2_0, PQ2_0 and TQ2_0 (one module per type,
+// y[row] (+)= dot(W[row], x) for the low-bit block types Q1_0, Q2_0, PQ2_0, TQ2_0 and I2_S (one module per type,
 // -DTYPE_<name>). The plain matvec.comp decodes one element per lane per iteration, which is
 // ALU-bound; here every lane owns whole 32-bit words of codes (32 Q1_0 or 16 Q2_0/TQ2_0 weights per
 // word) and decodes them with bit operations, for R_PER_TEAM rows at once, so that each x value it
@@ -103,8 +103,15 @@ layout(push_constant) uniform PC {
 // 128 h + 32 p + m is plane p of qs[32 h + m]).
 #define GW 2u
 #define BLKW 256u
+#elif defined(TYPE_I2_S)
+// I2_S: a pass is two 32-byte blocks (64 bytes, no scale: one per tensor): lane l reads bytes 2l, 2l + 1
+// as TQ2_0 does, but the planes run the other way (weight 128 h + 32 g + m at bits 6 - 2g of byte
+// 32 h + m): nibble i of the half holds the codes of x[a] and x[a - 32], a = 128 h + 96 - 64 (i % 2) + m.
+// Rows must be whole passes (ops.cpp: ne0 % 256 == 0, else the word variant).
+#define GW 2u
+#define BLKW 256u
 #else
-#error "the table variant is for Q1_0, Q2_0 and TQ2_0"
+#error "the table variant is for Q1_0, Q2_0, TQ2_0 and I2_S"
 #endif
 #if defined(TYPE_Q2_0)
 #define BLKB Q2_BLK_BYTES  // bytes per block
@@ -166,15 +173,24 @@ float small_float(uint q) { return uintBitsToFloat(0x4B000000u | q) - 8388608.0;
 // value (q - 1) d. Word w of qs (bytes 4w..4w+3, h = w / 8, p = w % 8) holds the weights
 // 128h + 32l + 4p + b for l, b in 0..3 (b = byte within the word).
 #define EPW 16u
+#elif defined(TYPE_I2_S)
+// BitNet b1.58 (formats.md 2.3.10): blocks of 128 weights in 32 bytes, weight 32g + m at bits 6 - 2g of
+// byte m; value (q - 1) scale with ONE float32 scale after the tensor (i2s_d). Word p of a block (bytes
+// 4p..4p+3) holds the weights 32g + 4p + b (g, b in 0..3) at bits 8b + 6 - 2g.
+#define EPW 16u
 #else
-#error "matvec_w: define TYPE_Q1_0, TYPE_Q2_0 or TYPE_TQ2_0"
+#error "matvec_w: define TYPE_Q1_0, TYPE_Q2_0, TYPE_TQ2_0 or TYPE_I2_S"
 #endif
+// I2_S: the tensor's scale, which follows its last row (set at the start of main()).
+float i2s_d = 1.0;
 
 // Index (inside the row) of weight i of word gw of a row (x index).
 uint elem_of(uint gw, uint i) {
 #if defined(TYPE_TQ2_0)
     uint blk = gw / 16u, wi = gw % 16u;
     return blk * 256u + (wi / 8u) * 128u + (i % 4u) * 32u + (wi % 8u) * 4u + i / 4u;
+#elif defined(TYPE_I2_S)
+    return (gw / 8u) * 128u + (i % 4u) * 32u + (gw % 8u) * 4u + i / 4u;
 #else
     return gw * EPW + i;
 #endif
@@ -190,10 +206,13 @@ void word_addr(uint ro, uint gw, out uint wo, out uint so) {
     uint blk = gw / (Q2_BLK / 16u);
     so = ro + blk * Q2_BLK_BYTES;
     wo = so + 2u + (gw % (Q2_BLK / 16u)) * 4u;
-#else
+#elif defined(TYPE_TQ2_0)
     uint blk = gw / 16u;
     wo = ro + blk * 66u + (gw % 16u) * 4u;
     so = ro + blk * 66u + 64u;
+#else
+    wo = ro + gw * 4u;
+    so = 0u;  // one scale per tensor (i2s_d)
 #endif
 }
 
@@ -208,10 +227,15 @@ float word_dot(uint w, float xr[EPW], float sx) {
     float p = 0.0;
     [[unroll]] for (uint j = 0u; j < 16u; ++j) p += small_float(bitfieldExtract(w, int(2u * j), 2)) * xr[j];
     return p - sx;
-#else
+#elif defined(TYPE_TQ2_0)
     // weight i = (i % 4 = l, i / 4 = b): bits 8b + 2l of the word.
     float p = 0.0;
     [[unroll]] for (uint i = 0u; i < 16u; ++i) p += small_float(bitfieldExtract(w, int(8u * (i / 4u) + 2u * (i % 4u)), 2)) * xr[i];
+    return p - sx;
+#else
+    // weight i = (i % 4 = g, i / 4 = b): bits 8b + 6 - 2g of the word.
+    float p = 0.0;
+    [[unroll]] for (uint i = 0u; i < 16u; ++i) p += small_float(bitfieldExtract(w, int(8u * (i / 4u) + 6u - 2u * (i % 4u)), 2)) * xr[i];
     return p - sx;
 #endif
 }
@@ -227,7 +251,11 @@ void load_words(uint lw, uint w0, uint wn, uint row0, out uint wq[2 * R_PER_TEAM
             uint wo, so;
             word_addr(pc.w_base + row * pc.row_stride, gw, wo, so);
             wq[u * R_PER_TEAM + r] = ldw(wo);
+#if defined(TYPE_I2_S)
+            dq[u * R_PER_TEAM + r] = i2s_d;
+#else
             dq[u * R_PER_TEAM + r] = ld_half(so);
+#endif
         }
     }
 }
@@ -258,6 +286,9 @@ void main() {
 
     bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
     float inv = 1.0;
+#if defined(TYPE_I2_S)
+    i2s_d = uintBitsToFloat(ldw(pc.w_base + pc.rows * pc.row_stride));
+#endif
 #if defined(LUT)
     // Pass p of a chunk: lane l covers elements [PASS p + 4 GW l, + 4 GW): one 16-bit half of a block's
     // codes (blocks start at even bytes, so the half is 2-aligned), groups 128 p + 4 l + i, i < 4.
@@ -276,6 +307,10 @@ void main() {
                 uint h = (pc.w_base + row * pc.row_stride + (e / BLKW) * 66u) >> 1u;  // block start, in halves
                 dq[q * R_PER_TEAM + r] = unpackHalf2x16(uint(wh[h + 32u])).x;
                 bits[q * R_PER_TEAM + r] = uint(wh[h + (e % BLKW) / (4u * GW)]);
+#elif defined(TYPE_I2_S)
+                // Bytes 2l, 2l + 1 of the pass: byte e / 4 of the row (e = the pass start + 8 l).
+                dq[q * R_PER_TEAM + r] = i2s_d;
+                bits[q * R_PER_TEAM + r] = uint(wh[(pc.w_base + row * pc.row_stride + e / 4u) >> 1u]);
 #else
                 uint h = (pc.w_base + row * pc.row_stride + (e / BLKW) * BLKB) >> 1u;  // block start, in halves
                 dq[q * R_PER_TEAM + r] = unpackHalf2x16(uint(wh[h])).x;
@@ -298,6 +333,9 @@ void main() {
 #if defined(TYPE_TQ2_0)
                 uint gp = g % 128u, mm = (gp >> 1u) % 32u, hh = (gp >> 1u) / 32u;  // group gp = 4 l + i of its pass
                 uint k = k0 + (g / 128u) * PASS + 128u * hh + 64u * (gp & 1u) + mm + 32u * j;
+#elif defined(TYPE_I2_S)
+                uint gp = g % 128u, mm = (gp >> 1u) % 32u, hh = (gp >> 1u) / 32u;  // as TQ2_0, planes reversed
+                uint k = k0 + (g / 128u) * PASS + 128u * hh + 96u - 64u * (gp & 1u) + mm - 32u * j;
 #else
                 uint k = k0 + GW * g + j;
 #endif
