@@ -172,23 +172,33 @@ struct VulkanModel::Impl {
     }
 
     // y = scale · W·x for n token rows (matvec for one token, the tiled matmul for a batch). I2_S
-    // (BitNet b1.58) multiplies the per-token int8 quantization of x, as its fork does: into s.xq first.
-    void linear(const DevLinear& l, VulkanRef x, uint32_t n, VulkanRef y, VulkanSessionState& s) {
+    // (BitNet b1.58) multiplies the per-token int8 quantization of x, as its fork does: into s.xq first,
+    // unless x_int8 says that the norm producing x did it already (int8_input).
+    void linear(const DevLinear& l, VulkanRef x, uint32_t n, VulkanRef y, VulkanSessionState& s, bool x_int8 = false) {
         const VulkanRef w(*l.buf, l.off);
-        x = quantized_input(l, x, n, s);
+        if (!x_int8) x = quantized_input(l, x, n, s);
         if (n == 1) vk.matvec(l.type, w, l.n_in, l.n_out, x, y);
         else vk.matmul(l.type, w, l.n_in, l.n_out, x, n, y);
         if (l.has_scale) vk.scale(y, y, n * l.n_out, l.scale);
     }
 
     // x += scale · W·in: for one token without a scale the add is fused into the matvec (one dispatch).
-    void residual_linear(const DevLinear& l, VulkanRef in, uint32_t n, VulkanSessionState& s, VulkanRef x) {
+    void residual_linear(const DevLinear& l, VulkanRef in, uint32_t n, VulkanSessionState& s, VulkanRef x,
+                         bool in_int8 = false) {
         if (n == 1 && !l.has_scale) {
-            vk.matvec(l.type, VulkanRef(*l.buf, l.off), l.n_in, l.n_out, quantized_input(l, in, n, s), x, true);
+            vk.matvec(l.type, VulkanRef(*l.buf, l.off), l.n_in, l.n_out, in_int8 ? in : quantized_input(l, in, n, s), x, true);
             return;
         }
-        linear(l, in, n, s.tmp, s);
+        linear(l, in, n, s.tmp, s, in_int8);
         vk.add(x, s.tmp, x, n * l.n_out);
+    }
+
+    // Whether the norm before these projections should also quantize its output (rms_norm's
+    // quantize_i8): all of them are I2_S.
+    static bool int8_input(std::initializer_list<const DevLinear*> ls) {
+        for (const DevLinear* l : ls)
+            if (l->type != TensorType::I2_S) return false;
+        return true;
     }
 
     // The input an I2_S projection multiplies: x quantized per token into s.xq; x itself otherwise.
@@ -336,10 +346,11 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
         vk.matvec(l.wq.type, qkv_w, E, QD + 2 * KD, s.xn, s.q);
     } else {
-        vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
-        linear(l.wq, s.xn, n, q, s);
-        linear(l.wk, s.xn, n, k, s);
-        linear(l.wv, s.xn, n, v, s);
+        const bool q8 = int8_input({&l.wq, &l.wk, &l.wv});  // BitNet b1.58: quantized once, by the norm
+        vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps, q8);
+        linear(l.wq, s.xn, n, q, s, q8);
+        linear(l.wk, s.xn, n, k, s, q8);
+        linear(l.wv, s.xn, n, v, s, q8);
     }
     // QK-norm (qwen3), RoPE and the f16 KV-cache stores in one dispatch.
     const uint64_t kv_byte = uint64_t(pos0) * KD * 2;
@@ -376,8 +387,9 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.qkv_post(q, k, v, qn, kn, s.pos, VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
         vk.attention(q, s.k[il], s.v[il], s.att, a);
     }
-    if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps);
-    residual_linear(l.wo, s.att, n, s, s.x);
+    const bool o8 = l.attn_sub_norm != k_none && int8_input({&l.wo});
+    if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps, o8);
+    residual_linear(l.wo, s.att, n, s, s.x, o8);
 
     // FFN half. One token, fused gate|up of a low-bit type: ffn_norm inside the gate|up matvec and
     // SwiGLU inside the down matvec (3 dispatches fewer).
@@ -391,17 +403,19 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.matvec_fused(l.down.type, VulkanRef(*l.down.buf, l.down.off), F, E, s.g, s.x, sw, true);
         return;
     }
-    vk.rms_norm(s.x, at(norms, l.ffn_norm), s.xn, E, n, eps);
+    const bool gu8 = !(n == 1 && l.gu_fused) && int8_input({&l.gate, &l.up});
+    vk.rms_norm(s.x, at(norms, l.ffn_norm), s.xn, E, n, eps, gu8);
     if (n == 1 && l.gu_fused) {  // gate|up in one matvec, up lands right after gate in s.g
         vk.matvec(l.gate.type, gu_w, E, 2 * F, s.xn, s.g);
         vk.swiglu(s.g, at(s.g, F), s.g, F, relu2);
     } else {
-        linear(l.gate, s.xn, n, s.g, s);
-        linear(l.up, s.xn, n, s.u, s);
+        linear(l.gate, s.xn, n, s.g, s, gu8);
+        linear(l.up, s.xn, n, s.u, s, gu8);
         vk.swiglu(s.g, s.u, s.g, n * F, relu2);
     }
-    if (l.ffn_sub_norm != k_none) vk.rms_norm(s.g, at(norms, l.ffn_sub_norm), s.g, F, n, eps);
-    residual_linear(l.down, s.g, n, s, s.x);
+    const bool d8 = l.ffn_sub_norm != k_none && int8_input({&l.down});
+    if (l.ffn_sub_norm != k_none) vk.rms_norm(s.g, at(norms, l.ffn_sub_norm), s.g, F, n, eps, d8);
+    residual_linear(l.down, s.g, n, s, s.x, d8);
 }
 
 void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, VulkanSessionState& s, ForwardState& st,

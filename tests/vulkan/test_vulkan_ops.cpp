@@ -673,6 +673,27 @@ private slots:
         }
         QString why;
         QVERIFY2(close_all(read_floats(yb, x.size()), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+
+        // With quantize_i8, in place: the normalized rows rounded per row to int8 steps (within one step
+        // of the float64 rounding: a value at a half step may round either way in float).
+        VulkanBuffer qb = host_floats(x);
+        vk_->begin();
+        vk_->rms_norm(qb, {wb, 8}, qb, n, nrows, eps, true);
+        vk_->submit_and_wait();
+        const std::vector<float> got = read_floats(qb, x.size());
+        int off_grid = 0;
+        for (uint32_t r = 0; r < nrows; ++r) {
+            double g = 0;
+            for (uint32_t i = 0; i < n; ++i) g = std::max(g, std::fabs(want[r * n + i]));
+            const double step = g / 127.0;
+            for (uint32_t i = 0; i < n; ++i) {
+                const double q = std::nearbyint(want[r * n + i] / step) * step;
+                QVERIFY2(std::fabs(got[r * n + i] - q) <= 1.0001 * step,
+                         qPrintable(QString("row %1 [%2]: %3 vs %4").arg(r).arg(i).arg(got[r * n + i]).arg(q)));
+                off_grid += std::fabs(got[r * n + i] - q) > 1e-4 * step;
+            }
+        }
+        QVERIFY2(off_grid <= 2, qPrintable(QString("%1 values off the float64 rounding").arg(off_grid)));
     }
 
     void rope_data() {

@@ -239,14 +239,16 @@ void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, gx, static_cast<uint32_t>(gy));
 }
 
-void VulkanBackend::rms_norm(VulkanRef x, VulkanRef weight, VulkanRef y, uint32_t n, uint32_t nrows, float eps) {
+void VulkanBackend::rms_norm(VulkanRef x, VulkanRef weight, VulkanRef y, uint32_t n, uint32_t nrows, float eps,
+                             bool quantize_i8) {
     const char* op = "rms_norm";
     impl_->require_recording(op);
     if (n == 0) fail(op, "n is 0");
     struct {
         uint32_t n, nrows, x_off, w_off, y_off;
         float eps;
-    } pc{n, nrows, 0, 0, 0, eps};
+        uint32_t quantize;
+    } pc{n, nrows, 0, 0, 0, eps, quantize_i8 ? 1u : 0u};
     pc.x_off = index_of(op, "x", x, floats(uint64_t(n) * nrows), 4);
     pc.w_off = index_of(op, "weight", weight, floats(n), 4);
     pc.y_off = index_of(op, "y", y, floats(uint64_t(n) * nrows), 4);

@@ -283,7 +283,9 @@ public:
                 VulkanRef y);
 
     // y[r][i] = x[r][i] / sqrt(mean_i(x[r][i]^2) + eps) * weight[i] for nrows rows of n floats.
-    void rms_norm(VulkanRef x, VulkanRef weight, VulkanRef y, uint32_t n, uint32_t nrows, float eps);
+    // With quantize_i8, y is then rounded per row as quantize_i8() does (one dispatch for both).
+    void rms_norm(VulkanRef x, VulkanRef weight, VulkanRef y, uint32_t n, uint32_t nrows, float eps,
+                  bool quantize_i8 = false);
     // Rotates x laid out [n_tokens][n_heads][head_dim] in place by positions[t] (int32 per token).
     // Dimensions >= n_rot are left unchanged. n_rot even, <= head_dim.
     void rope(VulkanRef x, VulkanRef positions, uint32_t head_dim, uint32_t n_heads, uint32_t n_tokens,
