@@ -59,9 +59,12 @@ layout(push_constant) uniform PC {
 } pc;
 
 #include "dequant.glsl"
-#if defined(TYPE_Q1_0) || defined(TYPE_Q2_0) || defined(TYPE_TQ2_0)
+#if defined(TYPE_Q1_0) || defined(TYPE_Q2_0) || defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
 #define WORDS 1
 layout(std430, binding = 0) readonly buffer Wb16 { uint16_t w16[]; };
+#endif
+#if defined(TYPE_I2_S)
+float i2s_d = 1.0;  // the tensor's scale (i2s_scale()), read once at the start of main()
 #endif
 
 // Two buffers: step s uses rows [(s % 2) * TR, + TR) of ws4 and [(s % 2) * TC, + TC) of xs4.
@@ -71,7 +74,7 @@ shared uvec4 xs4[2u * TC * LDK4];
 // float (m, n) of subgroup s at word 4 * (s * 64 + n * 4 + m / 4) + m % 4 of ws4.
 
 // ---- weights: raw words of a later K step (word types), decoded into ws4 ----
-#if defined(TYPE_TQ2_0)
+#if defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
 #define NRAW 4u
 #else
 #define NRAW 1u
@@ -98,18 +101,25 @@ void load_w_raw(uint sl, uint r, uint k) {
     uint h = (ro + (k / Q2_BLK) * Q2_BLK_BYTES) >> 1u;
     wd[sl] = uint(w16[h]);
     wraw[sl][0] = ld32(h + 1u + (k % Q2_BLK) / 8u);
-#else
+#elif defined(TYPE_TQ2_0)
     // 256 weights, 66 bytes: qs[64], fp16 d; weight 128 g + 32 l + m = bits 2 l of qs[32 g + m]:
     // weights k .. k + 15 (plane l = (k % 128) / 32) are bytes 32 g + m0 .. + 15, m0 = k % 32.
     uint h = (ro + (k / 256u) * 66u) >> 1u;
     wd[sl] = uint(w16[h + 32u]);
     uint q = h + ((k % 256u) / 128u) * 16u + (k % 32u) / 2u;
     [[unroll]] for (uint i = 0u; i < 4u; ++i) wraw[sl][i] = ld32(q + 2u * i);
+#else
+    // I2_S: 128 weights in 32 bytes, weight 32 g + m at bits 6 - 2 g of byte m: weights k .. k + 15
+    // are bytes m0 .. m0 + 15 (m0 = k % 32) of block k / 128; one float32 scale per tensor.
+    uint q = (ro + (k / 128u) * 32u + k % 32u) >> 1u;
+    wd[sl] = floatBitsToUint(i2s_d);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) wraw[sl][i] = ld32(q + 2u * i);
 #endif
 #endif
 }
 
-// f16 pair (weight 2 j, 2 j + 1) of the raw words, j < 8; kl = (k % 256) / 32 (TQ2_0's bit plane l).
+// f16 pair (weight 2 j, 2 j + 1) of the raw words, j < 8; kl = (k % 256) / 32 (TQ2_0: bit plane l; I2_S:
+// plane 3 - kl % 4).
 uint w_pair(uint sl, uint j, uint kl) {
 #if defined(TYPE_Q1_0)
     uint nb = ~wraw[sl][0] >> (2u * j);  // 1 = negative
@@ -118,9 +128,14 @@ uint w_pair(uint sl, uint j, uint kl) {
     float d = unpackHalf2x16(wd[sl]).x;
     uint q = wraw[sl][0] >> (4u * j);
     return packHalf2x16(vec2((float(q & 3u) - 1.0) * d, (float((q >> 2u) & 3u) - 1.0) * d));
-#elif defined(TYPE_TQ2_0)
+#elif defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
+#if defined(TYPE_TQ2_0)
     float d = unpackHalf2x16(wd[sl]).x;
     uint s = 2u * (kl % 4u);
+#else
+    float d = uintBitsToFloat(wd[sl]);
+    uint s = 6u - 2u * (kl % 4u);  // planes in the other order
+#endif
     uint m0 = 2u * j;  // weights m0, m0 + 1 of the 16: bytes m0, m0 + 1 of the raw words
     uint q0 = (wraw[sl][m0 / 4u] >> (8u * (m0 % 4u) + s)) & 3u;
     uint q1 = (wraw[sl][m0 / 4u] >> (8u * (m0 % 4u) + 8u + s)) & 3u;
@@ -279,6 +294,9 @@ void main() {
     xcol = min(c0 + xc, pc.ncols - 1u);
 #if defined(WORDS)
     words = (pc.w_base & 1u) == 0u;
+#if defined(TYPE_I2_S)
+    i2s_d = i2s_scale();
+#endif
 #else
     words = false;
 #endif
