@@ -4,6 +4,7 @@
 // benchmarks and load tests without downloading a model. Tensors are generated and written one chunk of
 // rows at a time, so an 8B file needs only a few hundred MB of memory. --vocab copies the tokenizer.*
 // keys of another GGUF (the vocabulary size then follows it).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -260,7 +261,14 @@ int run_synth(cli::Args& args) {
         for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
             const int64_t nr = std::min(chunk, rows - r0);
             vals.resize(static_cast<size_t>(nr * ne0));
-            for (auto& v : vals) v = t.sd == 0.0f ? 1.0f + 0.05f * rng.normal() : t.sd * rng.normal();
+            // I2_S's quantizer expects weights that are already ternary ({-s, 0, +s}, BitNet's absmean
+            // rounding): from plain normals every weight would become +-max|w| (about 5 sd), a model whose
+            // activations blow up over its layers. So its weights are rounded to sd * {-1, 0, 1} first.
+            const bool ternary = t.type == TensorType::I2_S && t.sd != 0.0f;
+            for (auto& v : vals) {
+                const float z = rng.normal();
+                v = t.sd == 0.0f ? 1.0f + 0.05f * z : ternary ? t.sd * std::clamp(std::round(z), -1.0f, 1.0f) : t.sd * z;
+            }
             const int64_t ne[4] = {ne0, nr, 1, 1};
             bytes.resize(tensor_nbytes(t.type, ne));
             quantize(t.type, vals.data(), bytes.data(), nr * ne0);
