@@ -9,7 +9,7 @@
 //       GB/s of y = 1 * x over two device-local buffers (read + write bytes per second).
 //   bonsai-vulkan-bench ops TYPE
 //       time per dispatch of tiny ops (fixed cost per op), and of matvecs of the 1.7B and 8B shapes
-//       (BONSAI_BENCH_NO_MATMUL=1: matvecs only; BONSAI_BENCH_ROW_PAD=N: rows N bytes apart more). BONSAI_BENCH_NO_CPU=1 skips the model's CPU comparison.
+//       (BONSAI_BENCH_NO_MATMUL=1: matvecs only). BONSAI_BENCH_NO_CPU=1 skips the model's CPU comparison.
 //   bonsai-vulkan-bench compare FILE
 //       FILE's logits on Vulkan against the CPU backend: an 8-token prompt and 8 decode steps.
 //   bonsai-vulkan-bench matmulcheck TYPE
@@ -291,27 +291,16 @@ int ops(const std::string& type) {
                   {2048, 2048, 200}, {2048, 4096, 200}, {2048, 6144, 200}, {6144, 2048, 200}, {2048, 151936, 20},
                   // bonsai-8b: output, q|k|v, gate|up, down, LM head
                   {4096, 4096, 200}, {4096, 6144, 200}, {4096, 24576, 100}, {12288, 4096, 200}, {4096, 151936, 20}};
-    // BONSAI_BENCH_ROW_PAD=N: rows N bytes further apart than their length (the model pads I2_S rows).
-    const char* pad_env = std::getenv("BONSAI_BENCH_ROW_PAD");
-    const uint32_t pad = pad_env ? static_cast<uint32_t>(std::stoul(pad_env)) : 0;
     for (const auto& sh : shapes) {
         std::vector<uint8_t> wb = random_weight(*t, sh.n_in, sh.n_out, rng);
-        const size_t rb = row_nbytes(*t, sh.n_in), stride = rb + pad;
-        if (pad) {
-            std::vector<uint8_t> padded(stride * sh.n_out + (wb.size() - rb * sh.n_out), 0);
-            for (uint32_t r = 0; r < sh.n_out; ++r) std::memcpy(padded.data() + r * stride, wb.data() + r * rb, rb);
-            std::memcpy(padded.data() + stride * sh.n_out, wb.data() + rb * sh.n_out, wb.size() - rb * sh.n_out);
-            wb.swap(padded);
-        }
         VulkanBuffer w = vk.create_buffer(wb.size(), VulkanMemory::DeviceLocal);
         vk.upload(w, 0, wb.data(), wb.size());
-        const uint32_t row_bytes = pad ? static_cast<uint32_t>(stride) : 0;
-        const double us = time_ops(vk, sh.k, [&] { vk.matvec(*t, w, sh.n_in, sh.n_out, x, y, false, row_bytes); });
+        const double us = time_ops(vk, sh.k, [&] { vk.matvec(*t, w, sh.n_in, sh.n_out, x, y); });
         std::printf("  matvec %ux%u: %.2f us (%.1f GB/s of weights)\n", sh.n_in, sh.n_out, us, wb.size() / us / 1e3);
         VulkanBuffer xs = vk.create_buffer(size_t(sh.n_in) * 512 * 4, VulkanMemory::DeviceLocal);
         VulkanBuffer ys = vk.create_buffer(size_t(sh.n_out) * 512 * 4, VulkanMemory::DeviceLocal);
         if (env_is("BONSAI_BENCH_NO_MATMUL", "1")) continue;
-        const double us2 = time_ops(vk, 3, [&] { vk.matmul(*t, w, sh.n_in, sh.n_out, xs, 512, ys, row_bytes); });
+        const double us2 = time_ops(vk, 3, [&] { vk.matmul(*t, w, sh.n_in, sh.n_out, xs, 512, ys); });
         std::printf("  matmul %ux%u x512: %.1f us (%.2f TFLOP/s)\n", sh.n_in, sh.n_out, us2,
                     2.0 * sh.n_in * sh.n_out * 512 / us2 / 1e6);
     }
