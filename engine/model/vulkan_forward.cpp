@@ -66,7 +66,6 @@ struct DevLinear {
     uint64_t off = 0;
     float scale = 1.0f;
     bool has_scale = false;
-    uint32_t row_bytes = 0;  // bytes from row to row on the device; 0: contiguous (padded_row_bytes)
 };
 
 // Offsets (in floats) of a layer's norm vectors inside the shared norm buffer; k_none when absent.
@@ -140,7 +139,6 @@ struct VulkanModel::Impl {
             d->n_out = to_u32(l->w.n_out, "tensor height");
             d->scale = l->scale;
             d->has_scale = l->has_scale;
-            d->row_bytes = fuse ? 0 : padded_row_bytes(*l);
             d->off = fuse ? total : 0;
             total += device_bytes(*l);
         }
@@ -150,17 +148,7 @@ struct VulkanModel::Impl {
                 const size_t bytes = device_bytes(*l);
                 if (!fuse) weights.push_back(vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
                 d->buf = &weights.back();
-                const uint8_t* src = native_bytes(*l, device_bytes(*l, false));
-                if (d->row_bytes == 0) {
-                    vk.upload(weights.back(), d->off, src, bytes);
-                    continue;
-                }
-                // Padded rows: each row, then d->row_bytes - row bytes of zeros, then the tensor's tail.
-                const size_t rb = row_nbytes(l->w.type, l->w.n_in), rows = static_cast<size_t>(l->w.n_out);
-                std::vector<uint8_t> padded(bytes, 0);
-                for (size_t r = 0; r < rows; ++r) std::memcpy(padded.data() + r * d->row_bytes, src + r * rb, rb);
-                std::memcpy(padded.data() + rows * d->row_bytes, src + rows * rb, bytes - rows * d->row_bytes);
-                vk.upload(weights.back(), d->off, padded.data(), bytes);
+                vk.upload(weights.back(), d->off, native_bytes(*l, bytes), bytes);
             }
         } catch (const Error& e) {
             throw Error("tensor '" + first.name + "': " + e.what());
@@ -168,21 +156,9 @@ struct VulkanModel::Impl {
         return fuse;
     }
 
-    // I2_S rows are n_in / 4 bytes, a power of two for 2048- / 4096-wide rows: with such strides every
-    // workgroup of a matvec reads the same column range of its rows at once and lands on the same memory
-    // channels (H100: 4096 x 24576 at 177 GB/s against ~800 for TQ2_0's 66-byte-block rows). Those
-    // rows go to the device 32 bytes apart more; 0 otherwise (the file's contiguous rows).
-    static uint32_t padded_row_bytes(const Linear& l) {
-        if (l.w.type != TensorType::I2_S) return 0;
-        const size_t rb = row_nbytes(l.w.type, l.w.n_in);
-        return (rb & (rb - 1)) == 0 && rb >= 256 ? static_cast<uint32_t>(rb + 32) : 0;
-    }
-
-    // Bytes of a projection on the device (padded: with padded_row_bytes' stride): its rows, and for
-    // I2_S the 32-byte tail holding its scale.
-    static size_t device_bytes(const Linear& l, bool padded = true) {
-        const uint32_t stride = padded ? padded_row_bytes(l) : 0;
-        const size_t rows = (stride ? stride : row_nbytes(l.w.type, l.w.n_in)) * static_cast<size_t>(l.w.n_out);
+    // Bytes of a projection on the device: its rows, and for I2_S the 32-byte tail holding its scale.
+    static size_t device_bytes(const Linear& l) {
+        const size_t rows = row_nbytes(l.w.type, l.w.n_in) * static_cast<size_t>(l.w.n_out);
         return l.w.type == TensorType::I2_S ? rows + 32 : rows;
     }
 
@@ -201,8 +177,8 @@ struct VulkanModel::Impl {
     void linear(const DevLinear& l, VulkanRef x, uint32_t n, VulkanRef y, VulkanSessionState& s, bool x_int8 = false) {
         const VulkanRef w(*l.buf, l.off);
         if (!x_int8) x = quantized_input(l, x, n, s);
-        if (n == 1) vk.matvec(l.type, w, l.n_in, l.n_out, x, y, false, l.row_bytes);
-        else vk.matmul(l.type, w, l.n_in, l.n_out, x, n, y, l.row_bytes);
+        if (n == 1) vk.matvec(l.type, w, l.n_in, l.n_out, x, y);
+        else vk.matmul(l.type, w, l.n_in, l.n_out, x, n, y);
         if (l.has_scale) vk.scale(y, y, n * l.n_out, l.scale);
     }
 
@@ -210,8 +186,7 @@ struct VulkanModel::Impl {
     void residual_linear(const DevLinear& l, VulkanRef in, uint32_t n, VulkanSessionState& s, VulkanRef x,
                          bool in_int8 = false) {
         if (n == 1 && !l.has_scale) {
-            vk.matvec(l.type, VulkanRef(*l.buf, l.off), l.n_in, l.n_out, in_int8 ? in : quantized_input(l, in, n, s), x, true,
-                      l.row_bytes);
+            vk.matvec(l.type, VulkanRef(*l.buf, l.off), l.n_in, l.n_out, in_int8 ? in : quantized_input(l, in, n, s), x, true);
             return;
         }
         linear(l, in, n, s.tmp, s, in_int8);

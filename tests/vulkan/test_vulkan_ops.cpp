@@ -537,58 +537,6 @@ private slots:
         check_fused(type, ne0, rows, norm, swiglu, accumulate, 5);
     }
 
-    // Weights whose rows lie further apart than a row (the model pads I2_S rows of power-of-two byte
-    // lengths): matvec (table and word variants) and matmul read row r at r · row_bytes, I2_S its scale
-    // after the last padded row; the padding holds 0xFF (I2_S code 3) that must never be read.
-    void paddedRowStride_data() {
-        QTest::addColumn<TensorType>("type");
-        QTest::addColumn<uint32_t>("ne0");
-        QTest::addColumn<uint32_t>("lut");
-        QTest::newRow("I2_S table ne0=1024") << TensorType::I2_S << 1024u << 4u;
-        QTest::newRow("I2_S word ne0=1024") << TensorType::I2_S << 1024u << 0u;
-        QTest::newRow("I2_S word ne0=640") << TensorType::I2_S << 640u << 4u;
-        QTest::newRow("Q2_0 table ne0=512") << TensorType::Q2_0 << 512u << 4u;
-        QTest::newRow("F16 ne0=200") << TensorType::F16 << 200u << 4u;
-    }
-
-    void paddedRowStride() {
-        QFETCH(TensorType, type);
-        QFETCH(uint32_t, ne0);
-        QFETCH(uint32_t, lut);
-        const uint32_t rows = 37, cols = 5, pad = 32;
-        const std::vector<uint8_t> w = random_weights(type, ne0, rows);
-        const std::vector<float> wf = reference_rows(type, w, ne0, rows);
-        const size_t rb = bonsai::row_nbytes(type, ne0), stride = rb + pad, tail = w.size() - rb * rows;
-        std::vector<uint8_t> padded(stride * rows + tail, 0xFF);
-        for (uint32_t r = 0; r < rows; ++r) std::memcpy(padded.data() + r * stride, w.data() + r * rb, rb);
-        std::memcpy(padded.data() + stride * rows, w.data() + rb * rows, tail);
-        const std::vector<float> x = random_floats(size_t(ne0) * cols, -1.0f, 1.0f);
-        VulkanBuffer wb = device_bytes(padded, 6), xb = host_floats(x);
-        VulkanBuffer yv = host_floats(std::vector<float>(rows)), ym = host_floats(std::vector<float>(size_t(rows) * cols));
-        vk_->set_matvec_lut(lut, 2);
-        vk_->begin();
-        vk_->matvec(type, {wb, 6}, ne0, rows, xb, yv, false, uint32_t(stride));
-        vk_->matmul(type, {wb, 6}, ne0, rows, xb, cols, ym, uint32_t(stride));
-        vk_->submit_and_wait();
-        vk_->set_matvec_lut(VulkanBackend::Options{}.matvec_lut_rows, VulkanBackend::Options{}.matvec_lut_passes);
-        std::vector<double> want(size_t(rows) * cols), mag(size_t(rows) * cols);
-        for (uint32_t c = 0; c < cols; ++c)
-            for (uint32_t r = 0; r < rows; ++r)
-                for (uint32_t k = 0; k < ne0; ++k) {
-                    const double p = double(wf[size_t(r) * ne0 + k]) * x[size_t(c) * ne0 + k];
-                    want[size_t(c) * rows + r] += p;
-                    mag[size_t(c) * rows + r] += std::fabs(p);
-                }
-        QString why;
-        QVERIFY2(close_all(read_floats(ym, want.size()), want, mag, 1e-4, 1e-6, &why), qPrintable("matmul " + why));
-        const std::vector<double> want0(want.begin(), want.begin() + rows), mag0(mag.begin(), mag.begin() + rows);
-        QVERIFY2(close_all(read_floats(yv, rows), want0, mag0, 1e-4, 1e-6, &why), qPrintable("matvec " + why));
-        // A stride shorter than a row is refused.
-        vk_->begin();
-        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec(type, {wb, 6}, ne0, rows, xb, yv, false, uint32_t(rb - 2)));
-        vk_->submit_and_wait();
-    }
-
     // I2_S takes no fused input (its projections multiply int8-quantized inputs): refused, not ignored.
     void matvecFusedRefused() {
         QVERIFY(!VulkanBackend::supports_fused_matvec(TensorType::I2_S));

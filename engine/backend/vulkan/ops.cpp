@@ -54,20 +54,16 @@ struct WeightArgs {
     uint32_t row_stride = 0;
 };
 
-// stride: bytes from one row to the next (0: row_nbytes, contiguous rows).
-WeightArgs weight_args(const char* op, TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, uint32_t stride) {
+WeightArgs weight_args(const char* op, TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows) {
     if (!type_suffix(t)) fail(op, std::string("tensor type ") + tensor_type_name(t) + " is not supported yet");
     if (ne0 == 0) fail(op, "ne0 is 0");
     const uint64_t row_bytes = row_nbytes(t, ne0);  // throws when ne0 is not a whole number of blocks
     const uint32_t unit = t == TensorType::F32 ? 4 : t == TensorType::F16 || t == TensorType::BF16 ? 2 : 1;
-    if (stride != 0 && (stride < row_bytes || stride % unit != 0))
-        fail(op, "the row stride is shorter than a row or not a whole number of elements");
-    const uint64_t step = stride != 0 ? stride : row_bytes;
     // I2_S: the tensor's float32 scale follows its last row (the shader reads it there).
     const uint64_t tail = t == TensorType::I2_S ? 4 : 0;
     WeightArgs a;
-    a.base = index_of(op, "weights", w, step * rows + tail, unit);
-    a.row_stride = static_cast<uint32_t>(step / unit);
+    a.base = index_of(op, "weights", w, row_bytes * rows + tail, unit);
+    a.row_stride = static_cast<uint32_t>(row_bytes / unit);
     return a;
 }
 
@@ -120,9 +116,9 @@ MatvecSplit matvec_split(TensorType t, uint32_t ne0, uint32_t rows, uint32_t row
 }  // namespace
 
 void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
-                           bool accumulate, uint32_t row_bytes) {
+                           bool accumulate) {
     if (word_type(t)) {
-        matvec_fused(t, w, ne0, rows, x, y, VulkanMatvecInput{}, accumulate, row_bytes);
+        matvec_fused(t, w, ne0, rows, x, y, VulkanMatvecInput{}, accumulate);
         return;
     }
     const char* op = "matvec";
@@ -130,7 +126,7 @@ void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, accumulate;
     } pc{};
-    WeightArgs wa = weight_args(op, t, w, ne0, rows, row_bytes);
+    WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
     pc.row_stride = wa.row_stride;
     pc.ne0 = ne0;
@@ -144,7 +140,7 @@ void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
 }
 
 void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
-                                 const VulkanMatvecInput& in, bool accumulate, uint32_t row_bytes) {
+                                 const VulkanMatvecInput& in, bool accumulate) {
     const char* op = "matvec";
     impl_->require_recording(op);
     if (!word_type(t) || (!supports_fused_matvec(t) && (in.rms_norm || in.swiglu)))
@@ -154,7 +150,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
         float eps;
         uint32_t slice_words, splits;
     } pc{};
-    WeightArgs wa = weight_args(op, t, w, ne0, rows, row_bytes);
+    WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
     pc.row_stride = wa.row_stride;
     pc.ne0 = ne0;
@@ -198,13 +194,13 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
 }
 
 void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
-                           VulkanRef y, uint32_t row_bytes) {
+                           VulkanRef y) {
     const char* op = "matmul";
     impl_->require_recording(op);
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, ncols;
     } pc{};
-    WeightArgs wa = weight_args(op, t, w, ne0, rows, row_bytes);
+    WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
     pc.row_stride = wa.row_stride;
     pc.ne0 = ne0;

@@ -266,22 +266,21 @@ public:
     static bool supports_matmul(TensorType t);  // same set
 
     // y[r] = sum_k W[r][k] * x[k], r < rows. W: `rows` rows of ne0 elements of type t in the GGUF block
-    // layout, row_bytes apart (0: row_nbytes, i.e. contiguous; more leaves padding between rows, which
-    // breaks power-of-two strides); x: ne0 float; y: rows float. With accumulate, y[r] += ... instead (a
-    // residual add fused into the projection; y must not overlap x). I2_S: `w` is the whole tensor, its
-    // float32 scale right after the last row (rows · row_bytes from w).
+    // layout, rows contiguous (row_nbytes apart); x: ne0 float; y: rows float. With accumulate,
+    // y[r] += ... instead (a residual add fused into the projection; y must not overlap x). I2_S: `w` is
+    // the whole tensor, its float32 scale right after the last row (as in the file).
     void matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
-                bool accumulate = false, uint32_t row_bytes = 0);
+                bool accumulate = false);
     // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0 (I2_S: none).
     static bool supports_fused_matvec(TensorType t);
     // matvec of a transformed input (see VulkanMatvecInput); throws for other types. y must not
     // overlap x (or the norm weights).
     void matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
-                      const VulkanMatvecInput& in, bool accumulate = false, uint32_t row_bytes = 0);
+                      const VulkanMatvecInput& in, bool accumulate = false);
     // Y[c][r] = sum_k W[r][k] * X[c][k] for c < ncols (columns = tokens, each contiguous): X is ncols
-    // x ne0 floats, Y is ncols x rows floats. W's rows row_bytes apart as for matvec.
+    // x ne0 floats, Y is ncols x rows floats.
     void matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
-                VulkanRef y, uint32_t row_bytes = 0);
+                VulkanRef y);
 
     // y[r][i] = x[r][i] / sqrt(mean_i(x[r][i]^2) + eps) * weight[i] for nrows rows of n floats.
     // With quantize_i8, y is then rounded per row as quantize_i8() does (one dispatch for both).
