@@ -403,7 +403,7 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.matvec_fused(l.down.type, VulkanRef(*l.down.buf, l.down.off), F, E, s.g, s.x, sw, true);
         return;
     }
-    const bool gu8 = !(n == 1 && l.gu_fused) && int8_input({&l.gate, &l.up});
+    const bool gu8 = int8_input({&l.gate, &l.up});  // (I2_S projections are never fused: gu_fused is false)
     vk.rms_norm(s.x, at(norms, l.ffn_norm), s.xn, E, n, eps, gu8);
     if (n == 1 && l.gu_fused) {  // gate|up in one matvec, up lands right after gate in s.g
         vk.matvec(l.gate.type, gu_w, E, 2 * F, s.xn, s.g);

@@ -1,5 +1,6 @@
 // Weight access for one tensor type, selected by a TYPE_<name> define (one SPIR-V module per type).
 // Binding 0 is the weight buffer. Row offsets `ro` are in elements for F32/F16/BF16, in bytes otherwise.
+//   void deq_init()                           call first in main(): per-dispatch state (I2_S's scale)
 //   float deq(uint ro, uint k)                element k of the row starting at ro
 //   float dot_chunk(uint ro, uint c, uint xo) (block types but K-quants and I2_S, CHUNKED) dot of elements
 //                                             32c..32c+31 of the row with xv[xo + 32c ..]; xv must be
@@ -103,14 +104,15 @@ float deq(uint ro, uint k) {
 // BitNet b1.58's I2_S (formats.md 2.3.10): 2-bit codes of the whole tensor, row r at byte r ne0 / 4, in
 // blocks of 128 elements = 32 bytes (element j of a block: byte j % 32, bits 6 - 2 (j / 32)); x =
 // (code - 1) scale with ONE float32 scale right after the tensor's codes, which the shader reads at
-// w_base + rows row_stride: a dispatch covers the whole tensor.
-float i2s_scale() {
+// w_base + rows row_stride (once, deq_init): a dispatch covers the whole tensor.
+float i2s_d = 1.0;
+void deq_init() {
     uint o = pc.w_base + pc.rows * pc.row_stride;
-    return uintBitsToFloat(ldb(o) | (ldb(o + 1u) << 8) | (ldb(o + 2u) << 16) | (ldb(o + 3u) << 24));
+    i2s_d = uintBitsToFloat(ldb(o) | (ldb(o + 1u) << 8) | (ldb(o + 2u) << 16) | (ldb(o + 3u) << 24));
 }
 float deq(uint ro, uint k) {
     uint v = ldb(ro + (k / 128u) * 32u + k % 32u);
-    return (float((v >> (6u - 2u * ((k % 128u) / 32u))) & 3u) - 1.0) * i2s_scale();
+    return (float((v >> (6u - 2u * ((k % 128u) / 32u))) & 3u) - 1.0) * i2s_d;
 }
 
 #elif defined(TYPE_Q1_0)
@@ -213,4 +215,7 @@ float dot_chunk(uint ro, uint c, uint xo) {
 #else
 #error "define one TYPE_<name>"
 #endif
+#endif
+#if !defined(TYPE_I2_S)
+void deq_init() {}
 #endif

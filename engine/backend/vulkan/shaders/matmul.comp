@@ -25,6 +25,7 @@ shared float ws[TILE][33];  // +1 column avoids shared-memory bank conflicts
 shared float xs[TILE][33];
 
 void main() {
+    deq_init();
     uint r0 = gl_WorkGroupID.x * TILE;
     uint c0 = gl_WorkGroupID.y * TILE;
     uint t = gl_LocalInvocationID.x;

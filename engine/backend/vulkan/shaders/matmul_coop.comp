@@ -63,9 +63,6 @@ layout(push_constant) uniform PC {
 #define WORDS 1
 layout(std430, binding = 0) readonly buffer Wb16 { uint16_t w16[]; };
 #endif
-#if defined(TYPE_I2_S)
-float i2s_d = 1.0;  // the tensor's scale (i2s_scale()), read once at the start of main()
-#endif
 
 // Two buffers: step s uses rows [(s % 2) * TR, + TR) of ws4 and [(s % 2) * TC, + TC) of xs4.
 shared uvec4 ws4[2u * TR * LDK4];
@@ -292,11 +289,9 @@ void main() {
     xc = t / (TK / XPT);
     xk = (t % (TK / XPT)) * XPT;
     xcol = min(c0 + xc, pc.ncols - 1u);
+    deq_init();
 #if defined(WORDS)
     words = (pc.w_base & 1u) == 0u;
-#if defined(TYPE_I2_S)
-    i2s_d = i2s_scale();
-#endif
 #else
     words = false;
 #endif

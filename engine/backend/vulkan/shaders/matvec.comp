@@ -22,6 +22,7 @@ layout(push_constant) uniform PC {
 #include "dequant.glsl"
 
 void main() {
+    deq_init();
     uint row0 = flat_group_id() * RPW;
     uint lane = gl_SubgroupInvocationID;
     uint ns = gl_SubgroupSize;
