@@ -59,6 +59,28 @@ bool close_all(const std::vector<float>& got, const std::vector<double>& want, c
     return true;
 }
 
+// What matvec_dp.comp multiplies: x rounded to int8 per block of 32 (d = max|x| / 127, q = x * 127 /
+// max|x| rounded half away from zero, in float as the shader does), as doubles q * d; step[k] = d of
+// k's block (one rounding step: where the GPU's float division lands on the other side of a .5, q may
+// differ by one).
+std::vector<double> int8_blocks(const std::vector<double>& x, std::vector<double>* step) {
+    std::vector<double> out(x.size());
+    step->assign(x.size(), 0.0);
+    for (size_t b = 0; b < x.size(); b += 32) {
+        const size_t e = std::min(x.size(), b + 32);
+        float am = 0.0f;
+        for (size_t k = b; k < e; ++k) am = std::max(am, std::fabs(float(x[k])));
+        const float id = am > 0.0f ? 127.0f / am : 0.0f, d = am / 127.0f;
+        for (size_t k = b; k < e; ++k) {
+            const float t = float(x[k]) * id;
+            const int q = std::clamp(int(t + (t < 0.0f ? -0.5f : 0.5f)), -127, 127);
+            out[k] = double(q) * double(d);
+            (*step)[k] = d;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 class TestVulkanOps : public QObject {
@@ -169,8 +191,10 @@ class TestVulkanOps : public QObject {
     // With repeat > 1 (matvec with accumulate) the matvec is recorded that many times in one submit,
     // so y = -7 + repeat * W.x (split-K counters must be back at 0 after each dispatch).
     // w_off: byte offset of the weights in their buffer (weight_offset(t) when negative).
+    // int8: the matvec multiplies int8-rounded x (matvec_dp.comp; see int8_blocks): the reference
+    // rounds x the same way and allows two rounding steps of difference per row.
     void check_weight_op(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols, bool use_matmul,
-                         bool accumulate = false, int repeat = 1, int w_offset = -1) {
+                         bool accumulate = false, int repeat = 1, int w_offset = -1, bool int8 = false) {
         std::vector<uint8_t> w = random_weights(t, ne0, rows);
         std::vector<float> wf = reference_rows(t, w, ne0, rows);
         const uint32_t cols = std::max<uint32_t>(ncols, 1);
@@ -188,24 +212,35 @@ class TestVulkanOps : public QObject {
                 vk_->matvec(t, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, accumulate);
         vk_->submit_and_wait();
 
-        std::vector<double> want(size_t(rows) * cols), mag(size_t(rows) * cols);
+        std::vector<double> xd(x.begin(), x.end()), step(x.size(), 0.0);
+        if (int8) xd = int8_blocks(xd, &step);  // (matvec only: one column)
+        std::vector<double> want(size_t(rows) * cols), mag(size_t(rows) * cols), slack(size_t(rows) * cols);
         for (uint32_t c = 0; c < cols; ++c)
             for (uint32_t r = 0; r < rows; ++r) {
-                double s = 0, m = 0;
+                double s = 0, m = 0, sl = 0;
                 for (uint32_t k = 0; k < ne0; ++k) {
-                    double p = double(wf[size_t(r) * ne0 + k]) * double(x[size_t(c) * ne0 + k]);
+                    const double wk = wf[size_t(r) * ne0 + k];
+                    double p = wk * xd[size_t(c) * ne0 + k];
                     s += p;
                     m += std::fabs(p);
+                    sl = std::max(sl, std::fabs(wk) * step[size_t(c) * ne0 + k]);
                 }
                 want[size_t(c) * rows + r] = accumulate ? repeat * s - 7.0 : s;
                 mag[size_t(c) * rows + r] = repeat * m;
+                slack[size_t(c) * rows + r] = 2 * repeat * sl;
             }
         QString why;
-        QVERIFY2(close_all(read_floats(yb, want.size(), y_pad), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+        if (!int8) {
+            QVERIFY2(close_all(read_floats(yb, want.size(), y_pad), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+            return;
+        }
+        for (size_t i = 0; i < mag.size(); ++i) mag[i] += slack[i] / 2e-5;  // rel 2e-5 of it = the slack
+        QVERIFY2(close_all(read_floats(yb, want.size(), y_pad), want, mag, 2e-5, 1e-6, &why), qPrintable(why));
     }
 
     // matvec_fused against float64: x' = rms_norm(x) * nw or silu(gate) * up, then W.x' (+ y).
-    void check_fused(TensorType type, uint32_t ne0, uint32_t rows, bool norm, bool swiglu, bool accumulate, size_t w_off) {
+    void check_fused(TensorType type, uint32_t ne0, uint32_t rows, bool norm, bool swiglu, bool accumulate, size_t w_off,
+                     bool int8 = false) {
         const float eps = 1e-5f;
         std::vector<uint8_t> w = random_weights(type, ne0, rows);
         std::vector<float> wf = reference_rows(type, w, ne0, rows);
@@ -235,19 +270,25 @@ class TestVulkanOps : public QObject {
         vk_->begin();
         vk_->matvec_fused(type, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, in, accumulate);
         vk_->submit_and_wait();
+        std::vector<double> step(ne0, 0.0);
+        if (int8) xin = int8_blocks(xin, &step);
         std::vector<double> want(rows), mag(rows);
         for (uint32_t r = 0; r < rows; ++r) {
-            double sum = 0, m = 0;
+            double sum = 0, m = 0, sl = 0;
             for (uint32_t k = 0; k < ne0; ++k) {
-                const double p = double(wf[size_t(r) * ne0 + k]) * xin[k];
+                const double wk = wf[size_t(r) * ne0 + k];
+                const double p = wk * xin[k];
                 sum += p;
                 m += std::fabs(p);
+                sl = std::max(sl, std::fabs(wk) * step[k]);
             }
             want[r] = accumulate ? sum - 7.0 : sum;
-            mag[r] = m;
+            // int8: the reference's x' (double) and the shader's (float) may round to neighbouring
+            // steps: two steps of slack, folded into the relative bound.
+            mag[r] = int8 ? m + 2 * sl / 2e-5 : m;
         }
         QString why;
-        QVERIFY2(close_all(read_floats(yb, rows, y_pad), want, mag, 1e-4, 1e-5, &why), qPrintable(why));
+        QVERIFY2(close_all(read_floats(yb, rows, y_pad), want, mag, int8 ? 2e-5 : 1e-4, 1e-5, &why), qPrintable(why));
     }
 
 private slots:
@@ -622,6 +663,82 @@ private slots:
         const uint32_t team_rows = lut == VulkanBackend::k_matvec_lut_auto ? (uint64_t(ne0) * rows >= (32u << 20) ? 8 : 4) : lut;
         const uint32_t per_wg = 8 * (uses_lut ? team_rows : 4);
         QCOMPARE(after.split_matvecs - before.split_matvecs, uint64_t(target > (rows + per_wg - 1) / per_wg ? 1 : 0));
+    }
+
+    // The integer-dot-product matvec (matvec_dp.comp; on lavapipe the feature exists but is not
+    // "accelerated", so only this test turns it on): every type plain, accumulating, over several x
+    // chunks with a partial last one, split-K, with fused inputs, against float64 on x rounded to int8
+    // the way the shader rounds it. An odd weight offset takes the other shaders (full-precision x).
+    void matvecIntDot_data() {
+        QTest::addColumn<TensorType>("type");
+        QTest::addColumn<int>("w_off");
+        QTest::addColumn<uint32_t>("ne0");
+        QTest::addColumn<uint32_t>("rows");
+        QTest::addColumn<uint32_t>("target");  // split-K target
+        QTest::addColumn<int>("input");        // 0 plain, 1 rms_norm, 2 swiglu
+        QTest::addColumn<bool>("accumulate");
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0, TensorType::Q8_0,
+                             TensorType::Q4_0}) {
+            const char* tn = bonsai::tensor_type_name(t);
+            const uint32_t b = bonsai::tensor_type_traits(t).block_size, split = 1000000u, none = 0u;
+            auto row = [&](const char* what, int w_off, uint32_t ne0, uint32_t rows, uint32_t target, int input, bool acc) {
+                QTest::addRow("%s %s ne0=%u rows=%u", tn, what, ne0, rows) << t << w_off << ne0 << rows << target << input << acc;
+            };
+            row("plain", 6, b, 1, none, 0, false);
+            row("accumulate", 2, 3 * b, 37, none, 0, true);
+            row("plain", 0, 2048, 130, none, 0, false);
+            row("partial chunk", 4, 4096 + 3 * b, 19, none, 0, false);
+            row("split accumulate", 6, 3 * 4096 + 5 * b, 70, split, 0, true);
+            row("norm accumulate", 6, 4096 + 2 * b, 21, none, 1, true);
+            row("swiglu", 6, 8192 + b, 9, none, 2, false);
+            row("norm split", 6, 3 * 4096 + 4 * b, 100, split, 1, false);
+            row("odd offset", 7, 5 * b, 33, none, 0, false);
+        }
+    }
+
+    void matvecIntDot() {
+        QFETCH(TensorType, type);
+        QFETCH(int, w_off);
+        QFETCH(uint32_t, ne0);
+        QFETCH(uint32_t, rows);
+        QFETCH(uint32_t, target);
+        QFETCH(int, input);
+        QFETCH(bool, accumulate);
+        if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
+        const bool was = vk_->uses_matvec_int_dot();
+        vk_->set_matvec_int_dot(true);
+        vk_->set_matvec_split_target(target);
+        const bonsai::VulkanStats before = vk_->stats();
+        const bool used = w_off % 2 == 0;
+        if (input == 0)
+            check_weight_op(type, ne0, rows, 0, false, accumulate, 1, w_off, used);
+        else
+            check_fused(type, ne0, rows, input == 1, input == 2, accumulate, w_off, used);
+        const bonsai::VulkanStats after = vk_->stats();
+        vk_->set_matvec_int_dot(was);
+        vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
+        QCOMPARE(after.int_dot_matvecs - before.int_dot_matvecs, uint64_t(used ? 1 : 0));
+        QCOMPARE(after.split_matvecs - before.split_matvecs,
+                 uint64_t(used && target > (rows + 31) / 32 && ne0 >= 3 * 4096 ? 1 : 0));
+    }
+
+    // Which devices get integer dot products by default: those whose driver calls them accelerated
+    // (Options::int_dot 2); 0 turns them off, 1 on wherever they exist; turning them on without them throws.
+    void intDotSelection() {
+        QCOMPARE(vk_->uses_matvec_int_dot(), vk_->device().int_dot_fast);
+        if (vk_->device().type == "cpu") QVERIFY(!vk_->uses_matvec_int_dot());  // lavapipe: not accelerated
+        VulkanBackend::Options o = VulkanBackend::Options::from_environment();
+        o.int_dot = 1;
+        {
+            VulkanBackend on(o);
+            QCOMPARE(on.uses_matvec_int_dot(), on.device().int_dot);
+            on.set_matvec_int_dot(false);
+            QVERIFY(!on.uses_matvec_int_dot());
+        }
+        o.int_dot = 0;
+        VulkanBackend off(o);
+        QVERIFY(!off.uses_matvec_int_dot());
+        if (!off.device().int_dot) QVERIFY_THROWS_EXCEPTION(bonsai::Error, off.set_matvec_int_dot(true));
     }
 
     void matvecLutChecked() {

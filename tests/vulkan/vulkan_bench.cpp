@@ -279,7 +279,9 @@ int ops(const std::string& type) {
     const auto t = tensor_type_from_name(type);
     if (!t) throw Error("unknown type " + type);
     VulkanBackend vk;
-    std::printf("device: %s\n", vk.device().name.c_str());
+    std::printf("device: %s, integer dot products: %s (device: %s, accelerated: %s)\n", vk.device().name.c_str(),
+                vk.uses_matvec_int_dot() ? "used" : "not used", vk.device().int_dot ? "yes" : "no",
+                vk.device().int_dot_fast ? "yes" : "no");
     VulkanBuffer x = vk.create_buffer(64 << 20, VulkanMemory::DeviceLocal);
     VulkanBuffer y = vk.create_buffer(64 << 20, VulkanMemory::DeviceLocal);
     std::printf("  scale n=2048: %.2f us/dispatch\n", time_ops(vk, 1000, [&] { vk.scale(x, y, 2048, 1.0f); }));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "backend/vulkan/backend_impl.h"
 #include "backend/vulkan/shader_table.h"
@@ -59,6 +60,8 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
             }
         }
     }
+    if (const char* d = std::getenv("BONSAI_VULKAN_INT_DOT"); d && (std::string(d) == "0" || std::string(d) == "1" || std::string(d) == "2"))
+        o.int_dot = static_cast<uint32_t>(d[0] - '0');
     if (const char* w = std::getenv("BONSAI_VULKAN_COOP_WIDE"); w && (std::string(w) == "0" || std::string(w) == "1"))
         o.coop_tiles = static_cast<uint32_t>(w[0] - '0');
     return o;
@@ -93,6 +96,8 @@ VulkanBackend::Impl::Impl(const Options& o) {
         // matmul_coop.comp keeps 36 KiB of tiles in shared memory.
         use_coop = info.coop_matmul && o.coop_matmul && limits.maxComputeSharedMemorySize >= 36u * 1024u + 1024u;
 
+        matvec_int_dot = o.int_dot == 1 ? info.int_dot : o.int_dot == 2 ? info.int_dot_fast : false;
+
         uint32_t nq = 0;
         vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, nullptr);
         std::vector<VkQueueFamilyProperties> qf(nq);
@@ -119,14 +124,26 @@ VulkanBackend::Impl::Impl(const Options& o) {
         VkPhysicalDeviceCooperativeMatrixFeaturesNV cm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
         const char* coop_ext = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
         VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+        std::vector<const char*> exts;
+        void** tail = &f12.pNext;
         if (use_coop) {
             f12.shaderFloat16 = VK_TRUE;
             f12.vulkanMemoryModel = VK_TRUE;
             cm.cooperativeMatrix = VK_TRUE;
-            f12.pNext = &cm;
-            dci.enabledExtensionCount = 1;
-            dci.ppEnabledExtensionNames = &coop_ext;
+            *tail = &cm;
+            tail = &cm.pNext;
+            exts.push_back(coop_ext);
         }
+        // Integer dot products (matvec_dp.comp): enabled wherever the device has them, so that
+        // set_matvec_int_dot can turn them on later.
+        VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR idp{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+        if (info.int_dot) {
+            idp.shaderIntegerDotProduct = VK_TRUE;
+            *tail = &idp;
+            exts.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+        }
+        dci.enabledExtensionCount = static_cast<uint32_t>(exts.size());
+        dci.ppEnabledExtensionNames = exts.empty() ? nullptr : exts.data();
         dci.pNext = &f2;
         dci.queueCreateInfoCount = 1;
         dci.pQueueCreateInfos = &qci;
@@ -203,6 +220,12 @@ VulkanBackend::~VulkanBackend() = default;
 
 const VulkanDeviceInfo& VulkanBackend::device() const { return impl_->info; }
 bool VulkanBackend::uses_coop_matmul() const { return impl_->use_coop; }
+bool VulkanBackend::uses_matvec_int_dot() const { return impl_->matvec_int_dot; }
+void VulkanBackend::set_matvec_int_dot(bool on) {
+    if (on && !impl_->info.int_dot)
+        throw Error("Vulkan: " + impl_->info.name + " has no integer dot products (shaderIntegerDotProduct)");
+    impl_->matvec_int_dot = on;
+}
 double VulkanBackend::measure_copy_bandwidth(size_t bytes, int reps) {
     bytes = std::min<size_t>(bytes, impl_->limits.maxStorageBufferRange) / 4 * 4;
     if (bytes == 0 || reps < 1) throw Error("Vulkan bandwidth: nothing to measure");

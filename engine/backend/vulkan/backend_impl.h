@@ -62,6 +62,7 @@ struct VulkanBackend::Impl {
     vk_detail::InstanceHandles inst;
     bool validation = false;
     bool use_coop = false;  // matmul records matmul_coop.comp (device has it and Options::coop_matmul)
+    bool matvec_int_dot = false;  // matvecs of matvec_dp.comp's types record it (Options::int_dot)
     VkPhysicalDevice physical = VK_NULL_HANDLE;
     VulkanDeviceInfo info;
     VkPhysicalDeviceLimits limits{};

@@ -168,6 +168,33 @@ void destroy_instance(InstanceHandles& h) {
     h.instance = VK_NULL_HANDLE;
 }
 
+namespace {
+// Packed 4 x 8-bit integer dot products (matvec_dp.comp): VK_KHR_shader_integer_dot_product (core in
+// Vulkan 1.3; the backend enables it as the extension, which 1.3 drivers still list) and its feature;
+// "fast" when the driver reports the signed and mixed-signedness packed forms accelerated.
+void query_int_dot(VkPhysicalDevice pd, VulkanDeviceInfo& info) {
+    uint32_t n = 0;
+    if (vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr) != VK_SUCCESS) return;
+    std::vector<VkExtensionProperties> exts(n);
+    if (vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, exts.data()) != VK_SUCCESS) return;
+    if (std::none_of(exts.begin(), exts.end(), [](const VkExtensionProperties& e) {
+            return std::strcmp(e.extensionName, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME) == 0;
+        }))
+        return;
+    VkPhysicalDeviceShaderIntegerDotProductFeaturesKHR f{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES_KHR};
+    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    f2.pNext = &f;
+    vkGetPhysicalDeviceFeatures2(pd, &f2);
+    VkPhysicalDeviceShaderIntegerDotProductPropertiesKHR p{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES_KHR};
+    VkPhysicalDeviceProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+    p2.pNext = &p;
+    vkGetPhysicalDeviceProperties2(pd, &p2);
+    info.int_dot = f.shaderIntegerDotProduct == VK_TRUE;
+    info.int_dot_fast = info.int_dot && p.integerDotProduct4x8BitPackedSignedAccelerated &&
+                        p.integerDotProduct4x8BitPackedMixedSignednessAccelerated;
+}
+}  // namespace
+
 VulkanDeviceInfo describe_device(VkInstance instance, VkPhysicalDevice pd, uint32_t index) {
     VkPhysicalDeviceProperties props{};
     vkGetPhysicalDeviceProperties(pd, &props);
@@ -212,6 +239,7 @@ VulkanDeviceInfo describe_device(VkInstance instance, VkPhysicalDevice pd, uint3
 
     info.suitable = missing.empty();
     if (info.suitable) info.coop_matmul = vulkan_coop_matmul_usable(query_coop_support(instance, pd, info.subgroup_size));
+    if (info.suitable) query_int_dot(pd, info);
     for (size_t i = 0; i < missing.size(); ++i) info.why_not += (i ? ", " : "lacks ") + missing[i];
     return info;
 }

@@ -78,6 +78,11 @@ bool word_type(TensorType t) {
     return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0 ||
            t == TensorType::I2_S;
 }
+// Types of the integer-dot-product matvec (matvec_dp.comp).
+bool dp_type(TensorType t) {
+    return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0 ||
+           t == TensorType::Q8_0 || t == TensorType::Q4_0;
+}
 }  // namespace
 
 // I2_S multiplies int8-quantized inputs (quantize_i8), which a norm or SwiGLU inside the matvec would skip.
@@ -94,9 +99,10 @@ struct MatvecSplit {
     uint32_t slice_words = 0;
     uint32_t splits = 1;
 };
-MatvecSplit matvec_split(TensorType t, uint32_t ne0, uint32_t rows, uint32_t rows_per_wg, uint32_t target) {
-    constexpr uint32_t k_chunk = 2048;                      // XC in matvec_w.comp
-    const uint32_t epw = t == TensorType::Q1_0 ? 32 : 16;  // weights per word of codes
+// k_chunk: the shader's x chunk (XC: matvec_w.comp 2048, matvec_dp.comp 4096); epw: elements per unit
+// of pc.slice_words (matvec_w.comp: weights per word of codes; matvec_dp.comp: 16).
+MatvecSplit matvec_split(uint32_t k_chunk, uint32_t epw, uint32_t ne0, uint32_t rows, uint32_t rows_per_wg,
+                         uint32_t target) {
     const uint32_t words = ne0 / epw, chunk_words = k_chunk / epw;
     MatvecSplit s;
     s.slice_words = words;
@@ -117,7 +123,8 @@ MatvecSplit matvec_split(TensorType t, uint32_t ne0, uint32_t rows, uint32_t row
 
 void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                            bool accumulate) {
-    if (word_type(t)) {
+    // (matvec_dp.comp reads 16-bit scales: even offsets; every block of its types has an even size.)
+    if (word_type(t) || (impl_->matvec_int_dot && dp_type(t) && w.offset % 2 == 0)) {
         matvec_fused(t, w, ne0, rows, x, y, VulkanMatvecInput{}, accumulate);
         return;
     }
@@ -143,7 +150,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
                                  const VulkanMatvecInput& in, bool accumulate) {
     const char* op = "matvec";
     impl_->require_recording(op);
-    if (!word_type(t) || (!supports_fused_matvec(t) && (in.rms_norm || in.swiglu)))
+    const bool dp_ok = impl_->matvec_int_dot && dp_type(t);
+    if ((!word_type(t) && !dp_ok) || (!supports_fused_matvec(t) && !dp_ok && (in.rms_norm || in.swiglu)))
         fail(op, std::string("no fused matvec for type ") + tensor_type_name(t));
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
@@ -163,8 +171,12 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant: 4 or 8). Without a norm
     // its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
+    // Integer dot products (matvec_dp.comp: 4 rows per team, 32 per workgroup; 16-bit scale loads, so
+    // even offsets only).
+    const bool dp = dp_ok && wa.base % 2 == 0 && wa.row_stride % 2 == 0;
+    if (!dp && !word_type(t)) fail(op, std::string("no matvec for type ") + tensor_type_name(t) + " at an odd byte offset");
     // (I2_S passes are two 128-weight blocks: rows of whole passes only.)
-    uint32_t lut = wa.base % 2 == 0 && wa.row_stride % 2 == 0 && (t != TensorType::I2_S || ne0 % 256 == 0)
+    uint32_t lut = !dp && wa.base % 2 == 0 && wa.row_stride % 2 == 0 && (t != TensorType::I2_S || ne0 % 256 == 0)
                        ? impl_->matvec_lut_rows : 0;
     // Automatic: 8 rows per team (fewer table builds per weight) where the matrix gives enough
     // workgroups anyway; on an H100, 4096x24576 and 12288x4096 gained 15 %, 4096x6144 lost 10 %.
@@ -173,12 +185,16 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // devices that offer less.
     uint32_t passes = impl_->matvec_lut_passes;
     while (passes > 1 && 8192u * passes > impl_->limits.maxComputeSharedMemorySize) passes /= 2;
-    std::string shader = lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_" + type_suffix(t)
-                             : std::string("matvec_w_") + type_suffix(t);
+    std::string shader = dp    ? std::string("matvec_dp_") + type_suffix(t)
+                         : lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_" + type_suffix(t)
+                               : std::string("matvec_w_") + type_suffix(t);
     const uint32_t rows_per_wg = 8 * (lut ? lut : 4);
     const uint64_t row_blocks = (uint64_t(rows) + rows_per_wg - 1) / rows_per_wg;
     if (lut) ++impl_->stats.lut_matvecs;
-    const MatvecSplit sp = matvec_split(t, ne0, rows, rows_per_wg, impl_->matvec_wg_target);
+    if (dp) ++impl_->stats.int_dot_matvecs;
+    const MatvecSplit sp = dp ? matvec_split(4096, 16, ne0, rows, rows_per_wg, impl_->matvec_wg_target)
+                              : matvec_split(2048, t == TensorType::Q1_0 ? 32 : 16, ne0, rows, rows_per_wg,
+                                             impl_->matvec_wg_target);
     pc.slice_words = sp.slice_words;
     pc.splits = sp.splits;
     if (sp.splits > 1) {

@@ -41,6 +41,11 @@ struct VulkanDeviceInfo {
     // and what its shader needs (see vulkan_coop_matmul_usable). The backend then uses matmul_coop.comp
     // for matmul unless Options::coop_matmul is off.
     bool coop_matmul = false;
+    // Packed 4 x int8 dot products in shaders (Vulkan 1.3's shaderIntegerDotProduct, through
+    // VK_KHR_shader_integer_dot_product): the backend can then use matvec_dp.comp (int8 activations).
+    bool int_dot = false;
+    // ... and the driver reports them accelerated (signed and mixed-signedness 4x8-bit packed).
+    bool int_dot_fast = false;
 };
 
 // One VkCooperativeMatrixPropertiesNV entry, without Vulkan types (for vulkan_coop_matmul_usable).
@@ -172,6 +177,7 @@ struct VulkanStats {
     uint64_t flushes = 0;                    // flush() calls that submitted a command buffer
     uint64_t lut_matvecs = 0;                // Q1_0 / Q2_0 matvec dispatches recorded with the table variant (set_matvec_lut)
     uint64_t tiled_attentions = 0;           // prompt attention dispatches recorded with the tiled shader
+    uint64_t int_dot_matvecs = 0;            // matvec dispatches recorded with integer dot products (matvec_dp.comp)
 };
 
 class VulkanBackend {
@@ -203,11 +209,16 @@ public:
         // buffer): 0 = never (the tiles convert f32), 1 = always, 2 = for 128 x 128 tiles (measured on an
         // H100: they gain 14-30 %, the 128 x 64 tiles lose up to 8 %).
         uint32_t coop_x16 = 2;
+        // Matvecs of Q1_0, Q2_0, PQ2_0, TQ2_0, Q8_0 and Q4_0 weights with int8-quantized activations and
+        // packed integer dot products (matvec_dp.comp): 0 = never, 1 = whenever the device has them
+        // (VulkanDeviceInfo::int_dot), 2 = where the driver reports them accelerated (int_dot_fast).
+        uint32_t int_dot = 2;
         // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1,
         // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target), BONSAI_VULKAN_TILED_ATTENTION=0,
         // BONSAI_VULKAN_COOP_X16 (0, 1 or 2: coop_x16), BONSAI_VULKAN_COOP_MATMUL=0 and
         // BONSAI_VULKAN_MATVEC_LUT ("0"; rows "4", "8" or "a" (auto), optionally followed by "x" and the
-        // passes, e.g. "8x4", "ax1") and BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles).
+        // passes, e.g. "8x4", "ax1"), BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles) and
+        // BONSAI_VULKAN_INT_DOT (0, 1 or 2: int_dot).
         static Options from_environment();
     };
 
@@ -233,6 +244,10 @@ public:
     // bit-select shader. Weights at an odd byte offset always take the bit-select shader. Other
     // values throw bonsai::Error. Affects later recordings.
     void set_matvec_lut(uint32_t rows, uint32_t passes);
+    // Integer-dot-product matvecs on or off (Options::int_dot 1 / 0); throws bonsai::Error when turning
+    // them on on a device without them. Affects later recordings.
+    void set_matvec_int_dot(bool on);
+    bool uses_matvec_int_dot() const;
     // Prompt attention through the tiled shader where it applies (Options::tiled_prompt_attention).
     // Affects later recordings.
     void set_tiled_prompt_attention(bool on);

@@ -1,0 +1,304 @@
+#version 450
+// y[row] (+)= dot(W[row], x) with integer dot products (VK_KHR_shader_integer_dot_product, SPIR-V
+// OpSDot / OpSUDot on 4 packed bytes: one instruction per 4 weights) for Q1_0, Q2_0, PQ2_0, TQ2_0,
+// Q8_0 and Q4_0 (one module per type, -DTYPE_<name>). Used only on devices that enabled the feature
+// (ops.cpp); the others keep matvec_w.comp / matvec.comp.
+//
+// x is quantized by every workgroup, chunk by chunk, into shared memory: int8 values with one float
+// scale per 32 (d = max|x| / 127, q = round(x / d), llama.cpp's Q8_0 rounding of activations), after
+// the optional transforms of the input (mode bits as in matvec_w.comp: bit 1 rms_norm, bit 2 SwiGLU,
+// bit 0 residual add). A 32-element block of W.x is then an integer sum S of 8 (Q1_0: 8, Q4_0: 8)
+// packed dot products, and the row's sum is sum over blocks of d_w * d_x * (S - offset * sum(q)),
+// where the offset is what the type's codes carry (Q2_0 / TQ2_0 codes 0..2 for -1..1: 1; Q4_0: 8;
+// Q1_0 bits b for 2b - 1: the sum is 2 S - sum(q)).
+//
+// Work layout as in matvec_w.comp: 8 teams of 32 lanes, R_PER_TEAM rows per team; lane l of a team
+// takes the "units" l, l + 32, ... of each row: a unit is a weight block (Q1_0, Q2_0, PQ2_0, Q8_0,
+// Q4_0) or half a block (TQ2_0: the 32 bytes of one half hold 128 weights), whose code words the lane
+// loads in one go. The unit's x words (4 int8 each) sit contiguous in shared memory, in the order
+// the type's code words need them (see xelem), at a swizzled address (sw) so that the 32 lanes,
+// each reading its own unit's words, hit 32 different banks.
+//
+// Split-K (pc.splits > 1) as in matvec_w.comp, with slices of whole XC chunks.
+#define WG 256
+#define TEAMS 8u
+#ifndef R_PER_TEAM
+#define R_PER_TEAM 4u
+#endif
+#define RPW (TEAMS * R_PER_TEAM)
+#define XC 4096u          // x elements per chunk (ops.cpp: the split-K slices are multiples of it)
+#define SPLIT_CNT 65536u  // counters at the start of the split-K scratch buffer (ops.cpp: same value)
+#include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_spirv_intrinsics : require
+
+// Packed 4 x 8-bit dot products (SPV_KHR_integer_dot_product; 6018 = DotProductInput4x8BitPacked,
+// 6019 = DotProduct; the literal 0 = PackedVectorFormat4x8Bit). sdot: both signed; sudot: a signed,
+// b unsigned.
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6018, 6019], id = 4450)
+int sdot_raw(uint a, uint b, spirv_literal int format);
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6018, 6019], id = 4452)
+int sudot_raw(uint a, uint b, spirv_literal int format);
+int sdot(uint a, uint b) { return sdot_raw(a, b, 0); }
+int sudot(uint a, uint b) { return sudot_raw(a, b, 0); }
+
+layout(std430, binding = 0) readonly buffer Wb32 { uint wu[]; };
+layout(std430, binding = 0) readonly buffer Wb16 { uint16_t wh[]; };
+layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
+layout(std430, binding = 2) buffer Ybuf { float yv[]; };
+layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
+layout(std430, binding = 4) coherent buffer Pf { float part[]; };
+layout(std430, binding = 4) coherent buffer Pc { uint cnt[]; };
+layout(push_constant) uniform PC {
+    uint w_base;      // bytes (even)
+    uint row_stride;  // bytes (even)
+    uint ne0;
+    uint rows;
+    uint x_off;       // floats
+    uint y_off;       // floats
+    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input
+    uint nw_off;      // floats: norm weights (mode bit 1)
+    float eps;        // rms_norm epsilon (mode bit 1)
+    uint slice_words; // elements / 16 of a row per K slice (all of them when splits == 1)
+    uint splits;      // K slices (workgroup rows in y); 1: no split-K
+} pc;
+
+// Per type: U weights per unit, NW code words per unit; the unit's code bytes start at cbase and its
+// fp16 scale at sbase (unit u of the row starting at byte ro).
+#if defined(TYPE_Q1_0)
+// 128 weights, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first); bit 1 -> +d, 0 -> -d.
+#define U 128u
+#define NW 4u
+uint sbase(uint ro, uint u) { return ro + u * 18u; }
+uint cbase(uint ro, uint u) { return ro + u * 18u + 2u; }
+#elif defined(TYPE_Q2_0)
+// 64 weights (PQ2_0: 128), 18 (34) bytes: fp16 d, codes; weight j = bits 2(j%4).. of byte j/4; (q-1) d.
+#define U Q2_BLK
+#define NW (Q2_BLK / 16u)
+uint sbase(uint ro, uint u) { return ro + u * Q2_BLK_BYTES; }
+uint cbase(uint ro, uint u) { return ro + u * Q2_BLK_BYTES + 2u; }
+#elif defined(TYPE_TQ2_0)
+// 256 weights, 66 bytes: qs[64], fp16 d at 64; weight 128h + 32l + m = (qs[32h + m] >> 2l) & 3, (q-1) d.
+// A unit is one half h (32 bytes, 128 weights).
+#define U 128u
+#define NW 8u
+uint sbase(uint ro, uint u) { return ro + (u / 2u) * 66u + 64u; }
+uint cbase(uint ro, uint u) { return ro + (u / 2u) * 66u + (u % 2u) * 32u; }
+#elif defined(TYPE_Q8_0)
+// 32 weights, 34 bytes: fp16 d, int8 q[32].
+#define U 32u
+#define NW 8u
+uint sbase(uint ro, uint u) { return ro + u * 34u; }
+uint cbase(uint ro, uint u) { return ro + u * 34u + 2u; }
+#elif defined(TYPE_Q4_0)
+// 32 weights, 18 bytes: fp16 d, 16 bytes; weight j = low nibble of byte j, j + 16 = high nibble; (q-8) d.
+#define U 32u
+#define NW 4u
+uint sbase(uint ro, uint u) { return ro + u * 18u; }
+uint cbase(uint ro, uint u) { return ro + u * 18u + 2u; }
+#else
+#error "matvec_dp: define TYPE_Q1_0, TYPE_Q2_0, TYPE_PQ2_0, TYPE_TQ2_0, TYPE_Q8_0 or TYPE_Q4_0"
+#endif
+#define XW (U / 4u)  // x words per unit
+#define XB (U / 32u) // x blocks (of 32) per unit
+
+// Element (index inside its 32-block) held by byte b of x word k of the block (k < 8): the order in
+// which a code word's extracted bytes line up with x.
+uint xelem(uint k, uint b) {
+#if defined(TYPE_Q1_0)
+    return k + 8u * b;        // (w >> k) & 0x01010101: bits k, 8 + k, 16 + k, 24 + k of a code word
+#elif defined(TYPE_Q2_0)
+    return 16u * (k / 4u) + (k % 4u) + 4u * b;  // (w >> 2f) & 0x03030303: weights f, 4 + f, 8 + f, 12 + f
+#else
+    return 4u * k + b;        // natural order
+#endif
+}
+
+// Shared memory: the chunk's x words (swizzled), the scale and the partial sums of q per block, and
+// scratch (per-thread max |x| while quantizing; the partial row sums of the final reduction).
+shared uint xq[XC / 4u];
+shared float xd[XC / 32u];
+shared int qp[WG];
+shared float scr[WG * R_PER_TEAM];
+// Word i of the chunk is stored at sw(i): consecutive units' words differ in their low bits.
+uint sw(uint i) { return i ^ ((i >> 5u) & 31u); }
+
+float ld_half(uint o) { return unpackHalf2x16(uint(wh[o >> 1u])).x; }
+
+// The NW code words of the unit at byte offset o (even): assembled from the aligned words covering
+// them (the last one clamped to the buffer).
+void load_codes(uint o, out uint cw[NW]) {
+    uint a = o >> 2u;
+    bool odd = (o & 2u) != 0u;
+    uint prev = wu[a];
+    [[unroll]] for (uint i = 0u; i < NW; ++i) {
+        uint next = wu[min(a + i + 1u, uint(wu.length()) - 1u)];
+        cw[i] = odd ? (prev >> 16u) | (next << 16u) : prev;
+        prev = next;
+    }
+}
+
+// Sum over the unit's x blocks of d_x * (the block's integer dot product with the codes, offset
+// removed); xw: the unit's x words, qs: sum of q per block, dx: scale per block.
+float unit_dot(uint cw[NW], uint xw[XW], int qs[XB], float dx[XB]) {
+    float t = 0.0;
+#if defined(TYPE_Q1_0)
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+        int s = 0;
+        [[unroll]] for (uint k = 0u; k < 8u; ++k) s += sudot(xw[8u * i + k], (cw[i] >> k) & 0x01010101u);
+        t += dx[i] * float(2 * s - qs[i]);
+    }
+#elif defined(TYPE_Q2_0)
+    [[unroll]] for (uint j = 0u; j < XB; ++j) {
+        int s = 0;
+        [[unroll]] for (uint h = 0u; h < 2u; ++h)
+            [[unroll]] for (uint f = 0u; f < 4u; ++f)
+                s += sudot(xw[8u * j + 4u * h + f], (cw[2u * j + h] >> (2u * f)) & 0x03030303u);
+        t += dx[j] * float(s - qs[j]);
+    }
+#elif defined(TYPE_TQ2_0)
+    // Plane l of code word p: weights 32l + 4p + b, i.e. x block l, word p.
+    [[unroll]] for (uint l = 0u; l < 4u; ++l) {
+        int s = 0;
+        [[unroll]] for (uint p = 0u; p < 8u; ++p) s += sudot(xw[8u * l + p], (cw[p] >> (2u * l)) & 0x03030303u);
+        t += dx[l] * float(s - qs[l]);
+    }
+#elif defined(TYPE_Q8_0)
+    int s = 0;
+    [[unroll]] for (uint i = 0u; i < 8u; ++i) s += sdot(xw[i], cw[i]);
+    t = dx[0] * float(s);
+#else  // Q4_0
+    int s = 0;
+    [[unroll]] for (uint i = 0u; i < 4u; ++i)
+        s += sudot(xw[i], cw[i] & 0x0F0F0F0Fu) + sudot(xw[4u + i], (cw[i] >> 4u) & 0x0F0F0F0Fu);
+    t = dx[0] * float(s - 8 * qs[0]);
+#endif
+    return t;
+}
+
+void store_row(uint row, uint slice, float s) {
+    if (pc.splits > 1u) {
+        part[SPLIT_CNT + slice * pc.rows + row] = s;
+        return;
+    }
+    uint yi = pc.y_off + row;
+    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+}
+
+shared uint last_sh;  // split-K: this workgroup finished its row block last
+
+void main() {
+    uint tid = gl_LocalInvocationID.x;
+    uint team = tid / 32u, lane = tid % 32u;
+    bool split = pc.splits > 1u;
+    uint rb = split ? gl_WorkGroupID.x : flat_group_id();
+    uint slice = split ? gl_WorkGroupID.y : 0u;
+    uint row0 = rb * RPW + team * R_PER_TEAM;
+    uint kb = slice * pc.slice_words * 16u;
+    uint ke = min(pc.ne0, kb + pc.slice_words * 16u);
+    float acc[R_PER_TEAM];
+    [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] = 0.0;
+    bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
+    float inv = 1.0;
+    if (do_norm) {  // uniform branch
+        float ss = 0.0;
+        for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
+        inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
+    }
+    for (uint k0 = kb; k0 < ke; k0 += XC) {
+        uint kn = min(XC, ke - k0);  // a multiple of U
+        // Quantize: thread t takes x words 4t .. 4t + 3 (16 elements of block t / 2).
+        float v[16];
+        float am = 0.0;
+        uint blk = tid / 2u;
+        [[unroll]] for (uint i = 0u; i < 16u; ++i) {
+            uint k = 32u * blk + xelem((tid % 2u) * 4u + i / 4u, i % 4u);
+            float x = 0.0;
+            if (k < kn) {
+                x = xv[pc.x_off + k0 + k];
+                if (do_norm) x = x * inv * nv[pc.nw_off + k0 + k];
+                if (do_swiglu) x = x / (1.0 + exp(-x)) * xv[pc.x_off + pc.ne0 + k0 + k];
+            }
+            v[i] = x;
+            am = max(am, abs(x));
+        }
+        barrier();  // the previous chunk's readers are done
+        scr[tid] = am;
+        barrier();
+        am = max(scr[tid & ~1u], scr[tid | 1u]);
+        float id = am > 0.0 ? 127.0 / am : 0.0;
+        int qsum = 0;
+        [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+            int q[4];
+            [[unroll]] for (uint b = 0u; b < 4u; ++b) {
+                q[b] = clamp(int(round(v[4u * j + b] * id)), -127, 127);
+                qsum += q[b];
+            }
+            xq[sw(4u * tid + j)] = uint(q[0] & 255) | (uint(q[1] & 255) << 8) | (uint(q[2] & 255) << 16) |
+                                   (uint(q[3] & 255) << 24);
+        }
+        qp[tid] = qsum;
+        if ((tid & 1u) == 0u) xd[blk] = am / 127.0;
+        barrier();
+        uint nu = kn / U;
+        uint u0 = k0 / U;  // the chunk's first unit in the row
+        for (uint u = lane; u < nu; u += 32u) {
+            uint cw[R_PER_TEAM][NW];
+            float dw[R_PER_TEAM];
+            [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
+                uint ro = pc.w_base + min(row0 + r, pc.rows - 1u) * pc.row_stride;
+                load_codes(cbase(ro, u0 + u), cw[r]);
+                dw[r] = ld_half(sbase(ro, u0 + u));
+            }
+            uint xw[XW];
+            [[unroll]] for (uint i = 0u; i < XW; ++i) xw[i] = xq[sw(u * XW + i)];
+            int qs[XB];
+            float dx[XB];
+            [[unroll]] for (uint j = 0u; j < XB; ++j) {
+                uint b = u * XB + j;
+                qs[j] = qp[2u * b] + qp[2u * b + 1u];
+                dx[j] = xd[b];
+            }
+            [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] += dw[r] * unit_dot(cw[r], xw, qs, dx);
+        }
+    }
+
+    if (gl_SubgroupSize == 32u) {
+        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
+            float s = subgroupAdd(acc[r]);
+            uint row = row0 + r;
+            if (lane == 0u && row < pc.rows) store_row(row, slice, s);
+        }
+    } else {
+        barrier();
+        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) scr[r * WG + tid] = acc[r];
+        barrier();
+        if (lane < R_PER_TEAM) {
+            uint r = lane;
+            uint row = row0 + r;
+            float s = 0.0;
+            for (uint i = 0u; i < 32u; ++i) s += scr[r * WG + team * 32u + i];
+            if (row < pc.rows) store_row(row, slice, s);
+        }
+    }
+
+    if (split) {  // uniform: every invocation reaches the barriers
+        memoryBarrierBuffer();
+        barrier();
+        if (tid == 0u) last_sh = atomicAdd(cnt[rb], 1u) == pc.splits - 1u ? 1u : 0u;
+        barrier();
+        if (last_sh != 0u) {
+            memoryBarrierBuffer();
+            if (tid < RPW) {
+                uint row = rb * RPW + tid;
+                if (row < pc.rows) {
+                    float s = 0.0;
+                    for (uint q = 0u; q < pc.splits; ++q) s += part[SPLIT_CNT + q * pc.rows + row];
+                    uint yi = pc.y_off + row;
+                    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+                }
+            }
+            if (tid == 0u) cnt[rb] = 0u;
+        }
+    }
+}
