@@ -694,6 +694,11 @@ private slots:
             row("norm split", 6, 3 * 4096 + 4 * b, 100, split, 1, false);
             row("odd offset", 7, 5 * b, 33, none, 0, false);
         }
+        // Rows per team: 8 with >= 16384 rows, 4 from 16M weights, else 2 (the rows above).
+        QTest::addRow("TQ2_0 many rows ne0=512 rows=16390") << TensorType::TQ2_0 << 0 << 512u << 16390u << 0u << 0 << true;
+        QTest::addRow("Q4_0 norm many rows ne0=96 rows=16411") << TensorType::Q4_0 << 2 << 96u << 16411u << 0u << 1 << false;
+        QTest::addRow("Q2_0 4 rows per team ne0=4160 rows=4099") << TensorType::Q2_0 << 0 << 4160u << 4099u << 0u << 0 << false;
+        QTest::addRow("Q8_0 4 rows per team swiglu ne0=4096 rows=4129") << TensorType::Q8_0 << 0 << 4096u << 4129u << 0u << 2 << true;
     }
 
     void matvecIntDot() {
@@ -718,13 +723,18 @@ private slots:
         vk_->set_matvec_int_dot(was);
         vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
         QCOMPARE(after.int_dot_matvecs - before.int_dot_matvecs, uint64_t(used ? 1 : 0));
+        const uint32_t per_wg = 8 * VulkanBackend::matvec_dp_rows_per_team(ne0, rows);
         QCOMPARE(after.split_matvecs - before.split_matvecs,
-                 uint64_t(used && target > (rows + 31) / 32 && ne0 >= 3 * 4096 ? 1 : 0));
+                 uint64_t(used && target > (rows + per_wg - 1) / per_wg && ne0 >= 3 * 4096 ? 1 : 0));
     }
 
     // Which devices get integer dot products by default: those whose driver calls them accelerated
     // (Options::int_dot 2); 0 turns them off, 1 on wherever they exist; turning them on without them throws.
     void intDotSelection() {
+        QCOMPARE(VulkanBackend::matvec_dp_rows_per_team(2048, 2048), 2u);
+        QCOMPARE(VulkanBackend::matvec_dp_rows_per_team(4096, 4096), 4u);
+        QCOMPARE(VulkanBackend::matvec_dp_rows_per_team(4096, 24576), 8u);
+        QCOMPARE(VulkanBackend::matvec_dp_rows_per_team(64, 16384), 8u);
         QCOMPARE(vk_->uses_matvec_int_dot(), vk_->device().int_dot_fast);
         if (vk_->device().type == "cpu") QVERIFY(!vk_->uses_matvec_int_dot());  // lavapipe: not accelerated
         VulkanBackend::Options o = VulkanBackend::Options::from_environment();

@@ -96,7 +96,7 @@ VulkanBackend::Impl::Impl(const Options& o) {
         // matmul_coop.comp keeps 36 KiB of tiles in shared memory.
         use_coop = info.coop_matmul && o.coop_matmul && limits.maxComputeSharedMemorySize >= 36u * 1024u + 1024u;
 
-        matvec_int_dot = o.int_dot == 1 ? info.int_dot : o.int_dot == 2 ? info.int_dot_fast : false;
+        matvec_int_dot = (o.int_dot == 1 && info.int_dot) ? 1u : (o.int_dot == 2 && info.int_dot_fast) ? 2u : 0u;
 
         uint32_t nq = 0;
         vkGetPhysicalDeviceQueueFamilyProperties(physical, &nq, nullptr);
@@ -220,11 +220,11 @@ VulkanBackend::~VulkanBackend() = default;
 
 const VulkanDeviceInfo& VulkanBackend::device() const { return impl_->info; }
 bool VulkanBackend::uses_coop_matmul() const { return impl_->use_coop; }
-bool VulkanBackend::uses_matvec_int_dot() const { return impl_->matvec_int_dot; }
+bool VulkanBackend::uses_matvec_int_dot() const { return impl_->matvec_int_dot != 0; }
 void VulkanBackend::set_matvec_int_dot(bool on) {
     if (on && !impl_->info.int_dot)
         throw Error("Vulkan: " + impl_->info.name + " has no integer dot products (shaderIntegerDotProduct)");
-    impl_->matvec_int_dot = on;
+    impl_->matvec_int_dot = on ? 1u : 0u;
 }
 double VulkanBackend::measure_copy_bandwidth(size_t bytes, int reps) {
     bytes = std::min<size_t>(bytes, impl_->limits.maxStorageBufferRange) / 4 * 4;

@@ -62,7 +62,9 @@ struct VulkanBackend::Impl {
     vk_detail::InstanceHandles inst;
     bool validation = false;
     bool use_coop = false;  // matmul records matmul_coop.comp (device has it and Options::coop_matmul)
-    bool matvec_int_dot = false;  // matvecs of matvec_dp.comp's types record it (Options::int_dot)
+    // matvec_dp.comp: 0 never, 1 for all its types, 2 for those it measured faster for on an H100
+    // (Q1_0 keeps the table matvec there). From Options::int_dot and the device.
+    uint32_t matvec_int_dot = 0;
     VkPhysicalDevice physical = VK_NULL_HANDLE;
     VulkanDeviceInfo info;
     VkPhysicalDeviceLimits limits{};

@@ -78,12 +78,28 @@ bool word_type(TensorType t) {
     return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0 ||
            t == TensorType::I2_S;
 }
-// Types of the integer-dot-product matvec (matvec_dp.comp).
-bool dp_type(TensorType t) {
-    return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0 ||
-           t == TensorType::Q8_0 || t == TensorType::Q4_0;
+// Types of the integer-dot-product matvec (matvec_dp.comp) under Impl::matvec_int_dot's mode. Q1_0
+// only when forced (mode 1): its 1-bit codes cost 3 operations per 4 weights to spread into bytes,
+// and on an H100 the table matvec was faster for every shape but the largest (4096 x 24576: 19.8 us
+// against 22.5; 4096 x 151936: 99.5 against 96.0). TQ2_0 gained 1.3-1.7x, Q8_0 1.1-2.3x over their
+// previous matvecs.
+bool dp_type(TensorType t, uint32_t mode) {
+    if (mode == 0) return false;
+    return (t == TensorType::Q1_0 && mode == 1) || t == TensorType::Q2_0 || t == TensorType::PQ2_0 ||
+           t == TensorType::TQ2_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0;
 }
 }  // namespace
+
+uint32_t VulkanBackend::matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows) {
+    // H100, TQ2_0 and Q4_0 (bonsai-vulkan-bench ops, us, 2 / 4 / 8 rows per team): 2048 x 2048 7.5 /
+    // 8.5 / 11.7, 6144 x 2048 10.4 / 12.1 / 16.5, 4096 x 4096 9.2 / 9.4 / 11.5, 12,288 x 4096 (split-K)
+    // 21.2 / 15.2 / 16.5, 4096 x 24,576 31.8 / 22.1 / 19.3, 4096 x 151,936 158 / 107 / 94: fewer rows
+    // per workgroup pay off only while there are few weights, more rows only with many rows; 8B TQ2_0
+    // decode 225 / 286 / 297 tok/s with one size for all.
+    if (rows >= 16384) return 8;
+    if (uint64_t(ne0) * rows < (16u << 20)) return 2;
+    return 4;
+}
 
 // I2_S multiplies int8-quantized inputs (quantize_i8), which a norm or SwiGLU inside the matvec would skip.
 bool VulkanBackend::supports_fused_matvec(TensorType t) { return word_type(t) && t != TensorType::I2_S; }
@@ -124,7 +140,7 @@ MatvecSplit matvec_split(uint32_t k_chunk, uint32_t epw, uint32_t ne0, uint32_t 
 void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                            bool accumulate) {
     // (matvec_dp.comp reads 16-bit scales: even offsets; every block of its types has an even size.)
-    if (word_type(t) || (impl_->matvec_int_dot && dp_type(t) && w.offset % 2 == 0)) {
+    if (word_type(t) || (dp_type(t, impl_->matvec_int_dot) && w.offset % 2 == 0)) {
         matvec_fused(t, w, ne0, rows, x, y, VulkanMatvecInput{}, accumulate);
         return;
     }
@@ -150,7 +166,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
                                  const VulkanMatvecInput& in, bool accumulate) {
     const char* op = "matvec";
     impl_->require_recording(op);
-    const bool dp_ok = impl_->matvec_int_dot && dp_type(t);
+    const bool dp_ok = dp_type(t, impl_->matvec_int_dot);
     if ((!word_type(t) && !dp_ok) || (!supports_fused_matvec(t) && !dp_ok && (in.rms_norm || in.swiglu)))
         fail(op, std::string("no fused matvec for type ") + tensor_type_name(t));
     struct {
@@ -185,10 +201,11 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // devices that offer less.
     uint32_t passes = impl_->matvec_lut_passes;
     while (passes > 1 && 8192u * passes > impl_->limits.maxComputeSharedMemorySize) passes /= 2;
-    std::string shader = dp    ? std::string("matvec_dp_") + type_suffix(t)
+    const uint32_t dp_rows = dp ? matvec_dp_rows_per_team(ne0, rows) : 4;
+    std::string shader = dp    ? (dp_rows == 4 ? std::string("matvec_dp_") : "matvec_dp" + std::to_string(dp_rows) + "_") + type_suffix(t)
                          : lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_" + type_suffix(t)
                                : std::string("matvec_w_") + type_suffix(t);
-    const uint32_t rows_per_wg = 8 * (lut ? lut : 4);
+    const uint32_t rows_per_wg = 8 * (lut ? lut : dp ? dp_rows : 4);
     const uint64_t row_blocks = (uint64_t(rows) + rows_per_wg - 1) / rows_per_wg;
     if (lut) ++impl_->stats.lut_matvecs;
     if (dp) ++impl_->stats.int_dot_matvecs;

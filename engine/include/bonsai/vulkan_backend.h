@@ -286,6 +286,9 @@ public:
     // the whole tensor, its float32 scale right after the last row (as in the file).
     void matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                 bool accumulate = false);
+    // Rows per 32-lane team of the integer-dot-product matvec (matvec_dp.comp) for a matrix of `rows`
+    // rows of ne0 weights: 2, 4 or 8 (8 teams per workgroup); measured on an H100.
+    static uint32_t matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows);
     // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0 (I2_S: none).
     static bool supports_fused_matvec(TensorType t);
     // matvec of a transformed input (see VulkanMatvecInput); throws for other types. y must not
