@@ -44,24 +44,6 @@ int sudot(uint a, uint b) { return sudot_raw(a, b, 0); }
 
 layout(std430, binding = 0) readonly buffer Wb32 { uint wu[]; };
 layout(std430, binding = 0) readonly buffer Wb16 { uint16_t wh[]; };
-layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
-layout(std430, binding = 2) buffer Ybuf { float yv[]; };
-layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
-layout(std430, binding = 4) coherent buffer Pf { float part[]; };
-layout(std430, binding = 4) coherent buffer Pc { uint cnt[]; };
-layout(push_constant) uniform PC {
-    uint w_base;      // bytes (even)
-    uint row_stride;  // bytes (even)
-    uint ne0;
-    uint rows;
-    uint x_off;       // floats
-    uint y_off;       // floats
-    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input
-    uint nw_off;      // floats: norm weights (mode bit 1)
-    float eps;        // rms_norm epsilon (mode bit 1)
-    uint slice_words; // elements / 16 of a row per K slice (all of them when splits == 1)
-    uint splits;      // K slices (workgroup rows in y); 1: no split-K
-} pc;
 
 // Per type: U weights per unit, NW code words per unit; the unit's code bytes start at cbase and its
 // fp16 scale at sbase (unit u of the row starting at byte ro).
@@ -120,6 +102,11 @@ shared uint xq[XC / 4u];
 shared float xd[XC / 32u];
 shared int qp[WG];
 shared float scr[WG * R_PER_TEAM];
+shared uint last_sh;  // split-K: this workgroup finished its row block last
+#define RED scr
+#define LAST_SET(v) last_sh = (v) ? 1u : 0u
+#define LAST_IS_SET (last_sh != 0u)
+#include "matvec_io.glsl"
 // Word i of the chunk is stored at sw(i): consecutive units' words differ in their low bits.
 uint sw(uint i) { return i ^ ((i >> 5u) & 31u); }
 
@@ -175,17 +162,6 @@ float unit_dot(uint cw[NW], uint xw[XW], int qs[XB], float dx[XB]) {
 #endif
     return t;
 }
-
-void store_row(uint row, uint slice, float s) {
-    if (pc.splits > 1u) {
-        part[SPLIT_CNT + slice * pc.rows + row] = s;
-        return;
-    }
-    uint yi = pc.y_off + row;
-    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
-}
-
-shared uint last_sh;  // split-K: this workgroup finished its row block last
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
@@ -263,42 +239,5 @@ void main() {
         }
     }
 
-    if (gl_SubgroupSize == 32u) {
-        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
-            float s = subgroupAdd(acc[r]);
-            uint row = row0 + r;
-            if (lane == 0u && row < pc.rows) store_row(row, slice, s);
-        }
-    } else {
-        barrier();
-        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) scr[r * WG + tid] = acc[r];
-        barrier();
-        if (lane < R_PER_TEAM) {
-            uint r = lane;
-            uint row = row0 + r;
-            float s = 0.0;
-            for (uint i = 0u; i < 32u; ++i) s += scr[r * WG + team * 32u + i];
-            if (row < pc.rows) store_row(row, slice, s);
-        }
-    }
-
-    if (split) {  // uniform: every invocation reaches the barriers
-        memoryBarrierBuffer();
-        barrier();
-        if (tid == 0u) last_sh = atomicAdd(cnt[rb], 1u) == pc.splits - 1u ? 1u : 0u;
-        barrier();
-        if (last_sh != 0u) {
-            memoryBarrierBuffer();
-            if (tid < RPW) {
-                uint row = rb * RPW + tid;
-                if (row < pc.rows) {
-                    float s = 0.0;
-                    for (uint q = 0u; q < pc.splits; ++q) s += part[SPLIT_CNT + q * pc.rows + row];
-                    uint yi = pc.y_off + row;
-                    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
-                }
-            }
-            if (tid == 0u) cnt[rb] = 0u;
-        }
-    }
+    finish_rows(acc, row0, rb, slice);
 }

@@ -43,26 +43,6 @@
 layout(std430, binding = 0) readonly buffer Wb8 { uint8_t wb[]; };
 layout(std430, binding = 0) readonly buffer Wb32 { uint wu[]; };
 layout(std430, binding = 0) readonly buffer Wb16 { uint16_t wh[]; };
-layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
-layout(std430, binding = 2) buffer Ybuf { float yv[]; };
-layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
-// Split-K scratch: coherent, so that the last workgroup of a row block reads the other workgroups'
-// partials from memory rather than from a stale cache.
-layout(std430, binding = 4) coherent buffer Pf { float part[]; };
-layout(std430, binding = 4) coherent buffer Pc { uint cnt[]; };
-layout(push_constant) uniform PC {
-    uint w_base;      // bytes
-    uint row_stride;  // bytes
-    uint ne0;
-    uint rows;
-    uint x_off;       // floats
-    uint y_off;       // floats
-    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input
-    uint nw_off;      // floats: norm weights (mode bit 1)
-    float eps;        // rms_norm epsilon (mode bit 1)
-    uint slice_words; // words of a row per K slice (all of them when splits == 1)
-    uint splits;      // K slices (workgroup rows in y); 1: no split-K
-} pc;
 
 #if defined(LUT)
 // Table-lookup variant (Q1_0 and Q2_0, -DLUT): instead of staging x, every chunk of LXC = LP passes of
@@ -148,6 +128,7 @@ shared uint last_sh;  // split-K: this workgroup finished its row block last
 #define LAST_SET(v) last_sh = (v) ? 1u : 0u
 #define LAST_IS_SET (last_sh != 0u)
 #endif
+#include "matvec_io.glsl"
 
 // The 4 bytes at byte offset o (any alignment), little endian.
 uint ldw(uint o) {
@@ -260,15 +241,6 @@ void load_words(uint lw, uint w0, uint wn, uint row0, out uint wq[2 * R_PER_TEAM
     }
 }
 
-// The sum of one row (of one K slice): into y, or into the split-K partials.
-void store_row(uint row, uint slice, float s) {
-    if (pc.splits > 1u) {
-        part[SPLIT_CNT + slice * pc.rows + row] = s;
-        return;
-    }
-    uint yi = pc.y_off + row;
-    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
-}
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
@@ -442,44 +414,5 @@ void main() {
 
 #endif
 
-    if (gl_SubgroupSize == 32u) {
-        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
-            float s = subgroupAdd(acc[r]);
-            uint row = row0 + r;
-            if (lane == 0u && row < pc.rows) store_row(row, slice, s);
-        }
-    } else {
-        // xs is free now: it holds the partial sums (WG * R_PER_TEAM <= XC floats), keeping the
-        // shared memory of a workgroup small (more workgroups per SM).
-        barrier();
-        [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) RED[r * WG + tid] = acc[r];
-        barrier();
-        if (lane < R_PER_TEAM) {
-            uint r = lane;
-            uint row = row0 + r;
-            float s = 0.0;
-            for (uint i = 0u; i < 32u; ++i) s += RED[r * WG + team * 32u + i];
-            if (row < pc.rows) store_row(row, slice, s);
-        }
-    }
-
-    if (split) {  // uniform: every invocation reaches the barriers
-        memoryBarrierBuffer();  // this workgroup's partials are visible before its counter increment
-        barrier();
-        if (tid == 0u) LAST_SET(atomicAdd(cnt[rb], 1u) == pc.splits - 1u);
-        barrier();
-        if (LAST_IS_SET) {
-            memoryBarrierBuffer();
-            if (tid < RPW) {
-                uint row = rb * RPW + tid;
-                if (row < pc.rows) {
-                    float s = 0.0;
-                    for (uint q = 0u; q < pc.splits; ++q) s += part[SPLIT_CNT + q * pc.rows + row];
-                    uint yi = pc.y_off + row;
-                    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
-                }
-            }
-            if (tid == 0u) cnt[rb] = 0u;
-        }
-    }
+    finish_rows(acc, row0, rb, slice);
 }
