@@ -291,6 +291,24 @@ class TestVulkanOps : public QObject {
         QVERIFY2(close_all(read_floats(yb, rows, y_pad), want, mag, int8 ? 2e-5 : 1e-4, 1e-5, &why), qPrintable(why));
     }
 
+    // Columns of the matvec variant tests (after their own): weight byte offset, shape, split-K target,
+    // input (0 plain, 1 rms_norm, 2 swiglu), accumulate.
+    static void add_case_columns() {
+        QTest::addColumn<int>("w_off");
+        QTest::addColumn<uint32_t>("ne0");
+        QTest::addColumn<uint32_t>("rows");
+        QTest::addColumn<uint32_t>("target");
+        QTest::addColumn<int>("input");
+        QTest::addColumn<bool>("accumulate");
+    }
+    // One such case: matvec for a plain input, matvec_fused otherwise (int8: see check_weight_op).
+    void run_case(TensorType type, int w_off, uint32_t ne0, uint32_t rows, int input, bool accumulate, bool int8) {
+        if (input == 0)
+            check_weight_op(type, ne0, rows, 0, false, accumulate, 1, w_off, int8);
+        else
+            check_fused(type, ne0, rows, input == 1, input == 2, accumulate, size_t(w_off), int8);
+    }
+
 private slots:
     void initTestCase() {
         const auto devices = bonsai::list_vulkan_devices();
@@ -599,12 +617,7 @@ private slots:
         QTest::addColumn<TensorType>("type");
         QTest::addColumn<uint32_t>("lut");
         QTest::addColumn<uint32_t>("passes");
-        QTest::addColumn<int>("w_off");
-        QTest::addColumn<uint32_t>("ne0");
-        QTest::addColumn<uint32_t>("rows");
-        QTest::addColumn<uint32_t>("target");  // split-K target
-        QTest::addColumn<int>("input");        // 0 plain, 1 rms_norm, 2 swiglu
-        QTest::addColumn<bool>("accumulate");
+        add_case_columns();
         for (TensorType t : word_types())
         for (auto [lut, passes] : {std::pair{0u, 1u}, {4u, 1u}, {4u, 2u}, {4u, 4u}, {8u, 1u}, {8u, 4u}}) {
             const char* tn = bonsai::tensor_type_name(t);
@@ -649,10 +662,7 @@ private slots:
         vk_->set_matvec_lut(lut, passes);
         vk_->set_matvec_split_target(target);
         const bonsai::VulkanStats before = vk_->stats();
-        if (input == 0)
-            check_weight_op(type, ne0, rows, 0, false, accumulate, 1, w_off);
-        else
-            check_fused(type, ne0, rows, input == 1, input == 2, accumulate, w_off);
+        run_case(type, w_off, ne0, rows, input, accumulate, false);
         const bonsai::VulkanStats after = vk_->stats();
         vk_->set_matvec_lut(VulkanBackend::Options{}.matvec_lut_rows, VulkanBackend::Options{}.matvec_lut_passes);
         vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
@@ -671,12 +681,7 @@ private slots:
     // the way the shader rounds it. An odd weight offset takes the other shaders (full-precision x).
     void matvecIntDot_data() {
         QTest::addColumn<TensorType>("type");
-        QTest::addColumn<int>("w_off");
-        QTest::addColumn<uint32_t>("ne0");
-        QTest::addColumn<uint32_t>("rows");
-        QTest::addColumn<uint32_t>("target");  // split-K target
-        QTest::addColumn<int>("input");        // 0 plain, 1 rms_norm, 2 swiglu
-        QTest::addColumn<bool>("accumulate");
+        add_case_columns();
         for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0, TensorType::Q8_0,
                              TensorType::Q4_0}) {
             const char* tn = bonsai::tensor_type_name(t);
@@ -715,10 +720,7 @@ private slots:
         vk_->set_matvec_split_target(target);
         const bonsai::VulkanStats before = vk_->stats();
         const bool used = w_off % 2 == 0;
-        if (input == 0)
-            check_weight_op(type, ne0, rows, 0, false, accumulate, 1, w_off, used);
-        else
-            check_fused(type, ne0, rows, input == 1, input == 2, accumulate, w_off, used);
+        run_case(type, w_off, ne0, rows, input, accumulate, used);
         const bonsai::VulkanStats after = vk_->stats();
         vk_->set_matvec_int_dot(was);
         vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
