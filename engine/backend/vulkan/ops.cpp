@@ -187,8 +187,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant: 4 or 8). Without a norm
     // its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
-    // Integer dot products (matvec_dp.comp: 4 rows per team, 32 per workgroup; 16-bit scale loads, so
-    // even offsets only).
+    // Integer dot products (matvec_dp.comp: 8 teams of 2, 4 or 8 rows per workgroup; 16-bit scale
+    // loads, so even offsets only).
     const bool dp = dp_ok && wa.base % 2 == 0 && wa.row_stride % 2 == 0;
     if (!dp && !word_type(t)) fail(op, std::string("no matvec for type ") + tensor_type_name(t) + " at an odd byte offset");
     // (I2_S passes are two 128-weight blocks: rows of whole passes only.)

@@ -291,8 +291,9 @@ public:
     static uint32_t matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows);
     // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0 (I2_S: none).
     static bool supports_fused_matvec(TensorType t);
-    // matvec of a transformed input (see VulkanMatvecInput); throws for other types. y must not
-    // overlap x (or the norm weights).
+    // matvec of a transformed input (see VulkanMatvecInput); throws for other types (while integer dot
+    // products are on, uses_matvec_int_dot(), Q8_0 and Q4_0 at even byte offsets are accepted too). y
+    // must not overlap x (or the norm weights).
     void matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                       const VulkanMatvecInput& in, bool accumulate = false);
     // Y[c][r] = sum_k W[r][k] * X[c][k] for c < ncols (columns = tokens, each contiguous): X is ncols
