@@ -63,11 +63,13 @@ bool close_all(const std::vector<float>& got, const std::vector<double>& want, c
 // max|x| rounded half away from zero, in float as the shader does), as doubles q * d; step[k] = d of
 // k's block (one rounding step: where the GPU's float division lands on the other side of a .5, q may
 // differ by one).
-std::vector<double> int8_blocks(const std::vector<double>& x, std::vector<double>* step) {
+// I2_S (row_scale): one scale for the whole row, d = max|x| / 127.
+std::vector<double> int8_blocks(const std::vector<double>& x, std::vector<double>* step, bool row_scale = false) {
     std::vector<double> out(x.size());
     step->assign(x.size(), 0.0);
-    for (size_t b = 0; b < x.size(); b += 32) {
-        const size_t e = std::min(x.size(), b + 32);
+    const size_t bs = row_scale ? x.size() : 32;
+    for (size_t b = 0; b < x.size(); b += bs) {
+        const size_t e = std::min(x.size(), b + bs);
         float am = 0.0f;
         for (size_t k = b; k < e; ++k) am = std::max(am, std::fabs(float(x[k])));
         const float id = am > 0.0f ? 127.0f / am : 0.0f, d = am / 127.0f;
@@ -213,7 +215,7 @@ class TestVulkanOps : public QObject {
         vk_->submit_and_wait();
 
         std::vector<double> xd(x.begin(), x.end()), step(x.size(), 0.0);
-        if (int8) xd = int8_blocks(xd, &step);  // (matvec only: one column)
+        if (int8) xd = int8_blocks(xd, &step, t == TensorType::I2_S);  // (matvec only: one column)
         std::vector<double> want(size_t(rows) * cols), mag(size_t(rows) * cols), slack(size_t(rows) * cols);
         for (uint32_t c = 0; c < cols; ++c)
             for (uint32_t r = 0; r < rows; ++r) {
@@ -683,10 +685,11 @@ private slots:
         QTest::addColumn<TensorType>("type");
         add_case_columns();
         for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0, TensorType::Q8_0,
-                             TensorType::Q4_0}) {
+                             TensorType::Q4_0, TensorType::I2_S}) {
             const char* tn = bonsai::tensor_type_name(t);
             const uint32_t b = bonsai::tensor_type_traits(t).block_size, split = 1000000u, none = 0u;
             auto row = [&](const char* what, int w_off, uint32_t ne0, uint32_t rows, uint32_t target, int input, bool acc) {
+                if (t == TensorType::I2_S && input != 0) return;  // (no fused inputs: matvecFusedRefused)
                 QTest::addRow("%s %s ne0=%u rows=%u", tn, what, ne0, rows) << t << w_off << ne0 << rows << target << input << acc;
             };
             row("plain", 6, b, 1, none, 0, false);

@@ -86,7 +86,7 @@ bool word_type(TensorType t) {
 bool dp_type(TensorType t, uint32_t mode) {
     if (mode == 0) return false;
     return (t == TensorType::Q1_0 && mode == 1) || t == TensorType::Q2_0 || t == TensorType::PQ2_0 ||
-           t == TensorType::TQ2_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0;
+           t == TensorType::TQ2_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0 || t == TensorType::I2_S;
 }
 }  // namespace
 
@@ -167,7 +167,9 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     const char* op = "matvec";
     impl_->require_recording(op);
     const bool dp_ok = dp_type(t, impl_->matvec_int_dot);
-    if ((!word_type(t) && !dp_ok) || (!supports_fused_matvec(t) && !dp_ok && (in.rms_norm || in.swiglu)))
+    // (I2_S: its inputs are int8-rounded first, which a transform inside the matvec would skip.)
+    const bool transforms_ok = supports_fused_matvec(t) || (dp_ok && t != TensorType::I2_S);
+    if ((!word_type(t) && !dp_ok) || (!transforms_ok && (in.rms_norm || in.swiglu)))
         fail(op, std::string("no fused matvec for type ") + tensor_type_name(t));
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;

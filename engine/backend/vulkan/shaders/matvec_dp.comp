@@ -1,7 +1,7 @@
 #version 450
 // y[row] (+)= dot(W[row], x) with integer dot products (VK_KHR_shader_integer_dot_product, SPIR-V
 // OpSDot / OpSUDot on 4 packed bytes: one instruction per 4 weights) for Q1_0, Q2_0, PQ2_0, TQ2_0,
-// Q8_0 and Q4_0 (one module per type, -DTYPE_<name>). Used only on devices that enabled the feature
+// Q8_0, Q4_0 and I2_S (one module per type, -DTYPE_<name>). Used only on devices that enabled the feature
 // (ops.cpp); the others keep matvec_w.comp / matvec.comp.
 //
 // x is quantized by every workgroup, chunk by chunk, into shared memory: int8 values with one float
@@ -78,9 +78,20 @@ uint cbase(uint ro, uint u) { return ro + u * 34u + 2u; }
 #define NW 4u
 uint sbase(uint ro, uint u) { return ro + u * 18u; }
 uint cbase(uint ro, uint u) { return ro + u * 18u + 2u; }
+#elif defined(TYPE_I2_S)
+// BitNet b1.58 (formats.md 2.3.10): blocks of 128 weights in 32 bytes, weight 32g + m at bits 6 - 2g of
+// byte m, value (q - 1) s with ONE float32 scale s after the tensor's rows (i2s_d). Its input is already
+// rounded per token to int8 steps of max|x| / 127 (VulkanBackend::quantize_i8, as BitNet's fork does),
+// so x is quantized with that one row scale (ROW_SCALE): q = x * 127 / max|x| recovers those integers
+// exactly and the products are the fork's integer ones. (ops.cpp: no input transforms with I2_S.)
+#define U 128u
+#define NW 8u
+#define ROW_SCALE 1
+uint cbase(uint ro, uint u) { return ro + u * 32u; }
 #else
-#error "matvec_dp: define TYPE_Q1_0, TYPE_Q2_0, TYPE_PQ2_0, TYPE_TQ2_0, TYPE_Q8_0 or TYPE_Q4_0"
+#error "matvec_dp: define TYPE_Q1_0, TYPE_Q2_0, TYPE_PQ2_0, TYPE_TQ2_0, TYPE_Q8_0, TYPE_Q4_0 or TYPE_I2_S"
 #endif
+float i2s_d = 1.0;  // I2_S: the tensor's scale (read at the start of main())
 #define XW (U / 4u)  // x words per unit
 #define XB (U / 32u) // x blocks (of 32) per unit
 
@@ -154,6 +165,13 @@ float unit_dot(uint cw[NW], uint xw[XW], int qs[XB], float dx[XB]) {
     int s = 0;
     [[unroll]] for (uint i = 0u; i < 8u; ++i) s += sdot(xw[i], cw[i]);
     t = dx[0] * float(s);
+#elif defined(TYPE_I2_S)
+    // Plane g of code word p (bits 6 - 2g of each byte): weights 32g + 4p + b, i.e. x block g, word p.
+    [[unroll]] for (uint g = 0u; g < 4u; ++g) {
+        int s = 0;
+        [[unroll]] for (uint p = 0u; p < 8u; ++p) s += sudot(xw[8u * g + p], (cw[p] >> (6u - 2u * g)) & 0x03030303u);
+        t += dx[g] * float(s - qs[g]);
+    }
 #else  // Q4_0
     int s = 0;
     [[unroll]] for (uint i = 0u; i < 4u; ++i)
@@ -181,6 +199,18 @@ void main() {
         for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
         inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
     }
+#if defined(TYPE_I2_S)
+    {
+        uint o = (pc.w_base + pc.rows * pc.row_stride) >> 1u;  // the scale, 2-aligned
+        i2s_d = uintBitsToFloat(uint(wh[o]) | (uint(wh[o + 1u]) << 16));
+    }
+#endif
+#if defined(ROW_SCALE)
+    // One scale for the whole row (every K slice alike): its max |x|.
+    float row_am = 0.0;
+    for (uint k = tid; k < pc.ne0; k += WG) row_am = max(row_am, abs(xv[pc.x_off + k]));
+    row_am = wg_max(row_am);
+#endif
     for (uint k0 = kb; k0 < ke; k0 += XC) {
         uint kn = min(XC, ke - k0);  // a multiple of U
         // Quantize: thread t takes x words 4t .. 4t + 3 (16 elements of block t / 2).
@@ -201,7 +231,11 @@ void main() {
         barrier();  // the previous chunk's readers are done
         scr[tid] = am;
         barrier();
+#if defined(ROW_SCALE)
+        am = row_am;
+#else
         am = max(scr[tid & ~1u], scr[tid | 1u]);
+#endif
         float id = am > 0.0 ? 127.0 / am : 0.0;
         int qsum = 0;
         [[unroll]] for (uint j = 0u; j < 4u; ++j) {
@@ -224,7 +258,11 @@ void main() {
             [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
                 uint ro = pc.w_base + min(row0 + r, pc.rows - 1u) * pc.row_stride;
                 load_codes(cbase(ro, u0 + u), cw[r]);
+#if defined(TYPE_I2_S)
+                dw[r] = i2s_d;
+#else
                 dw[r] = ld_half(sbase(ro, u0 + u));
+#endif
             }
             uint xw[XW];
             [[unroll]] for (uint i = 0u; i < XW; ++i) xw[i] = xq[sw(u * XW + i)];
