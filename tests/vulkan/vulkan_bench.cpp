@@ -286,13 +286,27 @@ int ops(const std::string& type) {
     VulkanBuffer y = vk.create_buffer(64 << 20, VulkanMemory::DeviceLocal);
     std::printf("  scale n=2048: %.2f us/dispatch\n", time_ops(vk, 1000, [&] { vk.scale(x, y, 2048, 1.0f); }));
     std::mt19937_64 rng(3);
-    const struct {
+    struct Shape {
         uint32_t n_in, n_out;
         int k;
-    } shapes[] = {// bonsai-1.7b: output, q|k|v, gate|up (half), down, LM head
-                  {2048, 2048, 200}, {2048, 4096, 200}, {2048, 6144, 200}, {6144, 2048, 200}, {2048, 151936, 20},
-                  // bonsai-8b: output, q|k|v, gate|up, down, LM head
-                  {4096, 4096, 200}, {4096, 6144, 200}, {4096, 24576, 100}, {12288, 4096, 200}, {4096, 151936, 20}};
+    };
+    std::vector<Shape> shapes = {// bonsai-1.7b: output, q|k|v, gate|up (half), down, LM head
+                                 {2048, 2048, 200}, {2048, 4096, 200}, {2048, 6144, 200}, {6144, 2048, 200}, {2048, 151936, 20},
+                                 // bonsai-8b: output, q|k|v, gate|up, down, LM head
+                                 {4096, 4096, 200}, {4096, 6144, 200}, {4096, 24576, 100}, {12288, 4096, 200}, {4096, 151936, 20}};
+    // BONSAI_BENCH_SHAPES="IN x OUT,...": these shapes instead (e.g. "4096x4096,4224x4096").
+    if (const char* e = std::getenv("BONSAI_BENCH_SHAPES"); e && *e) {
+        shapes.clear();
+        std::string list = e;
+        for (size_t p = 0; p < list.size();) {
+            const size_t c = std::min(list.find(',', p), list.size());
+            unsigned in = 0, out = 0;
+            if (std::sscanf(list.substr(p, c - p).c_str(), "%ux%u", &in, &out) != 2 || in == 0 || out == 0)
+                throw Error("BONSAI_BENCH_SHAPES: expected IN x OUT pairs like 4096x4096,4224x4096");
+            shapes.push_back({in, out, uint64_t(in) * out > (256u << 20) ? 20 : 100});
+            p = c + 1;
+        }
+    }
     for (const auto& sh : shapes) {
         std::vector<uint8_t> wb = random_weight(*t, sh.n_in, sh.n_out, rng);
         VulkanBuffer w = vk.create_buffer(wb.size(), VulkanMemory::DeviceLocal);

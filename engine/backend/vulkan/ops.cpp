@@ -79,10 +79,12 @@ bool word_type(TensorType t) {
            t == TensorType::I2_S;
 }
 // Types of the integer-dot-product matvec (matvec_dp.comp) under Impl::matvec_int_dot's mode. Q1_0
-// only when forced (mode 1): its 1-bit codes cost 3 operations per 4 weights to spread into bytes,
-// and on an H100 the table matvec was faster for every shape but the largest (4096 x 24576: 19.8 us
-// against 22.5; 4096 x 151936: 99.5 against 96.0). TQ2_0 gained 1.3-1.7x, Q8_0 1.1-2.3x over their
-// previous matvecs.
+// only when forced (mode 1): its 1-bit codes cost a shift and a mask per 4 weights to spread into
+// bytes, and on an H100 (rows per team by matrix) it won on the 4096-wide rows (4096 x 24576 18.6 us
+// against the table's 21.4, 4096 x 151936 82.5 against 100.7) but lost on the 2048-wide ones (2048 x
+// 151936 76 against 62; a row of 16 blocks leaves half a team idle) and in the models: 8B decode 316-321
+// against 326-329 tok/s, 1.7B 519 against 578-581. TQ2_0 gained 1.3-1.7x, Q8_0 1.1-2.3x, I2_S 1.1-1.5x
+// over their previous matvecs.
 bool dp_type(TensorType t, uint32_t mode) {
     if (mode == 0) return false;
     return (t == TensorType::Q1_0 && mode == 1) || t == TensorType::Q2_0 || t == TensorType::PQ2_0 ||
