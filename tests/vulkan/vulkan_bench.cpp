@@ -51,6 +51,11 @@ const Preset kPresets[] = {
     {"bonsai-8b", 4096, 36, 32, 8, 128, 12288, 151936, false},
 };
 
+bool env_is(const char* name, const char* value) {
+    const char* v = std::getenv(name);
+    return v && std::string(v) == value;
+}
+
 // Random blocks with a sane fp16 scale (random scale bytes could be inf/NaN).
 std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, std::mt19937_64& rng) {
     const size_t bytes = row_nbytes(t, n_in) * static_cast<size_t>(n_out);
@@ -70,6 +75,13 @@ std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, st
         std::memcpy(d.data() + bytes, &scale, 4);
         return d;
     }
+    // BONSAI_BENCH_TERNARY=1: 2-bit codes 0..2 only (as real ternary weights), not 0..3.
+    if ((t == TensorType::TQ2_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0) && env_is("BONSAI_BENCH_TERNARY", "1"))
+        for (uint8_t& b : d) {
+            uint8_t v = 0;
+            for (int k = 0; k < 4; ++k) v = static_cast<uint8_t>(v | (rng() % 3) << (2 * k));
+            b = v;
+        }
     const size_t blk = tensor_type_traits(t).block_bytes;
     size_t scale_at = 0;
     if (t == TensorType::TQ2_0) scale_at = 64;
@@ -92,10 +104,6 @@ std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, st
     return d;
 }
 
-bool env_is(const char* name, const char* value) {
-    const char* v = std::getenv(name);
-    return v && std::string(v) == value;
-}
 bool file_exists(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f) std::fclose(f);
