@@ -47,18 +47,34 @@ layout(std430, binding = 0) readonly buffer Wb16 { uint16_t wh[]; };
 
 // Per type: U weights per unit, NW code words per unit; the unit's code bytes start at cbase and its
 // fp16 scale at sbase (unit u of the row starting at byte ro).
+// HALF (Q1_0, PQ2_0; ops.cpp: rows of fewer than 32 blocks, e.g. 2048 wide): a unit is half a block,
+// so that a row still gives each of a team's 32 lanes a unit (both halves read the block's scale).
 #if defined(TYPE_Q1_0)
 // 128 weights, 18 bytes: fp16 d, 16 bytes of sign bits (LSB first); bit 1 -> +d, 0 -> -d.
+#if defined(HALF)
+#define U 64u
+#define NW 2u
+uint sbase(uint ro, uint u) { return ro + (u / 2u) * 18u; }
+uint cbase(uint ro, uint u) { return ro + (u / 2u) * 18u + 2u + (u % 2u) * 8u; }
+#else
 #define U 128u
 #define NW 4u
 uint sbase(uint ro, uint u) { return ro + u * 18u; }
 uint cbase(uint ro, uint u) { return ro + u * 18u + 2u; }
+#endif
 #elif defined(TYPE_Q2_0)
 // 64 weights (PQ2_0: 128), 18 (34) bytes: fp16 d, codes; weight j = bits 2(j%4).. of byte j/4; (q-1) d.
+#if defined(HALF)
+#define U (Q2_BLK / 2u)
+#define NW (Q2_BLK / 32u)
+uint sbase(uint ro, uint u) { return ro + (u / 2u) * Q2_BLK_BYTES; }
+uint cbase(uint ro, uint u) { return ro + (u / 2u) * Q2_BLK_BYTES + 2u + (u % 2u) * (Q2_BLK / 8u); }
+#else
 #define U Q2_BLK
 #define NW (Q2_BLK / 16u)
 uint sbase(uint ro, uint u) { return ro + u * Q2_BLK_BYTES; }
 uint cbase(uint ro, uint u) { return ro + u * Q2_BLK_BYTES + 2u; }
+#endif
 #elif defined(TYPE_TQ2_0)
 // 256 weights, 66 bytes: qs[64], fp16 d at 64; weight 128h + 32l + m = (qs[32h + m] >> 2l) & 3, (q-1) d.
 // A unit is one half h (32 bytes, 128 weights).
@@ -141,7 +157,7 @@ void load_codes(uint o, out uint cw[NW]) {
 float unit_dot(uint cw[NW], uint xw[XW], int qs[XB], float dx[XB]) {
     float t = 0.0;
 #if defined(TYPE_Q1_0)
-    [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+    [[unroll]] for (uint i = 0u; i < NW; ++i) {
         int s = 0;
         [[unroll]] for (uint k = 0u; k < 8u; ++k) s += sudot(xw[8u * i + k], (cw[i] >> k) & 0x01010101u);
         t += dx[i] * float(2 * s - qs[i]);
