@@ -7,15 +7,16 @@
 // x is quantized by every workgroup, chunk by chunk, into shared memory: int8 values with one float
 // scale per 32 (d = max|x| / 127, q = round(x / d), llama.cpp's Q8_0 rounding of activations), after
 // the optional transforms of the input (mode bits as in matvec_w.comp: bit 1 rms_norm, bit 2 SwiGLU,
-// bit 0 residual add). A 32-element block of W.x is then an integer sum S of 8 (Q1_0: 8, Q4_0: 8)
-// packed dot products, and the row's sum is sum over blocks of d_w * d_x * (S - offset * sum(q)),
-// where the offset is what the type's codes carry (Q2_0 / TQ2_0 codes 0..2 for -1..1: 1; Q4_0: 8;
-// Q1_0 bits b for 2b - 1: the sum is 2 S - sum(q)).
+// bit 0 residual add); I2_S instead uses one scale per row (ROW_SCALE, see its section). A 32-element
+// block of W.x is then an integer sum S of 8 packed dot products (of 4 weights each), and the row's
+// sum is the sum over blocks of d_w * d_x * (S - offset * sum(q)), where the offset is what the type's
+// codes carry (Q2_0 / TQ2_0 / I2_S codes 0..2 for -1..1: 1; Q4_0: 8; Q1_0 bits b for 2b - 1: the sum
+// is 2 S - sum(q)).
 //
 // Work layout as in matvec_w.comp: 8 teams of 32 lanes, R_PER_TEAM rows per team; lane l of a team
 // takes the "units" l, l + 32, ... of each row: a unit is a weight block (Q1_0, Q2_0, PQ2_0, Q8_0,
-// Q4_0) or half a block (TQ2_0: the 32 bytes of one half hold 128 weights), whose code words the lane
-// loads in one go. The unit's x words (4 int8 each) sit contiguous in shared memory, in the order
+// Q4_0, I2_S), half a block (TQ2_0: the 32 bytes of one half hold 128 weights; Q1_0 and PQ2_0 with
+// HALF, for rows of fewer than 32 blocks), whose code words the lane loads in one go. The unit's x words (4 int8 each) sit contiguous in shared memory, in the order
 // the type's code words need them (see xelem), at a swizzled address (sw) so that the 32 lanes,
 // each reading its own unit's words, hit 32 different banks.
 //
