@@ -707,10 +707,12 @@ private slots:
         QTest::addRow("Q4_0 norm many rows ne0=96 rows=16411") << TensorType::Q4_0 << 2 << 96u << 16411u << 0u << 1 << false;
         QTest::addRow("Q2_0 4 rows per team ne0=4160 rows=4099") << TensorType::Q2_0 << 0 << 4160u << 4099u << 0u << 0 << false;
         QTest::addRow("Q8_0 4 rows per team swiglu ne0=4096 rows=4129") << TensorType::Q8_0 << 0 << 4096u << 4129u << 0u << 2 << true;
-        // Q1_0 / PQ2_0 rows of fewer than 32 blocks take half-block units (the rows above up to 2048
-        // wide: 2 rows per team); with 4 and 8 rows per team here.
+        // Q1_0 / PQ2_0 / TQ2_0 rows narrower than 4096 take half units (half blocks; TQ2_0: quarter
+        // blocks; the rows above up to 2048 wide: 2 rows per team); with 4 and 8 rows per team here.
         QTest::addRow("Q1_0 half blocks norm ne0=2048 rows=8200") << TensorType::Q1_0 << 0 << 2048u << 8200u << 0u << 1 << false;
         QTest::addRow("PQ2_0 half blocks ne0=384 rows=16400") << TensorType::PQ2_0 << 2 << 384u << 16400u << 0u << 0 << true;
+        QTest::addRow("TQ2_0 quarter blocks swiglu ne0=2048 rows=8200") << TensorType::TQ2_0 << 2 << 2048u << 8200u << 0u << 2 << false;
+        QTest::addRow("TQ2_0 quarter blocks ne0=768 rows=16390") << TensorType::TQ2_0 << 0 << 768u << 16390u << 0u << 0 << true;
     }
 
     void matvecIntDot() {

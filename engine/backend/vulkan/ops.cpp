@@ -206,10 +206,11 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     uint32_t passes = impl_->matvec_lut_passes;
     while (passes > 1 && 8192u * passes > impl_->limits.maxComputeSharedMemorySize) passes /= 2;
     const uint32_t dp_rows = dp ? matvec_dp_rows_per_team(ne0, rows) : 4;
-    // Half-block units where a row has fewer 128-weight blocks than a team has lanes (2048 wide). H100,
+    // Half units (64 weights) where a row has fewer 128-weight units than a team has lanes (2048 wide). H100,
     // PQ2_0: 2048 x 12288 12.5 -> 10.5 us, 2048 x 151936 84.7 -> 59.1 us; 1.7B decode 514-517 -> 546-556
     // tok/s (the table matvec: 476-479).
-    const bool dp_half = dp && (t == TensorType::Q1_0 || t == TensorType::PQ2_0) && ne0 < 32 * 128;
+    const bool dp_half =
+        dp && (t == TensorType::Q1_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0) && ne0 < 32 * 128;
     std::string shader = dp_half ? "matvec_dph" + std::to_string(dp_rows) + "_" + type_suffix(t)
                          : dp  ? (dp_rows == 4 ? std::string("matvec_dp_") : "matvec_dp" + std::to_string(dp_rows) + "_") + type_suffix(t)
                          : lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_" + type_suffix(t)

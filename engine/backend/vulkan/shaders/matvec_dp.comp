@@ -16,7 +16,8 @@
 // Work layout as in matvec_w.comp: 8 teams of 32 lanes, R_PER_TEAM rows per team; lane l of a team
 // takes the "units" l, l + 32, ... of each row: a unit is a weight block (Q1_0, Q2_0, PQ2_0, Q8_0,
 // Q4_0, I2_S), half a block (TQ2_0: the 32 bytes of one half hold 128 weights; Q1_0 and PQ2_0 with
-// HALF, for rows of fewer than 32 blocks), whose code words the lane loads in one go. The unit's x words (4 int8 each) sit contiguous in shared memory, in the order
+// HALF, for rows of fewer than 32 blocks) or a quarter (TQ2_0 with HALF), whose code words the lane
+// loads in one go. The unit's x words (4 int8 each) sit contiguous in shared memory, in the order
 // the type's code words need them (see xelem), at a swizzled address (sw) so that the 32 lanes,
 // each reading its own unit's words, hit 32 different banks.
 //
@@ -78,11 +79,20 @@ uint cbase(uint ro, uint u) { return ro + u * Q2_BLK_BYTES + 2u; }
 #endif
 #elif defined(TYPE_TQ2_0)
 // 256 weights, 66 bytes: qs[64], fp16 d at 64; weight 128h + 32l + m = (qs[32h + m] >> 2l) & 3, (q-1) d.
-// A unit is one half h (32 bytes, 128 weights).
+// A unit is one half h (32 bytes, 128 weights); with HALF a quarter: 16 bytes, words 4s .. 4s + 3 of a
+// half, whose weights 32l + 4p + b (p = 4s .. 4s + 3) are half of each of the half's 4 x blocks.
+#if defined(HALF)
+#define U 64u
+#define NW 4u
+#define NXB 4u  // x blocks a unit touches (each half of it)
+uint sbase(uint ro, uint u) { return ro + (u / 4u) * 66u + 64u; }
+uint cbase(uint ro, uint u) { return ro + (u / 4u) * 66u + ((u / 2u) % 2u) * 32u + (u % 2u) * 16u; }
+#else
 #define U 128u
 #define NW 8u
 uint sbase(uint ro, uint u) { return ro + (u / 2u) * 66u + 64u; }
 uint cbase(uint ro, uint u) { return ro + (u / 2u) * 66u + (u % 2u) * 32u; }
+#endif
 #elif defined(TYPE_Q8_0)
 // 32 weights, 34 bytes: fp16 d, int8 q[32].
 #define U 32u
@@ -110,7 +120,10 @@ uint cbase(uint ro, uint u) { return ro + u * 32u; }
 #endif
 float i2s_d = 1.0;  // I2_S: the tensor's scale (read at the start of main())
 #define XW (U / 4u)  // x words per unit
-#define XB (U / 32u) // x blocks (of 32) per unit
+#ifndef NXB
+#define NXB (U / 32u) // x blocks (of 32) per unit
+#endif
+
 
 // Element (index inside its 32-block) held by byte b of x word k of the block (k < 8): the order in
 // which a code word's extracted bytes line up with x.
@@ -138,6 +151,29 @@ shared uint last_sh;  // split-K: this workgroup finished its row block last
 // Word i of the chunk is stored at sw(i): consecutive units' words differ in their low bits.
 uint sw(uint i) { return i ^ ((i >> 5u) & 31u); }
 
+// Chunk word index of x word i of unit u (the unit's words are contiguous but for TQ2_0 HALF, whose
+// quarter takes words 4s .. 4s + 3 of each of its half's 4 blocks of 8 words), and the unit's x blocks:
+// their sum of q (over the part the unit touches) and scale.
+uint unit_xword(uint u, uint i) {
+#if defined(TYPE_TQ2_0) && defined(HALF)
+    return (u / 2u) * 32u + 8u * (i / 4u) + 4u * (u % 2u) + i % 4u;
+#else
+    return u * XW + i;
+#endif
+}
+void unit_blocks(uint u, out int qs[NXB], out float dx[NXB]) {
+    [[unroll]] for (uint j = 0u; j < NXB; ++j) {
+#if defined(TYPE_TQ2_0) && defined(HALF)
+        qs[j] = qp[((u / 2u) * 32u + 8u * j + 4u * (u % 2u)) / 4u];  // (qp: one per 4 words)
+        dx[j] = xd[(u / 2u) * 4u + j];
+#else
+        uint b = u * NXB + j;
+        qs[j] = qp[2u * b] + qp[2u * b + 1u];
+        dx[j] = xd[b];
+#endif
+    }
+}
+
 float ld_half(uint o) { return unpackHalf2x16(uint(wh[o >> 1u])).x; }
 
 // The NW code words of the unit at byte offset o (even): assembled from the aligned words covering
@@ -155,7 +191,7 @@ void load_codes(uint o, out uint cw[NW]) {
 
 // Sum over the unit's x blocks of d_x * (the block's integer dot product with the codes, offset
 // removed); xw: the unit's x words, qs: sum of q per block, dx: scale per block.
-float unit_dot(uint cw[NW], uint xw[XW], int qs[XB], float dx[XB]) {
+float unit_dot(uint cw[NW], uint xw[XW], int qs[NXB], float dx[NXB]) {
     float t = 0.0;
 #if defined(TYPE_Q1_0)
     [[unroll]] for (uint i = 0u; i < NW; ++i) {
@@ -164,7 +200,7 @@ float unit_dot(uint cw[NW], uint xw[XW], int qs[XB], float dx[XB]) {
         t += dx[i] * float(2 * s - qs[i]);
     }
 #elif defined(TYPE_Q2_0)
-    [[unroll]] for (uint j = 0u; j < XB; ++j) {
+    [[unroll]] for (uint j = 0u; j < NXB; ++j) {
         int s = 0;
         [[unroll]] for (uint h = 0u; h < 2u; ++h)
             [[unroll]] for (uint f = 0u; f < 4u; ++f)
@@ -172,10 +208,10 @@ float unit_dot(uint cw[NW], uint xw[XW], int qs[XB], float dx[XB]) {
         t += dx[j] * float(s - qs[j]);
     }
 #elif defined(TYPE_TQ2_0)
-    // Plane l of code word p: weights 32l + 4p + b, i.e. x block l, word p.
+    // Plane l of code word p: weights 32l + 4p + b, i.e. x block l, word p (HALF: p of the quarter).
     [[unroll]] for (uint l = 0u; l < 4u; ++l) {
         int s = 0;
-        [[unroll]] for (uint p = 0u; p < 8u; ++p) s += sudot(xw[8u * l + p], (cw[p] >> (2u * l)) & 0x03030303u);
+        [[unroll]] for (uint p = 0u; p < NW; ++p) s += sudot(xw[NW * l + p], (cw[p] >> (2u * l)) & 0x03030303u);
         t += dx[l] * float(s - qs[l]);
     }
 #elif defined(TYPE_Q8_0)
@@ -282,14 +318,10 @@ void main() {
 #endif
             }
             uint xw[XW];
-            [[unroll]] for (uint i = 0u; i < XW; ++i) xw[i] = xq[sw(u * XW + i)];
-            int qs[XB];
-            float dx[XB];
-            [[unroll]] for (uint j = 0u; j < XB; ++j) {
-                uint b = u * XB + j;
-                qs[j] = qp[2u * b] + qp[2u * b + 1u];
-                dx[j] = xd[b];
-            }
+            [[unroll]] for (uint i = 0u; i < XW; ++i) xw[i] = xq[sw(unit_xword(u, i))];
+            int qs[NXB];
+            float dx[NXB];
+            unit_blocks(u, qs, dx);
             [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] += dw[r] * unit_dot(cw[r], xw, qs, dx);
         }
     }
