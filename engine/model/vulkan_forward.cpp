@@ -340,7 +340,7 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     // and for the low-bit types that matvec also applies attn_norm to its input (no rms_norm dispatch).
     const VulkanRef q = s.q, k = at(s.q, uint64_t(n) * QD), v = at(s.q, uint64_t(n) * (QD + KD));
     const VulkanRef qkv_w(*l.wq.buf, l.wq.off);
-    if (n == 1 && l.qkv_fused && VulkanBackend::supports_fused_matvec(l.wq.type)) {
+    if (n == 1 && l.qkv_fused && vk.fused_matvec_ok(l.wq.type, qkv_w)) {
         vk.matvec_fused(l.wq.type, qkv_w, E, QD + 2 * KD, s.x, s.q, norm_input(l.attn_norm));
     } else if (n == 1 && l.qkv_fused) {
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
@@ -391,16 +391,18 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps, o8);
     residual_linear(l.wo, s.att, n, s, s.x, o8);
 
-    // FFN half. One token, fused gate|up of a low-bit type: ffn_norm inside the gate|up matvec and
+    // FFN half. One token, fused gate|up whose matvec takes input transforms (the low-bit types; Q8_0 /
+    // Q4_0 with integer dot products): ffn_norm inside the gate|up matvec and
     // SwiGLU inside the down matvec (3 dispatches fewer).
     const VulkanRef gu_w(*l.gate.buf, l.gate.off);
     const bool relu2 = hp.ffn_act == FfnActivation::ReluSquared;  // BitNet b1.58 (else SwiGLU)
-    if (n == 1 && l.gu_fused && VulkanBackend::supports_fused_matvec(l.gate.type) && l.ffn_sub_norm == k_none &&
-        VulkanBackend::supports_fused_matvec(l.down.type) && !l.down.has_scale && !relu2) {
+    const VulkanRef down_w(*l.down.buf, l.down.off);
+    if (n == 1 && l.gu_fused && vk.fused_matvec_ok(l.gate.type, gu_w) && l.ffn_sub_norm == k_none &&
+        vk.fused_matvec_ok(l.down.type, down_w) && !l.down.has_scale && !relu2) {
         vk.matvec_fused(l.gate.type, gu_w, E, 2 * F, s.x, s.g, norm_input(l.ffn_norm));
         VulkanMatvecInput sw;
         sw.swiglu = true;
-        vk.matvec_fused(l.down.type, VulkanRef(*l.down.buf, l.down.off), F, E, s.g, s.x, sw, true);
+        vk.matvec_fused(l.down.type, down_w, F, E, s.g, s.x, sw, true);
         return;
     }
     const bool gu8 = int8_input({&l.gate, &l.up});  // (I2_S projections are never fused: gu_fused is false)
@@ -458,10 +460,12 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
             const size_t fl = im.flush_layers;
             if (fl && il + 1 < im.layers.size() && (il == 0 || (il + 1) % fl == 0)) im.vk.flush();
         }
-        // One row of a low-bit LM head: output_norm inside its matvec (one dispatch fewer per token).
-        const bool fused_head = rows == 1 && !im.output.has_scale && VulkanBackend::supports_fused_matvec(im.output.type);
+        // One row of an LM head whose matvec takes input transforms: output_norm inside its matvec (one
+        // dispatch fewer per token).
+        const VulkanRef head_w(*im.output.buf, im.output.off);
+        const bool fused_head = rows == 1 && !im.output.has_scale && im.vk.fused_matvec_ok(im.output.type, head_w);
         if (fused_head) {
-            im.vk.matvec_fused(im.output.type, VulkanRef(*im.output.buf, im.output.off), uE, im.output.n_out,
+            im.vk.matvec_fused(im.output.type, head_w, uE, im.output.n_out,
                                at(s.x, first_row), s.logits_dev, im.norm_input(im.output_norm));
             im.vk.copy(s.logits_dev, s.logits, static_cast<uint64_t>(V) * 4);
             im.vk.submit_and_wait();

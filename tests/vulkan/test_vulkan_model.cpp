@@ -175,10 +175,12 @@ private slots:
         // 1024-wide rows: the I2_S table matvec (whole 256-weight passes) and several row blocks.
         QTest::newRow("bitnet-b1.58 I2_S 1024 wide") << "bitnet-b1.58-wide" << int(TensorType::I2_S) << true << false;
         // Decode matvecs with int8 activations and integer dot products (matvec_dp.comp, forced on:
-        // lavapipe has them, not accelerated). Suffix "int8dot" = BONSAI_VULKAN_INT_DOT=1.
+        // lavapipe has them, not accelerated; Q8_0 / Q4_0 then also take the fused norm / SwiGLU
+        // inputs). Suffix "int8dot" = BONSAI_VULKAN_INT_DOT=1.
         QTest::newRow("qwen3 PQ2_0 ternary int8dot") << "qwen3" << int(TensorType::PQ2_0) << true << false;
         QTest::newRow("llama TQ2_0 rope_freqs linear int8dot") << "llama" << int(TensorType::TQ2_0) << true << true;
         QTest::newRow("qwen3 Q8_0 int8dot") << "qwen3" << int(TensorType::Q8_0) << false << false;
+        QTest::newRow("llama Q4_0 int8dot") << "llama" << int(TensorType::Q4_0) << false << false;
         // I2_S: the integer dot products reproduce the fork's integer products (one row scale), so these
         // rows are held to the I2_S rows' bounds above.
         QTest::newRow("bitnet-b1.58 I2_S int8dot") << "bitnet-b1.58" << int(TensorType::I2_S) << true << false;

@@ -753,8 +753,19 @@ private slots:
         {
             VulkanBackend on(o);
             QCOMPARE(on.uses_matvec_int_dot(), on.device().int_dot);
+            // Input transforms: the low-bit types always; Q8_0 / Q4_0 with integer dot products at even
+            // offsets; I2_S never.
+            VulkanBuffer b = on.create_buffer(64, VulkanMemory::DeviceLocal);
+            const bool dp = on.uses_matvec_int_dot();
+            QVERIFY(on.fused_matvec_ok(TensorType::TQ2_0, {b, 0}));
+            QCOMPARE(on.fused_matvec_ok(TensorType::Q8_0, {b, 2}), dp);
+            QCOMPARE(on.fused_matvec_ok(TensorType::Q4_0, {b, 0}), dp);
+            QVERIFY(!on.fused_matvec_ok(TensorType::Q8_0, {b, 3}));
+            QVERIFY(!on.fused_matvec_ok(TensorType::I2_S, {b, 0}));
+            QVERIFY(!on.fused_matvec_ok(TensorType::F16, {b, 0}));
             on.set_matvec_int_dot(false);
             QVERIFY(!on.uses_matvec_int_dot());
+            QVERIFY(!on.fused_matvec_ok(TensorType::Q8_0, {b, 0}));
         }
         o.int_dot = 0;
         VulkanBackend off(o);

@@ -106,6 +106,10 @@ uint32_t VulkanBackend::matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows) {
 // I2_S multiplies int8-quantized inputs (quantize_i8), which a norm or SwiGLU inside the matvec would skip.
 bool VulkanBackend::supports_fused_matvec(TensorType t) { return word_type(t) && t != TensorType::I2_S; }
 
+bool VulkanBackend::fused_matvec_ok(TensorType t, VulkanRef w) const {
+    return supports_fused_matvec(t) || (t != TensorType::I2_S && dp_type(t, impl_->matvec_int_dot) && w.offset % 2 == 0);
+}
+
 namespace {
 // K slices of a matvec_w dispatch (see matvec_w.comp): enough to give about `target` workgroups,
 // each slice a whole number of the shader's 2048-element x chunks, at most 64 slices, and within the

@@ -291,6 +291,10 @@ public:
     static uint32_t matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows);
     // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0 (I2_S: none).
     static bool supports_fused_matvec(TensorType t);
+    // Whether matvec_fused takes an input transform for weights of type t at w with the current settings:
+    // supports_fused_matvec(t), or, while integer dot products are on (uses_matvec_int_dot), Q8_0 and
+    // Q4_0 at an even byte offset.
+    bool fused_matvec_ok(TensorType t, VulkanRef w) const;
     // matvec of a transformed input (see VulkanMatvecInput); throws for other types (while integer dot
     // products are on, uses_matvec_int_dot(), Q8_0 and Q4_0 at even byte offsets are accepted too). y
     // must not overlap x (or the norm weights).
