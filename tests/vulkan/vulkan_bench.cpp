@@ -64,12 +64,15 @@ std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, st
         const uint64_t r = rng();
         std::memcpy(d.data() + i, &r, 8);
     }
-    if (t == TensorType::I2_S) {  // codes 0..2 (3 is unused), then the per-tensor float32 scale
+    auto ternary_codes = [&] {  // every 2-bit code 0..2 (3 is unused), as in real ternary weights
         for (uint8_t& b : d) {
             uint8_t v = 0;
             for (int k = 0; k < 4; ++k) v = static_cast<uint8_t>(v | (rng() % 3) << (2 * k));
             b = v;
         }
+    };
+    if (t == TensorType::I2_S) {  // ternary codes, then the per-tensor float32 scale
+        ternary_codes();
         const float scale = 0.02f;
         d.resize(bytes + 32);
         std::memcpy(d.data() + bytes, &scale, 4);
@@ -77,11 +80,7 @@ std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, st
     }
     // BONSAI_BENCH_TERNARY=1: 2-bit codes 0..2 only (as real ternary weights), not 0..3.
     if ((t == TensorType::TQ2_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0) && env_is("BONSAI_BENCH_TERNARY", "1"))
-        for (uint8_t& b : d) {
-            uint8_t v = 0;
-            for (int k = 0; k < 4; ++k) v = static_cast<uint8_t>(v | (rng() % 3) << (2 * k));
-            b = v;
-        }
+        ternary_codes();
     const size_t blk = tensor_type_traits(t).block_bytes;
     size_t scale_at = 0;
     if (t == TensorType::TQ2_0) scale_at = 64;

@@ -90,6 +90,9 @@ bool dp_type(TensorType t, uint32_t mode) {
     return (t == TensorType::Q1_0 && mode == 1) || t == TensorType::Q2_0 || t == TensorType::PQ2_0 ||
            t == TensorType::TQ2_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0 || t == TensorType::I2_S;
 }
+// Whether weights of type t at w run matvec_dp.comp: its type under the mode, at an even byte offset
+// (it reads 16-bit scales; every block of its types has an even size, so every row starts even too).
+bool dp_usable(TensorType t, uint32_t mode, VulkanRef w) { return dp_type(t, mode) && w.offset % 2 == 0; }
 }  // namespace
 
 uint32_t VulkanBackend::matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows) {
@@ -107,7 +110,7 @@ uint32_t VulkanBackend::matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows) {
 bool VulkanBackend::supports_fused_matvec(TensorType t) { return word_type(t) && t != TensorType::I2_S; }
 
 bool VulkanBackend::fused_matvec_ok(TensorType t, VulkanRef w) const {
-    return supports_fused_matvec(t) || (t != TensorType::I2_S && dp_type(t, impl_->matvec_int_dot) && w.offset % 2 == 0);
+    return supports_fused_matvec(t) || (t != TensorType::I2_S && dp_usable(t, impl_->matvec_int_dot, w));
 }
 
 namespace {
@@ -145,8 +148,7 @@ MatvecSplit matvec_split(uint32_t k_chunk, uint32_t epw, uint32_t ne0, uint32_t 
 
 void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                            bool accumulate) {
-    // (matvec_dp.comp reads 16-bit scales: even offsets; every block of its types has an even size.)
-    if (word_type(t) || (dp_type(t, impl_->matvec_int_dot) && w.offset % 2 == 0)) {
+    if (word_type(t) || dp_usable(t, impl_->matvec_int_dot, w)) {
         matvec_fused(t, w, ne0, rows, x, y, VulkanMatvecInput{}, accumulate);
         return;
     }
@@ -172,10 +174,11 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
                                  const VulkanMatvecInput& in, bool accumulate) {
     const char* op = "matvec";
     impl_->require_recording(op);
-    const bool dp_ok = dp_type(t, impl_->matvec_int_dot);
-    // (I2_S: its inputs are int8-rounded first, which a transform inside the matvec would skip.)
-    const bool transforms_ok = supports_fused_matvec(t) || (dp_ok && t != TensorType::I2_S);
-    if ((!word_type(t) && !dp_ok) || (!transforms_ok && (in.rms_norm || in.swiglu)))
+    // Integer dot products (matvec_dp.comp: 8 teams of 2, 4 or 8 rows per workgroup).
+    const bool dp = dp_usable(t, impl_->matvec_int_dot, w);
+    if (!dp && !word_type(t) && dp_type(t, impl_->matvec_int_dot))
+        fail(op, std::string("no matvec for type ") + tensor_type_name(t) + " at an odd byte offset");
+    if ((!word_type(t) && !dp) || (!fused_matvec_ok(t, w) && (in.rms_norm || in.swiglu)))
         fail(op, std::string("no fused matvec for type ") + tensor_type_name(t));
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
@@ -195,10 +198,6 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant: 4 or 8). Without a norm
     // its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
-    // Integer dot products (matvec_dp.comp: 8 teams of 2, 4 or 8 rows per workgroup; 16-bit scale
-    // loads, so even offsets only).
-    const bool dp = dp_ok && wa.base % 2 == 0 && wa.row_stride % 2 == 0;
-    if (!dp && !word_type(t)) fail(op, std::string("no matvec for type ") + tensor_type_name(t) + " at an odd byte offset");
     // (I2_S passes are two 128-weight blocks: rows of whole passes only.)
     uint32_t lut = !dp && wa.base % 2 == 0 && wa.row_stride % 2 == 0 && (t != TensorType::I2_S || ne0 % 256 == 0)
                        ? impl_->matvec_lut_rows : 0;
@@ -215,8 +214,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // tok/s (the table matvec: 476-479).
     const bool dp_half =
         dp && (t == TensorType::Q1_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0) && ne0 < 32 * 128;
-    std::string shader = dp_half ? "matvec_dph" + std::to_string(dp_rows) + "_" + type_suffix(t)
-                         : dp  ? (dp_rows == 4 ? std::string("matvec_dp_") : "matvec_dp" + std::to_string(dp_rows) + "_") + type_suffix(t)
+    std::string shader = dp    ? std::string(dp_half ? "matvec_dph" : "matvec_dp") + std::to_string(dp_rows) + "_" + type_suffix(t)
                          : lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_" + type_suffix(t)
                                : std::string("matvec_w_") + type_suffix(t);
     const uint32_t rows_per_wg = 8 * (lut ? lut : dp ? dp_rows : 4);

@@ -115,10 +115,10 @@ uint cbase(uint ro, uint u) { return ro + u * 18u + 2u; }
 #define NW 8u
 #define ROW_SCALE 1
 uint cbase(uint ro, uint u) { return ro + u * 32u; }
+float i2s_d = 1.0;  // the tensor's scale (read at the start of main())
 #else
 #error "matvec_dp: define TYPE_Q1_0, TYPE_Q2_0, TYPE_PQ2_0, TYPE_TQ2_0, TYPE_Q8_0, TYPE_Q4_0 or TYPE_I2_S"
 #endif
-float i2s_d = 1.0;  // I2_S: the tensor's scale (read at the start of main())
 #define XW (U / 4u)  // x words per unit
 #ifndef NXB
 #define NXB (U / 32u) // x blocks (of 32) per unit
