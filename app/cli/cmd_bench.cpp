@@ -4,8 +4,8 @@
 // context, or with -d D after D random tokens already in the KV cache (evaluated untimed, llama-bench's
 // -d): a chat's later turns decode against a long cache, and attention then reads as many bytes per token
 // as the weights of a small model.
-// In the same run it measures the machine's memory read bandwidth (a 1 GiB sum with -t threads, best of
-// 5) and reports decode against the roofline bandwidth ÷ bytes read per decoded token (every tensor of
+// In the same run it measures the machine's memory read bandwidth (bonsai::measure_read_bandwidth: a
+// 1 GiB sum in 2 MiB pages with vector loads and -t threads, best of 5) and reports decode against the roofline bandwidth ÷ bytes read per decoded token (every tensor of
 // the file once — the tied embedding is read in full as the output matrix, an untied one only for the
 // token's row — plus the KV cache bytes at the mean decode position).
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bonsai/gguf.h"
+#include "bonsai/memory_bandwidth.h"
 #include "bonsai/model.h"
 #include "bonsai/session.h"
 #include "bonsai/vulkan_backend.h"
@@ -34,41 +35,6 @@ using namespace bonsai;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// GB/s (1e9 bytes) of a parallel read of a 1 GiB buffer; best of 5 after one untimed pass.
-double read_bandwidth(int threads) {
-    const size_t n = (size_t(1) << 30) / sizeof(uint64_t);
-    std::vector<uint64_t> buf(n);
-    for (size_t i = 0; i < n; ++i) buf[i] = i;
-    double best = 0.0;
-    for (int rep = 0; rep < 6; ++rep) {
-        std::vector<uint64_t> part(static_cast<size_t>(threads));
-        const auto t0 = Clock::now();
-        std::vector<std::thread> ts;
-        for (int t = 0; t < threads; ++t)
-            ts.emplace_back([&, t] {
-                const size_t b = n * static_cast<size_t>(t) / static_cast<size_t>(threads);
-                const size_t e = n * static_cast<size_t>(t + 1) / static_cast<size_t>(threads);
-                uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                size_t i = b;
-                for (; i + 4 <= e; i += 4) {
-                    s0 += buf[i];
-                    s1 += buf[i + 1];
-                    s2 += buf[i + 2];
-                    s3 += buf[i + 3];
-                }
-                for (; i < e; ++i) s0 += buf[i];
-                part[static_cast<size_t>(t)] = s0 + s1 + s2 + s3;
-            });
-        for (auto& th : ts) th.join();
-        const double s = seconds_since(t0);
-        uint64_t total = 0;
-        for (uint64_t v : part) total += v;
-        if (total != uint64_t(n) * (n - 1) / 2) throw Error("bench: bandwidth check sum is wrong");
-        if (rep > 0) best = std::max(best, static_cast<double>(n * sizeof(uint64_t)) / s / 1e9);
-    }
-    return best;
-}
 
 // GB/s of y = 1·x over two 128 MiB device-local buffers on the Vulkan device the model runs on
 // (read + write bytes per second, best of 3 submits of 20 dispatches): the device's roofline bandwidth.
@@ -163,7 +129,7 @@ int run_bench(cli::Args& args) {
     const double kv_bytes = 2.0 * static_cast<double>(hp.n_layer * hp.n_head_kv * hp.head_dim) * 2.0 *
                             (static_cast<double>(depth) + static_cast<double>(n_gen) / 2.0 + 0.5);
     const bool on_gpu = model->backend() == Backend::Vulkan;
-    const double bw = on_gpu ? device_bandwidth() : read_bandwidth(threads);
+    const double bw = on_gpu ? device_bandwidth() : measure_read_bandwidth(threads);
     const double roofline = bw * 1e9 / (weight_bytes + kv_bytes);
     const Stat sp_ = pp.empty() ? Stat{} : stat(pp), st = tg.empty() ? Stat{} : stat(tg);
     if (json) {

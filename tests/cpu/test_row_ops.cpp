@@ -14,6 +14,8 @@
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/row_ops.h"
 #include "backend/cpu/thread_pool.h"
+#include "bonsai/error.h"
+#include "bonsai/memory_bandwidth.h"
 #include "bonsai/tensor_type.h"
 
 using namespace bonsai;
@@ -364,6 +366,31 @@ private slots:
                 for (int64_t i = 0; i < n; ++i) QCOMPARE(h[static_cast<size_t>(i)], fp32_to_fp16(x[static_cast<size_t>(i)]));
             }
         }
+    }
+
+    // sum_u64 (the bench's read stream) wraps mod 2^64 like a plain loop, tails included.
+    void sum_u64_matches_plain_sum() {
+        std::mt19937_64 rng(11);
+        for (cpu::Isa isa : isas()) {
+            IsaGuard g(isa);
+            for (int64_t n : {0, 1, 3, 15, 16, 17, 31, 1000}) {
+                std::vector<uint64_t> x(static_cast<size_t>(n) + 1);
+                for (auto& v : x) v = rng();  // large values: the sum wraps
+                uint64_t ref = 0;
+                for (int64_t i = 0; i < n; ++i) ref += x[static_cast<size_t>(i + 1)];
+                QCOMPARE(cpu::sum_u64(x.data() + 1, n), ref);  // + 1: an unaligned start
+            }
+        }
+    }
+
+    // measure_read_bandwidth on a small buffer: a positive finite rate for 1-3 threads (its own check
+    // sum passed), and a readable error for a thread count below 1.
+    void read_bandwidth_measures() {
+        for (int t : {1, 2, 3}) {
+            const double gbs = measure_read_bandwidth(t, size_t(8) << 20, 2);
+            QVERIFY2(gbs > 0.0 && std::isfinite(gbs), qPrintable(QString::number(gbs)));
+        }
+        QVERIFY_THROWS_EXCEPTION(Error, measure_read_bandwidth(0, size_t(8) << 20, 1));
     }
 };
 

@@ -159,6 +159,17 @@ void add_rows(float* x, const float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
+uint64_t sum_u64(const uint64_t* x, int64_t n) {
+    if (use_avx2()) return detail::avx2::sum_u64(x, n);
+    uint64_t s0 = 0, s1 = 0;
+    int64_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        s0 += x[i];
+        s1 += x[i + 1];
+    }
+    return s0 + s1 + (i < n ? x[i] : 0);
+}
+
 void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n) {
     if (use_avx2()) return detail::avx2::f32_to_f16_row(src, dst, n);
     for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);

@@ -49,6 +49,10 @@ void silu_mul(float* g, const float* u, int64_t n);
 // x[i] += y[i].
 void add_rows(float* x, const float* y, int64_t n);
 
+// Σ x[i] mod 2^64, read with the widest loads the CPU has: a memory read stream at full speed (the
+// bench's bandwidth measurement; scalar 8-byte loads did not saturate memory on a 2-core Zen 5).
+uint64_t sum_u64(const uint64_t* x, int64_t n);
+
 // dst[i] = f16(src[i]) (round to nearest even), for the KV cache stores.
 void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n);
 

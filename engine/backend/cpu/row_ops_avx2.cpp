@@ -84,7 +84,10 @@ void scores(const float* q, int64_t dim, const uint16_t* k, int64_t stride, int6
     __m128 m[NH];
     for (int h = 0; h < NH; ++h) m[h] = _mm_set1_ps(-std::numeric_limits<float>::infinity());
     int64_t j = 0;
-    for (; j + 4 <= n_kv; j += 4) scores_block4<NH>(q, dim, k, stride, j, n_kv, vscale, sc, m);
+    for (; j + 4 <= n_kv; j += 4) {
+        for (int64_t c = 0; c < 4 && j + kPrefetchKeys + c < n_kv; ++c) prefetch_row(k, j + kPrefetchKeys + c, stride, 0, dim);
+        scores_block4<NH>(q, dim, k, stride, j, n_kv, vscale, sc, m);
+    }
     for (int h = 0; h < NH; ++h) {
         __m128 t = _mm_max_ps(m[h], _mm_movehl_ps(m[h], m[h]));
         t = _mm_max_ss(t, _mm_movehdup_ps(t));
@@ -124,6 +127,7 @@ void weighted_values(const float* p, int64_t dim, const uint16_t* v, int64_t str
             for (int c = 0; c < 4; ++c) a[h][c] = _mm256_setzero_ps();
         for (int64_t j = 0; j < n_kv; ++j) {
             const uint16_t* vr = v + j * stride + d;
+            if (j + kPrefetchKeys < n_kv) prefetch_row(v, j + kPrefetchKeys, stride, d, d + 32);
             __m256 pj[NH];
             for (int h = 0; h < NH; ++h) pj[h] = _mm256_broadcast_ss(p + h * n_kv + j);
             for (int c = 0; c < 4; ++c) {
@@ -325,6 +329,23 @@ void add_rows(float* x, const float* y, int64_t n) {
     for (; i < n; ++i) x[i] += y[i];
 }
 
+uint64_t sum_u64(const uint64_t* x, int64_t n) {
+    // Four independent 256-bit chains, 128 bytes per iteration.
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_add_epi64(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)));
+        a1 = _mm256_add_epi64(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 4)));
+        a2 = _mm256_add_epi64(a2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 8)));
+        a3 = _mm256_add_epi64(a3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 12)));
+    }
+    alignas(32) uint64_t l[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(l), _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3)));
+    uint64_t s = l[0] + l[1] + l[2] + l[3];
+    for (; i < n; ++i) s += x[i];
+    return s;
+}
+
 void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -351,6 +372,7 @@ double sum_squares(const float*, int64_t) { unavailable(); }
 void scale_mul(const float*, float, const float*, float*, int64_t) { unavailable(); }
 void silu_mul(float*, const float*, int64_t) { unavailable(); }
 void add_rows(float*, const float*, int64_t) { unavailable(); }
+uint64_t sum_u64(const uint64_t*, int64_t) { unavailable(); }
 void f32_to_f16_row(const float*, uint16_t*, int64_t) { unavailable(); }
 void round_f16_row(const float*, float*, int64_t) { unavailable(); }
 }  // namespace bonsai::cpu::detail::avx2

@@ -45,6 +45,7 @@ void scores_rows(const float* q, int64_t dim, const uint16_t* k, int64_t stride,
     for (int64_t j = 0; j < n; j += KB) {
         const uint16_t* kr[KB];
         for (int c = 0; c < KB; ++c) kr[c] = k + std::min(j + c, n - 1) * stride;  // a short last pass repeats key n-1
+        for (int c = 0; c < KB && j + kPrefetchKeys + c < n; ++c) prefetch_row(k, j + kPrefetchKeys + c, stride, 0, dim);
         __m512 a[NV];
         for (int i = 0; i < NV; ++i) a[i] = _mm512_setzero_ps();
         for (int64_t d = 0; d < dim; d += 16) {
@@ -133,6 +134,7 @@ void values_rows(const float* p, int64_t ld, const int64_t* nkv, const uint16_t*
         // Key j for rows [r_begin, R): the rows before r_begin stop earlier (causal).
         const auto step = [&](int64_t j, int r_begin) {
             const uint16_t* vr = v + j * stride + 16 * c0;
+            if (j + kPrefetchKeys < nkv[R - 1]) prefetch_row(v, j + kPrefetchKeys, stride, 16 * c0, 16 * (c0 + nc));
             __m512 vf[DC];
             for (int c = 0; c < DC; ++c) vf[c] = c < nc ? load_h16(vr + 16 * c) : _mm512_setzero_ps();
             for (int r = 0; r < R; ++r) {  // (all R unrolled, so that a[][] stays in registers)
