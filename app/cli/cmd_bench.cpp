@@ -5,9 +5,10 @@
 // -d): a chat's later turns decode against a long cache, and attention then reads as many bytes per token
 // as the weights of a small model.
 // In the same run it measures the machine's memory read bandwidth (bonsai::measure_read_bandwidth: a
-// 1 GiB sum in 2 MiB pages with vector loads and -t threads, best of 5) and reports decode against the roofline bandwidth ÷ bytes read per decoded token (every tensor of
-// the file once — the tied embedding is read in full as the output matrix, an untied one only for the
-// token's row — plus the KV cache bytes at the mean decode position).
+// 1 GiB sum in 2 MiB pages with vector loads and -t threads, best of 5) and reports decode against the
+// roofline bandwidth ÷ bytes read per decoded token (every tensor of the file once — the tied embedding
+// is read in full as the output matrix, an untied one only for the token's row — plus the KV cache bytes
+// at the mean decode position).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,7 +17,6 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
