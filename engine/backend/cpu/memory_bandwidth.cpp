@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,9 +18,15 @@ double measure_read_bandwidth(int threads, size_t bytes, int reps) {
     if (threads < 1) throw Error("measure_read_bandwidth: threads must be at least 1");
     const size_t n = bytes / sizeof(uint64_t);
     if (n < static_cast<size_t>(threads)) throw Error("measure_read_bandwidth: buffer too small");
-    void* p = mmap(nullptr, n * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw Error("measure_read_bandwidth: cannot map " + std::to_string(bytes >> 20) + " MiB");
-    const std::unique_ptr<void, std::function<void(void*)>> unmap(p, [&](void* q) { munmap(q, n * sizeof(uint64_t)); });
+    struct Mapping {  // unmapped on every exit
+        size_t len;
+        void* p;
+        ~Mapping() {
+            if (p != MAP_FAILED) munmap(p, len);
+        }
+    } m{n * sizeof(uint64_t), mmap(nullptr, n * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)};
+    if (m.p == MAP_FAILED) throw Error("measure_read_bandwidth: cannot map " + std::to_string(bytes >> 20) + " MiB");
+    void* p = m.p;
 #ifdef MADV_HUGEPAGE
     (void)madvise(p, n * sizeof(uint64_t), MADV_HUGEPAGE);  // a hint before the first touch, as the weight arena
 #endif
