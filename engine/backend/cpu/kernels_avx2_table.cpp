@@ -132,7 +132,7 @@ inline void table_block(const uint8_t* codes, const uint8_t* next, const uint16_
 
 void q1_0_r16l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t nb = w.n_in / 32, n_out = w.n_out, n_tok = a.n_rows();
-    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out / 16 * nb * 64);
+    const R16LView<const uint8_t> view{w.data, nb, n_out / 16};
     const size_t per_tok = static_cast<size_t>(nb) * kTableBytes;
     // This thread's tables: built once per Activations::prepare when all tokens fit one chunk (the row
     // grains of a matmul and the matmuls sharing an input reuse them), per call otherwise.
@@ -143,16 +143,15 @@ void q1_0_r16l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o
         uint8_t* tables = cache.buf.get(per_tok * static_cast<size_t>(nc));
         if (cache.stale(generation, c0))
             for (int64_t t = 0; t < nc; ++t) build_tables(a.row(c0 + t), tables + per_tok * static_cast<size_t>(t), w.n_in);
-        const int64_t group = std::min<int64_t>(4, nc);
-        const int64_t slice = std::clamp<int64_t>(kSliceBytes / (static_cast<int64_t>(kTableBytes) * group) / 4 * 4, 4, nb);
+        const int64_t slice = r16l_pass_blocks(kSliceBytes, kTableBytes, std::min<int64_t>(4, nc));
         for (int64_t s0 = 0; s0 < nb; s0 += slice) {  // later slices add to y
             const int64_t ns = std::min(slice, nb - s0);
             for (int64_t rb = o0 / 16; rb * 16 < o1; ++rb) {
                 // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
                 const int64_t r0 = std::max<int64_t>(o0, 16 * rb) - 16 * rb, r1 = std::min<int64_t>(o1, 16 * rb + 16) - 16 * rb;
-                const uint8_t* cb = w.data + (rb * nb + s0) * 64;
-                const uint8_t* next = r16l_next_codes(w.data, nb, rb, o0, o1, s0, ns);
-                const uint16_t* sb = scales + (rb * (nb / 4) + s0 / 4) * 16;
+                const uint8_t* cb = view.codes(rb, s0);
+                const uint8_t* next = r16l_next_codes(view, rb, o0, o1, s0, ns);
+                const uint16_t* sb = view.scales(rb, s0);
                 for (int64_t t0 = 0; t0 < nc; t0 += 4) {  // groups of up to 4 tokens; the codes stay in L1
                     const int64_t nt = std::min<int64_t>(4, nc - t0);
                     const uint8_t* tabs[4];

@@ -126,20 +126,19 @@ inline void table_block(const uint8_t* codes, const uint8_t* next, const uint16_
 // thread, 1 token: 6144×2048 at 294 GFLOP/s against 377 for the 2048-wide rows).
 void table_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t nb = w.n_in / 32, n_out = w.n_out, n_tok = a.n_rows();
-    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out / 16 * nb * 64);
+    const R16LView<const uint8_t> view{w.data, nb, n_out / 16};
     const uint8_t* tables = thread_tables(a);
     const size_t per_tok = static_cast<size_t>(nb) * kTableBytes;
-    const int64_t group = std::min<int64_t>(4, n_tok);
-    const int64_t slice = std::clamp<int64_t>(kTableSliceBytes / (kTableBytes * group) / 4 * 4, 4, nb);  // whole groups of 4 blocks
+    const int64_t slice = r16l_pass_blocks(kTableSliceBytes, kTableBytes, std::min<int64_t>(4, n_tok));
     for (int64_t s0 = 0; s0 < nb; s0 += slice) {
         const int64_t ns = std::min(slice, nb - s0);
         for (int64_t rb = o0 / 16; rb * 16 < o1; ++rb) {
             // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
             const int64_t r0 = std::max<int64_t>(o0, 16 * rb), r1 = std::min<int64_t>(o1, 16 * rb + 16);
             const auto keep = static_cast<__mmask16>(((1u << (r1 - 16 * rb)) - 1) & ~((1u << (r0 - 16 * rb)) - 1));
-            const uint8_t* cb = w.data + (rb * nb + s0) * 64;
-            const uint8_t* next = r16l_next_codes(w.data, nb, rb, o0, o1, s0, ns);
-            const uint16_t* sb = scales + (rb * (nb / 4) + s0 / 4) * 16;
+            const uint8_t* cb = view.codes(rb, s0);
+            const uint8_t* next = r16l_next_codes(view, rb, o0, o1, s0, ns);
+            const uint16_t* sb = view.scales(rb, s0);
             // Groups of up to 4 tokens; the block's codes stay in L1 between groups.
             for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
                 const int64_t nt = std::min<int64_t>(4, n_tok - t0);
@@ -170,9 +169,8 @@ void table_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, f
 // bytes, then 16·nc·4 fp16 scales. R16M byte 8s + k of (row r, chunk c) holds nibble s of blocks 16c + 2k
 // (low) and 16c + 2k + 1 (high), i.e. from R16L vectors V_i = (rb, 16c + i), byte 4r + s % 4, nibble s / 4.
 void to_mask_block(const Weight& w, int64_t rb, uint8_t* out) {
-    const int64_t nb = w.n_in / 32, nc = w.n_in / 512, ng = w.n_in / 128;
-    const uint8_t* codes = w.data + rb * nb * 64;
-    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + w.n_out / 16 * nb * 64) + rb * ng * 16;
+    const int64_t nc = w.n_in / 512;
+    const R16LView<const uint8_t> view{w.data, w.n_in / 32, w.n_out / 16};
     uint16_t* out_scales = reinterpret_cast<uint16_t*>(out + 16 * nc * 64);
     const __m512i low4 = _mm512_set1_epi8(0x0F);
     // perm[8s + k]: byte of the transposed vector T_r (dword m = A_m, then B_{m-8}, of row r) that feeds
@@ -185,8 +183,9 @@ void to_mask_block(const Weight& w, int64_t rb, uint8_t* out) {
     alignas(64) uint32_t tr[16];
     for (int64_t c = 0; c < nc; ++c) {
         for (int k = 0; k < 8; ++k) {
-            const __m512i v0 = _mm512_loadu_si512(codes + (16 * c + 2 * k) * 64);
-            const __m512i v1 = _mm512_loadu_si512(codes + (16 * c + 2 * k + 1) * 64);
+            const uint8_t* v = view.codes(rb, 16 * c + 2 * k);  // and block 16c + 2k + 1 right after it
+            const __m512i v0 = _mm512_loadu_si512(v);
+            const __m512i v1 = _mm512_loadu_si512(v + 64);
             // A: low nibbles (quads 0-3) of block 2k | of block 2k + 1 << 4; B: the high nibbles (quads 4-7).
             const __m512i a = _mm512_ternarylogic_epi32(low4, v0, _mm512_slli_epi16(v1, 4), 0xCA);
             const __m512i b = _mm512_ternarylogic_epi32(low4, _mm512_srli_epi16(v0, 4), v1, 0xCA);
@@ -196,7 +195,7 @@ void to_mask_block(const Weight& w, int64_t rb, uint8_t* out) {
         for (int r = 0; r < 16; ++r) {
             for (int m = 0; m < 16; ++m) tr[m] = ab[m][r];
             _mm512_storeu_si512(out + (r * nc + c) * 64, _mm512_permutexvar_epi8(perm, _mm512_load_si512(tr)));
-            for (int k4 = 0; k4 < 4; ++k4) out_scales[(r * nc + c) * 4 + k4] = scales[(4 * c + k4) * 16 + r];
+            for (int k4 = 0; k4 < 4; ++k4) out_scales[(r * nc + c) * 4 + k4] = view.scales(rb, 16 * c + 4 * k4)[r];
         }
     }
 }

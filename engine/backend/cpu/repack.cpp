@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend/cpu/r16l_layout.h"
 #include "bonsai/error.h"
 
 namespace bonsai::cpu {
@@ -136,35 +137,35 @@ void unpack_row_tq2(const Weight& w, int64_t o, uint8_t* row) {
 // Rows [o0, o1) (whole 16-row blocks) of a Q1_0 weight into R16L (repack.h). Block b's 32 codes are
 // bits 0..31 of qs[4(b%4) .. 4(b%4)+3] of native block b/4 (LSB first); quad q is their nibble q.
 void repack_rows_q1_table(const Weight& w, uint8_t* out, int64_t o0, int64_t o1) {
-    const int64_t nb = w.n_in / 32, ng = w.n_in / 128;
+    const int64_t nb = w.n_in / 32;
     const size_t rb = row_nbytes(w.type, w.n_in);
-    uint8_t* scales = out + static_cast<size_t>(w.n_out / 16 * nb * 64);
+    const R16LView<uint8_t> view{out, nb, w.n_out / 16};
     for (int64_t o = o0; o < o1; ++o) {
         const uint8_t* row = w.data + rb * static_cast<size_t>(o);
         const int64_t blk = o / 16, r = o % 16;
         for (int64_t b = 0; b < nb; ++b) {
             uint32_t w32;
             std::memcpy(&w32, row + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
-            uint8_t* v = out + (blk * nb + b) * 64 + 4 * r;
+            uint8_t* v = view.codes(blk, b) + 4 * r;
             for (int j = 0; j < 4; ++j)
                 v[j] = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
         }
-        for (int64_t g = 0; g < ng; ++g) std::memcpy(scales + 2 * ((blk * ng + g) * 16 + r), row + g * 18, 2);
+        for (int64_t b = 0; b < nb; b += 4) std::memcpy(view.scales(blk, b) + r, row + (b / 4) * 18, 2);
     }
 }
 
 // Native row `o` of an R16L weight (the inverse of repack_rows_q1_table).
 void unpack_row_q1_table(const Weight& w, int64_t o, uint8_t* row) {
-    const int64_t nb = w.n_in / 32, ng = w.n_in / 128, blk = o / 16, r = o % 16;
-    const uint8_t* scales = w.data + static_cast<size_t>(w.n_out / 16 * nb * 64);
+    const int64_t nb = w.n_in / 32, blk = o / 16, r = o % 16;
+    const R16LView<const uint8_t> view{w.data, nb, w.n_out / 16};
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* v = w.data + (blk * nb + b) * 64 + 4 * r;
+        const uint8_t* v = view.codes(blk, b) + 4 * r;
         uint32_t w32 = 0;
         for (int j = 0; j < 4; ++j)
             w32 |= (static_cast<uint32_t>(v[j] & 0xF) << (4 * j)) | (static_cast<uint32_t>(v[j] >> 4) << (4 * j + 16));
         std::memcpy(row + (b / 4) * 18 + 2 + 4 * (b % 4), &w32, 4);
     }
-    for (int64_t g = 0; g < ng; ++g) std::memcpy(row + g * 18, scales + 2 * ((blk * ng + g) * 16 + r), 2);
+    for (int64_t b = 0; b < nb; b += 4) std::memcpy(row + (b / 4) * 18, view.scales(blk, b) + r, 2);
 }
 
 // Rows [o0, o1) of repack_r16.

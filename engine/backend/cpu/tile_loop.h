@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backend/cpu/r16l_layout.h"
+
 namespace bonsai::cpu::detail {
 
 constexpr int64_t kRowBlockRows = 16;
@@ -33,14 +35,22 @@ inline void for_each_tile(int64_t o0, int64_t o1, int64_t n_tok, const Tile& til
 }
 
 // The R16L table kernels walk K slices outermost and the 16-row blocks of [o0, o1) inside each slice
-// (kernels_avx512_vbmi.cpp, kernels_avx2_table.cpp). The codes they read after block rb's part of slice
-// [s0, s0 + ns): the next block's part of the same slice, after the range's last block the first block's
-// part of the next slice. Whole rows (one slice) make that the next 4 KiB, as the blocks lie one after
-// another; in slices the next block is a row block (nb·64 bytes) further. Decode prefetches from here.
-inline const uint8_t* r16l_next_codes(const uint8_t* codes, int64_t nb, int64_t rb, int64_t o0, int64_t o1, int64_t s0,
+// (kernels_avx512_vbmi.cpp, kernels_avx2_table.cpp). Their slices: the most blocks whose tables
+// (table_bytes per block and token, `group` tokens) fit slice_bytes, a power of two from 4 to
+// kR16LSliceBlocks so that a slice never crosses a stored one (r16l_layout.h).
+inline int64_t r16l_pass_blocks(int64_t slice_bytes, int64_t table_bytes, int64_t group) {
+    int64_t n = kR16LSliceBlocks;
+    while (n > 4 && n * table_bytes * group > slice_bytes) n /= 2;
+    return n;
+}
+
+// The codes they read after block rb's part of slice [s0, s0 + ns): the next block's part of the same
+// slice, after the range's last block the first block's part of the next slice. Inside one stored slice
+// that is the next ns·64 bytes. Decode prefetches from here.
+inline const uint8_t* r16l_next_codes(const R16LView<const uint8_t>& view, int64_t rb, int64_t o0, int64_t o1, int64_t s0,
                                       int64_t ns) {
-    if ((rb + 1) * kRowBlockRows < o1 || s0 + ns >= nb) return codes + ((rb + 1) * nb + s0) * 64;
-    return codes + (o0 / kRowBlockRows * nb + s0 + ns) * 64;
+    if ((rb + 1) * kRowBlockRows < o1 || s0 + ns >= view.nb) return view.codes(rb + 1, s0);
+    return view.codes(o0 / kRowBlockRows, s0 + ns);
 }
 
 }  // namespace bonsai::cpu::detail
