@@ -34,10 +34,11 @@
 // and a vpdpbusd on every 64 weights, which caps one core below what memory delivers; here a 64-byte
 // vector holds 16 rows × 32 weights (one activation block), and its 128 nibbles index per-token tables
 // of the signed sums of 4 activations (vpermb), so 4 vpermb + 3 vpdpbusd cover 512 weights.
-//   codes:  (n_out/16) · nb · 64 bytes, nb = n_in / 32; vector (rb, b) at (rb·nb + b)·64: byte 4r + j
-//           holds, for row 16rb + r, the bits of elements 32b + 4j + p (p < 4, bit p) in its low nibble
-//           and those of elements 32b + 16 + 4j + p in its high nibble (j < 4).
-//   scales: then (n_out/16) · (n_in/128) · 16 fp16: group (rb, g) at (rb·(n_in/128) + g)·16, entry r =
+//   codes:  (n_out/16) · nb 64-byte vectors, nb = n_in / 32, one per row block rb and block b, stored K
+//           slice by K slice (where: r16l_layout.h): byte 4r + j of vector (rb, b) holds, for row
+//           16rb + r, the bits of elements 32b + 4j + p (p < 4, bit p) in its low nibble and those of
+//           elements 32b + 16 + 4j + p in its high nibble (j < 4).
+//   scales: then (n_out/16) · (n_in/128) groups of 16 fp16 in the same order: entry r of group (rb, g) =
 //           the scale of native block g of row 16rb + r.
 // Prompt batches convert one 16-row block at a time back to R16M in a per-thread buffer and run the
 // R16M prefill kernel over every token (kernels_avx512_vbmi.cpp).
