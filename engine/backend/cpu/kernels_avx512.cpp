@@ -9,6 +9,8 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
 
+#include "backend/cpu/decode_prefetch.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -21,13 +23,6 @@ constexpr int kMaxTile = 8;  // tokens per register tile (prefill); 1 for decode
 // into each of them as a memory operand, and Zen 4 sustains only one 64-byte load per cycle.
 inline void keep_in_register(__m512i& v) { __asm__("" : "+v"(v)); }
 
-// How far ahead the one-token Q2_0 / TQ2_0 tiles ask for their codes (into L2). Decode reads each weight
-// once, and a row's codes are one stream the hardware prefetchers follow too late for a kernel this
-// fast: Zen 5, 2-thread 1.7B decode, ABBA over 3 rounds: Q2_0 87.9 against 77.4 tok/s, TQ2_0 101.5
-// against 87.4 (one thread over the 2048×12,288 matrices: Q2_0 29 -> 36, TQ2_0 33 -> 37 GB/s).
-constexpr int kDecodePrefetchBytes = 4096;
-inline void prefetch_l2(const uint8_t* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T1); }
-
 // Q1_0 / Q2_0 R16: one row against NT activation rows. xa[t] = Activations::aux(t) (R16 form).
 template <bool Q1, int NT>
 inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const uint8_t* const* xa, float* out) {
@@ -39,16 +34,15 @@ inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const
     for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
     for (int64_t c = 0; c < nc; ++c) {
         const uint8_t* cb = codes + c * CB;
-        if constexpr (NT == 1 && !Q1) {
-            prefetch_l2(cb + kDecodePrefetchBytes);
-            prefetch_l2(cb + kDecodePrefetchBytes + 64);
-        }
+        // Decode (decode_prefetch.h): Zen 5, 2-thread 1.7B decode, ABBA over 3 rounds: Q2_0 87.9 against
+        // 77.4 tok/s (one thread over the 2048×12,288 matrices: 29 -> 36 GB/s).
+        if constexpr (NT == 1 && !Q1) prefetch_ahead<CB>(cb);
         const __m512i V0 = _mm512_loadu_si512(cb);
         const __m512i V1 = Q1 ? V0 : _mm512_loadu_si512(cb + 64);
         // Q2_0: Σ(q-1)·x = Σq·x - Σx, so the accumulators start at -Σx (Activations::aux).
         // Measured on Zen 4 and kept out: splitting decode into 4 chains fed unshifted planes (as
         // r16t_tile) was faster in the one-thread matmul but 10-15 % slower in 2-thread model decode
-        // (a software prefetch too there; on Zen 5 the prefetch gains, kDecodePrefetchBytes).
+        // (a software prefetch too there; on Zen 5 the prefetch gains, decode_prefetch.h).
         __m512i acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = Q1 ? _mm512_setzero_si512() : _mm512_load_si512(xa[t] + c * 640 + 576);
 #pragma GCC unroll 8
@@ -327,7 +321,8 @@ inline void r16t_tile(const uint8_t* const* codes, const uint16_t* const* sc, in
         for (int v = 0; v < 8; ++v) {
             __m512i V[R];
             if constexpr (!Expanded) {
-                if constexpr (R == 1 && NT == 1) prefetch_l2(codes[0] + c * 512 + 64 * v + kDecodePrefetchBytes);
+                // Decode (decode_prefetch.h): TQ2_0 101.5 against 87.4 tok/s (as for Q2_0 in r16_tile).
+                if constexpr (R == 1 && NT == 1) prefetch_ahead<64>(codes[0] + c * 512 + 64 * v);
                 for (int r = 0; r < R; ++r) {
                     V[r] = _mm512_loadu_si512(codes[r] + c * 512 + 64 * v);
                     keep_in_register(V[r]);

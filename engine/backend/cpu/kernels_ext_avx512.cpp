@@ -10,6 +10,8 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
 #include <immintrin.h>
 
+#include "backend/cpu/decode_prefetch.h"
+
 #include <cstring>
 
 namespace bonsai::cpu::detail {
@@ -106,6 +108,7 @@ inline void g4_tile(const G4Idx& ix, const uint8_t* row, int64_t nb, const uint8
     const int64_t ng = (nb + 3) / 4;
     for (int64_t g = 0; g < ng; ++g) {
         const uint8_t* wb = row + g * 4 * BS;
+        if constexpr (NT == 1) prefetch_ahead<4 * BS>(wb);  // decode (decode_prefetch.h)
         __m512i lo, hi;
         __m512 dw;
         if (4 * g + 4 <= nb) {
@@ -167,6 +170,7 @@ inline void pq2_tile(const uint8_t* row, int64_t nw, const uint8_t* const* xa, f
     for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
     for (int64_t p = 0; 2 * p < nw; ++p) {
         const uint8_t* wa = row + 68 * p;
+        if constexpr (NT == 1) prefetch_ahead<68>(wa);  // decode (decode_prefetch.h)
         const bool two = 2 * p + 1 < nw;
         const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wa + 2));
         const __m512i v = two ? _mm512_inserti64x4(_mm512_castsi256_si512(va),
@@ -218,6 +222,7 @@ inline void tq1_tile(const uint8_t* row, int64_t nb, const uint8_t* const* xa, f
     for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* wb = row + 54 * b;
+        if constexpr (NT == 1) prefetch_ahead<54>(wb);  // decode (decode_prefetch.h)
         __m512i p = _mm512_xor_si512(_mm512_maskz_loadu_epi8(bytes52, wb), k80);
         __m512i acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_si512();
@@ -266,6 +271,7 @@ inline void ptq1_tile(const uint8_t* row, int64_t nw, const uint8_t* const* xa, 
     for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
     for (int64_t p = 0; 2 * p < nw; ++p) {
         const uint8_t* wa = row + 56 * p;
+        if constexpr (NT == 1) prefetch_ahead<56>(wa);  // decode (decode_prefetch.h)
         const bool pair = 2 * p + 1 < nw;
         const __m256i va = _mm256_maskz_loadu_epi8(bytes26, wa);
         const __m256i vb = pair ? _mm256_maskz_loadu_epi8(bytes26, wa + 28) : _mm256_setzero_si256();
@@ -318,6 +324,7 @@ inline void i2s_tile(const uint8_t* row, int64_t nb, const uint8_t* const* xq, i
     __m512i acc[NT];
     for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_si512();
     for (int64_t p = 0; 2 * p < nb; ++p) {
+        if constexpr (NT == 1) prefetch_ahead<64>(row + 64 * p);  // decode (decode_prefetch.h)
         const __m512i v = 2 * p + 1 < nb ? ld(row + 64 * p) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, row + 64 * p);
         // A fresh 4-step chain per pair, then one add: a single vpdpbusd chain over the whole row
         // serializes on its latency (measured ~1.4x slower at decode).
