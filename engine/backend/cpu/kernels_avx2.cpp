@@ -8,6 +8,8 @@
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include "backend/cpu/decode_prefetch.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -28,6 +30,7 @@ inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const
     for (int t = 0; t < NT; ++t) facc[t] = _mm256_setzero_ps();
     for (int64_t c = 0; c < nc; ++c) {
         const uint8_t* cb = codes + c * CB;
+        if constexpr (NT == 1 && !Q1) prefetch_ahead<CB>(cb);  // decode (decode_prefetch.h)
         // The 8 steps of a half-chunk add their vpmaddubsw pair sums in 16 bits and widen once
         // (|pair| ≤ 2·3·127, times 8 < 2^15): vpmaddwd + vpaddd per half-chunk instead of per step.
         __m256i acc[NT][2];
@@ -74,6 +77,7 @@ inline void tq2_tile(const uint8_t* wrow, int64_t nb, const uint8_t* const* ya, 
     for (int t = 0; t < NT; ++t) facc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* wb = wrow + b * 66;
+        if constexpr (NT == 1) prefetch_ahead<66>(wb);  // decode (decode_prefetch.h)
         const __m256i V0 = ld(wb), V1 = ld(wb + 32);
         uint16_t dh;
         std::memcpy(&dh, wb + 64, 2);

@@ -10,6 +10,8 @@
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include "backend/cpu/decode_prefetch.h"
+
 #include <cstring>
 
 namespace bonsai::cpu::detail {
@@ -131,6 +133,7 @@ inline void pq2_tile(const uint8_t* row, int64_t nw, const uint8_t* const* xa, f
     for (int t = 0; t < NT; ++t) facc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nw; ++b) {
         const uint8_t* wb = row + 34 * b;
+        if constexpr (NT == 1) prefetch_ahead<34>(wb);  // decode (decode_prefetch.h)
         const __m256i v = ld(wb + 2);
         const __m256 dw = _mm256_set1_ps(rd_half(wb));
         const size_t off = static_cast<size_t>(b / 2) * kPq2Bytes + static_cast<size_t>(32 * (b % 2));
