@@ -336,6 +336,21 @@ private slots:
         QCOMPARE(bonsai::vulkan_validation_messages_total(), uint64_t(0));
     }
 
+    // The grid-barrier probe (grid_barrier.comp): one workgroup meets only itself, so every round must pass
+    // with no timeout and every word read back as written. With two, lavapipe may not run both at once;
+    // whenever no wait gave up, the neighbour's words must all have arrived.
+    void gridBarrierProbe() {
+        const bonsai::VulkanGridBarrierProbe one = vk_->measure_grid_barrier(1, 20);
+        QCOMPARE(one.timeouts, uint64_t(0));
+        QCOMPARE(one.mismatches, uint64_t(0));
+        QVERIFY(one.us_per_round >= 0.0);
+        const bonsai::VulkanGridBarrierProbe two = vk_->measure_grid_barrier(2, 20, 2000);
+        qInfo("grid barrier: 1 group %.2f us per round; 2 groups %.2f us, %llu timeouts", one.us_per_round,
+              two.us_per_round, static_cast<unsigned long long>(two.timeouts));
+        if (two.timeouts == 0) QCOMPARE(two.mismatches, uint64_t(0));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->measure_grid_barrier(0, 20));
+    }
+
     // The tensor-core matmul's selection rule (no such device in CI: the rule is checked on synthetic
     // reports), and that a device without VK_NV_cooperative_matrix (lavapipe) keeps the f32 matmul.
     void coopMatmulSelection() {

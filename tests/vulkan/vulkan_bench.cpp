@@ -390,6 +390,22 @@ int matmul_check(const std::string& type) {
 
 }  // namespace
 
+// Grid-wide barriers inside one dispatch (VulkanBackend::measure_grid_barrier) for several workgroup
+// counts, next to the cost of a dependent dispatch (the scale op, 1000 in one submit).
+int grid_barrier(uint32_t rounds) {
+    VulkanBackend vk;
+    std::printf("device: %s (%s)\n", vk.device().name.c_str(), vk.device().type.c_str());
+    VulkanBuffer x = vk.create_buffer(1 << 20, VulkanMemory::DeviceLocal);
+    VulkanBuffer y = vk.create_buffer(1 << 20, VulkanMemory::DeviceLocal);
+    std::printf("  dependent dispatch (scale n=2048): %.2f us\n", time_ops(vk, 1000, [&] { vk.scale(x, y, 2048, 1.0f); }));
+    for (uint32_t groups : {1u, 16u, 66u, 132u, 264u, 528u, 1056u}) {
+        const VulkanGridBarrierProbe p = vk.measure_grid_barrier(groups, rounds);
+        std::printf("  grid barrier, %4u workgroups of 256: %.2f us per round, %llu mismatches, %llu timeouts\n", groups,
+                    p.us_per_round, static_cast<unsigned long long>(p.mismatches), static_cast<unsigned long long>(p.timeouts));
+    }
+    return 0;
+}
+
 int main(int argc, char** argv) {
     try {
         const std::vector<std::string> a(argv + 1, argv + argc);
@@ -399,7 +415,8 @@ int main(int argc, char** argv) {
         if (a.size() >= 2 && a[0] == "matmulcheck") return matmul_check(a[1]);
         if (a.size() >= 2 && a[0] == "compare") return compare_backends(a[1]);
         if (!a.empty() && a[0] == "bandwidth") return bandwidth(a.size() > 1 ? std::stoul(a[1]) : 1024);
-        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | ops TYPE | matmulcheck TYPE | compare FILE\n");
+        if (!a.empty() && a[0] == "gridbarrier") return grid_barrier(a.size() > 1 ? static_cast<uint32_t>(std::stoul(a[1])) : 2000);
+        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | gridbarrier [ROUNDS] | ops TYPE | matmulcheck TYPE | compare FILE\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

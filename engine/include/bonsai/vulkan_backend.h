@@ -82,6 +82,13 @@ enum class VulkanMemory { DeviceLocal, HostVisible };
 
 class VulkanBackend;
 
+// Result of VulkanBackend::measure_grid_barrier.
+struct VulkanGridBarrierProbe {
+    double us_per_round = 0.0;  // wall time of one round (write, grid barrier, read), from two dispatch lengths
+    uint64_t mismatches = 0;    // words read after a barrier that did not hold what was written before it
+    uint64_t timeouts = 0;      // waits that gave up (not all workgroups resident at once)
+};
+
 // A buffer of device memory. Move-only; frees its memory in the allocator when destroyed.
 class VulkanBuffer {
 public:
@@ -256,6 +263,12 @@ public:
     // (after one untimed) of 20 copies between two device-local buffers of `bytes` each (clamped to
     // the device's storage buffer range), through the scale shader. Opens and ends its own recordings.
     double measure_copy_bandwidth(size_t bytes, int reps = 3);
+    // Cost of a grid-wide barrier inside one dispatch (shaders/grid_barrier.comp): `groups` workgroups of
+    // 256 threads meet `rounds` times at an atomic arrival counter, writing a word each before and reading
+    // a neighbour's after. A diagnostic for the persistent-kernel design (docs/vulkan.md); it is not used by
+    // the forward pass. Waits give up after `spin_limit` polls, so groups that cannot all be resident at
+    // once report timeouts instead of hanging. Opens and ends its own recordings.
+    VulkanGridBarrierProbe measure_grid_barrier(uint32_t groups, uint32_t rounds, uint32_t spin_limit = 20000);
     // Validation-layer (and loader) messages of severity warning or error seen so far; each one is
     // also printed to stderr. Tests assert this stays 0.
     uint64_t validation_messages() const;
