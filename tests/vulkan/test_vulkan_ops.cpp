@@ -351,6 +351,20 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->measure_grid_barrier(0, 20));
     }
 
+    // The persistent matvec-chain probe (matvec_chain.comp) with one workgroup, which walks every row block
+    // of every phase itself: the chain must match the backend's own matvec() chain up to the int8 rounding
+    // of each phase's input (llama.cpp's Q8_0 activation rounding, ~0.4 % relative per phase here).
+    void matvecChainProbe() {
+        if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
+        for (bool preload : {false, true}) {
+            const bonsai::VulkanMatvecChainProbe p = vk_->measure_matvec_chain(3, 1, preload);
+            QCOMPARE(p.timeouts, uint64_t(0));
+            QVERIFY2(p.rel_diff_first < 0.01, qPrintable(QString::number(p.rel_diff_first)));
+            QVERIFY2(p.rel_diff_last < 0.03, qPrintable(QString::number(p.rel_diff_last)));
+        }
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->measure_matvec_chain(1, 1, false));
+    }
+
     // The tensor-core matmul's selection rule (no such device in CI: the rule is checked on synthetic
     // reports), and that a device without VK_NV_cooperative_matrix (lavapipe) keeps the f32 matmul.
     void coopMatmulSelection() {

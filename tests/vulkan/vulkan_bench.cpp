@@ -406,6 +406,26 @@ int grid_barrier(uint32_t rounds) {
     return 0;
 }
 
+// Dependent 4096 x 4096 Q1_0 matvecs as phases of one persistent dispatch against one dispatch each
+// (VulkanBackend::measure_matvec_chain), for several workgroup counts, with and without preloading.
+// PRELOAD: 0, 1 or 2 (both). Each probe allocates its own weights, and on the H100 matvecs over buffers
+// allocated after earlier large ones ran slower (docs/vulkan.md, session 10), so compare within a line or
+// run one probe per process.
+int matvec_chain(uint32_t phases, int preload, const std::vector<uint32_t>& groups) {
+    VulkanBackend vk;
+    std::printf("device: %s (%s), %u phases\n", vk.device().name.c_str(), vk.device().type.c_str(), phases);
+    for (uint32_t g : groups)
+        for (bool pre : {false, true}) {
+            if ((preload == 0 && pre) || (preload == 1 && !pre)) continue;
+            const VulkanMatvecChainProbe p = vk.measure_matvec_chain(phases, g, pre);
+            std::printf("  %4u workgroups%s: persistent %.2f us per phase, dispatches %.2f us per matvec; rel diff %.2e "
+                        "(first) %.2e (last), %llu timeouts\n",
+                        g, pre ? ", preload" : "         ", p.persistent_us, p.dispatch_us, p.rel_diff_first, p.rel_diff_last,
+                        static_cast<unsigned long long>(p.timeouts));
+        }
+    return 0;
+}
+
 int main(int argc, char** argv) {
     try {
         const std::vector<std::string> a(argv + 1, argv + argc);
@@ -415,8 +435,15 @@ int main(int argc, char** argv) {
         if (a.size() >= 2 && a[0] == "matmulcheck") return matmul_check(a[1]);
         if (a.size() >= 2 && a[0] == "compare") return compare_backends(a[1]);
         if (!a.empty() && a[0] == "bandwidth") return bandwidth(a.size() > 1 ? std::stoul(a[1]) : 1024);
+        if (!a.empty() && a[0] == "chain") {
+            std::vector<uint32_t> groups;
+            for (size_t i = 3; i < a.size(); ++i) groups.push_back(static_cast<uint32_t>(std::stoul(a[i])));
+            if (groups.empty()) groups = {1};
+            return matvec_chain(a.size() > 1 ? static_cast<uint32_t>(std::stoul(a[1])) : 36, a.size() > 2 ? std::stoi(a[2]) : 2,
+                                groups);
+        }
         if (!a.empty() && a[0] == "gridbarrier") return grid_barrier(a.size() > 1 ? static_cast<uint32_t>(std::stoul(a[1])) : 2000);
-        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | gridbarrier [ROUNDS] | ops TYPE | matmulcheck TYPE | compare FILE\n");
+        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | gridbarrier [ROUNDS] | chain [PHASES [PRELOAD [GROUPS...]]] | ops TYPE | matmulcheck TYPE | compare FILE\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

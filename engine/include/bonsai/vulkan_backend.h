@@ -89,6 +89,15 @@ struct VulkanGridBarrierProbe {
     uint64_t timeouts = 0;      // waits that gave up (not all workgroups resident at once)
 };
 
+// Result of VulkanBackend::measure_matvec_chain.
+struct VulkanMatvecChainProbe {
+    double persistent_us = 0.0;  // per phase: one dispatch, phases separated by grid barriers (matvec_chain.comp)
+    double dispatch_us = 0.0;    // per matvec: the backend's own matvec, one dispatch + pipeline barrier each
+    double rel_diff_first = 0.0; // relative L2 difference of the two results after the first phase
+    double rel_diff_last = 0.0;  // ... and after the last
+    uint64_t timeouts = 0;       // grid-barrier waits that gave up
+};
+
 // A buffer of device memory. Move-only; frees its memory in the allocator when destroyed.
 class VulkanBuffer {
 public:
@@ -269,6 +278,12 @@ public:
     // the forward pass. Waits give up after `spin_limit` polls, so groups that cannot all be resident at
     // once report timeouts instead of hanging. Opens and ends its own recordings.
     VulkanGridBarrierProbe measure_grid_barrier(uint32_t groups, uint32_t rounds, uint32_t spin_limit = 20000);
+    // A persistent-kernel probe: `phases` dependent 4096 x 4096 Q1_0 matvecs (random weights) in one dispatch
+    // of `groups` workgroups separated by grid barriers (shaders/matvec_chain.comp; `preload`: each
+    // workgroup loads its next codes before the barrier), against the same chain as `phases` matvec()
+    // dispatches. Needs integer dot products (VulkanDeviceInfo::int_dot). A diagnostic; opens and ends its
+    // own recordings.
+    VulkanMatvecChainProbe measure_matvec_chain(uint32_t phases, uint32_t groups, bool preload, uint32_t spin_limit = 20000);
     // Validation-layer (and loader) messages of severity warning or error seen so far; each one is
     // also printed to stderr. Tests assert this stays 0.
     uint64_t validation_messages() const;

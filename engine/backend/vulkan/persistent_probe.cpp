@@ -1,0 +1,151 @@
+// Probes of the persistent-kernel design (docs/vulkan.md, session 10); the forward pass uses neither.
+// measure_grid_barrier: what a grid-wide barrier costs inside one dispatch (shaders/grid_barrier.comp),
+// against the ~4-5 us that a dependent dispatch + pipeline barrier costs on an H100. measure_matvec_chain:
+// a chain of dependent matvecs as phases of one dispatch (shaders/matvec_chain.comp) against the same
+// chain of matvec() dispatches.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "backend/vulkan/backend_impl.h"
+#include "bonsai/error.h"
+
+namespace bonsai {
+
+VulkanGridBarrierProbe VulkanBackend::measure_grid_barrier(uint32_t groups, uint32_t rounds, uint32_t spin_limit) {
+    if (groups == 0 || rounds == 0 || spin_limit == 0) throw Error("Vulkan grid barrier: groups, rounds and spin limit must be positive");
+    if (groups > impl_->limits.maxComputeWorkGroupCount[0]) throw Error("Vulkan grid barrier: too many workgroups");
+    constexpr uint32_t kWg = 256;  // grid_barrier.comp's workgroup size
+    VulkanBuffer counters = create_buffer(16, VulkanMemory::HostVisible);
+    VulkanBuffer slots = create_buffer(uint64_t(2) * groups * kWg * 4, VulkanMemory::DeviceLocal);
+    struct {
+        uint32_t rounds, spin_limit;
+    } pc{};
+    pc.spin_limit = spin_limit;
+    VulkanGridBarrierProbe out;
+    // One dispatch of `r` rounds: its wall time and its counters.
+    const auto run = [&](uint32_t r) {
+        const uint32_t zero[4] = {};
+        upload(counters, 0, zero, sizeof zero);
+        pc.rounds = r;
+        const auto t0 = std::chrono::steady_clock::now();
+        begin();
+        impl_->dispatch("grid_barrier", {&counters, &slots}, &pc, sizeof pc, groups);
+        submit_and_wait();
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        uint32_t c[4] = {};
+        download(counters, 0, c, sizeof c);
+        out.mismatches += c[1];
+        out.timeouts += c[2];
+        return s;
+    };
+    run(1);  // pipeline creation, first touch
+    out.mismatches = out.timeouts = 0;
+    // The difference between a long and a short dispatch leaves out the submit and the wait; best of 3.
+    const uint32_t short_rounds = rounds / 10;
+    double best = 1e30;
+    for (int rep = 0; rep < 3; ++rep) {
+        const double s = short_rounds > 0 ? (run(rounds) - run(short_rounds)) / double(rounds - short_rounds) : run(rounds) / rounds;
+        best = std::min(best, s);
+    }
+    out.us_per_round = std::max(0.0, best * 1e6);
+    return out;
+}
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
+    double d = 0, r = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+        r += double(b[i]) * b[i];
+    }
+    return r > 0 ? std::sqrt(d / r) : std::sqrt(d);
+}
+}  // namespace
+
+VulkanMatvecChainProbe VulkanBackend::measure_matvec_chain(uint32_t phases, uint32_t groups, bool preload, uint32_t spin_limit) {
+    if (phases < 2 || groups == 0 || spin_limit == 0) throw Error("Vulkan matvec chain: need 2+ phases, 1+ workgroups");
+    if (!impl_->info.int_dot) throw Error("Vulkan matvec chain: the device has no integer dot products");
+    constexpr uint32_t n = 4096;               // matvec_chain.comp's XN
+    constexpr uint32_t row_bytes = n / 128 * 18;
+    const uint64_t mat_bytes = uint64_t(n) * row_bytes;
+    if (mat_bytes * phases + 16 > impl_->limits.maxStorageBufferRange) throw Error("Vulkan matvec chain: too many phases");
+    // Random Q1_0 weights with d = 1/64 (fp16 0x2400): each phase keeps the vector's scale.
+    std::mt19937 rng(5);
+    std::vector<uint8_t> w(mat_bytes * phases + 16);
+    for (auto& b : w) b = static_cast<uint8_t>(rng());
+    for (uint64_t blk = 0; blk < mat_bytes * phases / 18; ++blk) {
+        w[18 * blk] = 0x00;
+        w[18 * blk + 1] = 0x24;
+    }
+    std::vector<float> x0(n);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (auto& v : x0) v = u(rng);
+    VulkanBuffer wb = create_buffer(w.size(), VulkanMemory::DeviceLocal);
+    upload(wb, 0, w.data(), w.size());
+    const uint64_t vec_bytes = uint64_t(phases + 1) * n * 4;
+    VulkanBuffer vp = create_buffer(vec_bytes, VulkanMemory::DeviceLocal);
+    VulkanBuffer vd = create_buffer(vec_bytes, VulkanMemory::DeviceLocal);
+    VulkanBuffer counters = create_buffer(16, VulkanMemory::HostVisible);
+    upload(vp, 0, x0.data(), n * 4);
+    upload(vd, 0, x0.data(), n * 4);
+
+    VulkanMatvecChainProbe out;
+    struct {
+        uint32_t phases, mat_bytes, spin_limit, preload;
+    } pc{0, static_cast<uint32_t>(mat_bytes), spin_limit, preload ? 1u : 0u};
+    const auto persistent = [&](uint32_t ph) {
+        const uint32_t zero[4] = {};
+        upload(counters, 0, zero, sizeof zero);
+        pc.phases = ph;
+        const auto t0 = std::chrono::steady_clock::now();
+        begin();
+        impl_->dispatch("matvec_chain", {&wb, &vp, &counters}, &pc, sizeof pc, groups);
+        submit_and_wait();
+        const double s = seconds_since(t0);
+        uint32_t c[4] = {};
+        download(counters, 0, c, sizeof c);
+        out.timeouts += c[1];
+        return s;
+    };
+    const auto dispatched = [&](uint32_t ph) {
+        const auto t0 = std::chrono::steady_clock::now();
+        begin();
+        for (uint32_t p = 0; p < ph; ++p)
+            matvec(TensorType::Q1_0, VulkanRef(wb, p * mat_bytes), n, n, VulkanRef(vd, uint64_t(p) * n * 4),
+                   VulkanRef(vd, uint64_t(p + 1) * n * 4));
+        submit_and_wait();
+        return seconds_since(t0);
+    };
+    // Per phase from the difference of a long and a short chain (leaves out submit and wait); best of 3.
+    const uint32_t short_ph = std::max<uint32_t>(1, phases / 4);
+    persistent(phases);
+    dispatched(phases);
+    out.timeouts = 0;
+    double bp = 1e30, bd = 1e30;
+    for (int rep = 0; rep < 3; ++rep) {
+        bp = std::min(bp, (persistent(phases) - persistent(short_ph)) / double(phases - short_ph));
+        bd = std::min(bd, (dispatched(phases) - dispatched(short_ph)) / double(phases - short_ph));
+    }
+    out.persistent_us = std::max(0.0, bp * 1e6);
+    out.dispatch_us = std::max(0.0, bd * 1e6);
+    // Both buffers now hold the long chain's results (the short runs rewrote only its first phases).
+    persistent(phases);
+    dispatched(phases);
+    std::vector<float> a(n), b(n);
+    download(vp, uint64_t(n) * 4, a.data(), n * 4);
+    download(vd, uint64_t(n) * 4, b.data(), n * 4);
+    out.rel_diff_first = rel_l2(a, b);
+    download(vp, uint64_t(phases) * n * 4, a.data(), n * 4);
+    download(vd, uint64_t(phases) * n * 4, b.data(), n * 4);
+    out.rel_diff_last = rel_l2(a, b);
+    return out;
+}
+
+}  // namespace bonsai

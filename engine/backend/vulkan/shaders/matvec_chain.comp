@@ -1,0 +1,159 @@
+#version 450
+// Probe of a persistent decode kernel (VulkanBackend::measure_matvec_chain; a diagnostic, the forward pass
+// does not use it): pc.phases dependent Q1_0 matvecs y_{p+1} = W_p · y_p (4096 x 4096 each) in ONE dispatch,
+// the phases separated by grid-wide barriers (as grid_barrier.comp) instead of dispatch boundaries.
+//
+// Each of the dispatch's workgroups takes row blocks g, g + G, ... of every phase (G = workgroups), so any
+// number of workgroups computes the same result: one workgroup (lavapipe, which does not run several at
+// once) or one per multiprocessor. A phase quantizes its input as matvec_dp.comp does (int8 per 32 with
+// llama.cpp's rounding, into shared memory, swizzled), then 8 teams of 32 lanes take 4 rows each, lane l
+// one 128-weight block of the row (4 code words, 8 packed dot products per word).
+//
+// pc.preload = 1: a workgroup loads the code words of its first row block of the next phase before it
+// waits at the barrier (the weights do not depend on the activations), the idea a real persistent kernel
+// would rely on to hide the memory latency behind the barrier.
+#define WG 256
+#define TEAMS 8u
+#define RPT 4u              // rows per team
+#define RPW (TEAMS * RPT)   // rows per row block
+#define XN 4096u            // elements of every input (and rows of every matrix)
+#define NB (XN / 128u)      // Q1_0 blocks per row: one per lane
+#define ROW_BYTES (NB * 18u)
+#include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_spirv_intrinsics : require
+
+// Packed 4 x 8-bit dot product, a signed and b unsigned (SPV_KHR_integer_dot_product, as matvec_dp.comp).
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6018, 6019], id = 4452)
+int sudot_raw(uint a, uint b, spirv_literal int format);
+int sudot(uint a, uint b) { return sudot_raw(a, b, 0); }
+
+layout(std430, binding = 0) readonly buffer Wb32 { uint wu[]; };
+layout(std430, binding = 0) readonly buffer Wb16 { uint16_t wh[]; };
+layout(std430, binding = 1) coherent buffer Vec { float vec[]; };  // y_0, y_1, ..., XN floats each
+layout(std430, binding = 2) coherent volatile buffer Counters {
+    uint arrive;
+    uint timeouts;
+};
+
+layout(push_constant) uniform Push {
+    uint phases;
+    uint mat_bytes;   // bytes per matrix (XN rows of ROW_BYTES)
+    uint spin_limit;
+    uint preload;
+} pc;
+
+shared uint xq[XN / 4u];    // int8 x, 4 per word, word 8b + k of block b holds elements k + 8j (j < 4)
+shared float xd[XN / 32u];  // scale per 32
+shared int xs[XN / 32u];    // sum of q per 32
+shared float scr[WG * RPT];
+
+uint sw(uint i) { return i ^ ((i >> 5u) & 31u); }
+
+// The 4 code words of Q1_0 block u of the row at byte offset ro (the block's bits start 2 bytes in).
+void load_block(uint ro, uint u, out uint cw[4], out float dw) {
+    uint o = ro + u * 18u;
+    dw = unpackHalf2x16(uint(wh[o >> 1u])).x;
+    uint a = (o + 2u) >> 2u;
+    bool odd = ((o + 2u) & 2u) != 0u;
+    uint prev = wu[a];
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+        uint next = wu[a + i + 1u];
+        cw[i] = odd ? (prev >> 16u) | (next << 16u) : prev;
+        prev = next;
+    }
+}
+
+void grid_sync(uint round) {
+    memoryBarrierBuffer();
+    barrier();
+    if (gl_LocalInvocationID.x == 0u) {
+        atomicAdd(arrive, 1u);
+        uint target = (round + 1u) * gl_NumWorkGroups.x, polls = 0u;
+        while (arrive < target && polls < pc.spin_limit) ++polls;
+        if (polls == pc.spin_limit) atomicAdd(timeouts, 1u);
+    }
+    barrier();
+    memoryBarrierBuffer();
+}
+
+void main() {
+    uint tid = gl_LocalInvocationID.x, team = tid / 32u, lane = tid % 32u;
+    uint G = gl_NumWorkGroups.x, n_rb = XN / RPW;
+    uint pre_cw[RPT][4];
+    float pre_dw[RPT];
+    bool have_pre = false;
+    for (uint p = 0u; p < pc.phases; ++p) {
+        // Quantize y_p: thread t takes half t % 2 of block t / 2 (x words 4(t % 2) .. + 3).
+        uint blk = tid / 2u, x0 = p * XN;
+        float v[16];
+        float am = 0.0;
+        [[unroll]] for (uint i = 0u; i < 16u; ++i) {
+            uint k = (tid % 2u) * 4u + i / 4u, j = i % 4u;
+            v[i] = vec[x0 + 32u * blk + k + 8u * j];
+            am = max(am, abs(v[i]));
+        }
+        scr[tid] = am;
+        barrier();
+        am = max(scr[tid & ~1u], scr[tid | 1u]);
+        float id = am > 0.0 ? 127.0 / am : 0.0;
+        int qsum = 0;
+        [[unroll]] for (uint w = 0u; w < 4u; ++w) {
+            int q[4];
+            [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+                q[j] = clamp(int(round(v[4u * w + j] * id)), -127, 127);
+                qsum += q[j];
+            }
+            xq[sw(8u * blk + (tid % 2u) * 4u + w)] = uint(q[0] & 255) | (uint(q[1] & 255) << 8) |
+                                                     (uint(q[2] & 255) << 16) | (uint(q[3] & 255) << 24);
+        }
+        barrier();
+        scr[tid] = float(qsum);
+        barrier();
+        if ((tid & 1u) == 0u) {
+            xd[blk] = am / 127.0;
+            xs[blk] = int(scr[tid]) + int(scr[tid + 1u]);
+        }
+        barrier();
+
+        for (uint rb = gl_WorkGroupID.x; rb < n_rb; rb += G) {
+            uint row0 = rb * RPW + team * RPT;
+            float acc[RPT];
+            [[unroll]] for (uint r = 0u; r < RPT; ++r) {
+                uint cw[4];
+                float dw;
+                if (have_pre && rb == gl_WorkGroupID.x) {
+                    cw = pre_cw[r];
+                    dw = pre_dw[r];
+                } else {
+                    load_block(p * pc.mat_bytes + (row0 + r) * ROW_BYTES, lane, cw, dw);
+                }
+                float t = 0.0;
+                [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+                    uint b = 4u * lane + i;  // x block of code word i
+                    int s = 0;
+                    [[unroll]] for (uint k = 0u; k < 8u; ++k) s += sudot(xq[sw(8u * b + k)], (cw[i] >> k) & 0x01010101u);
+                    t += xd[b] * float(2 * s - xs[b]);
+                }
+                acc[r] = dw * t;
+            }
+            // Team sums through shared memory (any subgroup size).
+            [[unroll]] for (uint r = 0u; r < RPT; ++r) scr[r * WG + tid] = acc[r];
+            barrier();
+            if (lane < RPT) {
+                float s = 0.0;
+                for (uint i = 0u; i < 32u; ++i) s += scr[lane * WG + team * 32u + i];
+                vec[(p + 1u) * XN + row0 + lane] = s;
+            }
+            barrier();
+        }
+        have_pre = false;
+        if (pc.preload != 0u && p + 1u < pc.phases && gl_WorkGroupID.x < n_rb) {
+            uint row0 = gl_WorkGroupID.x * RPW + team * RPT;
+            [[unroll]] for (uint r = 0u; r < RPT; ++r)
+                load_block((p + 1u) * pc.mat_bytes + (row0 + r) * ROW_BYTES, lane, pre_cw[r], pre_dw[r]);
+            have_pre = true;
+        }
+        if (p + 1u < pc.phases) grid_sync(p);
+    }
+}
