@@ -15,6 +15,44 @@
 
 namespace bonsai {
 
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
+    double d = 0, r = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+        r += double(b[i]) * b[i];
+    }
+    return r > 0 ? std::sqrt(d / r) : std::sqrt(d);
+}
+// One recording of `record` (a probe dispatch) after zeroing the 16-byte counter buffer: its wall time,
+// submit and wait included; the counters are left in c.
+template <class Record>
+double timed_dispatch(VulkanBackend& vk, VulkanBuffer& counters, uint32_t (&c)[4], const Record& record) {
+    const uint32_t zero[4] = {};
+    vk.upload(counters, 0, zero, sizeof zero);
+    const auto t0 = std::chrono::steady_clock::now();
+    vk.begin();
+    record();
+    vk.submit_and_wait();
+    const double s = seconds_since(t0);
+    vk.download(counters, 0, c, sizeof c);
+    return s;
+}
+// Seconds per unit of work from runs of n and of n / 4 units (or n alone when that is 0): the difference
+// leaves out the submit and the wait. Best of 3.
+template <class Run>
+double per_unit(uint32_t n, const Run& run) {
+    const uint32_t short_n = n / 4;
+    double best = 1e30;
+    for (int rep = 0; rep < 3; ++rep)
+        best = std::min(best, short_n > 0 ? (run(n) - run(short_n)) / double(n - short_n) : run(n) / n);
+    return best;
+}
+}  // namespace
+
 VulkanGridBarrierProbe VulkanBackend::measure_grid_barrier(uint32_t groups, uint32_t rounds, uint32_t spin_limit) {
     if (groups == 0 || rounds == 0 || spin_limit == 0) throw Error("Vulkan grid barrier: groups, rounds and spin limit must be positive");
     if (groups > impl_->limits.maxComputeWorkGroupCount[0]) throw Error("Vulkan grid barrier: too many workgroups");
@@ -28,46 +66,21 @@ VulkanGridBarrierProbe VulkanBackend::measure_grid_barrier(uint32_t groups, uint
     VulkanGridBarrierProbe out;
     // One dispatch of `r` rounds: its wall time and its counters.
     const auto run = [&](uint32_t r) {
-        const uint32_t zero[4] = {};
-        upload(counters, 0, zero, sizeof zero);
         pc.rounds = r;
-        const auto t0 = std::chrono::steady_clock::now();
-        begin();
-        impl_->dispatch("grid_barrier", {&counters, &slots}, &pc, sizeof pc, groups);
-        submit_and_wait();
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         uint32_t c[4] = {};
-        download(counters, 0, c, sizeof c);
+        const double s = timed_dispatch(*this, counters, c, [&] {
+            impl_->dispatch("grid_barrier", {&counters, &slots}, &pc, sizeof pc, groups);
+        });
         out.mismatches += c[1];
         out.timeouts += c[2];
         return s;
     };
     run(1);  // pipeline creation, first touch
     out.mismatches = out.timeouts = 0;
-    // The difference between a long and a short dispatch leaves out the submit and the wait; best of 3.
-    const uint32_t short_rounds = rounds / 10;
-    double best = 1e30;
-    for (int rep = 0; rep < 3; ++rep) {
-        const double s = short_rounds > 0 ? (run(rounds) - run(short_rounds)) / double(rounds - short_rounds) : run(rounds) / rounds;
-        best = std::min(best, s);
-    }
+    const double best = per_unit(rounds, run);
     out.us_per_round = std::max(0.0, best * 1e6);
     return out;
 }
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
-    double d = 0, r = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-        r += double(b[i]) * b[i];
-    }
-    return r > 0 ? std::sqrt(d / r) : std::sqrt(d);
-}
-}  // namespace
 
 VulkanMatvecChainProbe VulkanBackend::measure_matvec_chain(uint32_t phases, uint32_t groups, bool preload, uint32_t spin_limit) {
     if (phases < 2 || groups == 0 || spin_limit == 0) throw Error("Vulkan matvec chain: need 2+ phases, 1+ workgroups");
@@ -101,40 +114,27 @@ VulkanMatvecChainProbe VulkanBackend::measure_matvec_chain(uint32_t phases, uint
         uint32_t phases, mat_bytes, spin_limit, preload;
     } pc{0, static_cast<uint32_t>(mat_bytes), spin_limit, preload ? 1u : 0u};
     const auto persistent = [&](uint32_t ph) {
-        const uint32_t zero[4] = {};
-        upload(counters, 0, zero, sizeof zero);
         pc.phases = ph;
-        const auto t0 = std::chrono::steady_clock::now();
-        begin();
-        impl_->dispatch("matvec_chain", {&wb, &vp, &counters}, &pc, sizeof pc, groups);
-        submit_and_wait();
-        const double s = seconds_since(t0);
         uint32_t c[4] = {};
-        download(counters, 0, c, sizeof c);
+        const double s = timed_dispatch(*this, counters, c, [&] {
+            impl_->dispatch("matvec_chain", {&wb, &vp, &counters}, &pc, sizeof pc, groups);
+        });
         out.timeouts += c[1];
         return s;
     };
     const auto dispatched = [&](uint32_t ph) {
-        const auto t0 = std::chrono::steady_clock::now();
-        begin();
-        for (uint32_t p = 0; p < ph; ++p)
-            matvec(TensorType::Q1_0, VulkanRef(wb, p * mat_bytes), n, n, VulkanRef(vd, uint64_t(p) * n * 4),
-                   VulkanRef(vd, uint64_t(p + 1) * n * 4));
-        submit_and_wait();
-        return seconds_since(t0);
+        uint32_t c[4] = {};
+        return timed_dispatch(*this, counters, c, [&] {
+            for (uint32_t p = 0; p < ph; ++p)
+                matvec(TensorType::Q1_0, VulkanRef(wb, p * mat_bytes), n, n, VulkanRef(vd, uint64_t(p) * n * 4),
+                       VulkanRef(vd, uint64_t(p + 1) * n * 4));
+        });
     };
-    // Per phase from the difference of a long and a short chain (leaves out submit and wait); best of 3.
-    const uint32_t short_ph = std::max<uint32_t>(1, phases / 4);
-    persistent(phases);
+    persistent(phases);  // pipeline creation, first touch
     dispatched(phases);
     out.timeouts = 0;
-    double bp = 1e30, bd = 1e30;
-    for (int rep = 0; rep < 3; ++rep) {
-        bp = std::min(bp, (persistent(phases) - persistent(short_ph)) / double(phases - short_ph));
-        bd = std::min(bd, (dispatched(phases) - dispatched(short_ph)) / double(phases - short_ph));
-    }
-    out.persistent_us = std::max(0.0, bp * 1e6);
-    out.dispatch_us = std::max(0.0, bd * 1e6);
+    out.persistent_us = std::max(0.0, per_unit(phases, persistent) * 1e6);
+    out.dispatch_us = std::max(0.0, per_unit(phases, dispatched) * 1e6);
     // Both buffers now hold the long chain's results (the short runs rewrote only its first phases).
     persistent(phases);
     dispatched(phases);
