@@ -45,8 +45,8 @@ inline int64_t r16l_pass_blocks(int64_t slice_bytes, int64_t table_bytes, int64_
 }
 
 // The codes they read after block rb's part of slice [s0, s0 + ns): the next block's part of the same
-// slice, after the range's last block the first block's part of the next slice. Inside one stored slice
-// that is the next ns·64 bytes. Decode prefetches from here.
+// slice, after the range's last block the first block's part of the next slice. When a pass covers a
+// whole stored slice (decode), that is the next ns·64 bytes. Decode prefetches from here.
 inline const uint8_t* r16l_next_codes(const R16LView<const uint8_t>& view, int64_t rb, int64_t o0, int64_t o1, int64_t s0,
                                       int64_t ns) {
     if ((rb + 1) * kRowBlockRows < o1 || s0 + ns >= view.nb) return view.codes(rb + 1, s0);
