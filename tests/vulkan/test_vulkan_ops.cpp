@@ -713,8 +713,8 @@ private slots:
     void matvecIntDot_data() {
         QTest::addColumn<TensorType>("type");
         add_case_columns();
-        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ2_0, TensorType::Q8_0,
-                             TensorType::Q4_0, TensorType::I2_S}) {
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ1_0, TensorType::TQ2_0,
+                             TensorType::Q8_0, TensorType::Q4_0, TensorType::I2_S}) {
             const char* tn = bonsai::tensor_type_name(t);
             const uint32_t b = bonsai::tensor_type_traits(t).block_size, split = 1000000u, none = 0u;
             auto row = [&](const char* what, int w_off, uint32_t ne0, uint32_t rows, uint32_t target, int input, bool acc) {

@@ -84,11 +84,13 @@ bool word_type(TensorType t) {
 // against the table's 21.4, 4096 x 151936 82.5 against 100.7) but lost on the 2048-wide ones (2048 x
 // 151936 76 against 62; a row of 16 blocks leaves half a team idle) and in the models: 8B decode 316-321
 // against 326-329 tok/s, 1.7B 519 against 578-581. TQ2_0 gained 1.3-1.7x, Q8_0 1.1-2.3x, I2_S 1.1-1.5x
-// over their previous matvecs.
+// over their previous matvecs; TQ1_0 (session 10: base-3 digits decoded 4 at a time in 16-bit lanes)
+// 2.4x in the 1.7B decode (164 -> 389-411 tok/s) and 3.4x in the 8B (58 -> 194-196) against matvec.comp.
 bool dp_type(TensorType t, uint32_t mode) {
     if (mode == 0) return false;
     return (t == TensorType::Q1_0 && mode == 1) || t == TensorType::Q2_0 || t == TensorType::PQ2_0 ||
-           t == TensorType::TQ2_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0 || t == TensorType::I2_S;
+           t == TensorType::TQ1_0 || t == TensorType::TQ2_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0 ||
+           t == TensorType::I2_S;
 }
 // Whether weights of type t at w run matvec_dp.comp: its type under the mode, at an even byte offset
 // (it reads 16-bit scales; every block of its types has an even size, so every row starts even too).
