@@ -356,13 +356,13 @@ private slots:
     // of each phase's input (llama.cpp's Q8_0 activation rounding, ~0.4 % relative per phase here).
     void matvecChainProbe() {
         if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
-        for (bool preload : {false, true}) {
-            const bonsai::VulkanMatvecChainProbe p = vk_->measure_matvec_chain(3, 1, preload);
+        for (uint32_t flags : {0u, 1u, 2u, 3u}) {  // plain, preload, producer-quantized inputs, both
+            const bonsai::VulkanMatvecChainProbe p = vk_->measure_matvec_chain(3, 1, flags);
             QCOMPARE(p.timeouts, uint64_t(0));
             QVERIFY2(p.rel_diff_first < 0.01, qPrintable(QString::number(p.rel_diff_first)));
             QVERIFY2(p.rel_diff_last < 0.03, qPrintable(QString::number(p.rel_diff_last)));
         }
-        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->measure_matvec_chain(1, 1, false));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->measure_matvec_chain(1, 1, 0));
     }
 
     // The tensor-core matmul's selection rule (no such device in CI: the rule is checked on synthetic

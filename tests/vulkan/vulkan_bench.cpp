@@ -407,22 +407,20 @@ int grid_barrier(uint32_t rounds) {
 }
 
 // Dependent 4096 x 4096 Q1_0 matvecs as phases of one persistent dispatch against one dispatch each
-// (VulkanBackend::measure_matvec_chain), for several workgroup counts, with and without preloading.
-// PRELOAD: 0, 1 or 2 (both). Each probe allocates its own weights, and on the H100 matvecs over buffers
-// allocated after earlier large ones ran slower (docs/vulkan.md, session 10), so compare within a line or
-// run one probe per process.
-int matvec_chain(uint32_t phases, int preload, const std::vector<uint32_t>& groups) {
+// (VulkanBackend::measure_matvec_chain), for several workgroup counts; FLAGS as measure_matvec_chain's
+// (1 preload, 2 producer-quantized inputs, 3 both). Each probe allocates its own weights, and on the H100
+// matvecs over buffers allocated after earlier large ones ran slower (docs/vulkan.md, session 10), so
+// compare within a line or run one probe per process.
+int matvec_chain(uint32_t phases, uint32_t flags, const std::vector<uint32_t>& groups) {
     VulkanBackend vk;
     std::printf("device: %s (%s), %u phases\n", vk.device().name.c_str(), vk.device().type.c_str(), phases);
-    for (uint32_t g : groups)
-        for (bool pre : {false, true}) {
-            if ((preload == 0 && pre) || (preload == 1 && !pre)) continue;
-            const VulkanMatvecChainProbe p = vk.measure_matvec_chain(phases, g, pre);
-            std::printf("  %4u workgroups%s: persistent %.2f us per phase, dispatches %.2f us per matvec; rel diff %.2e "
-                        "(first) %.2e (last), %llu timeouts\n",
-                        g, pre ? ", preload" : "         ", p.persistent_us, p.dispatch_us, p.rel_diff_first, p.rel_diff_last,
-                        static_cast<unsigned long long>(p.timeouts));
-        }
+    for (uint32_t g : groups) {
+        const VulkanMatvecChainProbe p = vk.measure_matvec_chain(phases, g, flags);
+        std::printf("  %4u workgroups, flags %u: persistent %.2f us per phase, dispatches %.2f us per matvec; rel diff "
+                    "%.2e (first) %.2e (last), %llu timeouts\n",
+                    g, flags, p.persistent_us, p.dispatch_us, p.rel_diff_first, p.rel_diff_last,
+                    static_cast<unsigned long long>(p.timeouts));
+    }
     return 0;
 }
 
@@ -439,11 +437,11 @@ int main(int argc, char** argv) {
             std::vector<uint32_t> groups;
             for (size_t i = 3; i < a.size(); ++i) groups.push_back(static_cast<uint32_t>(std::stoul(a[i])));
             if (groups.empty()) groups = {1};
-            return matvec_chain(a.size() > 1 ? static_cast<uint32_t>(std::stoul(a[1])) : 36, a.size() > 2 ? std::stoi(a[2]) : 2,
-                                groups);
+            return matvec_chain(a.size() > 1 ? static_cast<uint32_t>(std::stoul(a[1])) : 36,
+                                a.size() > 2 ? static_cast<uint32_t>(std::stoul(a[2])) : 0, groups);
         }
         if (!a.empty() && a[0] == "gridbarrier") return grid_barrier(a.size() > 1 ? static_cast<uint32_t>(std::stoul(a[1])) : 2000);
-        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | gridbarrier [ROUNDS] | chain [PHASES [PRELOAD [GROUPS...]]] | ops TYPE | matmulcheck TYPE | compare FILE\n");
+        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | gridbarrier [ROUNDS] | chain [PHASES [FLAGS [GROUPS...]]] | ops TYPE | matmulcheck TYPE | compare FILE\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

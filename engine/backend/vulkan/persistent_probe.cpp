@@ -82,7 +82,7 @@ VulkanGridBarrierProbe VulkanBackend::measure_grid_barrier(uint32_t groups, uint
     return out;
 }
 
-VulkanMatvecChainProbe VulkanBackend::measure_matvec_chain(uint32_t phases, uint32_t groups, bool preload, uint32_t spin_limit) {
+VulkanMatvecChainProbe VulkanBackend::measure_matvec_chain(uint32_t phases, uint32_t groups, uint32_t flags, uint32_t spin_limit) {
     if (phases < 2 || groups == 0 || spin_limit == 0) throw Error("Vulkan matvec chain: need 2+ phases, 1+ workgroups");
     if (!impl_->info.int_dot) throw Error("Vulkan matvec chain: the device has no integer dot products");
     constexpr uint32_t n = 4096;               // matvec_chain.comp's XN
@@ -106,18 +106,19 @@ VulkanMatvecChainProbe VulkanBackend::measure_matvec_chain(uint32_t phases, uint
     VulkanBuffer vp = create_buffer(vec_bytes, VulkanMemory::DeviceLocal);
     VulkanBuffer vd = create_buffer(vec_bytes, VulkanMemory::DeviceLocal);
     VulkanBuffer counters = create_buffer(16, VulkanMemory::HostVisible);
+    VulkanBuffer qx = create_buffer(uint64_t(phases) * (n / 4 + 2 * (n / 32)) * 4, VulkanMemory::DeviceLocal);
     upload(vp, 0, x0.data(), n * 4);
     upload(vd, 0, x0.data(), n * 4);
 
     VulkanMatvecChainProbe out;
     struct {
-        uint32_t phases, mat_bytes, spin_limit, preload;
-    } pc{0, static_cast<uint32_t>(mat_bytes), spin_limit, preload ? 1u : 0u};
+        uint32_t phases, mat_bytes, spin_limit, flags;
+    } pc{0, static_cast<uint32_t>(mat_bytes), spin_limit, flags & 3u};
     const auto persistent = [&](uint32_t ph) {
         pc.phases = ph;
         uint32_t c[4] = {};
         const double s = timed_dispatch(*this, counters, c, [&] {
-            impl_->dispatch("matvec_chain", {&wb, &vp, &counters}, &pc, sizeof pc, groups);
+            impl_->dispatch("matvec_chain", {&wb, &vp, &counters, &qx}, &pc, sizeof pc, groups);
         });
         out.timeouts += c[1];
         return s;

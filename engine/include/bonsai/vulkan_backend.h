@@ -279,11 +279,12 @@ public:
     // once report timeouts instead of hanging. Opens and ends its own recordings.
     VulkanGridBarrierProbe measure_grid_barrier(uint32_t groups, uint32_t rounds, uint32_t spin_limit = 20000);
     // A persistent-kernel probe: `phases` dependent 4096 x 4096 Q1_0 matvecs (random weights) in one dispatch
-    // of `groups` workgroups separated by grid barriers (shaders/matvec_chain.comp; `preload`: each
-    // workgroup loads its next codes before the barrier), against the same chain as `phases` matvec()
-    // dispatches. Needs integer dot products (VulkanDeviceInfo::int_dot). A diagnostic; opens and ends its
-    // own recordings.
-    VulkanMatvecChainProbe measure_matvec_chain(uint32_t phases, uint32_t groups, bool preload, uint32_t spin_limit = 20000);
+    // of `groups` workgroups separated by grid barriers (shaders/matvec_chain.comp; `flags` bit 0: each
+    // workgroup loads its next codes before the barrier; bit 1: each phase's producers round the next
+    // input to int8 once, instead of every workgroup of the next phase), against the same chain as `phases`
+    // matvec() dispatches. Needs integer dot products (VulkanDeviceInfo::int_dot). A diagnostic; opens and
+    // ends its own recordings.
+    VulkanMatvecChainProbe measure_matvec_chain(uint32_t phases, uint32_t groups, uint32_t flags, uint32_t spin_limit = 20000);
     // Validation-layer (and loader) messages of severity warning or error seen so far; each one is
     // also printed to stderr. Tests assert this stays 0.
     uint64_t validation_messages() const;

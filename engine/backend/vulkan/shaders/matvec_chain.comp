@@ -9,9 +9,13 @@
 // llama.cpp's rounding, into shared memory, swizzled), then 8 teams of 32 lanes take 4 rows each, lane l
 // one 128-weight block of the row (4 code words, 8 packed dot products per word).
 //
-// pc.preload = 1: a workgroup loads the code words of its first row block of the next phase before it
-// waits at the barrier (the weights do not depend on the activations), the idea a real persistent kernel
-// would rely on to hide the memory latency behind the barrier.
+// pc.flags bit 0 (preload): a workgroup loads the code words of its first row block of the next phase
+// before it waits at the barrier (the weights do not depend on the activations), the idea a real
+// persistent kernel would rely on to hide the memory latency behind the barrier. Bit 1 (producer
+// quantizes): a row block is 32 rows, i.e. one int8 block of the next phase's input, so the workgroup
+// that computes it also rounds it (same rule) into qx, in the order the consumers keep in shared memory;
+// every later phase then copies 4.5 KiB of ready words instead of reading 16 KiB of floats and
+// reducing, rounding and summing them itself.
 #define WG 256
 #define TEAMS 8u
 #define RPT 4u              // rows per team
@@ -35,18 +39,23 @@ layout(std430, binding = 2) coherent volatile buffer Counters {
     uint arrive;
     uint timeouts;
 };
+// flags bit 1: per phase QX_STRIDE words: XN / 4 packed int8 words, XN / 32 scales (float bits), XN / 32
+// sums of q.
+layout(std430, binding = 3) coherent buffer Qx { uint qx[]; };
+#define QX_STRIDE (XN / 4u + 2u * (XN / 32u))
 
 layout(push_constant) uniform Push {
     uint phases;
     uint mat_bytes;   // bytes per matrix (XN rows of ROW_BYTES)
     uint spin_limit;
-    uint preload;
+    uint flags;  // bit 0: preload, bit 1: producer quantizes
 } pc;
 
 shared uint xq[XN / 4u];    // int8 x, 4 per word, word 8b + k of block b holds elements k + 8j (j < 4)
 shared float xd[XN / 32u];  // scale per 32
 shared int xs[XN / 32u];    // sum of q per 32
 shared float scr[WG * RPT];
+shared float rowv[RPW];  // flags bit 1: the row block's results
 
 uint sw(uint i) { return i ^ ((i >> 5u) & 31u); }
 
@@ -84,6 +93,17 @@ void main() {
     float pre_dw[RPT];
     bool have_pre = false;
     for (uint p = 0u; p < pc.phases; ++p) {
+        bool prequant = (pc.flags & 2u) != 0u;
+        if (prequant && p > 0u) {
+            // The producers rounded y_p already: copy the words, scales and sums.
+            uint qb = p * QX_STRIDE;
+            for (uint i = tid; i < XN / 4u; i += WG) xq[sw(i)] = qx[qb + i];
+            if (tid < XN / 32u) {
+                xd[tid] = uintBitsToFloat(qx[qb + XN / 4u + tid]);
+                xs[tid] = int(qx[qb + XN / 4u + XN / 32u + tid]);
+            }
+            barrier();
+        } else {
         // Quantize y_p: thread t takes half t % 2 of block t / 2 (x words 4(t % 2) .. + 3).
         uint blk = tid / 2u, x0 = p * XN;
         float v[16];
@@ -115,6 +135,7 @@ void main() {
             xs[blk] = int(scr[tid]) + int(scr[tid + 1u]);
         }
         barrier();
+        }
 
         for (uint rb = gl_WorkGroupID.x; rb < n_rb; rb += G) {
             uint row0 = rb * RPW + team * RPT;
@@ -144,11 +165,33 @@ void main() {
                 float s = 0.0;
                 for (uint i = 0u; i < 32u; ++i) s += scr[lane * WG + team * 32u + i];
                 vec[(p + 1u) * XN + row0 + lane] = s;
+                rowv[team * RPT + lane] = s;
+            }
+            barrier();
+            if (prequant && p + 1u < pc.phases && tid < 8u) {
+                // Round the block (rows rb * 32 ..) as the consumers would: thread k packs word k
+                // (elements k, k + 8, k + 16, k + 24); thread 0 also writes the scale and the sum.
+                float bm = 0.0;
+                for (uint e = 0u; e < 32u; ++e) bm = max(bm, abs(rowv[e]));
+                float bid = bm > 0.0 ? 127.0 / bm : 0.0;
+                uint word = 0u;
+                int bsum = 0;
+                for (uint e = 0u; e < 32u; ++e) {
+                    int q = clamp(int(round(rowv[e] * bid)), -127, 127);
+                    bsum += q;
+                    if (e % 8u == tid) word |= uint(q & 255) << (8u * (e / 8u));
+                }
+                uint qb = (p + 1u) * QX_STRIDE;
+                qx[qb + rb * 8u + tid] = word;
+                if (tid == 0u) {
+                    qx[qb + XN / 4u + rb] = floatBitsToUint(bm / 127.0);
+                    qx[qb + XN / 4u + XN / 32u + rb] = uint(bsum);
+                }
             }
             barrier();
         }
         have_pre = false;
-        if (pc.preload != 0u && p + 1u < pc.phases && gl_WorkGroupID.x < n_rb) {
+        if ((pc.flags & 1u) != 0u && p + 1u < pc.phases && gl_WorkGroupID.x < n_rb) {
             uint row0 = gl_WorkGroupID.x * RPW + team * RPT;
             [[unroll]] for (uint r = 0u; r < RPT; ++r)
                 load_block((p + 1u) * pc.mat_bytes + (row0 + r) * ROW_BYTES, lane, pre_cw[r], pre_dw[r]);
