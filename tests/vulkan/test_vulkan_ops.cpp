@@ -356,7 +356,8 @@ private slots:
     // of each phase's input (llama.cpp's Q8_0 activation rounding, ~0.4 % relative per phase here).
     void matvecChainProbe() {
         if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
-        for (uint32_t flags : {0u, 1u, 2u, 3u}) {  // plain, preload, producer-quantized inputs, both
+        // plain, preload, producer-quantized inputs, both; the last two one phase per dispatch
+        for (uint32_t flags : {0u, 1u, 2u, 3u, 4u, 6u}) {
             const bonsai::VulkanMatvecChainProbe p = vk_->measure_matvec_chain(3, 1, flags);
             QCOMPARE(p.timeouts, uint64_t(0));
             QVERIFY2(p.rel_diff_first < 0.01, qPrintable(QString::number(p.rel_diff_first)));

@@ -408,9 +408,9 @@ int grid_barrier(uint32_t rounds) {
 
 // Dependent 4096 x 4096 Q1_0 matvecs as phases of one persistent dispatch against one dispatch each
 // (VulkanBackend::measure_matvec_chain), for several workgroup counts; FLAGS as measure_matvec_chain's
-// (1 preload, 2 producer-quantized inputs, 3 both). Each probe allocates its own weights, and on the H100
-// matvecs over buffers allocated after earlier large ones ran slower (docs/vulkan.md, session 10), so
-// compare within a line or run one probe per process.
+// (1 preload, 2 producer-quantized inputs, 3 both; + 4: one phase per dispatch). Each probe allocates its
+// own weights, and on the H100 matvecs over buffers allocated after earlier large ones ran slower
+// (docs/vulkan.md, session 10), so compare within a line or run one probe per process.
 int matvec_chain(uint32_t phases, uint32_t flags, const std::vector<uint32_t>& groups) {
     VulkanBackend vk;
     std::printf("device: %s (%s), %u phases\n", vk.device().name.c_str(), vk.device().type.c_str(), phases);

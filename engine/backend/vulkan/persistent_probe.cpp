@@ -112,13 +112,25 @@ VulkanMatvecChainProbe VulkanBackend::measure_matvec_chain(uint32_t phases, uint
 
     VulkanMatvecChainProbe out;
     struct {
-        uint32_t phases, mat_bytes, spin_limit, flags;
-    } pc{0, static_cast<uint32_t>(mat_bytes), spin_limit, flags & 3u};
+        uint32_t phases, first, count, mat_bytes, spin_limit, flags;
+    } pc{0, 0, 0, static_cast<uint32_t>(mat_bytes), spin_limit, flags & 3u};
+    // flags bit 2: the same shader, one dispatch per phase (no grid barrier).
+    const bool one_per_dispatch = (flags & 4u) != 0;
     const auto persistent = [&](uint32_t ph) {
         pc.phases = ph;
         uint32_t c[4] = {};
         const double s = timed_dispatch(*this, counters, c, [&] {
-            impl_->dispatch("matvec_chain", {&wb, &vp, &counters, &qx}, &pc, sizeof pc, groups);
+            if (!one_per_dispatch) {
+                pc.first = 0;
+                pc.count = ph;
+                impl_->dispatch("matvec_chain", {&wb, &vp, &counters, &qx}, &pc, sizeof pc, groups);
+                return;
+            }
+            for (uint32_t p = 0; p < ph; ++p) {
+                pc.first = p;
+                pc.count = 1;
+                impl_->dispatch("matvec_chain", {&wb, &vp, &counters, &qx}, &pc, sizeof pc, groups);
+            }
         });
         out.timeouts += c[1];
         return s;

@@ -281,8 +281,8 @@ public:
     // A persistent-kernel probe: `phases` dependent 4096 x 4096 Q1_0 matvecs (random weights) in one dispatch
     // of `groups` workgroups separated by grid barriers (shaders/matvec_chain.comp; `flags` bit 0: each
     // workgroup loads its next codes before the barrier; bit 1: each phase's producers round the next
-    // input to int8 once, instead of every workgroup of the next phase), against the same chain as `phases`
-    // matvec() dispatches. Needs integer dot products (VulkanDeviceInfo::int_dot). A diagnostic; opens and
+    // input to int8 once, instead of every workgroup of the next phase; bit 2: the same shader one phase
+    // per dispatch, no grid barrier), against the same chain as `phases` matvec() dispatches. Needs integer dot products (VulkanDeviceInfo::int_dot). A diagnostic; opens and
     // ends its own recordings.
     VulkanMatvecChainProbe measure_matvec_chain(uint32_t phases, uint32_t groups, uint32_t flags, uint32_t spin_limit = 20000);
     // Validation-layer (and loader) messages of severity warning or error seen so far; each one is

@@ -15,7 +15,8 @@
 // quantizes): a row block is 32 rows, i.e. one int8 block of the next phase's input, so the workgroup
 // that computes it also rounds it (same rule) into qx, in the order the consumers keep in shared memory;
 // every later phase then copies 4.5 KiB of ready words instead of reading 16 KiB of floats and
-// reducing, rounding and summing them itself.
+// reducing, rounding and summing them itself. The host may also run the chain one phase per dispatch
+// (pc.first, pc.count = 1): the producer-quantized inputs without the persistent kernel.
 #define WG 256
 #define TEAMS 8u
 #define RPT 4u              // rows per team
@@ -45,7 +46,9 @@ layout(std430, binding = 3) coherent buffer Qx { uint qx[]; };
 #define QX_STRIDE (XN / 4u + 2u * (XN / 32u))
 
 layout(push_constant) uniform Push {
-    uint phases;
+    uint phases;      // of the whole chain
+    uint first;       // this dispatch runs phases first .. first + count - 1
+    uint count;
     uint mat_bytes;   // bytes per matrix (XN rows of ROW_BYTES)
     uint spin_limit;
     uint flags;  // bit 0: preload, bit 1: producer quantizes
@@ -92,7 +95,8 @@ void main() {
     uint pre_cw[RPT][4];
     float pre_dw[RPT];
     bool have_pre = false;
-    for (uint p = 0u; p < pc.phases; ++p) {
+    uint end = pc.first + pc.count;
+    for (uint p = pc.first; p < end; ++p) {
         bool prequant = (pc.flags & 2u) != 0u;
         if (prequant && p > 0u) {
             // The producers rounded y_p already: copy the words, scales and sums.
@@ -191,12 +195,12 @@ void main() {
             barrier();
         }
         have_pre = false;
-        if ((pc.flags & 1u) != 0u && p + 1u < pc.phases && gl_WorkGroupID.x < n_rb) {
+        if ((pc.flags & 1u) != 0u && p + 1u < end && gl_WorkGroupID.x < n_rb) {
             uint row0 = gl_WorkGroupID.x * RPW + team * RPT;
             [[unroll]] for (uint r = 0u; r < RPT; ++r)
                 load_block((p + 1u) * pc.mat_bytes + (row0 + r) * ROW_BYTES, lane, pre_cw[r], pre_dw[r]);
             have_pre = true;
         }
-        if (p + 1u < pc.phases) grid_sync(p);
+        if (p + 1u < end) grid_sync(p - pc.first);
     }
 }
