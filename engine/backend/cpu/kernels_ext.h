@@ -29,6 +29,9 @@ struct ExtKernelTable {
 };
 ExtKernelTable ext_avx512_kernels();
 ExtKernelTable ext_avx2_kernels();
+// The TQ1_0 digit-table kernel (kernels_ext_avx512_vbmi.cpp, compiled with VBMI): ext_avx512_kernels()
+// takes it instead of the arithmetic one when has_avx512_vbmi().
+void tq1_0_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 
 // Packed activations: row t starts at data + t·stride (stride a multiple of 64). The buffer is owned by
 // the calling thread and stays valid until that thread packs other activations into the same layout.

@@ -4,6 +4,7 @@
 // signed int8 activations, minus the block activation sums for offset codes), so results equal the
 // scalar kernels up to float summation order. Tiles of up to 8 tokens × blocks of 16 rows keep the
 // rows and the packed activations of a tile in L1/L2; decode (1 token) streams each row once.
+#include "backend/cpu/cpu_features.h"
 #include "backend/cpu/kernels_ext.h"
 #include "backend/cpu/tile_loop.h"
 
@@ -439,7 +440,7 @@ void gemm_bf16(const Weight& w, const Activations& a, int64_t o0, int64_t o1, fl
 
 ExtKernelTable ext_avx512_kernels() {
     ExtKernelTable k;
-    k.tq1_0 = gemm_tq1_0;
+    k.tq1_0 = has_avx512_vbmi() ? tq1_0_vbmi : gemm_tq1_0;
     k.q8_0 = gemm_q8_0;
     k.q4_0 = gemm_q4_0;
     k.pq2_0 = gemm_pq2_0;
