@@ -115,6 +115,34 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, cpu::repack_r16(cpu::Weight{TensorType::TQ2_0, t.native.data(), 2048, 1}, out.data()));
     }
 
+    // R16L's documented placement (repack.h, r16l_layout.h), computed here from the formula rather than
+    // through R16LView: vector (rb, b) of a slice L of width wL = min(64, nb - 64L) sits at vector index
+    // 64L·n_rb + rb·wL + (b - 64L), its byte 4r + j holds bits 4j..4j+3 of native block b's word (row
+    // 16rb + r) in the low nibble and bits 16+4j.. in the high one; scales follow the codes in the same
+    // order by groups of 4 blocks. 4608-wide rows: slices of 64, 64 and 16 blocks.
+    void r16lLayoutFormula() {
+        std::mt19937 rng(11);
+        const int64_t n_in = 4608, n_out = 48, nb = n_in / 32, n_rb = n_out / 16;
+        Quantized q = make(TensorType::Q1_0, n_in, n_out, rng, true);
+        QVERIFY(!q.r16l.empty());
+        const size_t row_bytes = row_nbytes(TensorType::Q1_0, n_in);
+        for (int64_t o = 0; o < n_out; ++o)
+            for (int64_t b = 0; b < nb; ++b) {
+                const int64_t rb = o / 16, r = o % 16, L = b / 64, wL = std::min<int64_t>(64, nb - 64 * L);
+                const int64_t vec = 64 * L * n_rb + rb * wL + (b - 64 * L);
+                uint32_t w32;
+                std::memcpy(&w32, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
+                for (int j = 0; j < 4; ++j) {
+                    const uint8_t want = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
+                    QCOMPARE(q.r16l[static_cast<size_t>(vec * 64 + 4 * r + j)], want);
+                }
+                if (b % 4 == 0) {
+                    const size_t at = static_cast<size_t>(n_rb * nb * 64 + (vec / 4 * 16 + r) * 2);
+                    QCOMPARE(std::memcmp(q.r16l.data() + at, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18, 2), 0);
+                }
+            }
+    }
+
     void kernelsMatchReference_data() {
         QTest::addColumn<int>("type");
         QTest::addColumn<qlonglong>("n_in");
