@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include "backend/cpu/decode_prefetch.h"
+#include "backend/cpu/tq1_tile_avx512.h"
 
 #include <cstring>
 
@@ -214,36 +215,23 @@ struct Pq2 {
 // p' = p ^ 0x80 (signed), p'(n+1) = 3·p'(n) in wrapping byte arithmetic, and the tests are signed
 // compares p' > -43 and p' > 42, so each trit costs two adds, two compares and two masked moves.
 
-template <int NT>
-inline void tq1_tile(const uint8_t* row, int64_t nb, const uint8_t* const* xa, float* out) {
+// Digit policy of tq1_row (tq1_tile_avx512.h).
+struct Tq1ArithmeticDigits {
     const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80)), lo = _mm512_set1_epi8(-43), hi = _mm512_set1_epi8(42);
     const __m512i one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
-    const __mmask64 bytes52 = (1ull << 52) - 1;
-    __m512 facc[NT];
-    for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* wb = row + 54 * b;
-        if constexpr (NT == 1) prefetch_ahead<54>(wb);  // decode (decode_prefetch.h)
-        __m512i p = _mm512_xor_si512(_mm512_maskz_loadu_epi8(bytes52, wb), k80);
-        __m512i acc[NT];
-        for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_si512();
-#pragma GCC unroll 5
-        for (int n = 0; n < 5; ++n) {
-            if (n > 0) p = _mm512_add_epi8(p, _mm512_add_epi8(p, p));
-            const __mmask64 m1 = _mm512_cmpgt_epi8_mask(p, lo), m2 = _mm512_cmpgt_epi8_mask(p, hi);
-            const __m512i tr = _mm512_mask_mov_epi8(_mm512_maskz_mov_epi8(m1, one), m2, two);
-            for (int t = 0; t < NT; ++t) acc[t] = _mm512_dpbusd_epi32(acc[t], tr, ld(xa[t] + 320 * b + 64 * n));
-        }
-        const float dw = rd_half(wb + 52);
-        for (int t = 0; t < NT; ++t) {
-            const uint8_t* tail = xa[t] + 320 * nb;
-            // Σ(t-1)·x = Σt·x - Σx: subtract the block's activation sum from lane 0 (exact).
-            const __m512i s = _mm512_mask_sub_epi32(acc[t], 1, acc[t], _mm512_set1_epi32(rd_i32(tail + 4 * nb + 4 * b)));
-            facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(rd_f32(tail + 4 * b) * dw), facc[t]);
-        }
+    __m512i p;
+    bool first = true;
+    void start(__m512i v) {
+        p = _mm512_xor_si512(v, k80);
+        first = true;
     }
-    for (int t = 0; t < NT; ++t) out[t] = _mm512_reduce_add_ps(facc[t]);
-}
+    __m512i next() {
+        if (!first) p = _mm512_add_epi8(p, _mm512_add_epi8(p, p));
+        first = false;
+        const __mmask64 m1 = _mm512_cmpgt_epi8_mask(p, lo), m2 = _mm512_cmpgt_epi8_mask(p, hi);
+        return _mm512_mask_mov_epi8(_mm512_maskz_mov_epi8(m1, one), m2, two);
+    }
+};
 
 struct Tq1 {
     template <int NT>
@@ -253,7 +241,8 @@ struct Tq1 {
         for (int t = 0; t < NT; ++t) xa[t] = c.p.row(t0 + t);
         for (int64_t o = ob; o < oe; ++o) {
             float r[NT];
-            tq1_tile<NT>(c.w->data + static_cast<size_t>(nb) * 54 * static_cast<size_t>(o), nb, xa, r);
+            Tq1ArithmeticDigits d;
+            tq1_row<NT>(d, c.w->data + static_cast<size_t>(nb) * 54 * static_cast<size_t>(o), nb, xa, r);
             for (int t = 0; t < NT; ++t) c.y[(t0 + t) * n_out + o] = r[t];
         }
     }

@@ -14,9 +14,7 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__)
 #include <immintrin.h>
 
-#include <cstring>
-
-#include "backend/cpu/decode_prefetch.h"
+#include "backend/cpu/tq1_tile_avx512.h"
 
 namespace bonsai::cpu::detail {
 namespace {
@@ -36,44 +34,28 @@ struct TritTables {
     }
 };
 
-template <int NT>
-inline void tq1_tile(const TritTables& tt, const uint8_t* row, int64_t nb, const uint8_t* const* xa, float* out) {
+// Digit policy of tq1_row (tq1_tile_avx512.h): the tables' 20 vectors stay in registers across rows.
+struct Tq1TableDigits {
     __m512i tab[5][4];
-    for (int n = 0; n < 5; ++n)
-        for (int q = 0; q < 4; ++q) tab[n][q] = _mm512_load_si512(tt.t[n] + 64 * q);
-    const __mmask64 bytes52 = (1ull << 52) - 1;
-    __m512 facc[NT];
-    for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* wb = row + 54 * b;
-        if constexpr (NT == 1) prefetch_ahead<54>(wb);  // decode (decode_prefetch.h)
-        const __m512i v = _mm512_maskz_loadu_epi8(bytes52, wb);
-        const __mmask64 high = _mm512_movepi8_mask(v);  // byte values 128..255 take the upper half-table
-        __m512i acc[NT];
-        for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_si512();
-#pragma GCC unroll 5
-        for (int n = 0; n < 5; ++n) {
-            const __m512i lo = _mm512_permutex2var_epi8(tab[n][0], v, tab[n][1]);
-            const __m512i hi = _mm512_permutex2var_epi8(tab[n][2], v, tab[n][3]);
-            const __m512i tr = _mm512_mask_blend_epi8(high, lo, hi);
-            for (int t = 0; t < NT; ++t) acc[t] = _mm512_dpbusd_epi32(acc[t], tr, _mm512_loadu_si512(xa[t] + 320 * b + 64 * n));
-        }
-        uint16_t dh;
-        std::memcpy(&dh, wb + 52, 2);
-        const float dw = _cvtsh_ss(dh);
-        for (int t = 0; t < NT; ++t) {
-            const uint8_t* tail = xa[t] + 320 * nb;
-            float dx;
-            int32_t sum;
-            std::memcpy(&dx, tail + 4 * b, 4);
-            std::memcpy(&sum, tail + 4 * nb + 4 * b, 4);
-            // Σ(t-1)·x = Σt·x - Σx: the block's activation sum off lane 0 (exact).
-            const __m512i s = _mm512_mask_sub_epi32(acc[t], 1, acc[t], _mm512_set1_epi32(sum));
-            facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_set1_ps(dx * dw), facc[t]);
-        }
+    __m512i v;
+    __mmask64 high = 0;
+    int n = 0;
+    explicit Tq1TableDigits(const TritTables& tt) {
+        for (int i = 0; i < 5; ++i)
+            for (int q = 0; q < 4; ++q) tab[i][q] = _mm512_load_si512(tt.t[i] + 64 * q);
     }
-    for (int t = 0; t < NT; ++t) out[t] = _mm512_reduce_add_ps(facc[t]);
-}
+    void start(__m512i bytes) {
+        v = bytes;
+        high = _mm512_movepi8_mask(v);  // byte values 128..255 take the upper half-table
+        n = 0;
+    }
+    __m512i next() {
+        const __m512i lo = _mm512_permutex2var_epi8(tab[n][0], v, tab[n][1]);
+        const __m512i hi = _mm512_permutex2var_epi8(tab[n][2], v, tab[n][3]);
+        ++n;
+        return _mm512_mask_blend_epi8(high, lo, hi);
+    }
+};
 
 }  // namespace
 
@@ -86,9 +68,10 @@ void tq1_0_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o1, f
         constexpr int NT = decltype(nt)::value;
         const uint8_t* xa[NT];
         for (int t = 0; t < NT; ++t) xa[t] = p.row(t0 + t);
+        Tq1TableDigits d(tables);
         for (int64_t o = ob; o < oe; ++o) {
             float r[NT];
-            tq1_tile<NT>(tables, w.data + row_bytes * static_cast<size_t>(o), nb, xa, r);
+            tq1_row<NT>(d, w.data + row_bytes * static_cast<size_t>(o), nb, xa, r);
             for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
         }
     });
