@@ -11,8 +11,9 @@
 // overlap, with one barrier per step.
 //
 // Loading: thread t decodes 16 consecutive weights of one row (row t / 2, k half t % 2) and converts
-// XPT = TC / 8 consecutive x of one column. For Q1_0, Q2_0 and TQ2_0 it reads
-// whole 16-bit words of codes and builds the f16 pairs with bit operations (the per-element deq()
+// XPT = TC / 8 consecutive x of one column. For Q1_0, Q2_0, TQ1_0, TQ2_0 and I2_S it reads
+// whole 16-bit words of codes and builds the f16 pairs with bit operations (TQ1_0: its 16 weights are
+// one base-3 digit of 16 consecutive bytes; the per-element deq()
 // of the other types costs a block lookup and byte loads per weight); those raw words and the x
 // values of K step s + 2 are loaded while step s + 1 is decoded (two register slots), so that their
 // memory latency overlaps a step of tensor-core work.
@@ -59,7 +60,7 @@ layout(push_constant) uniform PC {
 } pc;
 
 #include "dequant.glsl"
-#if defined(TYPE_Q1_0) || defined(TYPE_Q2_0) || defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
+#if defined(TYPE_Q1_0) || defined(TYPE_Q2_0) || defined(TYPE_TQ1_0) || defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
 #define WORDS 1
 layout(std430, binding = 0) readonly buffer Wb16 { uint16_t w16[]; };
 #endif
@@ -71,7 +72,7 @@ shared uvec4 xs4[2u * TC * LDK4];
 // float (m, n) of subgroup s at word 4 * (s * 64 + n * 4 + m / 4) + m % 4 of ws4.
 
 // ---- weights: raw words of a later K step (word types), decoded into ws4 ----
-#if defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
+#if defined(TYPE_TQ1_0) || defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
 #define NRAW 4u
 #else
 #define NRAW 1u
@@ -105,6 +106,15 @@ void load_w_raw(uint sl, uint r, uint k) {
     wd[sl] = uint(w16[h + 32u]);
     uint q = h + ((k % 256u) / 128u) * 16u + (k % 32u) / 2u;
     [[unroll]] for (uint i = 0u; i < 4u; ++i) wraw[sl][i] = ld32(q + 2u * i);
+#elif defined(TYPE_TQ1_0)
+    // 256 weights, 54 bytes: qs[48], qh[4], fp16 d at 52 (dequant.glsl). Weights k .. k + 15 (16-aligned)
+    // are digit n of 16 consecutive bytes: k < 160: qs[k % 32 ..], n = k / 32; k < 240: qs[32 ..],
+    // n = (k - 160) / 16; else digits 0..3 of qh[0..3] (w_pair sorts that case out).
+    uint kb = k % 256u;
+    uint h = (ro + (k / 256u) * 54u) >> 1u;
+    wd[sl] = uint(w16[h + 26u]);
+    uint q = h + (kb < 160u ? (kb % 32u) / 2u : kb < 240u ? 16u : 24u);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) wraw[sl][i] = i == 0u || kb < 240u ? ld32(q + 2u * i) : 0u;  // qh: 4 bytes
 #else
     // I2_S: 128 weights in 32 bytes, weight 32 g + m at bits 6 - 2 g of byte m: weights k .. k + 15
     // are bytes m0 .. m0 + 15 (m0 = k % 32) of block k / 128; one float32 scale per tensor.
@@ -116,11 +126,26 @@ void load_w_raw(uint sl, uint r, uint k) {
 }
 
 // f16 pair (weight 2 j, 2 j + 1) of the raw words, j < 8; kl = (k % 256) / 32 (TQ2_0: bit plane l; I2_S:
-// plane 3 - kl % 4).
+// plane 3 - kl % 4), or for TQ1_0 kl = (k % 256) / 16.
+#if defined(TYPE_TQ1_0)
+// Digit n of byte value v: (((v * 3^n) mod 256) * 3) >> 8.
+float tq1_digit(uint v, uint n) {
+    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
+    return float((((v * p) & 255u) * 3u) >> 8);
+}
+#endif
 uint w_pair(uint sl, uint j, uint kl) {
 #if defined(TYPE_Q1_0)
     uint nb = ~wraw[sl][0] >> (2u * j);  // 1 = negative
     return (wd[sl] | (wd[sl] << 16)) ^ (((nb & 1u) << 15) | ((nb & 2u) << 30));
+#elif defined(TYPE_TQ1_0)
+    float d = unpackHalf2x16(wd[sl]).x;
+    // kl < 10: digit kl / 2 of bytes 2j, 2j + 1; kl < 15: digit kl - 10 of them; 15: weights 240 + 2j,
+    // + 1 = digit 2j / 4 of qh bytes 2j % 4, + 1.
+    uint n = kl < 10u ? kl / 2u : kl < 15u ? kl - 10u : (2u * j) / 4u;
+    uint b0 = kl < 15u ? 2u * j : (2u * j) % 4u;
+    uint v0 = (wraw[sl][b0 / 4u] >> (8u * (b0 % 4u))) & 255u, v1 = (wraw[sl][b0 / 4u] >> (8u * (b0 % 4u) + 8u)) & 255u;
+    return packHalf2x16(vec2((tq1_digit(v0, n) - 1.0) * d, (tq1_digit(v1, n) - 1.0) * d));
 #elif defined(TYPE_Q2_0)
     float d = unpackHalf2x16(wd[sl]).x;
     uint q = wraw[sl][0] >> (4u * j);
@@ -221,7 +246,11 @@ void store_step(uint k0, uint sl, uint b) {
         [[unroll]] for (uint q = 0u; q < 2u; ++q) {
             uvec4 v = uvec4(0u);
             if (kw < pc.ne0) {
+#if defined(TYPE_TQ1_0)
+                uint kl = (kw % 256u) / 16u;
+#else
                 uint kl = (kw % 256u) / 32u;
+#endif
                 v = uvec4(w_pair(sl, 4u * q, kl), w_pair(sl, 4u * q + 1u, kl), w_pair(sl, 4u * q + 2u, kl),
                           w_pair(sl, 4u * q + 3u, kl));
             }
