@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <new>
+#include <vector>
 
 #include "backend/cpu/cpu_features.h"
 #include "backend/cpu/repack.h"
@@ -56,26 +57,64 @@ Linear TensorBinder::linear_from(const gguf::TensorInfo& t) const {
     return l;
 }
 
+namespace {
+// Hands the n bytes at p back to the kernel (MADV_PAGEOUT: a hint that never changes their contents).
+void page_out(const uint8_t* p, size_t n) {
+#ifdef MADV_PAGEOUT
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto b = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+    const auto e = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+    if (e > b) (void)madvise(reinterpret_cast<void*>(b), e - b, MADV_PAGEOUT);  // a hint; failure is harmless
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+}  // namespace
+
 // Replaces a Q1_0 / Q2_0 / TQ2_0 weight by its R16 / R16M / R16L / R16T copy when a SIMD kernel will consume
 // it (repack.h, preferred_layout). The copy has the same size as the mapped bytes; those are then
 // handed back to the kernel with MADV_PAGEOUT (a hint that never changes their contents, whether
 // mapped or heap memory) so resident memory does not double. The tied token embedding rows are still
-// read on demand from the mapping.
+// read on demand from the mapping. TQ1_0 on CPUs without its table kernel is first converted to TQ2_0
+// (tq1_as_tq2), 22 % larger than the mapped bytes.
 void repack_for_cpu(Linear& l, WeightArena& arena) {
+    const int64_t ne[4] = {l.w.n_in, l.w.n_out, 1, 1};
+    const uint8_t* mapped = l.w.data;
+    const size_t mapped_bytes = tensor_nbytes(l.w.type, ne);
+    // TQ1_0 where no table kernel reads it becomes TQ2_0 (repack.h, tq1_as_tq2: lossless, +22 % memory).
+    // When TQ2_0 is then repacked too, the TQ2_0 copy is a temporary, so that only the final form takes
+    // arena memory (the arena frees nothing before the model goes).
+    std::vector<uint8_t> tq2;
+    if (l.w.type == TensorType::TQ1_0 && l.w.layout == cpu::Layout::Native && cpu::tq1_as_tq2(cpu::active_isa())) {
+        const size_t n = tensor_nbytes(TensorType::TQ2_0, ne);
+        const bool repack_next =
+            cpu::preferred_layout(TensorType::TQ2_0, l.w.n_in, l.w.n_out, cpu::active_isa()) != cpu::Layout::Native;
+        std::shared_ptr<uint8_t[]> buf;
+        uint8_t* out = nullptr;
+        if (repack_next) {
+            tq2.resize(n);
+            out = tq2.data();
+        } else {
+            buf = arena.take(n);
+            out = buf.get();
+        }
+        cpu::convert_tq1_to_tq2(l.w, out);
+        l.w.type = TensorType::TQ2_0;
+        l.w.data = out;
+        if (!repack_next) {
+            page_out(mapped, mapped_bytes);
+            l.repacked = std::move(buf);
+            return;
+        }
+    }
     // Q1_0 on AVX-512 takes the table form (VBMI, rows a multiple of 16) or the mask form (its kernel
     // selects activation bytes with the bits directly); TQ2_0 is repacked for the AVX-512 kernel only.
     const cpu::Layout target = cpu::preferred_layout(l.w.type, l.w.n_in, l.w.n_out, cpu::active_isa());
     if (target == cpu::Layout::Native) return;
-    const int64_t ne[4] = {l.w.n_in, l.w.n_out, 1, 1};
-    const size_t n = tensor_nbytes(l.w.type, ne);
-    std::shared_ptr<uint8_t[]> buf = arena.take(n);  // 2 MiB pages where the OS grants them (weight_arena.h)
+    std::shared_ptr<uint8_t[]> buf = arena.take(tensor_nbytes(l.w.type, ne));  // 2 MiB pages where the OS grants them
     cpu::repack_r16(l.w, buf.get(), target);
-#ifdef MADV_PAGEOUT
-    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    const auto b = (reinterpret_cast<uintptr_t>(l.w.data) + page - 1) & ~(page - 1);
-    const auto e = (reinterpret_cast<uintptr_t>(l.w.data) + n) & ~(page - 1);
-    if (e > b) (void)madvise(reinterpret_cast<void*>(b), e - b, MADV_PAGEOUT);  // a hint; failure is harmless
-#endif
+    page_out(mapped, mapped_bytes);
     l.w.data = buf.get();
     l.w.layout = target;
     l.repacked = std::move(buf);

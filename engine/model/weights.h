@@ -17,8 +17,9 @@ struct Linear {
     float scale = 1.0f;      // from an optional one-element "<name>.scale" tensor (bitnet)
     bool has_scale = false;
     std::string name;        // tensor name, for messages
-    // Owner of w.data when the CPU backend repacked the tensor at load (w.layout != Native); then the
-    // mapped GGUF bytes of this tensor are no longer read by the matmul. Empty otherwise.
+    // Owner of w.data when the CPU backend repacked the tensor at load (w.layout != Native) or converted
+    // it (a TQ1_0 file tensor held as TQ2_0, cpu::tq1_as_tq2); then the mapped GGUF bytes of this tensor
+    // are no longer read by the matmul. Empty otherwise.
     std::shared_ptr<uint8_t[]> repacked;
 };
 

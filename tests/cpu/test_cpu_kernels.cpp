@@ -115,6 +115,30 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, cpu::repack_r16(cpu::Weight{TensorType::TQ2_0, t.native.data(), 2048, 1}, out.data()));
     }
 
+    // TQ1_0 held as TQ2_0 where no table kernel reads TQ1_0 (repack.h): every value and scale survives,
+    // on random bytes (every byte value, also the 13 that no TQ1_0 writer produces) and quantized rows.
+    void tq1AsTq2Lossless() {
+        std::mt19937 rng(13);
+        for (int raw = 0; raw < 2; ++raw) {
+            const int64_t n_in = 768, n_out = 9;
+            Quantized q = make(TensorType::TQ1_0, n_in, n_out, rng, raw != 0);
+            const int64_t ne[4] = {n_in, n_out, 1, 1};
+            std::vector<uint8_t> tq2(tensor_nbytes(TensorType::TQ2_0, ne));
+            cpu::convert_tq1_to_tq2(cpu::Weight{TensorType::TQ1_0, q.native.data(), n_in, n_out}, tq2.data());
+            std::vector<float> a(static_cast<size_t>(n_in * n_out)), b(a.size());
+            dequantize(TensorType::TQ1_0, q.native.data(), a.data(), n_in * n_out);
+            dequantize(TensorType::TQ2_0, tq2.data(), b.data(), n_in * n_out);
+            for (size_t i = 0; i < a.size(); ++i)
+                QVERIFY2(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])), qPrintable(QString("element %1").arg(i)));
+        }
+        QVERIFY(cpu::tq1_as_tq2(cpu::Isa::Avx2));
+        QVERIFY(!cpu::tq1_as_tq2(cpu::Isa::Scalar));
+        QCOMPARE(cpu::tq1_as_tq2(cpu::Isa::Avx512), !cpu::has_avx512_vbmi());
+        std::vector<uint8_t> out(66);
+        uint8_t blk[54] = {};
+        QVERIFY_THROWS_EXCEPTION(Error, cpu::convert_tq1_to_tq2(cpu::Weight{TensorType::TQ2_0, blk, 256, 1}, out.data()));
+    }
+
     // R16L's documented placement (repack.h, r16l_layout.h), computed here from the formula rather than
     // through R16LView: vector (rb, b) of a slice L of width wL = min(64, nb - 64L) sits at vector index
     // 64L·n_rb + rb·wL + (b - 64L), its byte 4r + j holds bits 4j..4j+3 of native block b's word (row

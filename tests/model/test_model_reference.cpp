@@ -15,6 +15,7 @@ constexpr double kTolF32 = 2e-4;
 #include <cmath>
 #include <fstream>
 
+#include "backend/cpu/cpu_features.h"
 #include "bonsai/gguf.h"
 #include "bonsai/model.h"
 #include "bonsai/session.h"
@@ -132,6 +133,29 @@ private slots:
         qInfo("%s %s: relative error %.2e (tol %.0e), max-abs ratio %.2e", qPrintable(arch), tensor_type_name(spec.type),
               rel, tol, max_rel);
         QVERIFY2(rel <= tol, qPrintable(QString("relative error %1 > %2").arg(rel).arg(tol)));
+    }
+
+    // On CPUs without the TQ1_0 table kernel (AVX2 here, forced) the loader holds TQ1_0 weights as TQ2_0
+    // (cpu::tq1_as_tq2); the model must still match the float64 reference of the TQ1_0 file.
+    void tq1_held_as_tq2() {
+        if (cpu::detected_isa() < cpu::Isa::Avx2) QSKIP("no AVX2 on this machine");
+        cpu::set_isa_override(cpu::Isa::Avx2);
+        test::TinySpec spec;
+        spec.arch = "qwen3";
+        spec.type = TensorType::TQ1_0;
+        spec.ternary = true;
+        spec.n_embd = 256;
+        spec.n_ff = 512;
+        spec.head_dim = 128;
+        const std::vector<uint8_t> bytes = test::build_tiny_model(spec);
+        ModelParams mp;
+        mp.n_threads = 2;
+        auto model = Model::from_file(gguf::GgufFile::from_memory(bytes.data(), bytes.size()), mp);
+        double max_rel = 0;
+        const double rel = relative_error(*model, {1, 5, 9, 33, 2, 60, 7, 7, 12, 40, 0, 63}, &max_rel);
+        cpu::reset_isa_override();
+        qInfo("qwen3 TQ1_0 as TQ2_0 (AVX2): relative error %.2e", rel);
+        QVERIFY2(rel <= 2e-2, qPrintable(QString("relative error %1").arg(rel)));
     }
 
     // The reference is sharp enough to notice the engine's documented F16 attention roundings: pure

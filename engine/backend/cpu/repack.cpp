@@ -247,6 +247,47 @@ void repack_r16(const Weight& w, uint8_t* out, Layout target) {
     for (auto& th : threads) th.join();
 }
 
+bool tq1_as_tq2(Isa isa) { return isa == Isa::Avx2 || (isa == Isa::Avx512 && !has_avx512_vbmi()); }
+
+namespace {
+// Digit n of a TQ1_0 byte: (((v * 3^n) mod 256) * 3) >> 8 (formats.md 2.3.8).
+int tq1_digit(unsigned v, int n) {
+    static constexpr unsigned kPow3[5] = {1, 3, 9, 27, 81};
+    return static_cast<int>((((v * kPow3[n]) & 255u) * 3u) >> 8);
+}
+// One 54-byte TQ1_0 block as a 66-byte TQ2_0 block: element 128c + 32l + m has code bits 2l of qs[32c + m].
+void tq1_block_to_tq2(const uint8_t* in, uint8_t* out) {
+    uint8_t code[256];
+    for (int n = 0; n < 5; ++n)
+        for (int m = 0; m < 32; ++m) code[32 * n + m] = static_cast<uint8_t>(tq1_digit(in[m], n));
+    for (int n = 0; n < 5; ++n)
+        for (int m = 0; m < 16; ++m) code[160 + 16 * n + m] = static_cast<uint8_t>(tq1_digit(in[32 + m], n));
+    for (int n = 0; n < 4; ++n)
+        for (int m = 0; m < 4; ++m) code[240 + 4 * n + m] = static_cast<uint8_t>(tq1_digit(in[48 + m], n));
+    std::memset(out, 0, 64);
+    for (int e = 0; e < 256; ++e) out[32 * (e / 128) + e % 32] |= static_cast<uint8_t>(code[e] << (2 * ((e % 128) / 32)));
+    std::memcpy(out + 64, in + 52, 2);
+}
+}  // namespace
+
+void convert_tq1_to_tq2(const Weight& w, uint8_t* out) {
+    if (w.type != TensorType::TQ1_0 || w.layout != Layout::Native || w.n_in % 256 != 0)
+        throw Error("repack: only native TQ1_0 rows of whole blocks convert to TQ2_0");
+    const int64_t blocks = w.n_in / 256 * w.n_out;
+    // Split over the machine's cores like repack_r16 (blocks are independent).
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    const int64_t n_threads = std::min<int64_t>({static_cast<int64_t>(hw), 16, std::max<int64_t>(1, blocks >> 14)});
+    const auto run = [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) tq1_block_to_tq2(w.data + 54 * b, out + 66 * b);
+    };
+    std::vector<std::thread> threads;
+    const int64_t per = (blocks + n_threads - 1) / n_threads;
+    for (int64_t t = 1; t < n_threads; ++t)
+        if (t * per < blocks) threads.emplace_back(run, t * per, std::min(blocks, (t + 1) * per));
+    run(0, std::min(blocks, per));
+    for (auto& th : threads) th.join();
+}
+
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row) {
     if (w.layout == Layout::R16L) {
         unpack_row_q1_table(w, o, row);

@@ -73,4 +73,13 @@ void repack_r16(const Weight& w, uint8_t* out, Layout target = Layout::R16);
 // Rebuilds native row `o` of R16 / R16M / R16T / R16L weight `w` into `row` (row_nbytes(type, n_in) bytes).
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row);
 
+// TQ1_0 as TQ2_0. Where no table kernel decodes TQ1_0's base-3 digits (AVX2, and AVX-512 without VBMI),
+// its arithmetic decoding keeps decode compute-bound (Zen 5, AVX2: 35 tok/s for the 1.7B shape against
+// 93 for the same model in TQ2_0). The conversion is lossless: a TQ2_0 block holds the same 256 values
+// (codes 0..2) and the same fp16 scale in 66 bytes instead of 54 (+22 % memory), and both types take
+// Q8_K activations, so results stay those of the TQ1_0 kernels up to float summation order.
+bool tq1_as_tq2(Isa isa);
+// Writes the TQ2_0 form of native TQ1_0 weight `w` into `out` (tensor_nbytes(TQ2_0, ...) bytes).
+void convert_tq1_to_tq2(const Weight& w, uint8_t* out);
+
 }  // namespace bonsai::cpu
