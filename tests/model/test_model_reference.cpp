@@ -93,20 +93,26 @@ private slots:
         QTest::addColumn<QString>("arch");
         QTest::addColumn<int>("type");
         QTest::addColumn<bool>("ternary");
-        QTest::newRow("bitnet-b1.58 I2_S") << "bitnet-b1.58" << int(TensorType::I2_S) << true;
-        QTest::newRow("bitnet F32 ternary") << "bitnet" << int(TensorType::F32) << true;
-        QTest::newRow("llama GQA F32") << "llama" << int(TensorType::F32) << false;
-        QTest::newRow("llama GQA Q4_0") << "llama" << int(TensorType::Q4_0) << false;
-        QTest::newRow("qwen3 PQ2_0") << "qwen3" << int(TensorType::PQ2_0) << true;
-        QTest::newRow("qwen3 PTQ1_0") << "qwen3" << int(TensorType::PTQ1_0) << true;
-        QTest::newRow("qwen3 TQ1_0") << "qwen3" << int(TensorType::TQ1_0) << true;
+        QTest::addColumn<bool>("avx2");  // force the AVX2 kernels (where the machine has them)
+        QTest::newRow("bitnet-b1.58 I2_S") << "bitnet-b1.58" << int(TensorType::I2_S) << true << false;
+        QTest::newRow("bitnet F32 ternary") << "bitnet" << int(TensorType::F32) << true << false;
+        QTest::newRow("llama GQA F32") << "llama" << int(TensorType::F32) << false << false;
+        QTest::newRow("llama GQA Q4_0") << "llama" << int(TensorType::Q4_0) << false << false;
+        QTest::newRow("qwen3 PQ2_0") << "qwen3" << int(TensorType::PQ2_0) << true << false;
+        QTest::newRow("qwen3 PTQ1_0") << "qwen3" << int(TensorType::PTQ1_0) << true << false;
+        QTest::newRow("qwen3 TQ1_0") << "qwen3" << int(TensorType::TQ1_0) << true << false;
+        // On CPUs without the TQ1_0 table kernel the loader holds TQ1_0 as TQ2_0 (cpu::tq1_as_tq2).
+        QTest::newRow("qwen3 TQ1_0 as TQ2_0 (AVX2)") << "qwen3" << int(TensorType::TQ1_0) << true << true;
         // Llama 3's rope_freqs.weight with linear RoPE scaling on top.
-        QTest::newRow("llama F32 rope_freqs linear") << "llama-rope3" << int(TensorType::F32) << false;
+        QTest::newRow("llama F32 rope_freqs linear") << "llama-rope3" << int(TensorType::F32) << false << false;
     }
     void tiny_models() {
         QFETCH(QString, arch);
         QFETCH(int, type);
         QFETCH(bool, ternary);
+        QFETCH(bool, avx2);
+        if (avx2 && cpu::detected_isa() < cpu::Isa::Avx2) QSKIP("no AVX2 on this machine");
+        if (avx2) cpu::set_isa_override(cpu::Isa::Avx2);
         test::TinySpec spec;
         spec.arch = arch.toStdString();
         if (arch == "llama-rope3") {
@@ -129,33 +135,11 @@ private slots:
         const std::vector<int32_t> tokens = {1, 5, 9, 33, 2, 60, 7, 7, 12, 40, 0, 63};
         double max_rel = 0;
         const double rel = relative_error(*model, tokens, &max_rel);
+        cpu::reset_isa_override();
         const double tol = spec.type == TensorType::F32 ? kTolF32 : 2e-2;
         qInfo("%s %s: relative error %.2e (tol %.0e), max-abs ratio %.2e", qPrintable(arch), tensor_type_name(spec.type),
               rel, tol, max_rel);
         QVERIFY2(rel <= tol, qPrintable(QString("relative error %1 > %2").arg(rel).arg(tol)));
-    }
-
-    // On CPUs without the TQ1_0 table kernel (AVX2 here, forced) the loader holds TQ1_0 weights as TQ2_0
-    // (cpu::tq1_as_tq2); the model must still match the float64 reference of the TQ1_0 file.
-    void tq1_held_as_tq2() {
-        if (cpu::detected_isa() < cpu::Isa::Avx2) QSKIP("no AVX2 on this machine");
-        cpu::set_isa_override(cpu::Isa::Avx2);
-        test::TinySpec spec;
-        spec.arch = "qwen3";
-        spec.type = TensorType::TQ1_0;
-        spec.ternary = true;
-        spec.n_embd = 256;
-        spec.n_ff = 512;
-        spec.head_dim = 128;
-        const std::vector<uint8_t> bytes = test::build_tiny_model(spec);
-        ModelParams mp;
-        mp.n_threads = 2;
-        auto model = Model::from_file(gguf::GgufFile::from_memory(bytes.data(), bytes.size()), mp);
-        double max_rel = 0;
-        const double rel = relative_error(*model, {1, 5, 9, 33, 2, 60, 7, 7, 12, 40, 0, 63}, &max_rel);
-        cpu::reset_isa_override();
-        qInfo("qwen3 TQ1_0 as TQ2_0 (AVX2): relative error %.2e", rel);
-        QVERIFY2(rel <= 2e-2, qPrintable(QString("relative error %1").arg(rel)));
     }
 
     // The reference is sharp enough to notice the engine's documented F16 attention roundings: pure
