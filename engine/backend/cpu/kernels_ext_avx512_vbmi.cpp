@@ -9,6 +9,7 @@
 // operations per digit position for 64 bytes instead of six. The activations are pack_tq1's, the sums
 // exact, so results equal the scalar kernel up to float summation order.
 #include "backend/cpu/kernels_ext.h"
+#include "backend/cpu/ternary_decode.h"
 #include "backend/cpu/tile_loop.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__AVX512VBMI__)
@@ -26,11 +27,8 @@ constexpr int kMaxTile = 4;  // tokens per register tile
 struct TritTables {
     alignas(64) uint8_t t[5][256];
     TritTables() {
-        for (int n = 0; n < 5; ++n) {
-            unsigned pow3 = 1;
-            for (int i = 0; i < n; ++i) pow3 *= 3;
-            for (unsigned b = 0; b < 256; ++b) t[n][b] = static_cast<uint8_t>((((b * pow3) & 255u) * 3u) >> 8);
-        }
+        for (int n = 0; n < 5; ++n)
+            for (int b = 0; b < 256; ++b) t[n][b] = static_cast<uint8_t>(trit(static_cast<uint8_t>(b), n));
     }
 };
 

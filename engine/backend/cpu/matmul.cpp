@@ -11,6 +11,7 @@
 #include "backend/cpu/onednn_gemm.h"
 #include "backend/cpu/repack.h"
 #include "backend/cpu/row_ops.h"
+#include "backend/cpu/ternary_decode.h"
 #include "bonsai/error.h"
 
 namespace bonsai::cpu {
@@ -74,24 +75,9 @@ void quantize_i8_row(const float* x, uint8_t* out, int64_t n) {
 }
 
 // ---- weight decoders into small int8 arrays (value codes already centred, i.e. in {-1,0,1} etc.) ----
-
-inline int trit(uint8_t b, int n) {
-    static const uint8_t pow3[6] = {1, 3, 9, 27, 81, 243};
-    const uint8_t q = static_cast<uint8_t>(b * pow3[n]);
-    return (static_cast<uint16_t>(q) * 3) >> 8;
-}
-
-// TQ1_0 block (54 bytes) -> 256 values in {-1,0,1}.
-void decode_tq1_0(const uint8_t* blk, int8_t* v) {
-    const uint8_t* qs = blk;
-    const uint8_t* qh = blk + 48;
-    for (int n = 0; n < 5; ++n)
-        for (int m = 0; m < 32; ++m) v[32 * n + m] = static_cast<int8_t>(trit(qs[m], n) - 1);
-    for (int n = 0; n < 5; ++n)
-        for (int m = 0; m < 16; ++m) v[160 + 16 * n + m] = static_cast<int8_t>(trit(qs[32 + m], n) - 1);
-    for (int n = 0; n < 4; ++n)
-        for (int m = 0; m < 4; ++m) v[240 + 4 * n + m] = static_cast<int8_t>(trit(qh[m], n) - 1);
-}
+// (TQ1_0: detail::decode_tq1_0, ternary_decode.h.)
+using detail::decode_tq1_0;
+using detail::trit;
 
 // PTQ1_0 block (28 bytes) -> 128 values in {-1,0,1} (bonsai-formats.md §3.2).
 void decode_ptq1_0(const uint8_t* blk, int8_t* v) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/cpu/r16l_layout.h"
+#include "backend/cpu/ternary_decode.h"
 #include "bonsai/error.h"
 
 namespace bonsai::cpu {
@@ -168,6 +169,26 @@ void unpack_row_q1_table(const Weight& w, int64_t o, uint8_t* row) {
     for (int64_t b = 0; b < nb; b += 4) std::memcpy(row + (b / 4) * 18, view.scales(blk, b) + r, 2);
 }
 
+// f(o0, o1) over rows [0, n) split over the machine's cores: load time scales with the model, so large
+// tensors (`work` weights) are cut into one contiguous part per thread, each a multiple of `align` rows.
+template <class F>
+void split_over_cores(int64_t n, int64_t work, int64_t align, const F& f) {
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    const int64_t n_threads = std::min<int64_t>({static_cast<int64_t>(hw), 16, n, std::max<int64_t>(1, work >> 22)});
+    if (n_threads <= 1) {
+        f(0, n);
+        return;
+    }
+    const int64_t per = ((n + n_threads - 1) / n_threads + align - 1) / align * align;
+    std::vector<std::thread> threads;
+    for (int64_t t = 1; t < n_threads; ++t) {
+        const int64_t o0 = t * per, o1 = std::min(n, o0 + per);
+        if (o0 < o1) threads.emplace_back([&f, o0, o1] { f(o0, o1); });
+    }
+    f(0, std::min(n, per));
+    for (auto& th : threads) th.join();
+}
+
 // Rows [o0, o1) of repack_r16.
 void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64_t o1) {
     if (target == Layout::R16L) {
@@ -227,45 +248,20 @@ void repack_r16(const Weight& w, uint8_t* out, Layout target) {
         (target == Layout::R16M && w.type != TensorType::Q1_0) || ((target == Layout::R16T) != (w.type == TensorType::TQ2_0)) ||
         (target == Layout::R16L && !r16l_eligible(w.type, w.n_in, w.n_out)))
         throw Error("repack: weight is not R16-eligible");
-    // Load time scales with the model: large tensors are split over the machine's cores (rows are
-    // independent, each thread writes its own rows' codes and scales).
-    const int64_t work = w.n_out * w.n_in;
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-    const int64_t n_threads = std::min<int64_t>({static_cast<int64_t>(hw), 16, w.n_out, std::max<int64_t>(1, work >> 22)});
-    if (n_threads <= 1) {
-        repack_rows(w, out, target, 0, w.n_out);
-        return;
-    }
-    std::vector<std::thread> threads;
-    int64_t per = (w.n_out + n_threads - 1) / n_threads;
-    if (target == Layout::R16L) per = (per + 15) / 16 * 16;  // threads own whole 16-row blocks
-    for (int64_t t = 1; t < n_threads; ++t) {
-        const int64_t o0 = t * per, o1 = std::min(w.n_out, o0 + per);
-        if (o0 < o1) threads.emplace_back([&w, out, target, o0, o1] { repack_rows(w, out, target, o0, o1); });
-    }
-    repack_rows(w, out, target, 0, std::min(w.n_out, per));
-    for (auto& th : threads) th.join();
+    // R16L threads own whole 16-row blocks.
+    split_over_cores(w.n_out, w.n_out * w.n_in, target == Layout::R16L ? 16 : 1,
+                     [&](int64_t o0, int64_t o1) { repack_rows(w, out, target, o0, o1); });
 }
 
 bool tq1_as_tq2(Isa isa) { return isa == Isa::Avx2 || (isa == Isa::Avx512 && !has_avx512_vbmi()); }
 
 namespace {
-// Digit n of a TQ1_0 byte: (((v * 3^n) mod 256) * 3) >> 8 (formats.md 2.3.8).
-int tq1_digit(unsigned v, int n) {
-    static constexpr unsigned kPow3[5] = {1, 3, 9, 27, 81};
-    return static_cast<int>((((v * kPow3[n]) & 255u) * 3u) >> 8);
-}
 // One 54-byte TQ1_0 block as a 66-byte TQ2_0 block: element 128c + 32l + m has code bits 2l of qs[32c + m].
 void tq1_block_to_tq2(const uint8_t* in, uint8_t* out) {
-    uint8_t code[256];
-    for (int n = 0; n < 5; ++n)
-        for (int m = 0; m < 32; ++m) code[32 * n + m] = static_cast<uint8_t>(tq1_digit(in[m], n));
-    for (int n = 0; n < 5; ++n)
-        for (int m = 0; m < 16; ++m) code[160 + 16 * n + m] = static_cast<uint8_t>(tq1_digit(in[32 + m], n));
-    for (int n = 0; n < 4; ++n)
-        for (int m = 0; m < 4; ++m) code[240 + 4 * n + m] = static_cast<uint8_t>(tq1_digit(in[48 + m], n));
+    int8_t v[256];
+    detail::decode_tq1_0(in, v);
     std::memset(out, 0, 64);
-    for (int e = 0; e < 256; ++e) out[32 * (e / 128) + e % 32] |= static_cast<uint8_t>(code[e] << (2 * ((e % 128) / 32)));
+    for (int e = 0; e < 256; ++e) out[32 * (e / 128) + e % 32] |= static_cast<uint8_t>((v[e] + 1) << (2 * ((e % 128) / 32)));
     std::memcpy(out + 64, in + 52, 2);
 }
 }  // namespace
@@ -273,19 +269,9 @@ void tq1_block_to_tq2(const uint8_t* in, uint8_t* out) {
 void convert_tq1_to_tq2(const Weight& w, uint8_t* out) {
     if (w.type != TensorType::TQ1_0 || w.layout != Layout::Native || w.n_in % 256 != 0)
         throw Error("repack: only native TQ1_0 rows of whole blocks convert to TQ2_0");
-    const int64_t blocks = w.n_in / 256 * w.n_out;
-    // Split over the machine's cores like repack_r16 (blocks are independent).
-    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-    const int64_t n_threads = std::min<int64_t>({static_cast<int64_t>(hw), 16, std::max<int64_t>(1, blocks >> 14)});
-    const auto run = [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) tq1_block_to_tq2(w.data + 54 * b, out + 66 * b);
-    };
-    std::vector<std::thread> threads;
-    const int64_t per = (blocks + n_threads - 1) / n_threads;
-    for (int64_t t = 1; t < n_threads; ++t)
-        if (t * per < blocks) threads.emplace_back(run, t * per, std::min(blocks, (t + 1) * per));
-    run(0, std::min(blocks, per));
-    for (auto& th : threads) th.join();
+    split_over_cores(w.n_out, w.n_out * w.n_in, 1, [&](int64_t o0, int64_t o1) {
+        for (int64_t b = o0 * (w.n_in / 256); b < o1 * (w.n_in / 256); ++b) tq1_block_to_tq2(w.data + 54 * b, out + 66 * b);
+    });
 }
 
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row) {

@@ -191,13 +191,17 @@ float dot_chunk(uint ro, uint c, uint xo) {
 // (j-160)/16 of qs[32 + (j-160)%16]; 240..255: digit (j-240)/4 of qh[(j-240)%4].
 #define BLK 256u
 #define BLK_BYTES 54u
+// Digit n (0..4) of byte value v.
+uint tq1_digit(uint v, uint n) {
+    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
+    return (((v * p) & 255u) * 3u) >> 8;
+}
 uint tq1_trit(uint b, uint j) {
     uint byte_index, n;
     if (j < 160u) { byte_index = j % 32u; n = j / 32u; }
     else if (j < 240u) { byte_index = 32u + (j - 160u) % 16u; n = (j - 160u) / 16u; }
     else { byte_index = 48u + (j - 240u) % 4u; n = (j - 240u) / 4u; }
-    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
-    return (((ldb(b + byte_index) * p) & 255u) * 3u) >> 8;
+    return tq1_digit(ldb(b + byte_index), n);
 }
 float deq(uint ro, uint k) {
     uint b = ro + (k / BLK) * BLK_BYTES;

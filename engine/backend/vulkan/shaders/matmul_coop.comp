@@ -127,13 +127,6 @@ void load_w_raw(uint sl, uint r, uint k) {
 
 // f16 pair (weight 2 j, 2 j + 1) of the raw words, j < 8; kl = (k % 256) / 32 (TQ2_0: bit plane l; I2_S:
 // plane 3 - kl % 4), or for TQ1_0 kl = (k % 256) / 16.
-#if defined(TYPE_TQ1_0)
-// Digit n of byte value v: (((v * 3^n) mod 256) * 3) >> 8.
-float tq1_digit(uint v, uint n) {
-    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
-    return float((((v * p) & 255u) * 3u) >> 8);
-}
-#endif
 uint w_pair(uint sl, uint j, uint kl) {
 #if defined(TYPE_Q1_0)
     uint nb = ~wraw[sl][0] >> (2u * j);  // 1 = negative
@@ -145,7 +138,8 @@ uint w_pair(uint sl, uint j, uint kl) {
     uint n = kl < 10u ? kl / 2u : kl < 15u ? kl - 10u : (2u * j) / 4u;
     uint b0 = kl < 15u ? 2u * j : (2u * j) % 4u;
     uint v0 = (wraw[sl][b0 / 4u] >> (8u * (b0 % 4u))) & 255u, v1 = (wraw[sl][b0 / 4u] >> (8u * (b0 % 4u) + 8u)) & 255u;
-    return packHalf2x16(vec2((tq1_digit(v0, n) - 1.0) * d, (tq1_digit(v1, n) - 1.0) * d));
+    // (tq1_digit: dequant.glsl)
+    return packHalf2x16(vec2((float(tq1_digit(v0, n)) - 1.0) * d, (float(tq1_digit(v1, n)) - 1.0) * d));
 #elif defined(TYPE_Q2_0)
     float d = unpackHalf2x16(wd[sl]).x;
     uint q = wraw[sl][0] >> (4u * j);
