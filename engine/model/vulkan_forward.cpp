@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <optional>
 
 #include "bonsai/error.h"
 #include "bonsai/tensor_type.h"
@@ -108,6 +109,10 @@ struct VulkanModel::Impl {
     // Layers per command buffer submitted ahead of the step's end (VulkanBackend::flush); 0: one
     // submit per step. BONSAI_VULKAN_FLUSH_LAYERS overrides.
     size_t flush_layers = 8;
+    // One token: the output and down projections round the residual stream once for the next norm-fused
+    // matvec (VulkanMatvecRounding) instead of every workgroup of that matvec rounding it again.
+    // BONSAI_VULKAN_ROUNDED_INPUTS=0 turns it off (comparisons).
+    bool rounded_inputs = true;
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -218,7 +223,30 @@ struct VulkanModel::Impl {
     }
 
     void ensure_scratch(VulkanSessionState& s, int64_t n);
-    void record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0);
+    // Records layer il. x_rounded: s.xr holds the residual stream rounded for this layer's q|k|v matvec
+    // (by the previous layer's down projection). Returns whether s.xr now holds it rounded for the next
+    // consumer (the next layer's q|k|v, or the LM head after the last layer).
+    bool record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0, bool x_rounded);
+    // Whether the one-token q|k|v of layer il runs as one norm-fused matvec.
+    bool qkv_fused_matvec(size_t il) const {
+        const DevLayer& l = layers[il];
+        return l.qkv_fused && vk.fused_matvec_ok(l.wq.type, VulkanRef(*l.wq.buf, l.wq.off));
+    }
+    // Whether the one-token LM head runs as one norm-fused matvec.
+    bool head_fused_matvec() const { return !output.has_scale && vk.fused_matvec_ok(output.type, VulkanRef(*output.buf, output.off)); }
+    // The rounding of a residual-stream write for a norm-fused consumer of type `ct` at `cw` whose norm
+    // weights start at float `norm_off` of `norms` (nullptr: not possible; see VulkanMatvecRounding).
+    std::optional<VulkanMatvecRounding> rounding_for(const DevLinear& producer, VulkanSessionState& s, TensorType ct,
+                                                     VulkanRef cw, uint32_t norm_off) const {
+        if (!rounded_inputs || producer.has_scale ||
+            !vk.rounding_ok(producer.type, VulkanRef(*producer.buf, producer.off), producer.n_out, ct, cw))
+            return std::nullopt;
+        VulkanMatvecRounding r;
+        r.out = VulkanRef(s.xr, 0);
+        r.norm = at(norms, norm_off);
+        r.consumer = ct;
+        return r;
+    }
 };
 
 VulkanModel::VulkanModel() = default;
@@ -237,6 +265,7 @@ std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weight
     im.hp = hp;
     im.attn_split = attention_split_from_env();
     if (const char* e = std::getenv("BONSAI_VULKAN_FUSED_ATTENTION")) im.fused_attention = std::string(e) != "0";
+    if (const char* e = std::getenv("BONSAI_VULKAN_ROUNDED_INPUTS")) im.rounded_inputs = std::string(e) != "0";
     if (const char* e = std::getenv("BONSAI_VULKAN_FLUSH_LAYERS"); e && *e) {
         char* end = nullptr;
         const unsigned long v = std::strtoul(e, &end, 10);
@@ -315,6 +344,7 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
         s.g = vk.create_buffer(static_cast<size_t>(n * F + F) * 4, dl);  // + room for up of a fused step
         s.u = f32(F, dl);
         s.xq = f32(std::max({E, QD, F}), dl);
+        s.xr = vk.create_buffer(static_cast<size_t>(VulkanBackend::rounded_bytes(static_cast<uint32_t>((E + 31) / 32 * 32))), dl);
         s.cap = n;
     }
     const int64_t want = std::clamp<int64_t>(static_cast<int64_t>(k_logits_bytes / (static_cast<uint64_t>(V) * 4)), 1, n);
@@ -325,7 +355,7 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
     }
 }
 
-void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0) {
+bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0, bool x_rounded) {
     const DevLayer& l = layers[il];
     const uint32_t E = static_cast<uint32_t>(hp.n_embd), D = static_cast<uint32_t>(hp.head_dim),
                    H = static_cast<uint32_t>(hp.n_head), KVH = static_cast<uint32_t>(hp.n_head_kv),
@@ -340,8 +370,11 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     // and for the low-bit types that matvec also applies attn_norm to its input (no rms_norm dispatch).
     const VulkanRef q = s.q, k = at(s.q, uint64_t(n) * QD), v = at(s.q, uint64_t(n) * (QD + KD));
     const VulkanRef qkv_w(*l.wq.buf, l.wq.off);
-    if (n == 1 && l.qkv_fused && vk.fused_matvec_ok(l.wq.type, qkv_w)) {
-        vk.matvec_fused(l.wq.type, qkv_w, E, QD + 2 * KD, s.x, s.q, norm_input(l.attn_norm));
+    if (n == 1 && qkv_fused_matvec(il)) {
+        VulkanMatvecInput in = norm_input(l.attn_norm);
+        in.rounded = x_rounded;
+        in.rounded_in = VulkanRef(s.xr, 0);
+        vk.matvec_fused(l.wq.type, qkv_w, E, QD + 2 * KD, s.x, s.q, in);
     } else if (n == 1 && l.qkv_fused) {
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
         vk.matvec(l.wq.type, qkv_w, E, QD + 2 * KD, s.xn, s.q);
@@ -387,23 +420,43 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.qkv_post(q, k, v, qn, kn, s.pos, VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
         vk.attention(q, s.k[il], s.v[il], s.att, a);
     }
-    const bool o8 = l.attn_sub_norm != k_none && int8_input({&l.wo});
-    if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps, o8);
-    residual_linear(l.wo, s.att, n, s, s.x, o8);
-
     // FFN half. One token, fused gate|up whose matvec takes input transforms (the low-bit types; Q8_0 /
     // Q4_0 with integer dot products): ffn_norm inside the gate|up matvec and
     // SwiGLU inside the down matvec (3 dispatches fewer).
     const VulkanRef gu_w(*l.gate.buf, l.gate.off);
     const bool relu2 = hp.ffn_act == FfnActivation::ReluSquared;  // BitNet b1.58 (else SwiGLU)
     const VulkanRef down_w(*l.down.buf, l.down.off);
-    if (n == 1 && l.gu_fused && vk.fused_matvec_ok(l.gate.type, gu_w) && l.ffn_sub_norm == k_none &&
-        vk.fused_matvec_ok(l.down.type, down_w) && !l.down.has_scale && !relu2) {
-        vk.matvec_fused(l.gate.type, gu_w, E, 2 * F, s.x, s.g, norm_input(l.ffn_norm));
+    const bool ffn_fused = n == 1 && l.gu_fused && vk.fused_matvec_ok(l.gate.type, gu_w) && l.ffn_sub_norm == k_none &&
+                           vk.fused_matvec_ok(l.down.type, down_w) && !l.down.has_scale && !relu2;
+
+    const bool o8 = l.attn_sub_norm != k_none && int8_input({&l.wo});
+    if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps, o8);
+    // One token: the output projection rounds the residual stream for the fused gate|up matvec.
+    const auto o_round = ffn_fused && l.attn_sub_norm == k_none ? rounding_for(l.wo, s, l.gate.type, gu_w, l.ffn_norm)
+                                                                : std::nullopt;
+    if (o_round) {
+        vk.matvec_fused(l.wo.type, VulkanRef(*l.wo.buf, l.wo.off), QD, E, s.att, s.x, VulkanMatvecInput{}, true, &*o_round);
+    } else {
+        residual_linear(l.wo, s.att, n, s, s.x, o8);
+    }
+
+    if (ffn_fused) {
+        VulkanMatvecInput in = norm_input(l.ffn_norm);
+        in.rounded = o_round.has_value();
+        in.rounded_in = VulkanRef(s.xr, 0);
+        vk.matvec_fused(l.gate.type, gu_w, E, 2 * F, s.x, s.g, in);
         VulkanMatvecInput sw;
         sw.swiglu = true;
-        vk.matvec_fused(l.down.type, down_w, F, E, s.g, s.x, sw, true);
-        return;
+        // ... and the down projection rounds it for the next layer's q|k|v matvec or the LM head.
+        std::optional<VulkanMatvecRounding> d_round;
+        if (il + 1 < layers.size() && qkv_fused_matvec(il + 1)) {
+            const DevLayer& nl = layers[il + 1];
+            d_round = rounding_for(l.down, s, nl.wq.type, VulkanRef(*nl.wq.buf, nl.wq.off), nl.attn_norm);
+        } else if (il + 1 == layers.size() && head_fused_matvec()) {
+            d_round = rounding_for(l.down, s, output.type, VulkanRef(*output.buf, output.off), output_norm);
+        }
+        vk.matvec_fused(l.down.type, down_w, F, E, s.g, s.x, sw, true, d_round ? &*d_round : nullptr);
+        return d_round.has_value();
     }
     const bool gu8 = int8_input({&l.gate, &l.up});  // (I2_S projections are never fused: gu_fused is false)
     vk.rms_norm(s.x, at(norms, l.ffn_norm), s.xn, E, n, eps, gu8);
@@ -418,6 +471,7 @@ void VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     const bool d8 = l.ffn_sub_norm != k_none && int8_input({&l.down});
     if (l.ffn_sub_norm != k_none) vk.rms_norm(s.g, at(norms, l.ffn_sub_norm), s.g, F, n, eps, d8);
     residual_linear(l.down, s.g, n, s, s.x, d8);
+    return false;
 }
 
 void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, VulkanSessionState& s, ForwardState& st,
@@ -452,8 +506,9 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
     im.vk.begin();
     try {
         im.vk.scale(s.in, s.x, un * uE, 1.0f);  // host-visible input -> device-local residual stream
+        bool x_rounded = false;  // s.xr holds x rounded for the next norm-fused matvec (record_layer)
         for (size_t il = 0; il < im.layers.size(); ++il) {
-            im.record_layer(s, il, un, static_cast<uint32_t>(pos0));
+            x_rounded = im.record_layer(s, il, un, static_cast<uint32_t>(pos0), x_rounded);
             // Hand finished layers to the GPU while the rest is recorded (recording a decode step took
             // ~0.3 ms of host time on the H100 machine): after the first layer, then every 8 (H100: 8 B
             // Q1_0 decode 302 -> 321 tok/s; every 2 or 4 layers gained less).
@@ -463,10 +518,12 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
         // One row of an LM head whose matvec takes input transforms: output_norm inside its matvec (one
         // dispatch fewer per token).
         const VulkanRef head_w(*im.output.buf, im.output.off);
-        const bool fused_head = rows == 1 && !im.output.has_scale && im.vk.fused_matvec_ok(im.output.type, head_w);
+        const bool fused_head = rows == 1 && im.head_fused_matvec();
         if (fused_head) {
-            im.vk.matvec_fused(im.output.type, head_w, uE, im.output.n_out,
-                               at(s.x, first_row), s.logits_dev, im.norm_input(im.output_norm));
+            VulkanMatvecInput in = im.norm_input(im.output_norm);
+            in.rounded = x_rounded;  // (only ever set for one token: then first_row is 0)
+            in.rounded_in = VulkanRef(s.xr, 0);
+            im.vk.matvec_fused(im.output.type, head_w, uE, im.output.n_out, at(s.x, first_row), s.logits_dev, in);
             im.vk.copy(s.logits_dev, s.logits, static_cast<uint64_t>(V) * 4);
             im.vk.submit_and_wait();
             std::memcpy(st.logits.data(), s.logits.data(), static_cast<size_t>(V) * 4);

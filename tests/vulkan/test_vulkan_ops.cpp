@@ -769,6 +769,147 @@ private slots:
                  uint64_t(used && target > (rows + per_wg - 1) / per_wg && ne0 >= 3 * 4096 ? 1 : 0));
     }
 
+    // A matvec that rounds its output for the next one (VulkanMatvecRounding, matvec_dp.comp): y = r +
+    // W1.x1 as usual, plus the int8 form of y * g; the next matvec reads that instead of y and applies
+    // the norm's scale from the producer's sums of squares. Against float64: z = W2 . round(rms_norm(y)
+    // * g), the rounding per 32 as int8_blocks (two steps of slack per row, as check_fused). Producer
+    // and consumer of one type or of types that stage x in different orders; a split-K producer (its
+    // last workgroup per row block rounds); the widest consumer row (4096).
+    void matvecRounded_data() {
+        QTest::addColumn<TensorType>("producer");
+        QTest::addColumn<TensorType>("consumer");
+        QTest::addColumn<uint32_t>("k1");  // the producer's row width
+        QTest::addColumn<uint32_t>("e");   // its rows = the consumer's row width
+        QTest::addColumn<uint32_t>("rows");  // the consumer's rows
+        QTest::addColumn<uint32_t>("target");  // split-K target
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ1_0, TensorType::TQ2_0,
+                             TensorType::Q8_0, TensorType::Q4_0})
+            QTest::addRow("%s e=256", bonsai::tensor_type_name(t)) << t << t << 512u << 256u << 37u << 0u;
+        QTest::addRow("TQ2_0 -> Q2_0 e=192") << TensorType::TQ2_0 << TensorType::Q2_0 << 768u << 192u << 20u << 0u;
+        QTest::addRow("Q2_0 -> Q1_0 e=384") << TensorType::Q2_0 << TensorType::Q1_0 << 256u << 384u << 9u << 0u;
+        QTest::addRow("Q8_0 -> TQ2_0 e=512") << TensorType::Q8_0 << TensorType::TQ2_0 << 160u << 512u << 33u << 0u;
+        QTest::addRow("Q2_0 split producer e=4096") << TensorType::Q2_0 << TensorType::Q2_0 << 3u * 4096u + 512u << 4096u
+                                                    << 40u << 1000000u;
+        QTest::addRow("TQ2_0 split producer e=4096") << TensorType::TQ2_0 << TensorType::TQ2_0 << 3u * 4096u << 4096u
+                                                     << 70u << 1000000u;
+    }
+
+    void matvecRounded() {
+        QFETCH(TensorType, producer);
+        QFETCH(TensorType, consumer);
+        QFETCH(uint32_t, k1);
+        QFETCH(uint32_t, e);
+        QFETCH(uint32_t, rows);
+        QFETCH(uint32_t, target);
+        if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
+        const bool was = vk_->uses_matvec_int_dot();
+        vk_->set_matvec_int_dot(true);
+        vk_->set_matvec_split_target(target);
+        const float eps = 1e-5f;
+        std::vector<uint8_t> w1 = random_weights(producer, k1, e), w2 = random_weights(consumer, e, rows);
+        std::vector<float> w1f = reference_rows(producer, w1, k1, e), w2f = reference_rows(consumer, w2, e, rows);
+        std::vector<float> x1 = random_floats(k1, -1.0f, 1.0f), r = random_floats(e, -2.0f, 2.0f);
+        std::vector<float> g = random_floats(e, 0.5f, 1.5f);
+        VulkanBuffer w1b = device_bytes(w1, 2), w2b = device_bytes(w2, 4);
+        VulkanBuffer x1b = host_floats(x1, 1), yb = host_floats(r, 3), gb = host_floats(g, 5);
+        VulkanBuffer zb = host_floats(std::vector<float>(rows, -7.0f), 2);
+        const uint64_t q_bytes = VulkanBackend::rounded_bytes(e);
+        VulkanBuffer qb = vk_->create_buffer(q_bytes + 16, bonsai::VulkanMemory::DeviceLocal);
+        QCOMPARE(q_bytes, uint64_t(e) * 3 / 2);
+        QVERIFY(vk_->rounding_ok(producer, {w1b, 2}, e, consumer, {w2b, 4}));
+        bonsai::VulkanMatvecRounding round;
+        round.out = {qb, 16};
+        round.norm = {gb, 5 * 4};
+        round.consumer = consumer;
+        bonsai::VulkanMatvecInput in;
+        in.rms_norm = true;
+        in.norm = {gb, 5 * 4};
+        in.eps = eps;
+        in.rounded = true;
+        in.rounded_in = {qb, 16};
+        const bonsai::VulkanStats before = vk_->stats();
+        vk_->begin();
+        vk_->matvec_fused(producer, {w1b, 2}, k1, e, {x1b, 4}, {yb, 3 * 4}, bonsai::VulkanMatvecInput{}, true, &round);
+        vk_->matvec_fused(consumer, {w2b, 4}, e, rows, {yb, 3 * 4}, {zb, 2 * 4}, in);
+        vk_->submit_and_wait();
+        const bonsai::VulkanStats after = vk_->stats();
+        vk_->set_matvec_int_dot(was);
+        vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
+        QCOMPARE(after.rounded_matvecs - before.rounded_matvecs, uint64_t(2));
+        QCOMPARE(after.split_matvecs - before.split_matvecs, uint64_t(target ? 1 : 0));
+
+        // The producer: y = r + W1 . int8(x1), as every integer-dot-product matvec.
+        std::vector<double> step1;
+        const std::vector<double> x1q = int8_blocks(std::vector<double>(x1.begin(), x1.end()), &step1);
+        std::vector<double> y(e), ymag(e);
+        for (uint32_t i = 0; i < e; ++i) {
+            double sum = 0, m = 0, sl = 0;
+            for (uint32_t k = 0; k < k1; ++k) {
+                const double wk = w1f[size_t(i) * k1 + k];
+                sum += wk * x1q[k];
+                m += std::fabs(wk * x1q[k]);
+                sl = std::max(sl, std::fabs(wk) * step1[k]);
+            }
+            y[i] = r[i] + sum;
+            ymag[i] = m + std::fabs(r[i]) + 2 * sl / 2e-5;
+        }
+        QString why;
+        const std::vector<float> yv = read_floats(yb, e, 3);
+        QVERIFY2(close_all(yv, y, ymag, 2e-5, 1e-5, &why), qPrintable("producer: " + why));
+        // The consumer, from the producer's y as the device computed it (so that only the rounding path is
+        // under test): z = W2 . int8(y * inv * g).
+        double ss = 0;
+        for (float v : yv) ss += double(v) * v;
+        const double inv = 1.0 / std::sqrt(ss / e + eps);
+        std::vector<double> xin(e), step;
+        for (uint32_t i = 0; i < e; ++i) xin[i] = double(yv[i]) * inv * g[i];
+        xin = int8_blocks(xin, &step);
+        std::vector<double> want(rows), mag(rows);
+        for (uint32_t o = 0; o < rows; ++o) {
+            double sum = 0, m = 0, sl = 0;
+            for (uint32_t k = 0; k < e; ++k) {
+                const double wk = w2f[size_t(o) * e + k];
+                sum += wk * xin[k];
+                m += std::fabs(wk * xin[k]);
+                sl = std::max(sl, std::fabs(wk) * step[k]);
+            }
+            want[o] = sum;
+            mag[o] = m + 2 * sl / 2e-5;
+        }
+        QVERIFY2(close_all(read_floats(zb, rows, 2), want, mag, 2e-5, 1e-5, &why), qPrintable("consumer: " + why));
+    }
+
+    // What a rounded input or output cannot be: refused with an error, nothing recorded.
+    void matvecRoundedRefused() {
+        if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
+        const bool was = vk_->uses_matvec_int_dot();
+        vk_->set_matvec_int_dot(true);
+        VulkanBuffer buf = vk_->create_buffer(1 << 20, bonsai::VulkanMemory::DeviceLocal);
+        const bonsai::VulkanRef ref{buf, 0};
+        QVERIFY(!vk_->rounding_ok(TensorType::I2_S, ref, 256, TensorType::Q2_0, ref));   // I2_S rounds per row
+        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 256, TensorType::I2_S, ref));
+        QVERIFY(!vk_->rounding_ok(TensorType::F16, ref, 256, TensorType::Q2_0, ref));    // no integer dot product
+        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 100, TensorType::Q2_0, ref));   // not whole blocks of 32
+        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 8192, TensorType::Q2_0, ref));  // more than one chunk
+        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, {buf, 1}, 256, TensorType::Q2_0, ref));  // odd offset
+        bonsai::VulkanMatvecRounding round;
+        round.out = ref;
+        round.norm = ref;
+        round.consumer = TensorType::Q2_0;
+        bonsai::VulkanMatvecInput in;
+        in.rounded = true;
+        in.rounded_in = ref;
+        vk_->begin();
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 8192, 64, ref, ref, in));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 64, ref, ref, in, false, &round));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 100, ref, ref, {}, false, &round));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::F16, ref, 256, 64, ref, ref, {}, false, &round));
+        round.consumer = TensorType::I2_S;
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 64, ref, ref, {}, false, &round));
+        vk_->submit_and_wait();
+        vk_->set_matvec_int_dot(was);
+    }
+
     // Which devices get integer dot products by default: those whose driver calls them accelerated
     // (Options::int_dot 2); 0 turns them off, 1 on wherever they exist; turning them on without them throws.
     void intDotSelection() {

@@ -172,8 +172,14 @@ void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(rows) + 3) / 4);
 }
 
+bool VulkanBackend::rounding_ok(TensorType t, VulkanRef w, uint32_t rows, TensorType consumer, VulkanRef cw) const {
+    const uint32_t mode = impl_->matvec_int_dot;
+    return dp_usable(t, mode, w) && t != TensorType::I2_S && dp_usable(consumer, mode, cw) &&
+           consumer != TensorType::I2_S && rows % 32 == 0 && rows > 0 && rows <= 4096;
+}
+
 void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
-                                 const VulkanMatvecInput& in, bool accumulate) {
+                                 const VulkanMatvecInput& in, bool accumulate, const VulkanMatvecRounding* round) {
     const char* op = "matvec";
     impl_->require_recording(op);
     // Integer dot products (matvec_dp.comp: 8 teams of 2, 4 or 8 rows per workgroup).
@@ -185,21 +191,48 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
         float eps;
-        uint32_t slice_words, splits;
+        uint32_t slice_words, splits, q_off, q_order;
     } pc{};
     WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
     pc.row_stride = wa.row_stride;
     pc.ne0 = ne0;
     pc.rows = rows;
-    pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * (in.swiglu ? 2 : 1)), 4);
+    // A rounded input replaces x (which is then not read; x_off stays 0).
+    if (!in.rounded) pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * (in.swiglu ? 2 : 1)), 4);
     pc.y_off = index_of(op, "y", y, floats(rows), 4);
     pc.mode = (accumulate ? 1u : 0u) | (in.rms_norm ? 2u : 0u) | (in.swiglu ? 4u : 0u);
-    if (in.rms_norm) pc.nw_off = index_of(op, "norm", in.norm, floats(ne0), 4);
+    if (in.rms_norm && !in.rounded) pc.nw_off = index_of(op, "norm", in.norm, floats(ne0), 4);
     pc.eps = in.eps;
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant: 4 or 8). Without a norm
     // its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
-    const VulkanBuffer* nb = in.rms_norm ? in.norm.buffer : x.buffer;
+    const VulkanBuffer* nb = in.rms_norm && !in.rounded ? in.norm.buffer : x.buffer;
+    // Rounded input / output (matvec_dp.comp's binding 5; x where neither is used).
+    const VulkanBuffer* qb = x.buffer;
+    if (in.rounded || round) {
+        if (!dp_usable(t, impl_->matvec_int_dot, w) || t == TensorType::I2_S)
+            fail(op, std::string("no rounded input or output for type ") + tensor_type_name(t));
+        if (in.rounded && round) fail(op, "a rounded input and a rounded output in one matvec");
+    }
+    if (in.rounded) {
+        if (in.swiglu || ne0 % 32 != 0 || ne0 > 4096) fail(op, "a rounded input needs ne0 a multiple of 32, at most 4096, no SwiGLU");
+        pc.mode |= 8u;
+        pc.q_off = index_of(op, "rounded input", in.rounded_in, rounded_bytes(ne0), 4);
+        qb = in.rounded_in.buffer;
+    }
+    if (round) {
+        if (in.rms_norm || rows % 32 != 0) fail(op, "a rounded output needs rows a multiple of 32 and no rms_norm input");
+        if (!dp_type(round->consumer, impl_->matvec_int_dot) || round->consumer == TensorType::I2_S)
+            fail(op, std::string("no rounded input for type ") + tensor_type_name(round->consumer));
+        pc.mode |= 16u;
+        pc.q_off = index_of(op, "rounded output", round->out, rounded_bytes(rows), 4);
+        pc.nw_off = index_of(op, "next norm", round->norm, floats(rows), 4);
+        pc.q_order = round->consumer == TensorType::Q1_0                                            ? 1u
+                     : round->consumer == TensorType::Q2_0 || round->consumer == TensorType::PQ2_0 ? 2u
+                                                                                                   : 0u;
+        qb = round->out.buffer;
+        nb = round->norm.buffer;
+    }
     // (I2_S passes are two 128-weight blocks: rows of whole passes only.)
     uint32_t lut = !dp && wa.base % 2 == 0 && wa.row_stride % 2 == 0 && (t != TensorType::I2_S || ne0 % 256 == 0)
                        ? impl_->matvec_lut_rows : 0;
@@ -210,7 +243,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // devices that offer less.
     uint32_t passes = impl_->matvec_lut_passes;
     while (passes > 1 && 8192u * passes > impl_->limits.maxComputeSharedMemorySize) passes /= 2;
-    const uint32_t dp_rows = dp ? matvec_dp_rows_per_team(ne0, rows) : 4;
+    // A rounded output needs whole blocks of 32 rows per workgroup: at least 4 rows per team.
+    const uint32_t dp_rows = dp ? std::max<uint32_t>(matvec_dp_rows_per_team(ne0, rows), round ? 4 : 0) : 4;
     // Half units (64 weights) where a row has fewer 128-weight units than a team has lanes (2048 wide). H100,
     // PQ2_0: 2048 x 12288 12.5 -> 10.5 us, 2048 x 151936 84.7 -> 59.1 us; 1.7B decode 514-517 -> 546-556
     // tok/s (the table matvec: 476-479).
@@ -223,6 +257,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     const uint64_t row_blocks = (uint64_t(rows) + rows_per_wg - 1) / rows_per_wg;
     if (lut) ++impl_->stats.lut_matvecs;
     if (dp) ++impl_->stats.int_dot_matvecs;
+    if (in.rounded || round) ++impl_->stats.rounded_matvecs;
     const MatvecSplit sp = dp ? matvec_split(4096, 16, ne0, rows, rows_per_wg, impl_->matvec_wg_target)
                               : matvec_split(2048, t == TensorType::Q1_0 ? 32 : 16, ne0, rows, rows_per_wg,
                                              impl_->matvec_wg_target);
@@ -232,10 +267,17 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
         impl_->ensure_splitk();
         ++impl_->stats.split_matvecs;
         impl_->profile_tag = "split";
-        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk}, &pc, sizeof pc, row_blocks,
-                        sp.splits);
-    } else {
+        if (dp) {
+            impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk, qb}, &pc, sizeof pc,
+                            row_blocks, sp.splits);
+        } else {
+            impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk}, &pc, sizeof pc, row_blocks,
+                            sp.splits);
+        }
+    } else if (dp) {
         // Binding 4 (split-K scratch) is never touched without a split: bind x there.
+        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, x.buffer, qb}, &pc, sizeof pc, row_blocks);
+    } else {
         impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, x.buffer}, &pc, sizeof pc, row_blocks);
     }
 }

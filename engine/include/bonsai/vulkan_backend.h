@@ -162,6 +162,21 @@ struct VulkanMatvecInput {
     VulkanRef norm;         // ne0 floats of norm weights (rms_norm only)
     float eps = 1e-6f;
     bool swiglu = false;    // x[k] <- silu(x[k]) * x[ne0 + k]: x holds 2 * ne0 floats (gate, then up)
+    // The input as the matvec that produced it rounded it (VulkanMatvecRounding), read from `rounded_in`
+    // instead of x: x is not read, and with rms_norm the producer already applied the norm's weights
+    // (`norm` is not read; only the norm's scale is, from the producer's sums of squares).
+    bool rounded = false;
+    VulkanRef rounded_in;
+};
+
+// matvec_fused's output rounded to int8 for the next matvec (decode steps; matvec_dp.comp): the matvec
+// that produces a vector writes, besides y, the int8 form of y * norm per 32 values with the sums the next
+// matvec needs, so that its workgroups copy the ready words instead of each rounding the floats again.
+// See rounding_ok() for when it applies; the next matvec reads it with VulkanMatvecInput::rounded.
+struct VulkanMatvecRounding {
+    VulkanRef out;                          // rounded_bytes(rows) bytes, 4-aligned
+    VulkanRef norm;                         // the next rms_norm's weights: rows floats
+    TensorType consumer = TensorType::F32;  // the next matvec's type (the order it stages x in)
 };
 
 // qkv_post: what follows the q/k/v projections of n_tokens tokens (one fused dispatch).
@@ -194,6 +209,7 @@ struct VulkanStats {
     uint64_t lut_matvecs = 0;                // Q1_0 / Q2_0 matvec dispatches recorded with the table variant (set_matvec_lut)
     uint64_t tiled_attentions = 0;           // prompt attention dispatches recorded with the tiled shader
     uint64_t int_dot_matvecs = 0;            // matvec dispatches recorded with integer dot products (matvec_dp.comp)
+    uint64_t rounded_matvecs = 0;            // of those, with a rounded input or output (VulkanMatvecRounding)
 };
 
 class VulkanBackend {
@@ -327,8 +343,17 @@ public:
     // matvec of a transformed input (see VulkanMatvecInput); throws for other types (while integer dot
     // products are on, uses_matvec_int_dot(), Q8_0 and Q4_0 at even byte offsets are accepted too). y
     // must not overlap x (or the norm weights).
+    // With `round`, the output is also rounded for the next matvec (VulkanMatvecRounding); not together
+    // with in.rms_norm or in.rounded.
     void matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
-                      const VulkanMatvecInput& in, bool accumulate = false);
+                      const VulkanMatvecInput& in, bool accumulate = false, const VulkanMatvecRounding* round = nullptr);
+    // Whether a matvec of type t (weights at w, `rows` outputs) can round its output for a matvec of type
+    // `consumer` (weights at cw) whose whole input it is: both run the integer-dot-product matvec (not
+    // I2_S), rows is a multiple of 32 and at most 4096 (the consumer stages its input in one chunk).
+    bool rounding_ok(TensorType t, VulkanRef w, uint32_t rows, TensorType consumer, VulkanRef cw) const;
+    // Bytes of a rounded vector of n values (n a multiple of 32): n int8 values, n/32 scales, n/16 sums
+    // of q, n/32 sums of squares.
+    static uint64_t rounded_bytes(uint32_t n) { return uint64_t(n) / 8 * 3 * 4; }
     // Y[c][r] = sum_k W[r][k] * X[c][k] for c < ncols (columns = tokens, each contiguous): X is ncols
     // x ne0 floats, Y is ncols x rows floats.
     void matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,

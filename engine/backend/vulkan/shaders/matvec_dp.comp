@@ -22,6 +22,19 @@
 // each reading its own unit's words, hit 32 different banks.
 //
 // Split-K (pc.splits > 1) as in matvec_w.comp, with slices of whole XC chunks.
+//
+// Rounded by the producer (binding 5, decode steps; VulkanMatvecRounding): instead of every workgroup of
+// every matvec rounding its float input, the matvec that produces a vector can round it once (mode bit
+// 4), and the next matvec copies the ready words (mode bit 3). The producer's workgroups own whole blocks
+// of 32 rows (RPW a multiple of 32), so each rounds its final values y (after the residual add and the
+// split-K merge) times the next rms_norm's weights g (binding 3): scale d = max|y g| / 127 and q = round(y
+// g / d) per 32, with the consumer's element order (pc.q_order), plus the sums of q per 16 and of y^2 per
+// 32. The norm's inv = 1 / sqrt(mean(y^2) + eps) is not known to any one workgroup; it does not change
+// the rounding (q of y g inv with scale d inv is q of y g with scale d), so the consumer sums the
+// partials and multiplies the scales by inv. Layout of a rounded vector of n values at pc.q_off (words):
+// [0, n/4) the int8 words (word 8b + k holds elements 32b + xelem(k, 0..3)), then n/32 scales (float
+// bits), n/16 sums of q, n/32 sums of y^2 (float bits): 3n/8 words.
+// The consumer takes its whole row in one chunk (ne0 <= XC, no split-K).
 #define WG 256
 #define TEAMS 8u
 #ifndef R_PER_TEAM
@@ -148,6 +161,14 @@ uint xelem(uint k, uint b) {
 #endif
 }
 
+// xelem for the element order `order` of another type (a producer rounds for its consumer): 1 Q1_0,
+// 2 Q2_0 / PQ2_0, 0 the natural order of the others.
+uint xelem_of(uint order, uint k, uint b) {
+    if (order == 1u) return k + 8u * b;
+    if (order == 2u) return 16u * (k / 4u) + (k % 4u) + 4u * b;
+    return 4u * k + b;
+}
+
 // Shared memory: the chunk's x words (swizzled), the scale and the partial sums of q per block, and
 // scratch (per-thread max |x| while quantizing; the partial row sums of the final reduction).
 shared uint xq[XC / 4u];
@@ -155,10 +176,13 @@ shared float xd[XC / 32u];
 shared int qp[WG];
 shared float scr[WG * R_PER_TEAM];
 shared uint last_sh;  // split-K: this workgroup finished its row block last
+shared float fin[RPW];  // mode bit 4: the row block's final values (ROW_FINAL)
 #define RED scr
 #define LAST_SET(v) last_sh = (v) ? 1u : 0u
 #define LAST_IS_SET (last_sh != 0u)
+#define ROW_FINAL(i, v) fin[i] = v
 #include "matvec_io.glsl"
+layout(std430, binding = 5) buffer Qxb { uint qxw[]; };  // the rounded vector (mode bits 3, 4)
 // Word i of the chunk is stored at sw(i): consecutive units' words differ in their low bits.
 uint sw(uint i) { return i ^ ((i >> 5u) & 31u); }
 
@@ -300,6 +324,58 @@ float unit_dot(uint cw[NW], uint xw[XW], int qs[NXB], float dx[NXB]) {
 }
 #endif
 
+// Mode bit 4: rounds the final values of row block rb (fin, RPW rows) times the next norm's weights into
+// the rounded vector at pc.q_off (layout at the top). Uniform control flow.
+void round_rows(uint rb) {
+    uint tid = gl_LocalInvocationID.x;
+    uint nw = pc.rows / 4u, nb = pc.rows / 32u;
+    uint row = rb * RPW + tid;
+    bool ok = tid < RPW && row < pc.rows;
+    float y = ok ? fin[tid] : 0.0;
+    float v = ok ? y * nv[pc.nw_off + row] : 0.0;
+    scr[tid] = abs(v);  // scr, qp: free once finish_rows is done
+    scr[WG + tid] = y * y;
+    barrier();
+    float am = 0.0;
+    if (tid < RPW) {
+        [[unroll]] for (uint i = 0u; i < 32u; ++i) am = max(am, scr[(tid & ~31u) + i]);
+    }
+    float id = am > 0.0 ? 127.0 / am : 0.0;
+    qp[tid] = clamp(int(round(v * id)), -127, 127);
+    barrier();
+    uint b0 = rb * (RPW / 32u);  // the row block's first block
+    if (tid < RPW / 4u) {
+        // Word k of block bl: elements xelem(k, c) of the consumer's order.
+        uint bl = tid / 8u, k = tid % 8u;
+        if (b0 + bl < nb) {
+            uint w = 0u;
+            [[unroll]] for (uint c = 0u; c < 4u; ++c) w |= uint(qp[32u * bl + xelem_of(pc.q_order, k, c)] & 255) << (8u * c);
+            qxw[pc.q_off + 8u * (b0 + bl) + k] = w;
+        }
+    } else if (tid >= 64u && tid < 64u + RPW / 16u) {
+        // Sum of q over words 4h .. 4h + 3 of block bl (what one consumer thread stages).
+        uint hh = tid - 64u, bl = hh / 2u, h = hh % 2u;
+        if (b0 + bl < nb) {
+            int sq = 0;
+            [[unroll]] for (uint k = 4u * h; k < 4u * h + 4u; ++k)
+                [[unroll]] for (uint c = 0u; c < 4u; ++c) sq += qp[32u * bl + xelem_of(pc.q_order, k, c)];
+            qxw[pc.q_off + nw + nb + 2u * (b0 + bl) + h] = uint(sq);
+        }
+    } else if (tid >= 128u && tid < 128u + RPW / 32u) {
+        // Block bl's scale and sum of y^2.
+        uint bl = tid - 128u;
+        if (b0 + bl < nb) {
+            float m = 0.0, ss = 0.0;
+            for (uint i = 0u; i < 32u; ++i) {
+                m = max(m, scr[32u * bl + i]);
+                ss += scr[WG + 32u * bl + i];
+            }
+            qxw[pc.q_off + nw + b0 + bl] = floatBitsToUint(m / 127.0);
+            qxw[pc.q_off + nw + nb + nb * 2u + b0 + bl] = floatBitsToUint(ss);
+        }
+    }
+}
+
 void main() {
     uint tid = gl_LocalInvocationID.x;
     uint team = tid / 32u, lane = tid % 32u;
@@ -312,8 +388,9 @@ void main() {
     float acc[R_PER_TEAM];
     [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] = 0.0;
     bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
+    bool from_rounded = (pc.mode & 8u) != 0u, round_out = (pc.mode & 16u) != 0u;
     float inv = 1.0;
-    if (do_norm) {  // uniform branch
+    if (do_norm && !from_rounded) {  // uniform branch
         float ss = 0.0;
         for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
         inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
@@ -332,6 +409,21 @@ void main() {
 #endif
     for (uint k0 = kb; k0 < ke; k0 += XC) {
         uint kn = min(XC, ke - k0);  // a multiple of U
+        if (from_rounded) {  // uniform: the whole row is one chunk (the host checks)
+            // Thread t stages words 4t .. 4t + 3 and their sum of q, as the rounding below would.
+            uint nw = kn / 4u, nb = kn / 32u;
+            [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+                uint i = 4u * tid + j;
+                if (i < nw) xq[sw(i)] = qxw[pc.q_off + i];
+            }
+            qp[tid] = tid < kn / 16u ? int(qxw[pc.q_off + nw + nb + tid]) : 0;
+            if (do_norm) {
+                float part = tid < nb ? uintBitsToFloat(qxw[pc.q_off + nw + 3u * nb + tid]) : 0.0;
+                inv = inversesqrt(wg_sum(part) / float(pc.ne0) + pc.eps);
+            }
+            if (tid < nb) xd[tid] = uintBitsToFloat(qxw[pc.q_off + nw + tid]) * inv;
+            barrier();
+        } else {
         // Quantize: thread t takes x words 4t .. 4t + 3 (16 elements of block t / 2).
         float v[16];
         float am = 0.0;
@@ -369,6 +461,7 @@ void main() {
         qp[tid] = qsum;
         if ((tid & 1u) == 0u) xd[blk] = am / 127.0;
         barrier();
+        }
         uint nu = kn / U;
         uint u0 = k0 / U;  // the chunk's first unit in the row
         for (uint u = lane; u < nu; u += 32u) {
@@ -401,4 +494,8 @@ void main() {
     }
 
     finish_rows(acc, row0, rb, slice);
+    if (round_out) {  // uniform
+        barrier();  // fin is complete
+        if (!split || LAST_IS_SET) round_rows(rb);  // the workgroup that stored the rows' final values
+    }
 }

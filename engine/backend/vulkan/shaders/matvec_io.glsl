@@ -16,12 +16,21 @@ layout(push_constant) uniform PC {
     uint rows;
     uint x_off;       // floats
     uint y_off;       // floats
-    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input
+    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input; matvec_dp:
+                      // bit 3: input rounded by its producer, bit 4: round the output (see matvec_dp.comp)
     uint nw_off;      // floats: norm weights (mode bit 1)
     float eps;        // rms_norm epsilon (mode bit 1)
     uint slice_words; // a row's K slice (matvec_w: words of codes; matvec_dp: 16 elements), all when splits == 1
     uint splits;      // K slices (workgroup rows in y); 1: no split-K
+    uint q_off;       // matvec_dp, mode bits 3 / 4: the rounded vector at binding 5 (words)
+    uint q_order;     // matvec_dp, mode bit 4: element order of the consumer's x words (xelem_of)
 } pc;
+
+// ROW_FINAL(i, v), when the includer defines it, sees the final value v of the workgroup's row i (0 ..
+// RPW - 1) as it is stored into y (after the residual add and the split-K merge).
+#ifndef ROW_FINAL
+#define ROW_FINAL(i, v)
+#endif
 
 // The sum of one row (of one K slice): into y, or into the split-K partials.
 void store_row(uint row, uint slice, float s) {
@@ -30,7 +39,9 @@ void store_row(uint row, uint slice, float s) {
         return;
     }
     uint yi = pc.y_off + row;
-    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+    float v = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+    yv[yi] = v;
+    ROW_FINAL(row % RPW, v);
 }
 
 // The end of main(): acc[r] is this lane's part of row row0 + r (of K slice `slice`, row block rb).
@@ -73,7 +84,9 @@ void finish_rows(float acc[R_PER_TEAM], uint row0, uint rb, uint slice) {
                     float s = 0.0;
                     for (uint q = 0u; q < pc.splits; ++q) s += part[SPLIT_CNT + q * pc.rows + row];
                     uint yi = pc.y_off + row;
-                    yv[yi] = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+                    float v = (pc.mode & 1u) != 0u ? yv[yi] + s : s;
+                    yv[yi] = v;
+                    ROW_FINAL(tid, v);
                 }
             }
             if (tid == 0u) cnt[rb] = 0u;
