@@ -207,7 +207,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant: 4 or 8). Without a norm
     // its binding 3 gets x (never read). The table variant reads 16-bit halves: even offsets only.
     const VulkanBuffer* nb = in.rms_norm && !in.rounded ? in.norm.buffer : x.buffer;
-    // Rounded input / output (matvec_dp.comp's binding 5; x where neither is used).
+    // Rounded input / output (binding 5 of matvec_dp.comp's ROUNDED_IN / ROUNDED_OUT variants).
     const VulkanBuffer* qb = x.buffer;
     if (in.rounded || round) {
         if (!dp_usable(t, impl_->matvec_int_dot, w) || t == TensorType::I2_S)
@@ -216,7 +216,6 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     }
     if (in.rounded) {
         if (in.swiglu || ne0 % 32 != 0 || ne0 > 4096) fail(op, "a rounded input needs ne0 a multiple of 32, at most 4096, no SwiGLU");
-        pc.mode |= 8u;
         pc.q_off = index_of(op, "rounded input", in.rounded_in, rounded_bytes(ne0), 4);
         qb = in.rounded_in.buffer;
     }
@@ -224,7 +223,6 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
         if (in.rms_norm || rows % 32 != 0) fail(op, "a rounded output needs rows a multiple of 32 and no rms_norm input");
         if (!dp_type(round->consumer, impl_->matvec_int_dot) || round->consumer == TensorType::I2_S)
             fail(op, std::string("no rounded input for type ") + tensor_type_name(round->consumer));
-        pc.mode |= 16u;
         pc.q_off = index_of(op, "rounded output", round->out, rounded_bytes(rows), 4);
         pc.nw_off = index_of(op, "next norm", round->norm, floats(rows), 4);
         pc.q_order = round->consumer == TensorType::Q1_0                                            ? 1u
@@ -250,7 +248,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // tok/s (the table matvec: 476-479).
     const bool dp_half =
         dp && (t == TensorType::Q1_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0) && ne0 < 32 * 128;
-    std::string shader = dp    ? std::string(dp_half ? "matvec_dph" : "matvec_dp") + std::to_string(dp_rows) + "_" + type_suffix(t)
+    std::string shader = dp    ? std::string(dp_half ? "matvec_dph" : "matvec_dp") + (in.rounded ? "i" : round ? "o" : "") +
+                                  std::to_string(dp_rows) + "_" + type_suffix(t)
                          : lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_" + type_suffix(t)
                                : std::string("matvec_w_") + type_suffix(t);
     const uint32_t rows_per_wg = 8 * (lut ? lut : dp ? dp_rows : 4);
@@ -267,14 +266,14 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
         impl_->ensure_splitk();
         ++impl_->stats.split_matvecs;
         impl_->profile_tag = "split";
-        if (dp) {
+        if (in.rounded || round) {
             impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk, qb}, &pc, sizeof pc,
                             row_blocks, sp.splits);
         } else {
             impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk}, &pc, sizeof pc, row_blocks,
                             sp.splits);
         }
-    } else if (dp) {
+    } else if (in.rounded || round) {
         // Binding 4 (split-K scratch) is never touched without a split: bind x there.
         impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, x.buffer, qb}, &pc, sizeof pc, row_blocks);
     } else {

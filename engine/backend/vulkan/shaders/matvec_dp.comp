@@ -24,8 +24,9 @@
 // Split-K (pc.splits > 1) as in matvec_w.comp, with slices of whole XC chunks.
 //
 // Rounded by the producer (binding 5, decode steps; VulkanMatvecRounding): instead of every workgroup of
-// every matvec rounding its float input, the matvec that produces a vector can round it once (mode bit
-// 4), and the next matvec copies the ready words (mode bit 3). The producer's workgroups own whole blocks
+// every matvec rounding its float input, the matvec that produces a vector can round it once (variant
+// ROUNDED_OUT), and the next matvec copies the ready words (ROUNDED_IN). Separate modules, so that the
+// plain one carries none of this code (registers). The producer's workgroups own whole blocks
 // of 32 rows (RPW a multiple of 32), so each rounds its final values y (after the residual add and the
 // split-K merge) times the next rms_norm's weights g (binding 3): scale d = max|y g| / 127 and q = round(y
 // g / d) per 32, with the consumer's element order (pc.q_order), plus the sums of q per 16 and of y^2 per
@@ -176,13 +177,17 @@ shared float xd[XC / 32u];
 shared int qp[WG];
 shared float scr[WG * R_PER_TEAM];
 shared uint last_sh;  // split-K: this workgroup finished its row block last
-shared float fin[RPW];  // mode bit 4: the row block's final values (ROW_FINAL)
 #define RED scr
 #define LAST_SET(v) last_sh = (v) ? 1u : 0u
 #define LAST_IS_SET (last_sh != 0u)
+#if defined(ROUNDED_OUT)
+shared float fin[RPW];  // the row block's final values (ROW_FINAL)
 #define ROW_FINAL(i, v) fin[i] = v
+#endif
 #include "matvec_io.glsl"
-layout(std430, binding = 5) buffer Qxb { uint qxw[]; };  // the rounded vector (mode bits 3, 4)
+#if defined(ROUNDED_IN) || defined(ROUNDED_OUT)
+layout(std430, binding = 5) buffer Qxb { uint qxw[]; };  // the rounded vector
+#endif
 // Word i of the chunk is stored at sw(i): consecutive units' words differ in their low bits.
 uint sw(uint i) { return i ^ ((i >> 5u) & 31u); }
 
@@ -324,7 +329,8 @@ float unit_dot(uint cw[NW], uint xw[XW], int qs[NXB], float dx[NXB]) {
 }
 #endif
 
-// Mode bit 4: rounds the final values of row block rb (fin, RPW rows) times the next norm's weights into
+#if defined(ROUNDED_OUT)
+// Rounds the final values of row block rb (fin, RPW rows) times the next norm's weights into
 // the rounded vector at pc.q_off (layout at the top). Uniform control flow.
 void round_rows(uint rb) {
     uint tid = gl_LocalInvocationID.x;
@@ -375,6 +381,7 @@ void round_rows(uint rb) {
         }
     }
 }
+#endif
 
 void main() {
     uint tid = gl_LocalInvocationID.x;
@@ -388,13 +395,14 @@ void main() {
     float acc[R_PER_TEAM];
     [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] = 0.0;
     bool do_norm = (pc.mode & 2u) != 0u, do_swiglu = (pc.mode & 4u) != 0u;
-    bool from_rounded = (pc.mode & 8u) != 0u, round_out = (pc.mode & 16u) != 0u;
     float inv = 1.0;
-    if (do_norm && !from_rounded) {  // uniform branch
+#if !defined(ROUNDED_IN)
+    if (do_norm) {  // uniform branch
         float ss = 0.0;
         for (uint k = tid; k < pc.ne0; k += WG) { float v = xv[pc.x_off + k]; ss += v * v; }
         inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
     }
+#endif
 #if defined(TYPE_I2_S)
     {
         uint o = (pc.w_base + pc.rows * pc.row_stride) >> 1u;  // the scale, 2-aligned
@@ -409,7 +417,8 @@ void main() {
 #endif
     for (uint k0 = kb; k0 < ke; k0 += XC) {
         uint kn = min(XC, ke - k0);  // a multiple of U
-        if (from_rounded) {  // uniform: the whole row is one chunk (the host checks)
+#if defined(ROUNDED_IN)
+        {  // the whole row is one chunk (the host checks)
             // Thread t stages words 4t .. 4t + 3 and their sum of q, as the rounding below would.
             uint nw = kn / 4u, nb = kn / 32u;
             [[unroll]] for (uint j = 0u; j < 4u; ++j) {
@@ -423,7 +432,8 @@ void main() {
             }
             if (tid < nb) xd[tid] = uintBitsToFloat(qxw[pc.q_off + nw + tid]) * inv;
             barrier();
-        } else {
+        }
+#else
         // Quantize: thread t takes x words 4t .. 4t + 3 (16 elements of block t / 2).
         float v[16];
         float am = 0.0;
@@ -461,7 +471,7 @@ void main() {
         qp[tid] = qsum;
         if ((tid & 1u) == 0u) xd[blk] = am / 127.0;
         barrier();
-        }
+#endif
         uint nu = kn / U;
         uint u0 = k0 / U;  // the chunk's first unit in the row
         for (uint u = lane; u < nu; u += 32u) {
@@ -494,8 +504,8 @@ void main() {
     }
 
     finish_rows(acc, row0, rb, slice);
-    if (round_out) {  // uniform
-        barrier();  // fin is complete
-        if (!split || LAST_IS_SET) round_rows(rb);  // the workgroup that stored the rows' final values
-    }
+#if defined(ROUNDED_OUT)
+    barrier();  // fin is complete
+    if (!split || LAST_IS_SET) round_rows(rb);  // the workgroup that stored the rows' final values
+#endif
 }

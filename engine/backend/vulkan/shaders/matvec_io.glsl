@@ -16,14 +16,13 @@ layout(push_constant) uniform PC {
     uint rows;
     uint x_off;       // floats
     uint y_off;       // floats
-    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input; matvec_dp:
-                      // bit 3: input rounded by its producer, bit 4: round the output (see matvec_dp.comp)
+    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input
     uint nw_off;      // floats: norm weights (mode bit 1)
     float eps;        // rms_norm epsilon (mode bit 1)
     uint slice_words; // a row's K slice (matvec_w: words of codes; matvec_dp: 16 elements), all when splits == 1
     uint splits;      // K slices (workgroup rows in y); 1: no split-K
-    uint q_off;       // matvec_dp, mode bits 3 / 4: the rounded vector at binding 5 (words)
-    uint q_order;     // matvec_dp, mode bit 4: element order of the consumer's x words (xelem_of)
+    uint q_off;       // matvec_dp ROUNDED_IN / ROUNDED_OUT: the rounded vector at binding 5 (words)
+    uint q_order;     // matvec_dp ROUNDED_OUT: element order of the consumer's x words (xelem_of)
 } pc;
 
 // ROW_FINAL(i, v), when the includer defines it, sees the final value v of the workgroup's row i (0 ..
