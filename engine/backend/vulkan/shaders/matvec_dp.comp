@@ -330,26 +330,47 @@ float unit_dot(uint cw[NW], uint xw[XW], int qs[NXB], float dx[NXB]) {
 #endif
 
 #if defined(ROUNDED_OUT)
-// Rounds the final values of row block rb (fin, RPW rows) times the next norm's weights into
-// the rounded vector at pc.q_off (layout at the top). Uniform control flow.
+// Rounds the final values of row block rb (fin, RPW rows) times the next norm's weights into the rounded
+// vector at pc.q_off (layout at the top). Uniform control flow. With 32-wide subgroups (NVIDIA), thread t
+// < RPW holds row t and its subgroup is exactly its block of 32, so a block's max and sum of squares are
+// one subgroup operation each (the producer's epilogue is on the decode step's critical path); other
+// subgroup sizes reduce through shared memory.
 void round_rows(uint rb) {
     uint tid = gl_LocalInvocationID.x;
     uint nw = pc.rows / 4u, nb = pc.rows / 32u;
     uint row = rb * RPW + tid;
+    uint b0 = rb * (RPW / 32u);  // the row block's first block
     bool ok = tid < RPW && row < pc.rows;
     float y = ok ? fin[tid] : 0.0;
     float v = ok ? y * nv[pc.nw_off + row] : 0.0;
-    scr[tid] = abs(v);  // scr, qp: free once finish_rows is done
-    scr[WG + tid] = y * y;
-    barrier();
+    bool sg32 = gl_SubgroupSize == 32u;
     float am = 0.0;
-    if (tid < RPW) {
-        [[unroll]] for (uint i = 0u; i < 32u; ++i) am = max(am, scr[(tid & ~31u) + i]);
+    if (sg32) {
+        am = subgroupMax(abs(v));
+        float ss = subgroupAdd(y * y);
+        if (tid < RPW && tid % 32u == 0u && b0 + tid / 32u < nb) {
+            qxw[pc.q_off + nw + b0 + tid / 32u] = floatBitsToUint(am / 127.0);
+            qxw[pc.q_off + nw + 3u * nb + b0 + tid / 32u] = floatBitsToUint(ss);
+        }
+    } else {
+        scr[tid] = abs(v);  // scr, qp: free once finish_rows is done
+        scr[WG + tid] = y * y;
+    }
+    barrier();
+    if (!sg32) {
+        if (tid < RPW) {
+            [[unroll]] for (uint i = 0u; i < 32u; ++i) am = max(am, scr[(tid & ~31u) + i]);
+        }
+        if (tid < RPW && tid % 32u == 0u && b0 + tid / 32u < nb) {
+            float ss = 0.0;
+            [[unroll]] for (uint i = 0u; i < 32u; ++i) ss += scr[WG + tid + i];
+            qxw[pc.q_off + nw + b0 + tid / 32u] = floatBitsToUint(am / 127.0);
+            qxw[pc.q_off + nw + 3u * nb + b0 + tid / 32u] = floatBitsToUint(ss);
+        }
     }
     float id = am > 0.0 ? 127.0 / am : 0.0;
     qp[tid] = clamp(int(round(v * id)), -127, 127);
     barrier();
-    uint b0 = rb * (RPW / 32u);  // the row block's first block
     if (tid < RPW / 4u) {
         // Word k of block bl: elements xelem(k, c) of the consumer's order.
         uint bl = tid / 8u, k = tid % 8u;
@@ -363,21 +384,9 @@ void round_rows(uint rb) {
         uint hh = tid - 64u, bl = hh / 2u, h = hh % 2u;
         if (b0 + bl < nb) {
             int sq = 0;
-            [[unroll]] for (uint k = 4u * h; k < 4u * h + 4u; ++k)
-                [[unroll]] for (uint c = 0u; c < 4u; ++c) sq += qp[32u * bl + xelem_of(pc.q_order, k, c)];
+            [[unroll]] for (uint k = 0u; k < 4u; ++k)
+                [[unroll]] for (uint c = 0u; c < 4u; ++c) sq += qp[32u * bl + xelem_of(pc.q_order, 4u * h + k, c)];
             qxw[pc.q_off + nw + nb + 2u * (b0 + bl) + h] = uint(sq);
-        }
-    } else if (tid >= 128u && tid < 128u + RPW / 32u) {
-        // Block bl's scale and sum of y^2.
-        uint bl = tid - 128u;
-        if (b0 + bl < nb) {
-            float m = 0.0, ss = 0.0;
-            for (uint i = 0u; i < 32u; ++i) {
-                m = max(m, scr[32u * bl + i]);
-                ss += scr[WG + 32u * bl + i];
-            }
-            qxw[pc.q_off + nw + b0 + bl] = floatBitsToUint(m / 127.0);
-            qxw[pc.q_off + nw + nb + nb * 2u + b0 + bl] = floatBitsToUint(ss);
         }
     }
 }
