@@ -327,6 +327,44 @@ int ops(const std::string& type) {
         std::printf("  matmul %ux%u x512: %.1f us (%.2f TFLOP/s)\n", sh.n_in, sh.n_out, us2,
                     2.0 * sh.n_in * sh.n_out * 512 / us2 / 1e6);
     }
+    // A decode step's producer -> norm-fused consumer pairs of the 8B shape, each input rounded by the
+    // consumer's workgroups (plain) or once by the producer (VulkanMatvecRounding): output projection ->
+    // gate|up, SwiGLU down projection -> q|k|v. Microseconds per pair.
+    if (vk.uses_matvec_int_dot()) {
+        struct Pair {
+            const char* name;
+            uint32_t p_in, e, c_rows;
+            bool swiglu;
+        };
+        for (const Pair& pr : {Pair{"output -> gate|up", 4096, 4096, 24576, false}, Pair{"down -> q|k|v", 12288, 4096, 6144, true}}) {
+            std::vector<uint8_t> w1 = random_weight(*t, pr.p_in, pr.e, rng), w2 = random_weight(*t, pr.e, pr.c_rows, rng);
+            VulkanBuffer b1 = vk.create_buffer(w1.size(), VulkanMemory::DeviceLocal), b2 = vk.create_buffer(w2.size(), VulkanMemory::DeviceLocal);
+            vk.upload(b1, 0, w1.data(), w1.size());
+            vk.upload(b2, 0, w2.data(), w2.size());
+            if (!vk.rounding_ok(*t, VulkanRef(b1, 0), pr.e, *t, VulkanRef(b2, 0))) continue;
+            VulkanBuffer q = vk.create_buffer(VulkanBackend::rounded_bytes(pr.e), VulkanMemory::DeviceLocal);
+            VulkanMatvecInput pin;
+            pin.swiglu = pr.swiglu;
+            for (int rounded = 0; rounded < 2; ++rounded) {
+                VulkanMatvecInput cin;
+                cin.rms_norm = true;
+                cin.norm = VulkanRef(x, 0);
+                cin.rounded = rounded != 0;
+                cin.rounded_in = VulkanRef(q, 0);
+                VulkanMatvecRounding r;
+                r.out = VulkanRef(q, 0);
+                r.norm = VulkanRef(x, 0);
+                r.consumer = *t;
+                const double us = time_ops(vk, 200, [&] {
+                    vk.matvec_fused(*t, VulkanRef(b1, 0), pr.p_in, pr.e, VulkanRef(x, 1 << 20), VulkanRef(y, 0), pin, true,
+                                    rounded ? &r : nullptr);
+                    vk.matvec_fused(*t, VulkanRef(b2, 0), pr.e, pr.c_rows, VulkanRef(y, 0), VulkanRef(y, 1 << 20), cin);
+                });
+                std::printf("  pair %s (%ux%u, %ux%u), %s: %.2f us\n", pr.name, pr.p_in, pr.e, pr.e, pr.c_rows,
+                            rounded ? "rounded by the producer" : "rounded by each consumer", us);
+            }
+        }
+    }
     return 0;
 }
 
