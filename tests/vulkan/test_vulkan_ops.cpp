@@ -83,6 +83,27 @@ std::vector<double> int8_blocks(const std::vector<double>& x, std::vector<double
     return out;
 }
 
+// want[r] = sum_k w[r][k] x[k] over `rows` rows of n floats, and the magnitude a row's error is judged
+// against (close_all with relative tolerance `rel`): sum |w x|, plus, where x was rounded to int8 steps
+// (step[k] > 0), two steps' worth of slack (the reference's double x and the shader's float x may round
+// to neighbouring steps).
+void int8_reference(const std::vector<float>& w, uint32_t n, uint32_t rows, const std::vector<double>& x,
+                    const std::vector<double>& step, double rel, std::vector<double>* want, std::vector<double>* mag) {
+    want->assign(rows, 0.0);
+    mag->assign(rows, 0.0);
+    for (uint32_t r = 0; r < rows; ++r) {
+        double sum = 0, m = 0, sl = 0;
+        for (uint32_t k = 0; k < n; ++k) {
+            const double p = double(w[size_t(r) * n + k]) * x[k];
+            sum += p;
+            m += std::fabs(p);
+            sl = std::max(sl, std::fabs(double(w[size_t(r) * n + k])) * step[k]);
+        }
+        (*want)[r] = sum;
+        (*mag)[r] = m + 2 * sl / rel;
+    }
+}
+
 }  // namespace
 
 class TestVulkanOps : public QObject {
@@ -272,25 +293,15 @@ class TestVulkanOps : public QObject {
         vk_->begin();
         vk_->matvec_fused(type, {wb, w_off}, ne0, rows, {xb, x_pad * 4}, {yb, y_pad * 4}, in, accumulate);
         vk_->submit_and_wait();
-        std::vector<double> step(ne0, 0.0);
+        std::vector<double> step(ne0, 0.0);  // (no slack without int8)
         if (int8) xin = int8_blocks(xin, &step);
-        std::vector<double> want(rows), mag(rows);
-        for (uint32_t r = 0; r < rows; ++r) {
-            double sum = 0, m = 0, sl = 0;
-            for (uint32_t k = 0; k < ne0; ++k) {
-                const double wk = wf[size_t(r) * ne0 + k];
-                const double p = wk * xin[k];
-                sum += p;
-                m += std::fabs(p);
-                sl = std::max(sl, std::fabs(wk) * step[k]);
-            }
-            want[r] = accumulate ? sum - 7.0 : sum;
-            // int8: the reference's x' (double) and the shader's (float) may round to neighbouring
-            // steps: two steps of slack, folded into the relative bound.
-            mag[r] = int8 ? m + 2 * sl / 2e-5 : m;
-        }
+        const double rel = int8 ? 2e-5 : 1e-4;
+        std::vector<double> want, mag;
+        int8_reference(wf, ne0, rows, xin, step, rel, &want, &mag);
+        if (accumulate)
+            for (double& v : want) v -= 7.0;
         QString why;
-        QVERIFY2(close_all(read_floats(yb, rows, y_pad), want, mag, int8 ? 2e-5 : 1e-4, 1e-5, &why), qPrintable(why));
+        QVERIFY2(close_all(read_floats(yb, rows, y_pad), want, mag, rel, 1e-5, &why), qPrintable(why));
     }
 
     // Columns of the matvec variant tests (after their own): weight byte offset, shape, split-K target,
@@ -839,19 +850,12 @@ private slots:
         QCOMPARE(after.split_matvecs - before.split_matvecs, uint64_t(target ? 1 : 0));
 
         // The producer: y = r + W1 . int8(x1), as every integer-dot-product matvec.
-        std::vector<double> step1;
+        std::vector<double> step1, y, ymag;
         const std::vector<double> x1q = int8_blocks(std::vector<double>(x1.begin(), x1.end()), &step1);
-        std::vector<double> y(e), ymag(e);
+        int8_reference(w1f, k1, e, x1q, step1, 2e-5, &y, &ymag);
         for (uint32_t i = 0; i < e; ++i) {
-            double sum = 0, m = 0, sl = 0;
-            for (uint32_t k = 0; k < k1; ++k) {
-                const double wk = w1f[size_t(i) * k1 + k];
-                sum += wk * x1q[k];
-                m += std::fabs(wk * x1q[k]);
-                sl = std::max(sl, std::fabs(wk) * step1[k]);
-            }
-            y[i] = r[i] + sum;
-            ymag[i] = m + std::fabs(r[i]) + 2 * sl / 2e-5;
+            y[i] += r[i];
+            ymag[i] += std::fabs(r[i]);
         }
         QString why;
         const std::vector<float> yv = read_floats(yb, e, 3);
@@ -864,18 +868,8 @@ private slots:
         std::vector<double> xin(e), step;
         for (uint32_t i = 0; i < e; ++i) xin[i] = double(yv[i]) * inv * g[i];
         xin = int8_blocks(xin, &step);
-        std::vector<double> want(rows), mag(rows);
-        for (uint32_t o = 0; o < rows; ++o) {
-            double sum = 0, m = 0, sl = 0;
-            for (uint32_t k = 0; k < e; ++k) {
-                const double wk = w2f[size_t(o) * e + k];
-                sum += wk * xin[k];
-                m += std::fabs(wk * xin[k]);
-                sl = std::max(sl, std::fabs(wk) * step[k]);
-            }
-            want[o] = sum;
-            mag[o] = m + 2 * sl / 2e-5;
-        }
+        std::vector<double> want, mag;
+        int8_reference(w2f, e, rows, xin, step, 2e-5, &want, &mag);
         QVERIFY2(close_all(read_floats(zb, rows, 2), want, mag, 2e-5, 1e-5, &why), qPrintable("consumer: " + why));
     }
 
