@@ -237,11 +237,12 @@ struct VulkanModel::Impl {
     // The rounding of a residual-stream write for a norm-fused consumer of type `ct` at `cw` whose norm
     // weights start at float `norm_off` of `norms` (nullptr: not possible; see VulkanMatvecRounding).
     std::optional<VulkanMatvecRounding> rounding_for(const DevLinear& producer, VulkanSessionState& s, TensorType ct,
-                                                     VulkanRef cw, uint32_t norm_off) const {
+                                                     VulkanRef cw, uint32_t consumer_rows, uint32_t norm_off) const {
         // Not for TQ1_0: on an H100 the 8B TQ1_0 decode measured 193-194 against 203 tok/s with it (its
         // pairs of matvecs alone gained as the other types' did; Q2_0 gained 10 %, TQ2_0 2-7 %).
         if (!rounded_inputs || producer.has_scale || producer.type == TensorType::TQ1_0 || ct == TensorType::TQ1_0 ||
-            !vk.rounding_ok(producer.type, VulkanRef(*producer.buf, producer.off), producer.n_out, ct, cw))
+            !vk.rounding_ok(producer.type, VulkanRef(*producer.buf, producer.off), producer.n_in, producer.n_out, ct, cw,
+                            consumer_rows))
             return std::nullopt;
         VulkanMatvecRounding r;
         r.out = VulkanRef(s.xr, 0);
@@ -434,7 +435,7 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     const bool o8 = l.attn_sub_norm != k_none && int8_input({&l.wo});
     if (l.attn_sub_norm != k_none) vk.rms_norm(s.att, at(norms, l.attn_sub_norm), s.att, QD, n, eps, o8);
     // One token: the output projection rounds the residual stream for the fused gate|up matvec.
-    const auto o_round = ffn_fused && l.attn_sub_norm == k_none ? rounding_for(l.wo, s, l.gate.type, gu_w, l.ffn_norm)
+    const auto o_round = ffn_fused && l.attn_sub_norm == k_none ? rounding_for(l.wo, s, l.gate.type, gu_w, 2 * F, l.ffn_norm)
                                                                 : std::nullopt;
     if (o_round) {
         vk.matvec_fused(l.wo.type, VulkanRef(*l.wo.buf, l.wo.off), QD, E, s.att, s.x, VulkanMatvecInput{}, true, &*o_round);
@@ -453,9 +454,9 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         std::optional<VulkanMatvecRounding> d_round;
         if (il + 1 < layers.size() && qkv_fused_matvec(il + 1)) {
             const DevLayer& nl = layers[il + 1];
-            d_round = rounding_for(l.down, s, nl.wq.type, VulkanRef(*nl.wq.buf, nl.wq.off), nl.attn_norm);
+            d_round = rounding_for(l.down, s, nl.wq.type, VulkanRef(*nl.wq.buf, nl.wq.off), QD + 2 * KD, nl.attn_norm);
         } else if (il + 1 == layers.size() && head_fused_matvec()) {
-            d_round = rounding_for(l.down, s, output.type, VulkanRef(*output.buf, output.off), output_norm);
+            d_round = rounding_for(l.down, s, output.type, VulkanRef(*output.buf, output.off), output.n_out, output_norm);
         }
         vk.matvec_fused(l.down.type, down_w, F, E, s.g, s.x, sw, true, d_round ? &*d_round : nullptr);
         return d_round.has_value();

@@ -827,7 +827,7 @@ private slots:
         const uint64_t q_bytes = VulkanBackend::rounded_bytes(e);
         VulkanBuffer qb = vk_->create_buffer(q_bytes + 16, bonsai::VulkanMemory::DeviceLocal);
         QCOMPARE(q_bytes, uint64_t(e) * 3 / 2);
-        QVERIFY(vk_->rounding_ok(producer, {w1b, 2}, e, consumer, {w2b, 4}));
+        QVERIFY(vk_->rounding_ok(producer, {w1b, 2}, k1, e, consumer, {w2b, 4}, rows));
         bonsai::VulkanMatvecRounding round;
         round.out = {qb, 16};
         round.norm = {gb, 5 * 4};
@@ -880,12 +880,12 @@ private slots:
         vk_->set_matvec_int_dot(true);
         VulkanBuffer buf = vk_->create_buffer(1 << 20, bonsai::VulkanMemory::DeviceLocal);
         const bonsai::VulkanRef ref{buf, 0};
-        QVERIFY(!vk_->rounding_ok(TensorType::I2_S, ref, 256, TensorType::Q2_0, ref));   // I2_S rounds per row
-        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 256, TensorType::I2_S, ref));
-        QVERIFY(!vk_->rounding_ok(TensorType::F16, ref, 256, TensorType::Q2_0, ref));    // no integer dot product
-        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 100, TensorType::Q2_0, ref));   // not whole blocks of 32
-        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 8192, TensorType::Q2_0, ref));  // more than one chunk
-        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, {buf, 1}, 256, TensorType::Q2_0, ref));  // odd offset
+        QVERIFY(!vk_->rounding_ok(TensorType::I2_S, ref, 256, 256, TensorType::Q2_0, ref, 64));   // I2_S rounds per row
+        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 256, 256, TensorType::I2_S, ref, 64));
+        QVERIFY(!vk_->rounding_ok(TensorType::F16, ref, 256, 256, TensorType::Q2_0, ref, 64));    // no integer dot product
+        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 256, 100, TensorType::Q2_0, ref, 64));   // not whole blocks of 32
+        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, ref, 256, 8192, TensorType::Q2_0, ref, 64));  // more than one chunk
+        QVERIFY(!vk_->rounding_ok(TensorType::Q2_0, {buf, 1}, 256, 256, TensorType::Q2_0, ref, 64));  // odd offset
         bonsai::VulkanMatvecRounding round;
         round.out = ref;
         round.norm = ref;
@@ -911,6 +911,12 @@ private slots:
         QCOMPARE(VulkanBackend::matvec_dp_rows_per_team(4096, 4096), 4u);
         QCOMPARE(VulkanBackend::matvec_dp_rows_per_team(4096, 24576), 8u);
         QCOMPARE(VulkanBackend::matvec_dp_rows_per_team(64, 16384), 8u);
+        // By default Q1_0 takes integer dot products only on 4096 x 4096 and larger (the 8B shapes).
+        QVERIFY(VulkanBackend::matvec_dp_auto(TensorType::Q1_0, 4096, 4096));
+        QVERIFY(VulkanBackend::matvec_dp_auto(TensorType::Q1_0, 12288, 4096));
+        QVERIFY(!VulkanBackend::matvec_dp_auto(TensorType::Q1_0, 2048, 151936));
+        QVERIFY(!VulkanBackend::matvec_dp_auto(TensorType::Q1_0, 6144, 2048));
+        QVERIFY(VulkanBackend::matvec_dp_auto(TensorType::Q2_0, 2048, 2048));
         QCOMPARE(vk_->uses_matvec_int_dot(), vk_->device().int_dot_fast);
         if (vk_->device().type == "cpu") QVERIFY(!vk_->uses_matvec_int_dot());  // lavapipe: not accelerated
         VulkanBackend::Options o = VulkanBackend::Options::from_environment();

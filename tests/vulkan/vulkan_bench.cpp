@@ -341,7 +341,7 @@ int ops(const std::string& type) {
             VulkanBuffer b1 = vk.create_buffer(w1.size(), VulkanMemory::DeviceLocal), b2 = vk.create_buffer(w2.size(), VulkanMemory::DeviceLocal);
             vk.upload(b1, 0, w1.data(), w1.size());
             vk.upload(b2, 0, w2.data(), w2.size());
-            if (!vk.rounding_ok(*t, VulkanRef(b1, 0), pr.e, *t, VulkanRef(b2, 0))) continue;
+            if (!vk.rounding_ok(*t, VulkanRef(b1, 0), pr.p_in, pr.e, *t, VulkanRef(b2, 0), pr.c_rows)) continue;
             VulkanBuffer q = vk.create_buffer(VulkanBackend::rounded_bytes(pr.e), VulkanMemory::DeviceLocal);
             VulkanMatvecInput pin;
             pin.swiglu = pr.swiglu;

@@ -79,23 +79,34 @@ bool word_type(TensorType t) {
            t == TensorType::I2_S;
 }
 // Types of the integer-dot-product matvec (matvec_dp.comp) under Impl::matvec_int_dot's mode. Q1_0
-// only when forced (mode 1): its 1-bit codes cost a shift and a mask per 4 weights to spread into
-// bytes, and on an H100 (rows per team by matrix) it won on the 4096-wide rows (4096 x 24576 18.6 us
+// by default only on 4096 x 4096 and larger (matvec_dp_auto; every shape when forced, mode 1): its 1-bit
+// codes cost a shift and a mask per 4 weights to spread into bytes, and on an H100 (rows per team by matrix) it won on the 4096-wide rows (4096 x 24576 18.6 us
 // against the table's 21.4, 4096 x 151936 82.5 against 100.7) but lost on the 2048-wide ones (2048 x
 // 151936 76 against 62; a row of 16 blocks leaves half a team idle) and in the models: 8B decode 316-321
 // against 326-329 tok/s, 1.7B 519 against 578-581. TQ2_0 gained 1.3-1.7x, Q8_0 1.1-2.3x, I2_S 1.1-1.5x
 // over their previous matvecs; TQ1_0 (session 10: base-3 digits decoded 4 at a time in 16-bit lanes)
 // 2.4x in the 1.7B decode (164 -> 389-411 tok/s) and 3.4x in the 8B (58 -> 194-196) against matvec.comp.
+// Session 11: with the residual stream rounded by its producers (VulkanMatvecRounding), Q1_0 on the 8B
+// shapes gained too: 8B decode 325-354 against the table's 299-327 tok/s (three alternations), hence
+// matvec_dp_auto's shape rule.
 bool dp_type(TensorType t, uint32_t mode) {
     if (mode == 0) return false;
-    return (t == TensorType::Q1_0 && mode == 1) || t == TensorType::Q2_0 || t == TensorType::PQ2_0 ||
+    return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 ||
            t == TensorType::TQ1_0 || t == TensorType::TQ2_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0 ||
            t == TensorType::I2_S;
 }
 // Whether weights of type t at w run matvec_dp.comp: its type under the mode, at an even byte offset
 // (it reads 16-bit scales; every block of its types has an even size, so every row starts even too).
 bool dp_usable(TensorType t, uint32_t mode, VulkanRef w) { return dp_type(t, mode) && w.offset % 2 == 0; }
+// ... and of that shape (mode 2, the default: matvec_dp_auto).
+bool dp_usable(TensorType t, uint32_t mode, VulkanRef w, uint32_t ne0, uint32_t rows) {
+    return dp_usable(t, mode, w) && (mode == 1 || VulkanBackend::matvec_dp_auto(t, ne0, rows));
+}
 }  // namespace
+
+bool VulkanBackend::matvec_dp_auto(TensorType t, uint32_t ne0, uint32_t rows) {
+    return t != TensorType::Q1_0 || (ne0 >= 4096 && rows >= 4096);
+}
 
 uint32_t VulkanBackend::matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows) {
     // H100, TQ2_0 and Q4_0 (bonsai-vulkan-bench ops, us, 2 / 4 / 8 rows per team): 2048 x 2048 7.5 /
@@ -172,9 +183,10 @@ void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(rows) + 3) / 4);
 }
 
-bool VulkanBackend::rounding_ok(TensorType t, VulkanRef w, uint32_t rows, TensorType consumer, VulkanRef cw) const {
+bool VulkanBackend::rounding_ok(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, TensorType consumer, VulkanRef cw,
+                                uint32_t consumer_rows) const {
     const uint32_t mode = impl_->matvec_int_dot;
-    return dp_usable(t, mode, w) && t != TensorType::I2_S && dp_usable(consumer, mode, cw) &&
+    return dp_usable(t, mode, w, ne0, rows) && t != TensorType::I2_S && dp_usable(consumer, mode, cw, rows, consumer_rows) &&
            consumer != TensorType::I2_S && rows % 32 == 0 && rows > 0 && rows <= 4096;
 }
 
@@ -183,7 +195,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     const char* op = "matvec";
     impl_->require_recording(op);
     // Integer dot products (matvec_dp.comp: 8 teams of 2, 4 or 8 rows per workgroup).
-    const bool dp = dp_usable(t, impl_->matvec_int_dot, w);
+    const bool dp = dp_usable(t, impl_->matvec_int_dot, w, ne0, rows);
     if (!dp && !word_type(t) && dp_type(t, impl_->matvec_int_dot))
         fail(op, std::string("no matvec for type ") + tensor_type_name(t) + " at an odd byte offset");
     if ((!word_type(t) && !dp) || (!fused_matvec_ok(t, w) && (in.rms_norm || in.swiglu)))
@@ -210,7 +222,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // Rounded input / output (binding 5 of matvec_dp.comp's ROUNDED_IN / ROUNDED_OUT variants).
     const VulkanBuffer* qb = x.buffer;
     if (in.rounded || round) {
-        if (!dp_usable(t, impl_->matvec_int_dot, w) || t == TensorType::I2_S)
+        if (!dp || t == TensorType::I2_S)
             fail(op, std::string("no rounded input or output for type ") + tensor_type_name(t));
         if (in.rounded && round) fail(op, "a rounded input and a rounded output in one matvec");
     }

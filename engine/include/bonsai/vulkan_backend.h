@@ -334,6 +334,10 @@ public:
     // Rows per 32-lane team of the integer-dot-product matvec (matvec_dp.comp) for a matrix of `rows`
     // rows of ne0 weights: 2, 4 or 8 (8 teams per workgroup); measured on an H100.
     static uint32_t matvec_dp_rows_per_team(uint32_t ne0, uint32_t rows);
+    // Whether a matrix of type t (ne0 x rows) takes the integer-dot-product matvec when the driver calls
+    // the packed dot products accelerated (the default; forced on, every integer-dot-product type does):
+    // Q1_0 only from 4096 x 4096 (elsewhere its table matvec is faster), the other types always.
+    static bool matvec_dp_auto(TensorType t, uint32_t ne0, uint32_t rows);
     // Types whose matvec accepts input transforms (matvec_fused): Q1_0 Q2_0 PQ2_0 TQ2_0 (I2_S: none).
     static bool supports_fused_matvec(TensorType t);
     // Whether matvec_fused takes an input transform for weights of type t at w with the current settings:
@@ -347,10 +351,12 @@ public:
     // with in.rms_norm or in.rounded.
     void matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                       const VulkanMatvecInput& in, bool accumulate = false, const VulkanMatvecRounding* round = nullptr);
-    // Whether a matvec of type t (weights at w, `rows` outputs) can round its output for a matvec of type
-    // `consumer` (weights at cw) whose whole input it is: both run the integer-dot-product matvec (not
-    // I2_S), rows is a multiple of 32 and at most 4096 (the consumer stages its input in one chunk).
-    bool rounding_ok(TensorType t, VulkanRef w, uint32_t rows, TensorType consumer, VulkanRef cw) const;
+    // Whether a matvec of type t (weights at w, ne0 x rows) can round its output for a matvec of type
+    // `consumer` (weights at cw, rows x consumer_rows) whose whole input it is: both run the
+    // integer-dot-product matvec (not I2_S), rows is a multiple of 32 and at most 4096 (the consumer
+    // stages its input in one chunk).
+    bool rounding_ok(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, TensorType consumer, VulkanRef cw,
+                     uint32_t consumer_rows) const;
     // Bytes of a rounded vector of n values (n a multiple of 32): n int8 values, n/32 scales, n/16 sums
     // of q, n/32 sums of squares.
     static uint64_t rounded_bytes(uint32_t n) { return uint64_t(n) / 8 * 3 * 4; }
