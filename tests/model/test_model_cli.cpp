@@ -102,6 +102,15 @@ private slots:
         for (const QJsonObject& j : {j0, j40}) {
             QVERIFY2(j.value("pp_tok_s").toDouble() > 0 && j.value("tg_tok_s").toDouble() > 0, qPrintable(r40.out));
             QVERIFY(j.value("roofline_tok_s").toDouble() > 0);
+            // The bandwidth is measured before and after the one decode repetition; the percentage
+            // compares it with the mean of those two.
+            QCOMPARE(j.value("bandwidth_measurements").toInt(), 2);
+            const double lo = j.value("bandwidth_min_gb_s").toDouble(), hi = j.value("bandwidth_max_gb_s").toDouble(),
+                         mean = j.value("bandwidth_gb_s").toDouble();
+            QVERIFY2(lo > 0 && lo <= mean && mean <= hi, qPrintable(r0.out));
+            const double pct = j.value("tg_roofline_pct").toDouble();
+            QVERIFY2(std::fabs(pct - 100.0 * j.value("tg_tok_s").toDouble() / j.value("roofline_tok_s").toDouble()) < 1e-6 * pct,
+                     qPrintable(r0.out));  // one repetition: its bandwidth is the mean
         }
         QCOMPARE(j40.value("bytes_per_token").toDouble() - j0.value("bytes_per_token").toDouble(), 2.0 * 2 * 2 * 64 * 2 * 40);
         const Out t = bench("40", false);
