@@ -210,7 +210,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     pc.row_stride = wa.row_stride;
     pc.ne0 = ne0;
     pc.rows = rows;
-    // A rounded input replaces x (which is then not read; x_off stays 0).
+    // A rounded input replaces x (which is then bound but not read; x_off stays 0).
+    if (!x.buffer || !*x.buffer) fail(op, "x has no buffer");
     if (!in.rounded) pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * (in.swiglu ? 2 : 1)), 4);
     pc.y_off = index_of(op, "y", y, floats(rows), 4);
     pc.mode = (accumulate ? 1u : 0u) | (in.rms_norm ? 2u : 0u) | (in.swiglu ? 4u : 0u);
