@@ -234,8 +234,9 @@ struct VulkanModel::Impl {
     }
     // Whether the one-token LM head runs as one norm-fused matvec.
     bool head_fused_matvec() const { return !output.has_scale && vk.fused_matvec_ok(output.type, VulkanRef(*output.buf, output.off)); }
-    // The rounding of a residual-stream write for a norm-fused consumer of type `ct` at `cw` whose norm
-    // weights start at float `norm_off` of `norms` (nullptr: not possible; see VulkanMatvecRounding).
+    // The rounding of a residual-stream write by `producer` for the norm-fused matvec that reads it next
+    // (type `ct`, weights at `cw`, consumer_rows outputs; its norm weights at float `norm_off` of `norms`),
+    // or nullopt where it does not apply (see VulkanMatvecRounding, VulkanBackend::rounding_ok).
     std::optional<VulkanMatvecRounding> rounding_for(const DevLinear& producer, VulkanSessionState& s, TensorType ct,
                                                      VulkanRef cw, uint32_t consumer_rows, uint32_t norm_off) const {
         // Not for TQ1_0: on an H100 the 8B TQ1_0 decode measured 193-194 against 203 tok/s with it (its
