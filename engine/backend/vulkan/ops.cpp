@@ -275,22 +275,19 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
                                              impl_->matvec_wg_target);
     pc.slice_words = sp.slice_words;
     pc.splits = sp.splits;
+    // Binding 4 is the split-K scratch; without a split it is never touched (x is bound there).
+    const VulkanBuffer* scratch = x.buffer;
     if (sp.splits > 1) {
         impl_->ensure_splitk();
         ++impl_->stats.split_matvecs;
         impl_->profile_tag = "split";
-        if (in.rounded || round) {
-            impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk, qb}, &pc, sizeof pc,
-                            row_blocks, sp.splits);
-        } else {
-            impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, &impl_->splitk}, &pc, sizeof pc, row_blocks,
-                            sp.splits);
-        }
-    } else if (in.rounded || round) {
-        // Binding 4 (split-K scratch) is never touched without a split: bind x there.
-        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, x.buffer, qb}, &pc, sizeof pc, row_blocks);
+        scratch = &impl_->splitk;
+    }
+    // Binding 5 only in the rounded-input / rounded-output modules.
+    if (in.rounded || round) {
+        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, scratch, qb}, &pc, sizeof pc, row_blocks, sp.splits);
     } else {
-        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, x.buffer}, &pc, sizeof pc, row_blocks);
+        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, scratch}, &pc, sizeof pc, row_blocks, sp.splits);
     }
 }
 
