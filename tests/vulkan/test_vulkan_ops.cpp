@@ -1078,12 +1078,16 @@ private slots:
         QTest::newRow("gqa 6/3 D80 partial rot kv50 split 16") << 80u << 6u << 3u << 32u << true << RopeStyle::Norm << 50u << 16u << false;
         QTest::newRow("gqa 4/2 D256 kv300 split 64") << 256u << 4u << 2u << 256u << true << RopeStyle::Neox << 300u << 64u << false;
         QTest::newRow("gqa 8/2 D128 norm-style rope_freqs scaled kv40 split 16") << 128u << 8u << 2u << 128u << false << RopeStyle::Norm << 40u << 16u << true;
+        QTest::newRow("gqa 8/2 D128 partial rot kv129 split 64 (own key alone)") << 128u << 8u << 2u << 64u << true << RopeStyle::Neox << 129u << 64u << false;
+        QTest::newRow("gqa 4/1 D128 kv64 no split") << 128u << 4u << 1u << 128u << true << RopeStyle::Norm << 64u << 0u << false;
+        QTest::newRow("gqa 4/2 D128 kv65 no split (attention.comp)") << 128u << 4u << 2u << 128u << true << RopeStyle::Neox << 65u << 0u << false;
     }
 
     // attention_decode against the two dispatches it replaces (qkv_post, then attention; both checked
     // against float64 by qkvPost and attention): same output and the same f16 cache row for the token
     // (its k may differ by one f16 rounding step: the norm's sum is taken in another order), other
-    // cache rows untouched.
+    // cache rows untouched. Where attention_d128.comp applies (head_dim 128, at most 64 keys per
+    // workgroup), attention_decode through attention.comp gives the same output too.
     void attentionDecode() {
         QFETCH(uint32_t, head_dim);
         QFETCH(uint32_t, n_head);
@@ -1139,17 +1143,35 @@ private slots:
         a.split_len = split_len;
         a.scratch = scratch;
         const uint64_t row = uint64_t(n_kv - 1) * KD * 2;
+        const uint64_t d128_before = vk_->stats().decode128_attentions;
         vk_->begin();
         vk_->qkv_post({xa, q_at * 4ull}, {xa, k_at * 4ull}, {xa, v_at * 4ull}, {nb, 4}, {nb, (D + 1) * 4ull}, pb,
                       {ka, row}, {va, row}, qp);
         vk_->attention({xa, q_at * 4ull}, ka, va, oa, a);
         vk_->attention_decode({xb, q_at * 4ull}, {xb, k_at * 4ull}, {xb, v_at * 4ull}, {nb, 4}, {nb, (D + 1) * 4ull}, pos,
                               kb, vb, ob, qp, a);
+        const uint64_t d128_count = vk_->stats().decode128_attentions - d128_before;
+        // attention.comp's fused path on a copy of the inputs (its own cache copies).
+        VulkanBuffer xc = host_floats(all), kc = cache_buffer(), vc = cache_buffer();
+        VulkanBuffer oc = host_floats(std::vector<float>(QD, 0.0f));
+        vk_->set_decode_attention128(false);
+        vk_->attention_decode({xc, q_at * 4ull}, {xc, k_at * 4ull}, {xc, v_at * 4ull}, {nb, 4}, {nb, (D + 1) * 4ull}, pos,
+                              kc, vc, oc, qp, a);
+        vk_->set_decode_attention128(true);
         vk_->submit_and_wait();
-        const std::vector<float> want = read_floats(oa, QD), got = read_floats(ob, QD);
-        for (uint32_t i = 0; i < QD; ++i)
+        const bool d128 = D == 128 && (split_len && n_kv > split_len ? split_len <= 64 : n_kv <= 64);
+        QCOMPARE(d128_count, uint64_t(d128 ? 2 : 0));  // attention and attention_decode
+        const std::vector<float> want = read_floats(oa, QD), got = read_floats(ob, QD), old = read_floats(oc, QD);
+        for (uint32_t i = 0; i < QD; ++i) {
             QVERIFY2(std::fabs(got[i] - want[i]) <= 2e-3 * (std::fabs(want[i]) + 0.05f),
                      qPrintable(QString("out %1: %2 vs %3").arg(i).arg(got[i]).arg(want[i])));
+            QVERIFY2(std::fabs(got[i] - old[i]) <= 2e-3 * (std::fabs(old[i]) + 0.05f),
+                     qPrintable(QString("out %1: %2 vs attention.comp's %3").arg(i).arg(got[i]).arg(old[i])));
+        }
+        // The same cache rows either way (k within one f16 step: the norm sums in another order).
+        const uint16_t *kold = static_cast<const uint16_t*>(kc.data()), *knew = static_cast<const uint16_t*>(kb.data());
+        QVERIFY(std::memcmp(vc.data(), vb.data(), cache.size() * 2) == 0);
+        for (size_t i = 0; i < cache.size(); ++i) QVERIFY(std::abs(int(kold[i]) - int(knew[i])) <= 1);
         const uint16_t *kwant = static_cast<const uint16_t*>(ka.data()), *kgot = static_cast<const uint16_t*>(kb.data());
         const uint16_t *vwant = static_cast<const uint16_t*>(va.data()), *vgot = static_cast<const uint16_t*>(vb.data());
         for (size_t i = 0; i < cache.size(); ++i) {
@@ -1454,6 +1476,11 @@ private slots:
         // More splits than the merge's 64 threads, and than its 256 shared weights.
         QTest::newRow("split gqa 4/2 D128 kv1100 by 16") << 128u << 4u << 2u << 1100u << 16u << 16u;
         QTest::newRow("split gqa 2/1 D64 kv4200 by 16") << 64u << 2u << 1u << 4200u << 16u << 16u;
+        // attention_d128.comp: head_dim 128, 16-byte rows, at most 64 keys per workgroup.
+        QTest::newRow("d128 gqa 8/2 kv64 whole cache") << 128u << 8u << 2u << 64u << 0u << 16u;
+        QTest::newRow("d128 gqa 8/2 kv97 by 48") << 128u << 8u << 2u << 97u << 48u << 16u;
+        QTest::newRow("d128 mha 4/4 kv300 by 33") << 128u << 4u << 4u << 300u << 33u << 16u;
+        QTest::newRow("d128 gqa 4/2 kv65 by 64 (one key in the last split)") << 128u << 4u << 2u << 65u << 64u << 16u;
     }
 
     void attention() {
@@ -1481,16 +1508,26 @@ private slots:
         // A second identical op into another buffer in the same submit: split-KV's per-head counters
         // must be back at 0 after the first (else the second would never merge into ob2).
         VulkanBuffer ob2 = host_floats(std::vector<float>(q.size()));
+        // And attention.comp where attention_d128.comp took the op.
+        VulkanBuffer ob3 = host_floats(std::vector<float>(q.size()));
+        const uint64_t d128_before = vk_->stats().decode128_attentions;
         vk_->begin();
         vk_->attention(qb, {kbuf, k_byte_off}, vbuf, ob, p);
         vk_->attention(qb, {kbuf, k_byte_off}, vbuf, ob2, p);
+        const uint64_t d128_count = vk_->stats().decode128_attentions - d128_before;
+        vk_->set_decode_attention128(false);
+        vk_->attention(qb, {kbuf, k_byte_off}, vbuf, ob3, p);
+        vk_->set_decode_attention128(true);
         vk_->submit_and_wait();
+        const bool d128 = D == 128 && k_byte_off % 16 == 0 && (split_len && n_kv > split_len ? split_len <= 64 : n_kv <= 64);
+        QCOMPARE(d128_count, uint64_t(d128 ? 2 : 0));
         QVERIFY(read_floats(ob2, q.size(), 0) == read_floats(ob, q.size(), 0));
 
         std::vector<double> want, mag;
         attention_reference(q, c, p, want, mag);
         QString why;
         QVERIFY2(close_all(read_floats(ob, q.size()), want, mag, 1e-4, 1e-6, &why), qPrintable(why));
+        QVERIFY2(close_all(read_floats(ob3, q.size()), want, mag, 1e-4, 1e-6, &why), qPrintable("attention.comp: " + why));
     }
 
     // Prompt attention (several query tokens, causal): the tiled shader (attention_prompt.comp: head_dim

@@ -46,6 +46,7 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
         if (*end == '\0' && v <= 1000000) o.matvec_split_target = static_cast<uint32_t>(v);
     }
     if (const char* a = std::getenv("BONSAI_VULKAN_TILED_ATTENTION")) o.tiled_prompt_attention = std::string(a) != "0";
+    if (const char* a = std::getenv("BONSAI_VULKAN_DECODE_ATTENTION")) o.decode_attention128 = std::string(a) != "0";
     if (const char* x = std::getenv("BONSAI_VULKAN_COOP_X16"); x && (std::string(x) == "0" || std::string(x) == "1" || std::string(x) == "2"))
         o.coop_x16 = static_cast<uint32_t>(x[0] - '0');
     if (const char* c = std::getenv("BONSAI_VULKAN_COOP_MATMUL")) o.coop_matmul = std::string(c) != "0";
@@ -74,6 +75,7 @@ VulkanBackend::Impl::Impl(const Options& o) {
     matvec_wg_target = o.matvec_split_target;
     coop_x16 = o.coop_x16 <= 2 ? o.coop_x16 : 2;
     tiled_prompt_attention = o.tiled_prompt_attention;
+    decode_attention128 = o.decode_attention128;
     const uint32_t lr = o.matvec_lut_rows;
     matvec_lut_rows = lr == 4 || lr == 8 || lr == VulkanBackend::k_matvec_lut_auto ? lr : 0;
     matvec_lut_passes = o.matvec_lut_passes == 2 || o.matvec_lut_passes == 4 ? o.matvec_lut_passes : 1;
@@ -255,6 +257,7 @@ void VulkanBackend::set_matvec_lut(uint32_t rows, uint32_t passes) {
     impl_->matvec_lut_passes = passes;
 }
 void VulkanBackend::set_tiled_prompt_attention(bool on) { impl_->tiled_prompt_attention = on; }
+void VulkanBackend::set_decode_attention128(bool on) { impl_->decode_attention128 = on; }
 bool VulkanBackend::validation_enabled() const { return impl_->validation; }
 uint64_t VulkanBackend::validation_messages() const { return impl_->messages.count.load(); }
 VulkanStats VulkanBackend::stats() const {

@@ -125,6 +125,7 @@ struct VulkanBackend::Impl {
     static constexpr uint64_t k_x16_bytes = uint64_t(32) << 20;
     VulkanBuffer x16;
     bool tiled_prompt_attention = true;  // Options::tiled_prompt_attention
+    bool decode_attention128 = true;     // Options::decode_attention128
     // Rows per lane team of the Q1_0 / Q2_0 / TQ2_0 table matvec (4, 8 or k_matvec_lut_auto; 0: the
     // word matvec_w) and passes per table chunk (1, 2, 4): Options::matvec_lut_rows / _passes.
     uint32_t matvec_lut_rows = 0;

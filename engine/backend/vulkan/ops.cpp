@@ -571,7 +571,15 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     }
     // attention.comp: 64 threads, MAX_DPT output dims each.
     const char* shader = p.head_dim <= 64 ? "attention_dpt1" : p.head_dim <= 128 ? "attention_dpt2" : "attention_dpt8";
-    if (p.n_tokens == 1 && p.split_len > 0 && p.n_kv > p.split_len) {
+    const bool rows16 = ((pc.k_off | p.k_pos_stride | p.k_head_stride | pc.v_off | p.v_pos_stride | p.v_head_stride) & 7u) == 0;
+    const bool split = p.n_tokens == 1 && p.split_len > 0 && p.n_kv > p.split_len;
+    // Decoding, head_dim 128, at most 64 keys per workgroup: attention_d128.comp (same contract).
+    if (p.n_tokens == 1 && p.head_dim == 128 && rows16 && (split ? p.split_len <= 64 : p.n_kv <= 64) &&
+        impl_->decode_attention128) {
+        shader = "attention_d128";
+        ++impl_->stats.decode128_attentions;
+    }
+    if (split) {
         const uint32_t n_splits = (p.n_kv + p.split_len - 1) / p.split_len;
         if (n_splits > 65535) fail(op, "too many KV splits");
         pc.split_len = p.split_len;
@@ -589,7 +597,6 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     }
     // Prompts with head_dim 128 and 16-byte aligned key / value rows: the tiled shader (32 query
     // tokens per workgroup share each key and value load).
-    const bool rows16 = ((pc.k_off | p.k_pos_stride | p.k_head_stride | pc.v_off | p.v_pos_stride | p.v_head_stride) & 7u) == 0;
     if (!f && p.n_tokens > 1 && p.head_dim == 128 && rows16 && impl_->tiled_prompt_attention) {
         struct {
             uint32_t n_head, n_kv_head, n_kv, n_tokens, k_off, k_ps, k_hs, v_off, v_ps, v_hs, q_off, o_off;

@@ -208,6 +208,7 @@ struct VulkanStats {
     uint64_t flushes = 0;                    // flush() calls that submitted a command buffer
     uint64_t lut_matvecs = 0;                // Q1_0 / Q2_0 matvec dispatches recorded with the table variant (set_matvec_lut)
     uint64_t tiled_attentions = 0;           // prompt attention dispatches recorded with the tiled shader
+    uint64_t decode128_attentions = 0;       // decoding attention dispatches recorded with attention_d128.comp
     uint64_t int_dot_matvecs = 0;            // matvec dispatches recorded with integer dot products (matvec_dp.comp)
     uint64_t rounded_matvecs = 0;            // of those, with a rounded input or output (VulkanMatvecRounding)
 };
@@ -226,6 +227,10 @@ public:
         // Prompt attention (several query tokens) with head_dim 128 through the tiled shader
         // (attention_prompt.comp); false keeps attention.comp for every call (comparisons).
         bool tiled_prompt_attention = true;
+        // Decoding attention (one query token) with head_dim 128, 16-byte aligned cache rows and at most 64
+        // keys per workgroup through attention_d128.comp (every cache read of a workgroup issued at once);
+        // false keeps attention.comp (comparisons).
+        bool decode_attention128 = true;
         // Use the tensor-core matmul when the device has it (VulkanDeviceInfo::coop_matmul); false keeps
         // the f32 matmul.comp everywhere (comparisons, diagnostics).
         bool coop_matmul = true;
@@ -250,7 +255,7 @@ public:
         // BONSAI_VULKAN_COOP_X16 (0, 1 or 2: coop_x16), BONSAI_VULKAN_COOP_MATMUL=0 and
         // BONSAI_VULKAN_MATVEC_LUT ("0"; rows "4", "8" or "a" (auto), optionally followed by "x" and the
         // passes, e.g. "8x4", "ax1"), BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles) and
-        // BONSAI_VULKAN_INT_DOT (0, 1 or 2: int_dot).
+        // BONSAI_VULKAN_INT_DOT (0, 1 or 2: int_dot), BONSAI_VULKAN_DECODE_ATTENTION=0.
         static Options from_environment();
     };
 
@@ -283,6 +288,8 @@ public:
     // Prompt attention through the tiled shader where it applies (Options::tiled_prompt_attention).
     // Affects later recordings.
     void set_tiled_prompt_attention(bool on);
+    // Decoding attention through attention_d128.comp where it applies (Options::decode_attention128).
+    void set_decode_attention128(bool on);
     bool validation_enabled() const;
     // Device memory bandwidth for rooflines: GB/s (read + write) of the best of `reps` timed rounds
     // (after one untimed) of 20 copies between two device-local buffers of `bytes` each (clamped to
