@@ -109,10 +109,12 @@ struct VulkanModel::Impl {
     // Layers per command buffer submitted ahead of the step's end (VulkanBackend::flush); 0: one
     // submit per step. BONSAI_VULKAN_FLUSH_LAYERS overrides.
     size_t flush_layers = 8;
-    // One token: the output and down projections round the residual stream once for the next norm-fused
-    // matvec (VulkanMatvecRounding) instead of every workgroup of that matvec rounding it again.
-    // BONSAI_VULKAN_ROUNDED_INPUTS=0 turns it off (comparisons).
-    bool rounded_inputs = true;
+    // One token: the ops that produce a matvec's input round it to int8 once for it (VulkanMatvecRounding)
+    // instead of every workgroup of that matvec rounding it again. 2 (default): the residual stream (by
+    // the output and down projections, for the norm-fused matvecs), the attention output (for the output
+    // projection) and the SwiGLU output (by gate|up, for the down projection); 1: the residual stream
+    // only; 0: none. BONSAI_VULKAN_ROUNDED_INPUTS overrides (comparisons).
+    int rounded_inputs = 2;
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -222,6 +224,18 @@ struct VulkanModel::Impl {
         return in;
     }
 
+    // The rounded vectors of a decode step in s.xr (VulkanMatvecRounding): the residual stream (for the
+    // next norm-fused matvec), the attention output (for the output projection) and the SwiGLU output
+    // (for the down projection), each where the previous one ends; End: the buffer's size.
+    enum class RoundedSlot { Residual, Attention, Swiglu, End };
+    uint64_t rounded_at(RoundedSlot slot) const {
+        auto bytes = [](int64_t n) { return VulkanBackend::rounded_bytes(static_cast<uint32_t>((n + 31) / 32 * 32)); };
+        const uint64_t widths[3] = {bytes(hp.n_embd), bytes(hp.n_head * hp.head_dim), bytes(hp.n_ff)};
+        uint64_t at = 0;
+        for (int i = 0; i < static_cast<int>(slot); ++i) at += widths[i];
+        return at;
+    }
+
     void ensure_scratch(VulkanSessionState& s, int64_t n);
     // Records layer il. x_rounded: s.xr holds the residual stream rounded for this layer's q|k|v matvec
     // (by the previous layer's down projection). Returns whether s.xr now holds it rounded for the next
@@ -269,7 +283,11 @@ std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weight
     im.hp = hp;
     im.attn_split = attention_split_from_env();
     if (const char* e = std::getenv("BONSAI_VULKAN_FUSED_ATTENTION")) im.fused_attention = std::string(e) != "0";
-    if (const char* e = std::getenv("BONSAI_VULKAN_ROUNDED_INPUTS")) im.rounded_inputs = std::string(e) != "0";
+    if (const char* e = std::getenv("BONSAI_VULKAN_ROUNDED_INPUTS"); e && *e) {
+        const std::string v(e);
+        if (v != "0" && v != "1" && v != "2") throw Error("BONSAI_VULKAN_ROUNDED_INPUTS must be 0, 1 or 2");
+        im.rounded_inputs = v[0] - '0';
+    }
     if (const char* e = std::getenv("BONSAI_VULKAN_FLUSH_LAYERS"); e && *e) {
         char* end = nullptr;
         const unsigned long v = std::strtoul(e, &end, 10);
@@ -348,7 +366,7 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
         s.g = vk.create_buffer(static_cast<size_t>(n * F + F) * 4, dl);  // + room for up of a fused step
         s.u = f32(F, dl);
         s.xq = f32(std::max({E, QD, F}), dl);
-        s.xr = vk.create_buffer(static_cast<size_t>(VulkanBackend::rounded_bytes(static_cast<uint32_t>((E + 31) / 32 * 32))), dl);
+        s.xr = vk.create_buffer(static_cast<size_t>(rounded_at(RoundedSlot::End)), dl);
         s.cap = n;
     }
     const int64_t want = std::clamp<int64_t>(static_cast<int64_t>(k_logits_bytes / (static_cast<uint64_t>(V) * 4)), 1, n);
@@ -418,8 +436,17 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     a.split_len = attention_split_len(attn_split, a.n_kv, H, s.att_splits);  // decode: split-KV
     a.scratch = s.att_scratch;
     const VulkanRef qn = at(norms, qp.q_norm ? l.q_norm : 0), kn = at(norms, qp.k_norm ? l.k_norm : 0);
+    // One token: the attention may round its output for the output projection (no norm between them).
+    const VulkanRef wo_w(*l.wo.buf, l.wo.off);
+    const bool o_rounded_ok = n == 1 && rounded_inputs >= 2 && l.attn_sub_norm == k_none && !l.wo.has_scale &&
+                              l.wo.type != TensorType::TQ1_0 && vk.rounded_input_ok(l.wo.type, wo_w, QD, E, false);
+    bool att_rounded = false;
     if (n == 1 && fused_attention) {  // decode: qkv_post inside the attention dispatch
-        vk.attention_decode(q, k, v, qn, kn, static_cast<int32_t>(pos0), s.k[il], s.v[il], s.att, qp, a);
+        VulkanMatvecRounding ar;
+        ar.out = VulkanRef(s.xr, rounded_at(RoundedSlot::Attention));
+        ar.consumer = l.wo.type;
+        att_rounded = vk.attention_decode(q, k, v, qn, kn, static_cast<int32_t>(pos0), s.k[il], s.v[il], s.att, qp, a,
+                                          o_rounded_ok ? &ar : nullptr);
     } else {
         vk.qkv_post(q, k, v, qn, kn, s.pos, VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
         vk.attention(q, s.k[il], s.v[il], s.att, a);
@@ -438,8 +465,11 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     // One token: the output projection rounds the residual stream for the fused gate|up matvec.
     const auto o_round = ffn_fused && l.attn_sub_norm == k_none ? rounding_for(l.wo, s, l.gate.type, gu_w, 2 * F, l.ffn_norm)
                                                                 : std::nullopt;
-    if (o_round) {
-        vk.matvec_fused(l.wo.type, VulkanRef(*l.wo.buf, l.wo.off), QD, E, s.att, s.x, VulkanMatvecInput{}, true, &*o_round);
+    if (o_round || att_rounded) {
+        VulkanMatvecInput oin;
+        oin.rounded = att_rounded;
+        oin.rounded_in = VulkanRef(s.xr, rounded_at(RoundedSlot::Attention));
+        vk.matvec_fused(l.wo.type, wo_w, QD, E, s.att, s.x, oin, true, o_round ? &*o_round : nullptr);
     } else {
         residual_linear(l.wo, s.att, n, s, s.x, o8);
     }
@@ -448,9 +478,21 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         VulkanMatvecInput in = norm_input(l.ffn_norm);
         in.rounded = o_round.has_value();
         in.rounded_in = VulkanRef(s.xr, 0);
-        vk.matvec_fused(l.gate.type, gu_w, E, 2 * F, s.x, s.g, in);
+        // A gate|up matvec that reads a rounded input rounds silu(gate) * up for the down projection.
+        const VulkanRef sw_at(s.xr, rounded_at(RoundedSlot::Swiglu));
+        std::optional<VulkanMatvecRounding> gu_round;
+        if (in.rounded && rounded_inputs >= 2 && l.down.type != TensorType::TQ1_0 && (2 * F) % 64 == 0 &&
+            vk.rounded_output_ok(l.gate.type, gu_w, E, 2 * F) && vk.rounded_input_ok(l.down.type, down_w, F, E, false)) {
+            gu_round.emplace();
+            gu_round->out = sw_at;
+            gu_round->consumer = l.down.type;
+            gu_round->swiglu = true;
+        }
+        vk.matvec_fused(l.gate.type, gu_w, E, 2 * F, s.x, s.g, in, false, gu_round ? &*gu_round : nullptr);
         VulkanMatvecInput sw;
         sw.swiglu = true;
+        sw.rounded = gu_round.has_value();
+        sw.rounded_in = sw_at;
         // ... and the down projection rounds it for the next layer's q|k|v matvec or the LM head.
         std::optional<VulkanMatvecRounding> d_round;
         if (il + 1 < layers.size() && qkv_fused_matvec(il + 1)) {

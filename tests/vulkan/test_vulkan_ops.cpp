@@ -873,6 +873,120 @@ private slots:
         QVERIFY2(close_all(read_floats(zb, rows, 2), want, mag, 2e-5, 1e-5, &why), qPrintable("consumer: " + why));
     }
 
+    void matvecRoundedChain_data() {
+        QTest::addColumn<TensorType>("type");
+        QTest::addColumn<TensorType>("down_type");
+        QTest::addColumn<uint32_t>("e");   // the residual stream's width
+        QTest::addColumn<uint32_t>("f");   // the FFN's width (gate|up rows 2f, the down projection's row width)
+        QTest::addColumn<uint32_t>("target");  // split-K target
+        QTest::addRow("Q2_0 e=256 f=192") << TensorType::Q2_0 << TensorType::Q2_0 << 256u << 192u << 0u;
+        QTest::addRow("TQ2_0 -> Q1_0 down e=256 f=384") << TensorType::TQ2_0 << TensorType::Q1_0 << 256u << 384u << 0u;
+        QTest::addRow("Q1_0 -> PQ2_0 down e=512 f=1024") << TensorType::Q1_0 << TensorType::PQ2_0 << 512u << 1024u << 0u;
+        // 8 rows per team in gate|up (two blocks per workgroup) and a split-K down projection over 3 chunks.
+        QTest::addRow("Q2_0 e=256 f=12288 split down") << TensorType::Q2_0 << TensorType::Q2_0 << 256u << 12288u << 1000000u;
+    }
+
+    // A decode step's FFN with every input rounded by its producer: an output projection (plain input,
+    // residual add) rounds for gate|up (ffn_norm); gate|up ("io") reads that and rounds silu(gate) * up
+    // for the down projection; the down projection ("io", no norm, possibly split-K over several chunks)
+    // adds onto the residual and rounds it for the next q|k|v (attn_norm), which reads it. Each stage
+    // against float64 from the device's previous floats.
+    void matvecRoundedChain() {
+        QFETCH(TensorType, type);
+        QFETCH(TensorType, down_type);
+        QFETCH(uint32_t, e);
+        QFETCH(uint32_t, f);
+        QFETCH(uint32_t, target);
+        if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
+        const bool was = vk_->uses_matvec_int_dot();
+        vk_->set_matvec_int_dot(true);
+        vk_->set_matvec_split_target(target);
+        const float eps = 1e-5f;
+        const uint32_t k1 = 512, nq = 96;  // the output projection's row width; the last consumer's rows
+        std::vector<uint8_t> wo = random_weights(type, k1, e), wgu = random_weights(type, e, 2 * f),
+                             wd = random_weights(down_type, f, e), wq = random_weights(type, e, nq);
+        const std::vector<float> wof = reference_rows(type, wo, k1, e), wguf = reference_rows(type, wgu, e, 2 * f),
+                                 wdf = reference_rows(down_type, wd, f, e), wqf = reference_rows(type, wq, e, nq);
+        const std::vector<float> x1 = random_floats(k1, -1.0f, 1.0f), r = random_floats(e, -2.0f, 2.0f);
+        const std::vector<float> g1 = random_floats(e, 0.5f, 1.5f), g2 = random_floats(e, 0.5f, 1.5f);
+        VulkanBuffer wob = device_bytes(wo, 2), wgub = device_bytes(wgu, 0), wdb = device_bytes(wd, 4), wqb = device_bytes(wq, 0);
+        VulkanBuffer xb = host_floats(x1), rb = host_floats(r, 1), gb1 = host_floats(g1), gb2 = host_floats(g2);
+        VulkanBuffer gub = host_floats(std::vector<float>(2 * f, -3.0f)), zb = host_floats(std::vector<float>(nq, -7.0f));
+        // The rounded vectors: the residual's at 0 (reused, as in a decode step), the SwiGLU output's after it.
+        const uint64_t ra = VulkanBackend::rounded_bytes(e);
+        VulkanBuffer qb = vk_->create_buffer(ra + VulkanBackend::rounded_bytes(f), bonsai::VulkanMemory::DeviceLocal);
+        QVERIFY(vk_->rounded_output_ok(type, {wgub, 0}, e, 2 * f));
+        QVERIFY(vk_->rounded_input_ok(down_type, {wdb, 4}, f, e, false));
+        bonsai::VulkanMatvecRounding to_gu, to_down, to_q;
+        to_gu.out = to_q.out = {qb, 0};
+        to_gu.norm = gb1;
+        to_gu.consumer = type;
+        to_down.out = {qb, ra};
+        to_down.consumer = down_type;
+        to_down.swiglu = true;
+        to_q.norm = gb2;
+        to_q.consumer = type;
+        bonsai::VulkanMatvecInput in_gu, in_down, in_q;
+        in_gu.rms_norm = in_q.rms_norm = true;
+        in_gu.eps = in_q.eps = eps;
+        in_gu.rounded = in_down.rounded = in_q.rounded = true;
+        in_gu.rounded_in = in_q.rounded_in = {qb, 0};
+        in_down.rounded_in = {qb, ra};
+        in_down.swiglu = true;  // (applied by the producer)
+        std::vector<float> y1, gu, y2;
+        const bonsai::VulkanStats before = vk_->stats();
+        // Stage by stage, so that each reference starts from the device's own floats.
+        vk_->begin();
+        vk_->matvec_fused(type, {wob, 2}, k1, e, xb, {rb, 4}, bonsai::VulkanMatvecInput{}, true, &to_gu);
+        vk_->submit_and_wait();
+        y1 = read_floats(rb, e, 1);
+        vk_->begin();
+        vk_->matvec_fused(type, {wgub, 0}, e, 2 * f, {rb, 4}, gub, in_gu, false, &to_down);
+        vk_->submit_and_wait();
+        gu = read_floats(gub, 2 * f);
+        vk_->begin();
+        vk_->matvec_fused(down_type, {wdb, 4}, f, e, gub, {rb, 4}, in_down, true, &to_q);
+        vk_->submit_and_wait();
+        y2 = read_floats(rb, e, 1);
+        vk_->begin();
+        vk_->matvec_fused(type, {wqb, 0}, e, nq, {rb, 4}, zb, in_q);
+        vk_->submit_and_wait();
+        const bonsai::VulkanStats after = vk_->stats();
+        vk_->set_matvec_int_dot(was);
+        vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
+        QCOMPARE(after.rounded_matvecs - before.rounded_matvecs, uint64_t(4));
+        QCOMPARE(after.split_matvecs - before.split_matvecs, uint64_t(target ? 1 : 0));
+
+        QString why;
+        auto normed = [&](const std::vector<float>& y, const std::vector<float>& g) {
+            double ss = 0;
+            for (float v : y) ss += double(v) * v;
+            const double inv = 1.0 / std::sqrt(ss / y.size() + eps);
+            std::vector<double> xin(y.size());
+            for (size_t i = 0; i < y.size(); ++i) xin[i] = double(y[i]) * inv * g[i];
+            return xin;
+        };
+        // gate|up = Wgu . int8(y1 * inv * g1).
+        std::vector<double> step, want, mag;
+        std::vector<double> xin = int8_blocks(normed(y1, g1), &step);
+        int8_reference(wguf, e, 2 * f, xin, step, 2e-5, &want, &mag);
+        QVERIFY2(close_all(gu, want, mag, 2e-5, 1e-5, &why), qPrintable("gate|up: " + why));
+        // y2 = y1 + Wd . int8(silu(gate) * up).
+        std::vector<double> sw(f);
+        for (uint32_t i = 0; i < f; ++i) sw[i] = double(gu[i]) / (1.0 + std::exp(-double(gu[i]))) * gu[f + i];
+        xin = int8_blocks(sw, &step);
+        int8_reference(wdf, f, e, xin, step, 2e-5, &want, &mag);
+        for (uint32_t i = 0; i < e; ++i) {
+            want[i] += y1[i];
+            mag[i] += std::fabs(y1[i]);
+        }
+        QVERIFY2(close_all(y2, want, mag, 2e-5, 1e-5, &why), qPrintable("down: " + why));
+        // z = Wq . int8(y2 * inv * g2).
+        xin = int8_blocks(normed(y2, g2), &step);
+        int8_reference(wqf, e, nq, xin, step, 2e-5, &want, &mag);
+        QVERIFY2(close_all(read_floats(zb, nq), want, mag, 2e-5, 1e-5, &why), qPrintable("q|k|v: " + why));
+    }
+
     // What a rounded input or output cannot be: refused with an error, nothing recorded.
     void matvecRoundedRefused() {
         if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
@@ -893,9 +1007,22 @@ private slots:
         bonsai::VulkanMatvecInput in;
         in.rounded = true;
         in.rounded_in = ref;
+        VulkanBuffer other = vk_->create_buffer(1 << 16, bonsai::VulkanMemory::DeviceLocal);
         vk_->begin();
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 200, 64, ref, ref, in));  // not whole blocks
+        in.rms_norm = true;  // a norm needs the whole row in one chunk
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 8192, 64, ref, ref, in));
+        QVERIFY(!vk_->rounded_input_ok(TensorType::Q2_0, ref, 8192, 64, true));
+        QVERIFY(vk_->rounded_input_ok(TensorType::Q2_0, ref, 8192, 64, false));
+        in.rms_norm = false;
+        round.out = {other, 0};  // a rounded input and output in different buffers
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 64, ref, ref, in, false, &round));
+        round.out = ref;
+        round.swiglu = true;  // SwiGLU rounding: a rounded input, rows a multiple of 64, no accumulation
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 64, ref, ref, {}, false, &round));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 96, ref, ref, in, false, &round));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 64, ref, ref, in, true, &round));
+        round.swiglu = false;
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 100, ref, ref, {}, false, &round));
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::F16, ref, 256, 64, ref, ref, {}, false, &round));
         round.consumer = TensorType::I2_S;
@@ -1186,6 +1313,86 @@ private slots:
         }
         // (The cache row of the token starts with random values, so reading it instead of the token's
         // own k and v would change the output.)
+    }
+
+    void attentionRounded_data() {
+        QTest::addColumn<TensorType>("consumer");
+        QTest::addColumn<uint32_t>("n_kv");
+        QTest::addColumn<uint32_t>("split_len");
+        QTest::addRow("Q2_0 kv100 split 16") << TensorType::Q2_0 << 100u << 16u;
+        QTest::addRow("Q1_0 kv40 no split") << TensorType::Q1_0 << 40u << 0u;
+        QTest::addRow("TQ2_0 kv300 split 64") << TensorType::TQ2_0 << 300u << 64u;
+    }
+
+    // attention_decode with a rounded output (attention_d128.comp) feeding the output projection's
+    // rounded input: the projection of the device's attention output rounded per 32 in float64.
+    void attentionRounded() {
+        QFETCH(TensorType, consumer);
+        QFETCH(uint32_t, n_kv);
+        QFETCH(uint32_t, split_len);
+        if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
+        const bool was = vk_->uses_matvec_int_dot();
+        vk_->set_matvec_int_dot(true);
+        const uint32_t D = 128, H = 8, KVH = 2, QD = H * D, KD = KVH * D, rows = 96;
+        const std::vector<float> all = random_floats(QD + 2 * KD, -2.0f, 2.0f), nw = random_floats(2 * D, 0.5f, 1.5f);
+        std::vector<uint16_t> cache(size_t(n_kv + 1) * KD);
+        for (auto& h : cache) h = bonsai::fp32_to_fp16(std::uniform_real_distribution<float>(-1.5f, 1.5f)(rng_));
+        std::vector<uint8_t> cb(cache.size() * 2);
+        std::memcpy(cb.data(), cache.data(), cb.size());
+        VulkanBuffer xb = host_floats(all), nb = host_floats(nw), kb = device_bytes(cb, 0), vb = device_bytes(cb, 0);
+        VulkanBuffer ob = host_floats(std::vector<float>(QD)), zb = host_floats(std::vector<float>(rows, -5.0f));
+        const uint32_t splits = split_len ? (n_kv + split_len - 1) / split_len : 1;
+        VulkanBuffer scratch = vk_->create_buffer(size_t(H) * splits * (D + 2) * 4, VulkanMemory::DeviceLocal);
+        VulkanBuffer qb = vk_->create_buffer(VulkanBackend::rounded_bytes(QD) + 64, VulkanMemory::DeviceLocal);
+        const std::vector<uint8_t> w = random_weights(consumer, QD, rows);
+        const std::vector<float> wf = reference_rows(consumer, w, QD, rows);
+        VulkanBuffer wb = device_bytes(w, 0);
+        bonsai::VulkanQkvPost qp;
+        qp.head_dim = D;
+        qp.n_head = H;
+        qp.n_kv_head = KVH;
+        qp.n_rot = D;
+        qp.freq_base = 10000.0f;
+        qp.style = bonsai::RopeStyle::Neox;
+        qp.q_norm = qp.k_norm = true;
+        bonsai::VulkanAttention a;
+        a.head_dim = D;
+        a.n_head = H;
+        a.n_kv_head = KVH;
+        a.n_kv = n_kv;
+        a.k_pos_stride = a.v_pos_stride = KD;
+        a.k_head_stride = a.v_head_stride = D;
+        a.scale = 1.0f / std::sqrt(float(D));
+        a.round_q_f16 = true;
+        a.split_len = split_len;
+        a.scratch = scratch;
+        bonsai::VulkanMatvecRounding round;
+        round.out = {qb, 64};
+        round.consumer = consumer;
+        bonsai::VulkanMatvecInput in;
+        in.rounded = true;
+        in.rounded_in = {qb, 64};
+        vk_->begin();
+        const bool rounded = vk_->attention_decode(xb, {xb, QD * 4ull}, {xb, (QD + KD) * 4ull}, nb, {nb, D * 4ull},
+                                                   int32_t(n_kv - 1), kb, vb, ob, qp, a, &round);
+        if (rounded) vk_->matvec_fused(consumer, wb, QD, rows, ob, zb, in);
+        vk_->submit_and_wait();
+        // attention.comp does not round: refused quietly.
+        vk_->set_decode_attention128(false);
+        vk_->begin();
+        const bool old = vk_->attention_decode(xb, {xb, QD * 4ull}, {xb, (QD + KD) * 4ull}, nb, {nb, D * 4ull},
+                                               int32_t(n_kv - 1), kb, vb, ob, qp, a, &round);
+        vk_->submit_and_wait();
+        vk_->set_decode_attention128(true);
+        vk_->set_matvec_int_dot(was);
+        QVERIFY(!old);
+        QVERIFY(rounded);
+        const std::vector<float> o = read_floats(ob, QD);
+        std::vector<double> step, want, mag;
+        const std::vector<double> xin = int8_blocks(std::vector<double>(o.begin(), o.end()), &step);
+        int8_reference(wf, QD, rows, xin, step, 2e-5, &want, &mag);
+        QString why;
+        QVERIFY2(close_all(read_floats(zb, rows), want, mag, 2e-5, 1e-5, &why), qPrintable(why));
     }
 
     void qkvPost_data() {

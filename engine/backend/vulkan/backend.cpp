@@ -503,6 +503,7 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
     require_recording(shader);
     if (groups == 0 || groups_y == 0) return;  // nothing to do (an empty op)
     uint32_t nb = static_cast<uint32_t>(buffers.size());
+    if (nb > k_max_bindings) throw Error(std::string("Vulkan: ") + shader + " binds more buffers than the backend supports");
     vk_detail::Pipeline& p = pipeline(shader, nb);
 
     SetKey key;

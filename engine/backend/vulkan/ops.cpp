@@ -185,10 +185,25 @@ void VulkanBackend::matvec(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
 
 bool VulkanBackend::rounding_ok(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, TensorType consumer, VulkanRef cw,
                                 uint32_t consumer_rows) const {
-    const uint32_t mode = impl_->matvec_int_dot;
-    return dp_usable(t, mode, w, ne0, rows) && t != TensorType::I2_S && dp_usable(consumer, mode, cw, rows, consumer_rows) &&
-           consumer != TensorType::I2_S && rows % 32 == 0 && rows > 0 && rows <= 4096;
+    return rounded_output_ok(t, w, ne0, rows) && rounded_input_ok(consumer, cw, rows, consumer_rows, true);
 }
+
+bool VulkanBackend::rounded_output_ok(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows) const {
+    return dp_usable(t, impl_->matvec_int_dot, w, ne0, rows) && t != TensorType::I2_S && rows % 32 == 0 && rows > 0;
+}
+
+bool VulkanBackend::rounded_input_ok(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, bool rms_norm) const {
+    return dp_usable(t, impl_->matvec_int_dot, w, ne0, rows) && t != TensorType::I2_S && ne0 % 32 == 0 && ne0 > 0 &&
+           (!rms_norm || ne0 <= 4096);
+}
+
+namespace {
+// The element order a rounded vector is written in for a consumer of type t (xelem_of in matvec_dp.comp):
+// 1 Q1_0, 2 Q2_0 / PQ2_0, 0 the natural order.
+uint32_t rounded_order(TensorType t) {
+    return t == TensorType::Q1_0 ? 1u : t == TensorType::Q2_0 || t == TensorType::PQ2_0 ? 2u : 0u;
+}
+}  // namespace
 
 void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                                  const VulkanMatvecInput& in, bool accumulate, const VulkanMatvecRounding* round) {
@@ -203,7 +218,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     struct {
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
         float eps;
-        uint32_t slice_words, splits, q_off, q_order;
+        uint32_t slice_words, splits, q_off, q_order, q_in;
     } pc{};
     WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
@@ -214,7 +229,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     if (!x.buffer || !*x.buffer) fail(op, "x has no buffer");
     if (!in.rounded) pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * (in.swiglu ? 2 : 1)), 4);
     pc.y_off = index_of(op, "y", y, floats(rows), 4);
-    pc.mode = (accumulate ? 1u : 0u) | (in.rms_norm ? 2u : 0u) | (in.swiglu ? 4u : 0u);
+    // (A rounded input has had its SwiGLU applied by its producer: no mode bit 2.)
+    pc.mode = (accumulate ? 1u : 0u) | (in.rms_norm ? 2u : 0u) | (in.swiglu && !in.rounded ? 4u : 0u);
     if (in.rms_norm && !in.rounded) pc.nw_off = index_of(op, "norm", in.norm, floats(ne0), 4);
     pc.eps = in.eps;
     // matvec_w.comp: 8 teams x R rows per workgroup (R = 4; the table variant: 4 or 8). Without a norm
@@ -222,27 +238,33 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     const VulkanBuffer* nb = in.rms_norm && !in.rounded ? in.norm.buffer : x.buffer;
     // Rounded input / output (binding 5 of matvec_dp.comp's ROUNDED_IN / ROUNDED_OUT variants).
     const VulkanBuffer* qb = x.buffer;
-    if (in.rounded || round) {
-        if (!dp || t == TensorType::I2_S)
-            fail(op, std::string("no rounded input or output for type ") + tensor_type_name(t));
-        if (in.rounded && round) fail(op, "a rounded input and a rounded output in one matvec");
-    }
+    if ((in.rounded || round) && (!dp || t == TensorType::I2_S))
+        fail(op, std::string("no rounded input or output for type ") + tensor_type_name(t));
     if (in.rounded) {
-        if (in.swiglu || ne0 % 32 != 0 || ne0 > 4096) fail(op, "a rounded input needs ne0 a multiple of 32, at most 4096, no SwiGLU");
-        pc.q_off = index_of(op, "rounded input", in.rounded_in, rounded_bytes(ne0), 4);
+        if (ne0 % 32 != 0 || (in.rms_norm && ne0 > 4096))
+            fail(op, "a rounded input needs ne0 a multiple of 32 (with rms_norm at most 4096)");
+        pc.q_in = index_of(op, "rounded input", in.rounded_in, rounded_bytes(ne0), 4);
         qb = in.rounded_in.buffer;
     }
     if (round) {
-        if (in.rms_norm || rows % 32 != 0) fail(op, "a rounded output needs rows a multiple of 32 and no rms_norm input");
+        if ((in.rms_norm && !in.rounded) || rows % 32 != 0)
+            fail(op, "a rounded output needs rows a multiple of 32 and no rms_norm input unless it is rounded too");
         if (!dp_type(round->consumer, impl_->matvec_int_dot) || round->consumer == TensorType::I2_S)
             fail(op, std::string("no rounded input for type ") + tensor_type_name(round->consumer));
-        pc.q_off = index_of(op, "rounded output", round->out, rounded_bytes(rows), 4);
-        pc.nw_off = index_of(op, "next norm", round->norm, floats(rows), 4);
-        pc.q_order = round->consumer == TensorType::Q1_0                                            ? 1u
-                     : round->consumer == TensorType::Q2_0 || round->consumer == TensorType::PQ2_0 ? 2u
-                                                                                                   : 0u;
+        if (in.rounded && round->out.buffer != in.rounded_in.buffer)
+            fail(op, "a rounded input and a rounded output must share one buffer");
+        if (round->swiglu) {
+            if (!in.rounded || rows % 64 != 0 || accumulate)
+                fail(op, "a SwiGLU-rounded output needs a rounded input, rows a multiple of 64 and no accumulation");
+            pc.q_off = index_of(op, "rounded output", round->out, rounded_bytes(rows / 2), 4);
+            pc.mode |= 8u;
+        } else {
+            pc.q_off = index_of(op, "rounded output", round->out, rounded_bytes(rows), 4);
+            pc.nw_off = index_of(op, "next norm", round->norm, floats(rows), 4);
+            nb = round->norm.buffer;
+        }
+        pc.q_order = rounded_order(round->consumer);
         qb = round->out.buffer;
-        nb = round->norm.buffer;
     }
     // (I2_S passes are two 128-weight blocks: rows of whole passes only.)
     uint32_t lut = !dp && wa.base % 2 == 0 && wa.row_stride % 2 == 0 && (t != TensorType::I2_S || ne0 % 256 == 0)
@@ -261,7 +283,7 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // tok/s (the table matvec: 476-479).
     const bool dp_half =
         dp && (t == TensorType::Q1_0 || t == TensorType::PQ2_0 || t == TensorType::TQ2_0) && ne0 < 32 * 128;
-    std::string shader = dp    ? std::string(dp_half ? "matvec_dph" : "matvec_dp") + (in.rounded ? "i" : round ? "o" : "") +
+    std::string shader = dp    ? std::string(dp_half ? "matvec_dph" : "matvec_dp") + (in.rounded ? "i" : "") + (round ? "o" : "") +
                                   std::to_string(dp_rows) + "_" + type_suffix(t)
                          : lut ? "matvec_lut" + std::to_string(lut) + "x" + std::to_string(passes) + "_" + type_suffix(t)
                                : std::string("matvec_w_") + type_suffix(t);
@@ -270,13 +292,22 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     if (lut) ++impl_->stats.lut_matvecs;
     if (dp) ++impl_->stats.int_dot_matvecs;
     if (in.rounded || round) ++impl_->stats.rounded_matvecs;
-    const MatvecSplit sp = dp ? matvec_split(4096, 16, ne0, rows, rows_per_wg, impl_->matvec_wg_target)
+    // (No split-K where the rounded input carries a norm, which needs the whole row, or for a SwiGLU-rounded
+    // output, whose pairing counters would meet the split-K ones.)
+    const uint32_t wg_target = (in.rounded && in.rms_norm) || (round && round->swiglu) ? 0 : impl_->matvec_wg_target;
+    const MatvecSplit sp = dp ? matvec_split(4096, 16, ne0, rows, rows_per_wg, wg_target)
                               : matvec_split(2048, t == TensorType::Q1_0 ? 32 : 16, ne0, rows, rows_per_wg,
                                              impl_->matvec_wg_target);
     pc.slice_words = sp.slice_words;
     pc.splits = sp.splits;
-    // Binding 4 is the split-K scratch; without a split it is never touched (x is bound there).
+    // Binding 4 is the split-K scratch (and the SwiGLU pairing's counters); otherwise it is never touched
+    // (x is bound there).
     const VulkanBuffer* scratch = x.buffer;
+    if (round && round->swiglu) {
+        if (rows / 64 > Impl::k_split_counters) fail(op, "too many rows for the SwiGLU pairing counters");
+        impl_->ensure_splitk();
+        scratch = &impl_->splitk;
+    }
     if (sp.splits > 1) {
         impl_->ensure_splitk();
         ++impl_->stats.split_matvecs;
@@ -503,6 +534,7 @@ struct AttentionPC {
     int32_t pos;
     float freq_scale;
     uint32_t ff_off;
+    uint32_t r_off, r_order;  // attention_d128.comp: the rounded output at binding 7 (0xffffffff: none)
 };
 static_assert(sizeof(AttentionPC) <= 128, "push constants beyond the guaranteed 128 bytes");
 }  // namespace
@@ -511,9 +543,9 @@ void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache,
     record_attention("attention", q, k_cache, v_cache, out, p, nullptr);
 }
 
-void VulkanBackend::attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,
+bool VulkanBackend::attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,
                                      int32_t pos, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
-                                     const VulkanQkvPost& post, const VulkanAttention& p) {
+                                     const VulkanQkvPost& post, const VulkanAttention& p, const VulkanMatvecRounding* round) {
     const char* op = "attention_decode";
     impl_->require_recording(op);
     if (p.n_tokens != 1 || post.n_tokens != 1) fail(op, "one query token only");
@@ -529,11 +561,15 @@ void VulkanBackend::attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, Vulk
     f.q_norm = q_norm;
     f.k_norm = k_norm;
     f.pos = pos;
+    f.round = round;
+    if (round && (!dp_type(round->consumer, impl_->matvec_int_dot) || round->consumer == TensorType::I2_S))
+        fail(op, std::string("no rounded input for type ") + tensor_type_name(round->consumer));
     record_attention(op, q, k_cache, v_cache, out, p, &f);
+    return f.rounded;
 }
 
 void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
-                                     const VulkanAttention& p, const AttentionFusion* f) {
+                                     const VulkanAttention& p, AttentionFusion* f) {
     impl_->require_recording(op);
     if (p.head_dim == 0 || p.head_dim > 512) fail(op, "head_dim must be 1..512");
     if (p.n_head == 0 || p.n_kv_head == 0 || p.n_head % p.n_kv_head != 0) fail(op, "n_kv_head must divide n_head");
@@ -546,7 +582,7 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     };
     AttentionPC pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
                    p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0, 0,
-                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0, 1.0f, 0xffffffffu};
+                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0, 1.0f, 0xffffffffu, 0xffffffffu, 0};
     pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
     pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
     const uint64_t qo_floats = uint64_t(p.n_tokens) * p.n_head * p.head_dim;
@@ -574,11 +610,21 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     const bool rows16 = ((pc.k_off | p.k_pos_stride | p.k_head_stride | pc.v_off | p.v_pos_stride | p.v_head_stride) & 7u) == 0;
     const bool split = p.n_tokens == 1 && p.split_len > 0 && p.n_kv > p.split_len;
     // Decoding, head_dim 128, at most 64 keys per workgroup: attention_d128.comp (same contract).
+    // Binding 7 (attention_d128.comp): the rounded output, if asked for (otherwise never touched).
+    const VulkanBuffer* rbuf = out.buffer;
     if (p.n_tokens == 1 && p.head_dim == 128 && rows16 && (split ? p.split_len <= 64 : p.n_kv <= 64) &&
         impl_->decode_attention128) {
         shader = "attention_d128";
         ++impl_->stats.decode128_attentions;
+        if (f && f->round) {
+            const uint64_t n = uint64_t(p.n_head) * p.head_dim;
+            pc.r_off = index_of(op, "rounded output", f->round->out, rounded_bytes(static_cast<uint32_t>(n)), 4);
+            pc.r_order = rounded_order(f->round->consumer);
+            rbuf = f->round->out.buffer;
+            f->rounded = true;
+        }
     }
+    const bool d128 = std::strcmp(shader, "attention_d128") == 0;
     if (split) {
         const uint32_t n_splits = (p.n_kv + p.split_len - 1) / p.split_len;
         if (n_splits > 65535) fail(op, "too many KV splits");
@@ -590,9 +636,13 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
         // dispatch leaves them at 0, and dispatches are separated by barriers).
         impl_->ensure_splitk();
         impl_->profile_tag = f ? "split fused" : "split";
-        impl_->dispatch(shader,
-                        {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf},
-                        &pc, sizeof pc, p.n_head, n_splits);
+        if (d128) {
+            impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf, rbuf},
+                            &pc, sizeof pc, p.n_head, n_splits);
+        } else {
+            impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf},
+                            &pc, sizeof pc, p.n_head, n_splits);
+        }
         return;
     }
     // Prompts with head_dim 128 and 16-byte aligned key / value rows: the tiled shader (32 query
@@ -611,8 +661,13 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     }
     // Bindings 4 and 5 are only used in split-KV mode.
     if (f) impl_->profile_tag = "fused";
-    impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,
-                    sizeof pc, p.n_head, p.n_tokens);
+    if (d128) {
+        impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf, rbuf},
+                        &pc, sizeof pc, p.n_head, p.n_tokens);
+    } else {
+        impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,
+                        sizeof pc, p.n_head, p.n_tokens);
+    }
 }
 
 void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,

@@ -162,9 +162,11 @@ struct VulkanMatvecInput {
     VulkanRef norm;         // ne0 floats of norm weights (rms_norm only)
     float eps = 1e-6f;
     bool swiglu = false;    // x[k] <- silu(x[k]) * x[ne0 + k]: x holds 2 * ne0 floats (gate, then up)
-    // The input as the matvec that produced it rounded it (VulkanMatvecRounding), read from `rounded_in`
-    // instead of x: x is not read, and with rms_norm the producer already applied the norm's weights
-    // (`norm` is not read; only the norm's scale is, from the producer's sums of squares).
+    // The input as the op that produced it rounded it (VulkanMatvecRounding; a matvec, or the decode
+    // attention), read from `rounded_in` instead of x: x is not read, and with rms_norm the producer
+    // already applied the norm's weights (`norm` is not read; only the norm's scale is, from the
+    // producer's sums of squares). With swiglu, the producer applied it (a gate|up matvec with
+    // VulkanMatvecRounding::swiglu): x would hold 2 * ne0 floats but is not read either.
     bool rounded = false;
     VulkanRef rounded_in;
 };
@@ -174,9 +176,12 @@ struct VulkanMatvecInput {
 // matvec needs, so that its workgroups copy the ready words instead of each rounding the floats again.
 // See rounding_ok() for when it applies; the next matvec reads it with VulkanMatvecInput::rounded.
 struct VulkanMatvecRounding {
-    VulkanRef out;                          // rounded_bytes(rows) bytes, 4-aligned
-    VulkanRef norm;                         // the next rms_norm's weights: rows floats
+    VulkanRef out;                          // rounded_bytes(rows) bytes, 4-aligned (rows / 2 with swiglu)
+    VulkanRef norm;                         // the next rms_norm's weights: rows floats (not with swiglu)
     TensorType consumer = TensorType::F32;  // the next matvec's type (the order it stages x in)
+    // A gate|up matvec (rows: gate, then up; a multiple of 64) rounds silu(gate) * up for the down
+    // projection, which has no norm. Needs a rounded input (the "io" shader modules) and no split-K.
+    bool swiglu = false;
 };
 
 // qkv_post: what follows the q/k/v projections of n_tokens tokens (one fused dispatch).
@@ -355,7 +360,7 @@ public:
     // products are on, uses_matvec_int_dot(), Q8_0 and Q4_0 at even byte offsets are accepted too). y
     // must not overlap x (or the norm weights).
     // With `round`, the output is also rounded for the next matvec (VulkanMatvecRounding); not together
-    // with in.rms_norm or in.rounded.
+    // with in.rms_norm unless in.rounded too; in.rounded_in and round->out then share a buffer.
     void matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, VulkanRef y,
                       const VulkanMatvecInput& in, bool accumulate = false, const VulkanMatvecRounding* round = nullptr);
     // Whether a matvec of type t (weights at w, ne0 x rows) can round its output for a matvec of type
@@ -364,6 +369,11 @@ public:
     // stages its input in one chunk).
     bool rounding_ok(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, TensorType consumer, VulkanRef cw,
                      uint32_t consumer_rows) const;
+    // The two halves of rounding_ok: whether a matvec of type t (ne0 x rows at w) can round its output
+    // (rows a multiple of 32), and whether one can read a rounded input (ne0 a multiple of 32; with
+    // rms_norm at most 4096: its norm needs the whole row in one chunk).
+    bool rounded_output_ok(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows) const;
+    bool rounded_input_ok(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, bool rms_norm) const;
     // Bytes of a rounded vector of n values (n a multiple of 32): n int8 values, n/32 scales, n/16 sums
     // of q, n/32 sums of squares.
     static uint64_t rounded_bytes(uint32_t n) { return uint64_t(n) / 8 * 3 * 4; }
@@ -405,9 +415,11 @@ public:
     // f16 into the caches at position a.n_kv - 1 (the caches' layout as for attention: bases k_cache /
     // v_cache, strides from `a`) and take part in the attention as that position. Equivalent to
     // qkv_post(...) + attention(...) with n_tokens = 1; post and a must agree on the shapes.
-    void attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm, int32_t pos,
+    // With `round` (its norm unused), attention_d128.comp also rounds the output for the next matvec
+    // (the output projection, no norm) where it takes the op; returns whether it did.
+    bool attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm, int32_t pos,
                           VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanQkvPost& post,
-                          const VulkanAttention& a);
+                          const VulkanAttention& a, const VulkanMatvecRounding* round = nullptr);
     // For each token t and head: q[t][h] = rope(rms_norm(q[t][h]) * q_norm) in place (norm only when
     // p.q_norm), k likewise with k_norm, then f16(k[t]) -> k_cache row t and f16(v[t]) -> v_cache row t
     // (rows of n_kv_head * head_dim halves, 4-byte aligned). q, k, v: [n_tokens][heads][head_dim]
@@ -425,9 +437,11 @@ private:
         const VulkanQkvPost* post = nullptr;
         VulkanRef k, v, q_norm, k_norm;
         int32_t pos = 0;
+        const VulkanMatvecRounding* round = nullptr;
+        bool rounded = false;  // set by record_attention: the output was rounded too
     };
     void record_attention(const char* op, VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
-                          const VulkanAttention& p, const AttentionFusion* fusion);
+                          const VulkanAttention& p, AttentionFusion* fusion);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -32,10 +32,17 @@
 // g / d) per 32, with the consumer's element order (pc.q_order), plus the sums of q per 16 and of y^2 per
 // 32. The norm's inv = 1 / sqrt(mean(y^2) + eps) is not known to any one workgroup; it does not change
 // the rounding (q of y g inv with scale d inv is q of y g with scale d), so the consumer sums the
-// partials and multiplies the scales by inv. Layout of a rounded vector of n values at pc.q_off (words):
+// partials and multiplies the scales by inv. Layout of a rounded vector of n values (words; the
+// producer's at pc.q_off, the consumer's at pc.q_in):
 // [0, n/4) the int8 words (word 8b + k holds elements 32b + xelem(k, 0..3)), then n/32 scales (float
 // bits), n/16 sums of q, n/32 sums of y^2 (float bits): 3n/8 words.
-// The consumer takes its whole row in one chunk (ne0 <= XC, no split-K).
+// A consumer with a norm takes its whole row in one chunk (ne0 <= XC, no split-K); without one
+// (inputs rounded by the decode attention or by a gate|up matvec) it copies chunk by chunk.
+// Both (ROUNDED_IN and ROUNDED_OUT, "io" modules; y then coherent): a matvec whose input was rounded
+// by its producer rounds its own output too. Mode bit 3 (gate|up, no split-K): the output rows are gate
+// then up, and what gets rounded is silu(gate) * up (rows / 2 values, no norm): the workgroups of a
+// block of gate and of the same block of up both store their values, and the second to finish (a
+// counter per block at binding 4) reads both back and rounds the block for the down projection.
 #define WG 256
 #define TEAMS 8u
 #ifndef R_PER_TEAM
@@ -43,6 +50,9 @@
 #endif
 #define RPW (TEAMS * R_PER_TEAM)
 #define XC 4096u          // x elements per chunk (ops.cpp: the split-K slices are multiples of it)
+#if defined(ROUNDED_IN) && defined(ROUNDED_OUT)
+#define Y_COHERENT 1
+#endif
 #define SPLIT_CNT 65536u  // counters at the start of the split-K scratch buffer (ops.cpp: same value)
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
@@ -182,6 +192,7 @@ shared uint last_sh;  // split-K: this workgroup finished its row block last
 #define LAST_IS_SET (last_sh != 0u)
 #if defined(ROUNDED_OUT)
 shared float fin[RPW];  // the row block's final values (ROW_FINAL)
+shared uint blk_sh[RPW / 32u];  // the rounded output block of each 32-row group of the workgroup (~0u: none)
 #define ROW_FINAL(i, v) fin[i] = v
 #endif
 #include "matvec_io.glsl"
@@ -330,27 +341,24 @@ float unit_dot(uint cw[NW], uint xw[XW], int qs[NXB], float dx[NXB]) {
 #endif
 
 #if defined(ROUNDED_OUT)
-// Rounds the final values of row block rb (fin, RPW rows) times the next norm's weights into the rounded
-// vector at pc.q_off (layout at the top). Uniform control flow. With 32-wide subgroups (NVIDIA), thread t
-// < RPW holds row t and its subgroup is exactly its block of 32, so a block's max and sum of squares are
-// one subgroup operation each (the producer's epilogue is on the decode step's critical path); other
-// subgroup sizes reduce through shared memory.
-void round_rows(uint rb) {
+// Rounds value v (times the next norm's weight) of thread tid < RPW, with y for the sum of squares, into
+// block blk_sh[tid / 32] of the rounded vector of n values at pc.q_off (layout at the top); threads
+// 32j .. 32j + 31 hold block j's 32 values in order, 0 where they do not exist. Uniform control flow.
+// With 32-wide subgroups (NVIDIA) a block's max and sum of squares are one subgroup operation each (the
+// producer's epilogue is on the decode step's critical path); other subgroup sizes reduce through
+// shared memory.
+void round_blocks(float v, float y, uint n) {
     uint tid = gl_LocalInvocationID.x;
-    uint nw = pc.rows / 4u, nb = pc.rows / 32u;
-    uint row = rb * RPW + tid;
-    uint b0 = rb * (RPW / 32u);  // the row block's first block
-    bool ok = tid < RPW && row < pc.rows;
-    float y = ok ? fin[tid] : 0.0;
-    float v = ok ? y * nv[pc.nw_off + row] : 0.0;
+    uint nw = n / 4u, nb = n / 32u;
     bool sg32 = gl_SubgroupSize == 32u;
     float am = 0.0;
     if (sg32) {
         am = subgroupMax(abs(v));
         float ss = subgroupAdd(y * y);
-        if (tid < RPW && tid % 32u == 0u && b0 + tid / 32u < nb) {
-            qxw[pc.q_off + nw + b0 + tid / 32u] = floatBitsToUint(am / 127.0);
-            qxw[pc.q_off + nw + 3u * nb + b0 + tid / 32u] = floatBitsToUint(ss);
+        if (tid < RPW && tid % 32u == 0u && blk_sh[tid / 32u] != ~0u) {
+            uint b = blk_sh[tid / 32u];
+            qxw[pc.q_off + nw + b] = floatBitsToUint(am / 127.0);
+            qxw[pc.q_off + nw + 3u * nb + b] = floatBitsToUint(ss);
         }
     } else {
         scr[tid] = abs(v);  // scr, qp: free once finish_rows is done
@@ -361,11 +369,12 @@ void round_rows(uint rb) {
         if (tid < RPW) {
             [[unroll]] for (uint i = 0u; i < 32u; ++i) am = max(am, scr[(tid & ~31u) + i]);
         }
-        if (tid < RPW && tid % 32u == 0u && b0 + tid / 32u < nb) {
+        if (tid < RPW && tid % 32u == 0u && blk_sh[tid / 32u] != ~0u) {
+            uint b = blk_sh[tid / 32u];
             float ss = 0.0;
             [[unroll]] for (uint i = 0u; i < 32u; ++i) ss += scr[WG + tid + i];
-            qxw[pc.q_off + nw + b0 + tid / 32u] = floatBitsToUint(am / 127.0);
-            qxw[pc.q_off + nw + 3u * nb + b0 + tid / 32u] = floatBitsToUint(ss);
+            qxw[pc.q_off + nw + b] = floatBitsToUint(am / 127.0);
+            qxw[pc.q_off + nw + 3u * nb + b] = floatBitsToUint(ss);
         }
     }
     float id = am > 0.0 ? 127.0 / am : 0.0;
@@ -374,22 +383,62 @@ void round_rows(uint rb) {
     if (tid < RPW / 4u) {
         // Word k of block bl: elements xelem(k, c) of the consumer's order.
         uint bl = tid / 8u, k = tid % 8u;
-        if (b0 + bl < nb) {
+        if (blk_sh[bl] != ~0u) {
             uint w = 0u;
             [[unroll]] for (uint c = 0u; c < 4u; ++c) w |= uint(qp[32u * bl + xelem_of(pc.q_order, k, c)] & 255) << (8u * c);
-            qxw[pc.q_off + 8u * (b0 + bl) + k] = w;
+            qxw[pc.q_off + 8u * blk_sh[bl] + k] = w;
         }
     } else if (tid >= 64u && tid < 64u + RPW / 16u) {
         // Sum of q over words 4h .. 4h + 3 of block bl (what one consumer thread stages).
         uint hh = tid - 64u, bl = hh / 2u, h = hh % 2u;
-        if (b0 + bl < nb) {
+        if (blk_sh[bl] != ~0u) {
             int sq = 0;
             [[unroll]] for (uint k = 0u; k < 4u; ++k)
                 [[unroll]] for (uint c = 0u; c < 4u; ++c) sq += qp[32u * bl + xelem_of(pc.q_order, 4u * h + k, c)];
-            qxw[pc.q_off + nw + nb + 2u * (b0 + bl) + h] = uint(sq);
+            qxw[pc.q_off + nw + nb + 2u * blk_sh[bl] + h] = uint(sq);
         }
     }
 }
+
+// Rounds the final values of row block rb (fin, RPW rows) times the next norm's weights (binding 3).
+void round_rows(uint rb) {
+    uint tid = gl_LocalInvocationID.x;
+    uint row = rb * RPW + tid;
+    bool ok = tid < RPW && row < pc.rows;
+    if (tid < RPW / 32u) blk_sh[tid] = rb * (RPW / 32u) + tid < pc.rows / 32u ? rb * (RPW / 32u) + tid : ~0u;
+    float y = ok ? fin[tid] : 0.0;
+    float v = ok ? y * nv[pc.nw_off + row] : 0.0;
+    barrier();
+    round_blocks(v, y, pc.rows);
+}
+
+#if defined(ROUNDED_IN)
+// Mode bit 3: rounds silu(gate) * up of the blocks whose gate and up values are both stored, where this
+// workgroup finished second (see the top). Uniform control flow.
+void round_pairs(uint rb) {
+    uint tid = gl_LocalInvocationID.x;
+    uint n = pc.rows / 2u, nb = n / 32u;
+    memoryBarrierBuffer();  // this workgroup's y stores are visible before its counters count them
+    barrier();
+    if (tid < RPW / 32u) {
+        uint b = rb * (RPW / 32u) + tid;  // a 32-row block of gate|up
+        uint pb = b % max(nb, 1u);        // its block of the SwiGLU output
+        bool second = b < pc.rows / 32u && atomicAdd(cnt[pb], 1u) == 1u;
+        if (second) cnt[pb] = 0u;  // both arrived: back to 0 for the next dispatch
+        blk_sh[tid] = second ? pb : ~0u;
+    }
+    barrier();
+    memoryBarrierBuffer();
+    uint pb = tid < RPW ? blk_sh[tid / 32u] : ~0u;
+    float x = 0.0;
+    if (pb != ~0u) {
+        uint i = 32u * pb + tid % 32u;
+        float g = yv[pc.y_off + i], u = yv[pc.y_off + n + i];
+        x = g / (1.0 + exp(-g)) * u;
+    }
+    round_blocks(x, x, n);
+}
+#endif
 #endif
 
 void main() {
@@ -427,19 +476,21 @@ void main() {
     for (uint k0 = kb; k0 < ke; k0 += XC) {
         uint kn = min(XC, ke - k0);  // a multiple of U
 #if defined(ROUNDED_IN)
-        {  // the whole row is one chunk (the host checks)
-            // Thread t stages words 4t .. 4t + 3 and their sum of q, as the rounding below would.
+        {  // chunk k0 .. k0 + kn of the rounded input (with a norm, the host checks: the whole row)
+            // Thread t stages words 4t .. 4t + 3 of the chunk and their sum of q, as the rounding below would.
+            uint vnw = pc.ne0 / 4u, vnb = pc.ne0 / 32u;  // the whole vector's words, blocks
             uint nw = kn / 4u, nb = kn / 32u;
+            if (k0 != kb) barrier();  // the previous chunk's readers are done
             [[unroll]] for (uint j = 0u; j < 4u; ++j) {
                 uint i = 4u * tid + j;
-                if (i < nw) xq[sw(i)] = qxw[pc.q_off + i];
+                if (i < nw) xq[sw(i)] = qxw[pc.q_in + k0 / 4u + i];
             }
-            qp[tid] = tid < kn / 16u ? int(qxw[pc.q_off + nw + nb + tid]) : 0;
+            qp[tid] = tid < kn / 16u ? int(qxw[pc.q_in + vnw + vnb + k0 / 16u + tid]) : 0;
             if (do_norm) {
-                float part = tid < nb ? uintBitsToFloat(qxw[pc.q_off + nw + 3u * nb + tid]) : 0.0;
+                float part = tid < nb ? uintBitsToFloat(qxw[pc.q_in + vnw + 3u * vnb + tid]) : 0.0;
                 inv = inversesqrt(wg_sum(part) / float(pc.ne0) + pc.eps);
             }
-            if (tid < nb) xd[tid] = uintBitsToFloat(qxw[pc.q_off + nw + tid]) * inv;
+            if (tid < nb) xd[tid] = uintBitsToFloat(qxw[pc.q_in + vnw + k0 / 32u + tid]) * inv;
             barrier();
         }
 #else
@@ -515,6 +566,16 @@ void main() {
     finish_rows(acc, row0, rb, slice);
 #if defined(ROUNDED_OUT)
     barrier();  // fin is complete
-    if (!split || LAST_IS_SET) round_rows(rb);  // the workgroup that stored the rows' final values
+    if (!split || LAST_IS_SET) {  // the workgroup that stored the rows' final values
+#if defined(ROUNDED_IN)
+        if ((pc.mode & 8u) != 0u) {
+            round_pairs(rb);
+        } else {
+            round_rows(rb);
+        }
+#else
+        round_rows(rb);
+#endif
+    }
 #endif
 }

@@ -3,7 +3,12 @@
 // R_PER_TEAM, RPW and SPLIT_CNT defined, and RED (a shared float array of at least WG * R_PER_TEAM,
 // free once the last chunk is done), LAST_SET(v) and LAST_IS_SET (a shared flag).
 layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
+#if defined(Y_COHERENT)
+// (matvec_dp.comp's SwiGLU pairing reads values that other workgroups of the dispatch stored.)
+layout(std430, binding = 2) coherent buffer Ybuf { float yv[]; };
+#else
 layout(std430, binding = 2) buffer Ybuf { float yv[]; };
+#endif
 layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
 // Split-K scratch: coherent, so that the last workgroup of a row block reads the other workgroups'
 // partials from memory rather than from a stale cache.
@@ -16,13 +21,15 @@ layout(push_constant) uniform PC {
     uint rows;
     uint x_off;       // floats
     uint y_off;       // floats
-    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input
+    uint mode;        // bit 0: y[row] += result; bit 1: rms_norm input; bit 2: swiglu input;
+                      // bit 3: matvec_dp ROUNDED_OUT of a gate|up matvec rounds silu(gate) * up
     uint nw_off;      // floats: norm weights (mode bit 1)
     float eps;        // rms_norm epsilon (mode bit 1)
     uint slice_words; // a row's K slice (matvec_w: words of codes; matvec_dp: 16 elements), all when splits == 1
     uint splits;      // K slices (workgroup rows in y); 1: no split-K
-    uint q_off;       // matvec_dp ROUNDED_IN / ROUNDED_OUT: the rounded vector at binding 5 (words)
+    uint q_off;       // matvec_dp ROUNDED_OUT: the rounded output at binding 5 (words)
     uint q_order;     // matvec_dp ROUNDED_OUT: element order of the consumer's x words (xelem_of)
+    uint q_in;        // matvec_dp ROUNDED_IN: the rounded input at binding 5 (words)
 } pc;
 
 // ROW_FINAL(i, v), when the includer defines it, sees the final value v of the workgroup's row i (0 ..
