@@ -109,11 +109,11 @@ struct VulkanModel::Impl {
     // Layers per command buffer submitted ahead of the step's end (VulkanBackend::flush); 0: one
     // submit per step. BONSAI_VULKAN_FLUSH_LAYERS overrides.
     size_t flush_layers = 8;
-    // One token: the ops that produce a matvec's input round it to int8 once for it (VulkanMatvecRounding)
-    // instead of every workgroup of that matvec rounding it again. 2 (default): the residual stream (by
-    // the output and down projections, for the norm-fused matvecs), the attention output (for the output
-    // projection) and the SwiGLU output (by gate|up, for the down projection); 1: the residual stream
-    // only; 0: none. BONSAI_VULKAN_ROUNDED_INPUTS overrides (comparisons).
+    // One token: the matvecs that produce a matvec's input round it to int8 once for it
+    // (VulkanMatvecRounding) instead of every workgroup of that matvec rounding it again. 2 (default):
+    // the residual stream (by the output and down projections, for the norm-fused matvecs) and the SwiGLU
+    // output (by gate|up, for the down projection); 1: the residual stream only; 0: none.
+    // BONSAI_VULKAN_ROUNDED_INPUTS overrides (comparisons).
     int rounded_inputs = 2;
     std::mutex mu;
 
@@ -225,12 +225,12 @@ struct VulkanModel::Impl {
     }
 
     // The rounded vectors of a decode step in s.xr (VulkanMatvecRounding): the residual stream (for the
-    // next norm-fused matvec), the attention output (for the output projection) and the SwiGLU output
-    // (for the down projection), each where the previous one ends; End: the buffer's size.
-    enum class RoundedSlot { Residual, Attention, Swiglu, End };
+    // next norm-fused matvec) and the SwiGLU output (for the down projection), the second where the first
+    // ends; End: the buffer's size.
+    enum class RoundedSlot { Residual, Swiglu, End };
     uint64_t rounded_at(RoundedSlot slot) const {
         auto bytes = [](int64_t n) { return VulkanBackend::rounded_bytes(static_cast<uint32_t>((n + 31) / 32 * 32)); };
-        const uint64_t widths[3] = {bytes(hp.n_embd), bytes(hp.n_head * hp.head_dim), bytes(hp.n_ff)};
+        const uint64_t widths[2] = {bytes(hp.n_embd), bytes(hp.n_ff)};
         uint64_t at = 0;
         for (int i = 0; i < static_cast<int>(slot); ++i) at += widths[i];
         return at;
@@ -436,17 +436,8 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     a.split_len = attention_split_len(attn_split, a.n_kv, H, s.att_splits);  // decode: split-KV
     a.scratch = s.att_scratch;
     const VulkanRef qn = at(norms, qp.q_norm ? l.q_norm : 0), kn = at(norms, qp.k_norm ? l.k_norm : 0);
-    // One token: the attention may round its output for the output projection (no norm between them).
-    const VulkanRef wo_w(*l.wo.buf, l.wo.off);
-    const bool o_rounded_ok = n == 1 && rounded_inputs >= 2 && l.attn_sub_norm == k_none && !l.wo.has_scale &&
-                              l.wo.type != TensorType::TQ1_0 && vk.rounded_input_ok(l.wo.type, wo_w, QD, E, false);
-    bool att_rounded = false;
     if (n == 1 && fused_attention) {  // decode: qkv_post inside the attention dispatch
-        VulkanMatvecRounding ar;
-        ar.out = VulkanRef(s.xr, rounded_at(RoundedSlot::Attention));
-        ar.consumer = l.wo.type;
-        att_rounded = vk.attention_decode(q, k, v, qn, kn, static_cast<int32_t>(pos0), s.k[il], s.v[il], s.att, qp, a,
-                                          o_rounded_ok ? &ar : nullptr);
+        vk.attention_decode(q, k, v, qn, kn, static_cast<int32_t>(pos0), s.k[il], s.v[il], s.att, qp, a);
     } else {
         vk.qkv_post(q, k, v, qn, kn, s.pos, VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
         vk.attention(q, s.k[il], s.v[il], s.att, a);
@@ -465,11 +456,8 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     // One token: the output projection rounds the residual stream for the fused gate|up matvec.
     const auto o_round = ffn_fused && l.attn_sub_norm == k_none ? rounding_for(l.wo, s, l.gate.type, gu_w, 2 * F, l.ffn_norm)
                                                                 : std::nullopt;
-    if (o_round || att_rounded) {
-        VulkanMatvecInput oin;
-        oin.rounded = att_rounded;
-        oin.rounded_in = VulkanRef(s.xr, rounded_at(RoundedSlot::Attention));
-        vk.matvec_fused(l.wo.type, wo_w, QD, E, s.att, s.x, oin, true, o_round ? &*o_round : nullptr);
+    if (o_round) {
+        vk.matvec_fused(l.wo.type, VulkanRef(*l.wo.buf, l.wo.off), QD, E, s.att, s.x, VulkanMatvecInput{}, true, &*o_round);
     } else {
         residual_linear(l.wo, s.att, n, s, s.x, o8);
     }

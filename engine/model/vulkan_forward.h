@@ -38,8 +38,8 @@ struct VulkanSessionState {
     VulkanBuffer x, xn, q, att, tmp, g, u;  // device local activations (see forward()); q holds q|k|v
     VulkanBuffer xq;                 // device local: the int8-quantized input of an I2_S projection
     VulkanBuffer xr;                 // device local: a decode step's vectors rounded by the op that wrote them
-                                     // for the next matvec (VulkanMatvecRounding): the residual stream, the
-                                     // attention output, the SwiGLU output (Impl::rounded_at)
+                                     // for the next matvec (VulkanMatvecRounding): the residual stream and
+                                     // the SwiGLU output (Impl::rounded_at)
     int64_t logits_cap = 0;          // rows the logits buffer holds
     VulkanBuffer logits;             // host visible: logits_cap x n_vocab floats
     VulkanBuffer logits_dev;         // device local, same size: the LM head writes here, one copy moves

@@ -93,7 +93,7 @@ struct VulkanBackend::Impl {
     uint32_t sets_in_pool = 0;    // sets taken from pools[pool_index]
     uint64_t sets_allocated = 0;  // since the last reset
     static constexpr uint32_t k_sets_per_pool = 256;
-    static constexpr uint32_t k_max_bindings = 8;
+    static constexpr uint32_t k_max_bindings = 7;
     static constexpr uint64_t k_max_cached_sets = 4096;
     struct SetKey {
         VkDescriptorSetLayout layout = VK_NULL_HANDLE;

@@ -534,7 +534,6 @@ struct AttentionPC {
     int32_t pos;
     float freq_scale;
     uint32_t ff_off;
-    uint32_t r_off, r_order;  // attention_d128.comp: the rounded output at binding 7 (0xffffffff: none)
 };
 static_assert(sizeof(AttentionPC) <= 128, "push constants beyond the guaranteed 128 bytes");
 }  // namespace
@@ -543,9 +542,9 @@ void VulkanBackend::attention(VulkanRef q, VulkanRef k_cache, VulkanRef v_cache,
     record_attention("attention", q, k_cache, v_cache, out, p, nullptr);
 }
 
-bool VulkanBackend::attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,
+void VulkanBackend::attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,
                                      int32_t pos, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
-                                     const VulkanQkvPost& post, const VulkanAttention& p, const VulkanMatvecRounding* round) {
+                                     const VulkanQkvPost& post, const VulkanAttention& p) {
     const char* op = "attention_decode";
     impl_->require_recording(op);
     if (p.n_tokens != 1 || post.n_tokens != 1) fail(op, "one query token only");
@@ -561,15 +560,11 @@ bool VulkanBackend::attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, Vulk
     f.q_norm = q_norm;
     f.k_norm = k_norm;
     f.pos = pos;
-    f.round = round;
-    if (round && (!dp_type(round->consumer, impl_->matvec_int_dot) || round->consumer == TensorType::I2_S))
-        fail(op, std::string("no rounded input for type ") + tensor_type_name(round->consumer));
     record_attention(op, q, k_cache, v_cache, out, p, &f);
-    return f.rounded;
 }
 
 void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
-                                     const VulkanAttention& p, AttentionFusion* f) {
+                                     const VulkanAttention& p, const AttentionFusion* f) {
     impl_->require_recording(op);
     if (p.head_dim == 0 || p.head_dim > 512) fail(op, "head_dim must be 1..512");
     if (p.n_head == 0 || p.n_kv_head == 0 || p.n_head % p.n_kv_head != 0) fail(op, "n_kv_head must divide n_head");
@@ -582,7 +577,7 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     };
     AttentionPC pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
                    p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0, 0,
-                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0, 1.0f, 0xffffffffu, 0xffffffffu, 0};
+                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0, 1.0f, 0xffffffffu};
     pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
     pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
     const uint64_t qo_floats = uint64_t(p.n_tokens) * p.n_head * p.head_dim;
@@ -610,21 +605,11 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     const bool rows16 = ((pc.k_off | p.k_pos_stride | p.k_head_stride | pc.v_off | p.v_pos_stride | p.v_head_stride) & 7u) == 0;
     const bool split = p.n_tokens == 1 && p.split_len > 0 && p.n_kv > p.split_len;
     // Decoding, head_dim 128, at most 64 keys per workgroup: attention_d128.comp (same contract).
-    // Binding 7 (attention_d128.comp): the rounded output, if asked for (otherwise never touched).
-    const VulkanBuffer* rbuf = out.buffer;
     if (p.n_tokens == 1 && p.head_dim == 128 && rows16 && (split ? p.split_len <= 64 : p.n_kv <= 64) &&
         impl_->decode_attention128) {
         shader = "attention_d128";
         ++impl_->stats.decode128_attentions;
-        if (f && f->round) {
-            const uint64_t n = uint64_t(p.n_head) * p.head_dim;
-            pc.r_off = index_of(op, "rounded output", f->round->out, rounded_bytes(static_cast<uint32_t>(n)), 4);
-            pc.r_order = rounded_order(f->round->consumer);
-            rbuf = f->round->out.buffer;
-            f->rounded = true;
-        }
     }
-    const bool d128 = std::strcmp(shader, "attention_d128") == 0;
     if (split) {
         const uint32_t n_splits = (p.n_kv + p.split_len - 1) / p.split_len;
         if (n_splits > 65535) fail(op, "too many KV splits");
@@ -636,13 +621,9 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
         // dispatch leaves them at 0, and dispatches are separated by barriers).
         impl_->ensure_splitk();
         impl_->profile_tag = f ? "split fused" : "split";
-        if (d128) {
-            impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf, rbuf},
-                            &pc, sizeof pc, p.n_head, n_splits);
-        } else {
-            impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf},
-                            &pc, sizeof pc, p.n_head, n_splits);
-        }
+        impl_->dispatch(shader,
+                        {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf},
+                        &pc, sizeof pc, p.n_head, n_splits);
         return;
     }
     // Prompts with head_dim 128 and 16-byte aligned key / value rows: the tiled shader (32 query
@@ -661,13 +642,8 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     }
     // Bindings 4 and 5 are only used in split-KV mode.
     if (f) impl_->profile_tag = "fused";
-    if (d128) {
-        impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf, rbuf},
-                        &pc, sizeof pc, p.n_head, p.n_tokens);
-    } else {
-        impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,
-                        sizeof pc, p.n_head, p.n_tokens);
-    }
+    impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,
+                    sizeof pc, p.n_head, p.n_tokens);
 }
 
 void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,

@@ -162,8 +162,7 @@ struct VulkanMatvecInput {
     VulkanRef norm;         // ne0 floats of norm weights (rms_norm only)
     float eps = 1e-6f;
     bool swiglu = false;    // x[k] <- silu(x[k]) * x[ne0 + k]: x holds 2 * ne0 floats (gate, then up)
-    // The input as the op that produced it rounded it (VulkanMatvecRounding; a matvec, or the decode
-    // attention), read from `rounded_in` instead of x: x is not read, and with rms_norm the producer
+    // The input as the matvec that produced it rounded it (VulkanMatvecRounding), read from `rounded_in` instead of x: x is not read, and with rms_norm the producer
     // already applied the norm's weights (`norm` is not read; only the norm's scale is, from the
     // producer's sums of squares). With swiglu, the producer applied it (a gate|up matvec with
     // VulkanMatvecRounding::swiglu): x would hold 2 * ne0 floats but is not read either.
@@ -415,11 +414,9 @@ public:
     // f16 into the caches at position a.n_kv - 1 (the caches' layout as for attention: bases k_cache /
     // v_cache, strides from `a`) and take part in the attention as that position. Equivalent to
     // qkv_post(...) + attention(...) with n_tokens = 1; post and a must agree on the shapes.
-    // With `round` (its norm unused), attention_d128.comp also rounds the output for the next matvec
-    // (the output projection, no norm) where it takes the op; returns whether it did.
-    bool attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm, int32_t pos,
+    void attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm, int32_t pos,
                           VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanQkvPost& post,
-                          const VulkanAttention& a, const VulkanMatvecRounding* round = nullptr);
+                          const VulkanAttention& a);
     // For each token t and head: q[t][h] = rope(rms_norm(q[t][h]) * q_norm) in place (norm only when
     // p.q_norm), k likewise with k_norm, then f16(k[t]) -> k_cache row t and f16(v[t]) -> v_cache row t
     // (rows of n_kv_head * head_dim halves, 4-byte aligned). q, k, v: [n_tokens][heads][head_dim]
@@ -437,11 +434,9 @@ private:
         const VulkanQkvPost* post = nullptr;
         VulkanRef k, v, q_norm, k_norm;
         int32_t pos = 0;
-        const VulkanMatvecRounding* round = nullptr;
-        bool rounded = false;  // set by record_attention: the output was rounded too
     };
     void record_attention(const char* op, VulkanRef q, VulkanRef k_cache, VulkanRef v_cache, VulkanRef out,
-                          const VulkanAttention& p, AttentionFusion* fusion);
+                          const VulkanAttention& p, const AttentionFusion* fusion);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -11,11 +11,6 @@
 // attention.comp (any head size, any split) loads keys only after q's preparation and the values in
 // batches that each wait for their loads: several dependent round trips per split.
 //
-// With pc.r_off set (VulkanBackend::attention_decode's `round`), the final output of each head is also
-// rounded to int8 for the output projection, as matvec_dp.comp's producers round theirs (no norm): per 32
-// values the scale max|y| / 127, the values in the consumer's element order (pc.r_order), the sums of q
-// per 16 and of y^2 per 32, at binding 7 (layout in matvec_dp.comp); a head is 4 blocks.
-//
 // Keys of the range past the cached ones (j >= the count) re-read the range's first row (finite
 // values) and get probability 0. The token's own key (fusion) is not in the cache yet; it is scored
 // from shared memory and added after the cached ones, as in attention.comp.
@@ -34,7 +29,6 @@ layout(std430, binding = 3) coherent buffer Obuf { float ov[]; };  // output, or
 layout(std430, binding = 4) writeonly buffer Fbuf { float fv[]; };  // split-KV: the merged output
 layout(std430, binding = 5) coherent buffer Cbuf { uint cnt[]; };   // split-KV: one counter per head
 layout(std430, binding = 6) readonly buffer Nbuf { float nrm[]; };  // fused: q_norm / k_norm, rope_freqs
-layout(std430, binding = 7) writeonly buffer Rbuf { uint rw[]; };   // the rounded output (pc.r_off)
 // attention.comp's push constants (fields documented there).
 layout(push_constant) uniform PC {
     uint head_dim, n_head, n_kv_head, n_kv;
@@ -55,7 +49,6 @@ layout(push_constant) uniform PC {
     int pos;
     float freq_scale;
     uint ff_off;
-    uint r_off, r_order;  // the rounded output (words; 0xffffffff: none) and its consumer's element order
 } pc;
 
 shared float q_sh[D];
@@ -67,8 +60,6 @@ shared float o_sh[4u * D];  // the 4 key groups' value sums
 shared uint last_sh;
 #define MERGE_MAX 256u
 shared float w_sh[MERGE_MAX];
-shared float ry_sh[D];  // round_head: the head's output
-shared int rq_sh[D];    // and its int8 values
 
 float f16_round(float x) { return unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x; }
 
@@ -104,68 +95,6 @@ void norm_rope(float x0, float x1, uint nw) {
         nr_sh[i1] = a * s + b * c;
     }
     barrier();
-}
-
-// matvec_dp.comp's xelem_of: the element of a 32-block held by byte b of x word k, in the consumer's order.
-uint xelem_of(uint order, uint k, uint b) {
-    if (order == 1u) return k + 8u * b;
-    if (order == 2u) return 16u * (k / 4u) + (k % 4u) + 4u * b;
-    return 4u * k + b;
-}
-
-// Rounds head h's output (dims t and t + WG in this thread) into blocks 4h .. 4h + 3 of the rounded
-// vector of n_head * D values at pc.r_off. Uniform control flow.
-void round_head(float y0, float y1, uint h) {
-    uint t = gl_LocalInvocationID.x;
-    uint nw = pc.n_head * D / 4u, nb = pc.n_head * D / 32u;
-    ry_sh[t] = y0;
-    ry_sh[t + WG] = y1;
-    float am0, am1;  // the max |y| of the blocks of dims t and t + WG
-    if (gl_SubgroupSize == 32u) {  // a subgroup is one block for each of the two dims
-        am0 = subgroupMax(abs(y0));
-        am1 = subgroupMax(abs(y1));
-        float ss0 = subgroupAdd(y0 * y0), ss1 = subgroupAdd(y1 * y1);
-        if (t % 32u == 0u) {
-            uint b0 = 4u * h + t / 32u, b1 = b0 + 2u;
-            rw[pc.r_off + nw + b0] = floatBitsToUint(am0 / 127.0);
-            rw[pc.r_off + nw + b1] = floatBitsToUint(am1 / 127.0);
-            rw[pc.r_off + nw + 3u * nb + b0] = floatBitsToUint(ss0);
-            rw[pc.r_off + nw + 3u * nb + b1] = floatBitsToUint(ss1);
-        }
-        barrier();
-    } else {
-        barrier();
-        am0 = 0.0;
-        am1 = 0.0;
-        [[unroll]] for (uint i = 0u; i < 32u; ++i) {
-            am0 = max(am0, abs(ry_sh[(t & ~31u) + i]));
-            am1 = max(am1, abs(ry_sh[(t & ~31u) + WG + i]));
-        }
-        if (t < 4u) {
-            float am = 0.0, ss = 0.0;
-            [[unroll]] for (uint i = 0u; i < 32u; ++i) {
-                float v = ry_sh[32u * t + i];
-                am = max(am, abs(v));
-                ss += v * v;
-            }
-            rw[pc.r_off + nw + 4u * h + t] = floatBitsToUint(am / 127.0);
-            rw[pc.r_off + nw + 3u * nb + 4u * h + t] = floatBitsToUint(ss);
-        }
-    }
-    rq_sh[t] = clamp(int(round(y0 * (am0 > 0.0 ? 127.0 / am0 : 0.0))), -127, 127);
-    rq_sh[t + WG] = clamp(int(round(y1 * (am1 > 0.0 ? 127.0 / am1 : 0.0))), -127, 127);
-    barrier();
-    if (t < 32u) {  // word k of block bl
-        uint bl = t / 8u, k = t % 8u, w = 0u;
-        [[unroll]] for (uint c = 0u; c < 4u; ++c) w |= uint(rq_sh[32u * bl + xelem_of(pc.r_order, k, c)] & 255) << (8u * c);
-        rw[pc.r_off + 8u * (4u * h + bl) + k] = w;
-    } else if (t < 40u) {  // the sum of q over words 4hf .. 4hf + 3 of block bl
-        uint bl = (t - 32u) / 2u, hf = (t - 32u) % 2u;
-        int sq = 0;
-        [[unroll]] for (uint k = 0u; k < 4u; ++k)
-            [[unroll]] for (uint c = 0u; c < 4u; ++c) sq += rq_sh[32u * bl + xelem_of(pc.r_order, 4u * hf + k, c)];
-        rw[pc.r_off + nw + nb + 2u * (4u * h + bl) + hf] = uint(sq);
-    }
 }
 
 void main() {
@@ -264,7 +193,6 @@ void main() {
     if (!split) {
         ov[pc.o_off + h * D + t] = o0 / l;
         ov[pc.o_off + h * D + t + WG] = o1 / l;
-        if (pc.r_off != 0xffffffffu) round_head(o0 / l, o1 / l, h);
         return;
     }
     uint stride = D + 2u, base = pc.o_off + h * pc.n_splits * stride;
@@ -328,5 +256,4 @@ void main() {
     fv[pc.f_off + h * D + t] = a0 / L;
     fv[pc.f_off + h * D + t + WG] = a1 / L;
     if (t == 0u) cnt[h] = 0u;
-    if (pc.r_off != 0xffffffffu) round_head(a0 / L, a1 / L, h);
 }
