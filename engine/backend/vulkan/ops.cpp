@@ -304,7 +304,8 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     // (x is bound there).
     const VulkanBuffer* scratch = x.buffer;
     if (round && round->swiglu) {
-        if (rows / 64 > Impl::k_split_counters) fail(op, "too many rows for the SwiGLU pairing counters");
+        if (rows / 64 > Impl::k_split_counters || rows > Impl::k_split_partials)
+            fail(op, "too many rows for the SwiGLU pairing's counters and scratch");
         impl_->ensure_splitk();
         scratch = &impl_->splitk;
     }

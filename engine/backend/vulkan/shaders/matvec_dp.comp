@@ -38,11 +38,12 @@
 // bits), n/16 sums of q, n/32 sums of y^2 (float bits): 3n/8 words.
 // A consumer with a norm takes its whole row in one chunk (ne0 <= XC, no split-K); without one
 // (inputs rounded by the decode attention or by a gate|up matvec) it copies chunk by chunk.
-// Both (ROUNDED_IN and ROUNDED_OUT, "io" modules; y then coherent): a matvec whose input was rounded
-// by its producer rounds its own output too. Mode bit 3 (gate|up, no split-K): the output rows are gate
-// then up, and what gets rounded is silu(gate) * up (rows / 2 values, no norm): the workgroups of a
-// block of gate and of the same block of up both store their values, and the second to finish (a
-// counter per block at binding 4) reads both back and rounds the block for the down projection.
+// Both (ROUNDED_IN and ROUNDED_OUT, "io" modules): a matvec whose input was rounded by its producer
+// rounds its own output too. Mode bit 3 (gate|up, no split-K): the output rows are gate then up, and
+// what gets rounded is silu(gate) * up (rows / 2 values, no norm): the workgroups of a block of gate
+// and of the same block of up both copy their values into the split-K scratch (binding 4, coherent),
+// and the second to finish (a counter per block there) reads both back and rounds the block for the
+// down projection.
 #define WG 256
 #define TEAMS 8u
 #ifndef R_PER_TEAM
@@ -50,9 +51,6 @@
 #endif
 #define RPW (TEAMS * R_PER_TEAM)
 #define XC 4096u          // x elements per chunk (ops.cpp: the split-K slices are multiples of it)
-#if defined(ROUNDED_IN) && defined(ROUNDED_OUT)
-#define Y_COHERENT 1
-#endif
 #define SPLIT_CNT 65536u  // counters at the start of the split-K scratch buffer (ops.cpp: same value)
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
@@ -413,12 +411,14 @@ void round_rows(uint rb) {
 }
 
 #if defined(ROUNDED_IN)
-// Mode bit 3: rounds silu(gate) * up of the blocks whose gate and up values are both stored, where this
+// Mode bit 3: rounds silu(gate) * up of the blocks whose gate and up values are both copied, where this
 // workgroup finished second (see the top). Uniform control flow.
 void round_pairs(uint rb) {
     uint tid = gl_LocalInvocationID.x;
     uint n = pc.rows / 2u, nb = n / 32u;
-    memoryBarrierBuffer();  // this workgroup's y stores are visible before its counters count them
+    // (y itself is not coherent: a coherent y in this module measured slower on an H100.)
+    if (tid < RPW && rb * RPW + tid < pc.rows) part[SPLIT_CNT + rb * RPW + tid] = fin[tid];
+    memoryBarrierBuffer();  // the copies are visible before the counters count them
     barrier();
     if (tid < RPW / 32u) {
         uint b = rb * (RPW / 32u) + tid;  // a 32-row block of gate|up
@@ -433,7 +433,7 @@ void round_pairs(uint rb) {
     float x = 0.0;
     if (pb != ~0u) {
         uint i = 32u * pb + tid % 32u;
-        float g = yv[pc.y_off + i], u = yv[pc.y_off + n + i];
+        float g = part[SPLIT_CNT + i], u = part[SPLIT_CNT + n + i];
         x = g / (1.0 + exp(-g)) * u;
     }
     round_blocks(x, x, n);

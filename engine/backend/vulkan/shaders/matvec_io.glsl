@@ -3,12 +3,7 @@
 // R_PER_TEAM, RPW and SPLIT_CNT defined, and RED (a shared float array of at least WG * R_PER_TEAM,
 // free once the last chunk is done), LAST_SET(v) and LAST_IS_SET (a shared flag).
 layout(std430, binding = 1) readonly buffer Xbuf { float xv[]; };
-#if defined(Y_COHERENT)
-// (matvec_dp.comp's SwiGLU pairing reads values that other workgroups of the dispatch stored.)
-layout(std430, binding = 2) coherent buffer Ybuf { float yv[]; };
-#else
 layout(std430, binding = 2) buffer Ybuf { float yv[]; };
-#endif
 layout(std430, binding = 3) readonly buffer Nbuf { float nv[]; };  // norm weights (mode bit 1)
 // Split-K scratch: coherent, so that the last workgroup of a row block reads the other workgroups'
 // partials from memory rather than from a stale cache.
