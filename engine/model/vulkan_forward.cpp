@@ -110,11 +110,13 @@ struct VulkanModel::Impl {
     // submit per step. BONSAI_VULKAN_FLUSH_LAYERS overrides.
     size_t flush_layers = 8;
     // One token: the matvecs that produce a matvec's input round it to int8 once for it
-    // (VulkanMatvecRounding) instead of every workgroup of that matvec rounding it again. 2 (default):
-    // the residual stream (by the output and down projections, for the norm-fused matvecs) and the SwiGLU
-    // output (by gate|up, for the down projection); 1: the residual stream only; 0: none.
-    // BONSAI_VULKAN_ROUNDED_INPUTS overrides (comparisons).
-    int rounded_inputs = 2;
+    // (VulkanMatvecRounding) instead of every workgroup of that matvec rounding it again. 1 (default):
+    // the residual stream (by the output and down projections, for the norm-fused matvecs); 2: also the
+    // SwiGLU output (by gate|up, for the down projection: on an H100 the down projection gained 5.7-6.2
+    // us per 8B layer and gate|up lost 1.9, but the step, with one more shader module to switch to, was
+    // not faster: 8B Q2_0 tg128 338-345 against 343-349 tok/s with the modules shared, 300 without;
+    // docs/vulkan.md); 0: none. BONSAI_VULKAN_ROUNDED_INPUTS overrides.
+    int rounded_inputs = 1;
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -466,6 +468,14 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         VulkanMatvecInput in = norm_input(l.ffn_norm);
         in.rounded = o_round.has_value();
         in.rounded_in = VulkanRef(s.xr, 0);
+        // With a rounded input, gate|up runs the q|k|v matvec's shader module where that has 4 or more rows
+        // per team (the 8B shapes): on an H100 a step that switches between fewer pipelines is faster,
+        // 8B Q1_0 tg128 362 / 365 -> 374 / 373 tok/s (Q2_0 343-349 either way), though gate|up alone
+        // prefers 8 rows per team.
+        if (in.rounded && qkv_fused_matvec(il)) {
+            const uint32_t qkv_rows = VulkanBackend::matvec_dp_rows_per_team(E, QD + 2 * KD);
+            if (qkv_rows >= 4) in.rows_per_team = qkv_rows;
+        }
         // A gate|up matvec that reads a rounded input rounds silu(gate) * up for the down projection.
         const VulkanRef sw_at(s.xr, rounded_at(RoundedSlot::Swiglu));
         std::optional<VulkanMatvecRounding> gu_round;

@@ -281,6 +281,24 @@ private slots:
                 qInfo("  against the steps without producer rounding: %.2e", rel_self);
                 QVERIFY2(rel_self <= 1e-2, qPrintable(QString("relative difference %1 > 1e-2").arg(rel_self)));
                 QVERIFY2(got2 != got, "the producers' rounding did not run");
+                // Level 2 (gate|up also rounds silu(gate) * up for the down projection): the same float
+                // operations and roundings as the down projection's own, so the same logits (bit for bit
+                // on lavapipe; matvecRoundedChain in test_vulkan_ops checks the path itself).
+                qputenv("BONSAI_VULKAN_INT_DOT", "1");
+                qputenv("BONSAI_VULKAN_ROUNDED_INPUTS", "2");
+                auto level2 = Model::from_file(gguf::GgufFile::from_memory(bytes.data(), bytes.size()), mp);
+                old_int_dot.isNull() ? qunsetenv("BONSAI_VULKAN_INT_DOT") : qputenv("BONSAI_VULKAN_INT_DOT", old_int_dot);
+                old_rounded.isNull() ? qunsetenv("BONSAI_VULKAN_ROUNDED_INPUTS") : qputenv("BONSAI_VULKAN_ROUNDED_INPUTS", old_rounded);
+                Session s3(*level2, sp);
+                s3.evaluate(tokens, true);
+                std::vector<float> got3;
+                for (size_t i = 0; i < tokens.size(); ++i) {
+                    const auto row = s3.logits_row(static_cast<int64_t>(i));
+                    got3.insert(got3.end(), row.begin(), row.end());
+                }
+                const double rel_level2 = relative_error(got3, got_d);
+                qInfo("  with the SwiGLU output rounded by gate|up too: %.2e", rel_level2);
+                QVERIFY2(rel_level2 <= 1e-4, qPrintable(QString("relative difference %1 > 1e-4").arg(rel_level2)));
                 continue;
             }
             if (!int8) {

@@ -933,6 +933,7 @@ private slots:
         in_gu.rounded_in = in_q.rounded_in = {qb, 0};
         in_down.rounded_in = {qb, ra};
         in_down.swiglu = true;  // (applied by the producer)
+        in_q.rows_per_team = 8;  // forced (else 2 for this shape)
         std::vector<float> y1, gu, y2;
         const bonsai::VulkanStats before = vk_->stats();
         // Stage by stage, so that each reference starts from the device's own floats.
@@ -1024,6 +1025,9 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 64, ref, ref, in, true, &round));
         round.swiglu = false;
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 100, ref, ref, {}, false, &round));
+        bonsai::VulkanMatvecInput odd;
+        odd.rows_per_team = 3;
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 64, ref, ref, odd));
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::F16, ref, 256, 64, ref, ref, {}, false, &round));
         round.consumer = TensorType::I2_S;
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matvec_fused(TensorType::Q2_0, ref, 256, 64, ref, ref, {}, false, &round));

@@ -277,7 +277,10 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     uint32_t passes = impl_->matvec_lut_passes;
     while (passes > 1 && 8192u * passes > impl_->limits.maxComputeSharedMemorySize) passes /= 2;
     // A rounded output needs whole blocks of 32 rows per workgroup: at least 4 rows per team.
-    const uint32_t dp_rows = dp ? std::max<uint32_t>(matvec_dp_rows_per_team(ne0, rows), round ? 4 : 0) : 4;
+    if (in.rows_per_team != 0 && in.rows_per_team != 2 && in.rows_per_team != 4 && in.rows_per_team != 8)
+        fail(op, "rows per team must be 2, 4 or 8");
+    const uint32_t dp_rows =
+        dp ? std::max<uint32_t>(in.rows_per_team ? in.rows_per_team : matvec_dp_rows_per_team(ne0, rows), round ? 4 : 0) : 4;
     // Half units (64 weights) where a row has fewer 128-weight units than a team has lanes (2048 wide). H100,
     // PQ2_0: 2048 x 12288 12.5 -> 10.5 us, 2048 x 151936 84.7 -> 59.1 us; 1.7B decode 514-517 -> 546-556
     // tok/s (the table matvec: 476-479).

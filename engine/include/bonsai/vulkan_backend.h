@@ -168,6 +168,10 @@ struct VulkanMatvecInput {
     // VulkanMatvecRounding::swiglu): x would hold 2 * ne0 floats but is not read either.
     bool rounded = false;
     VulkanRef rounded_in;
+    // Rows per lane team of the integer-dot-product matvec: 0 chooses by shape (matvec_dp_rows_per_team);
+    // 2, 4 or 8 force it (a decode step whose matvecs share one shader module switches pipelines less
+    // often). A rounded output needs at least 4.
+    uint32_t rows_per_team = 0;
 };
 
 // matvec_fused's output rounded to int8 for the next matvec (decode steps; matvec_dp.comp): the matvec
