@@ -259,24 +259,30 @@ private slots:
                 // rounding. Above 1e-3 shows the int8 path ran (the float path: 2e-4).
                 QVERIFY2(rel <= 3e-2 && rel_q8 <= 3e-2, qPrintable(QString("relative error %1 / %2 > 3e-2").arg(rel).arg(rel_q8)));
                 QVERIFY2(rel > 1e-3, qPrintable(QString("relative error %1: the int8 path did not run").arg(rel)));
+                // All logits rows of the model loaded with integer dot products and the given
+                // BONSAI_VULKAN_ROUNDED_INPUTS level (the environment restored after the load).
+                auto logits_at_level = [&](const char* level) {
+                    const QByteArray old_rounded = qgetenv("BONSAI_VULKAN_ROUNDED_INPUTS");
+                    qputenv("BONSAI_VULKAN_INT_DOT", "1");
+                    qputenv("BONSAI_VULKAN_ROUNDED_INPUTS", level);
+                    auto m = Model::from_file(gguf::GgufFile::from_memory(bytes.data(), bytes.size()), mp);
+                    old_int_dot.isNull() ? qunsetenv("BONSAI_VULKAN_INT_DOT") : qputenv("BONSAI_VULKAN_INT_DOT", old_int_dot);
+                    old_rounded.isNull() ? qunsetenv("BONSAI_VULKAN_ROUNDED_INPUTS") : qputenv("BONSAI_VULKAN_ROUNDED_INPUTS", old_rounded);
+                    Session sl(*m, sp);
+                    sl.evaluate(tokens, true);
+                    std::vector<float> out;
+                    for (size_t i = 0; i < tokens.size(); ++i) {
+                        const auto row = sl.logits_row(static_cast<int64_t>(i));
+                        out.insert(out.end(), row.begin(), row.end());
+                    }
+                    return out;
+                };
+                const std::vector<double> got_d(got.begin(), got.end());
                 // Decode steps take the inputs of the norm-fused matvecs as the output and down projections
                 // rounded them (VulkanMatvecRounding): the same steps with every matvec rounding its own
-                // input (BONSAI_VULKAN_ROUNDED_INPUTS=0) agree closely, but not bit for bit (the norm's
-                // scale comes from the producers' per-block sums).
-                const QByteArray old_rounded = qgetenv("BONSAI_VULKAN_ROUNDED_INPUTS");
-                qputenv("BONSAI_VULKAN_INT_DOT", "1");
-                qputenv("BONSAI_VULKAN_ROUNDED_INPUTS", "0");
-                auto self_rounding = Model::from_file(gguf::GgufFile::from_memory(bytes.data(), bytes.size()), mp);
-                old_int_dot.isNull() ? qunsetenv("BONSAI_VULKAN_INT_DOT") : qputenv("BONSAI_VULKAN_INT_DOT", old_int_dot);
-                old_rounded.isNull() ? qunsetenv("BONSAI_VULKAN_ROUNDED_INPUTS") : qputenv("BONSAI_VULKAN_ROUNDED_INPUTS", old_rounded);
-                Session s2(*self_rounding, sp);
-                s2.evaluate(tokens, true);
-                std::vector<float> got2;
-                for (size_t i = 0; i < tokens.size(); ++i) {
-                    const auto row = s2.logits_row(static_cast<int64_t>(i));
-                    got2.insert(got2.end(), row.begin(), row.end());
-                }
-                const std::vector<double> got_d(got.begin(), got.end());
+                // input (level 0) agree closely, but not bit for bit (the norm's scale comes from the
+                // producers' per-block sums).
+                const std::vector<float> got2 = logits_at_level("0");
                 const double rel_self = relative_error(got2, got_d);
                 qInfo("  against the steps without producer rounding: %.2e", rel_self);
                 QVERIFY2(rel_self <= 1e-2, qPrintable(QString("relative difference %1 > 1e-2").arg(rel_self)));
@@ -284,19 +290,7 @@ private slots:
                 // Level 2 (gate|up also rounds silu(gate) * up for the down projection): the same float
                 // operations and roundings as the down projection's own, so the same logits (bit for bit
                 // on lavapipe; matvecRoundedChain in test_vulkan_ops checks the path itself).
-                qputenv("BONSAI_VULKAN_INT_DOT", "1");
-                qputenv("BONSAI_VULKAN_ROUNDED_INPUTS", "2");
-                auto level2 = Model::from_file(gguf::GgufFile::from_memory(bytes.data(), bytes.size()), mp);
-                old_int_dot.isNull() ? qunsetenv("BONSAI_VULKAN_INT_DOT") : qputenv("BONSAI_VULKAN_INT_DOT", old_int_dot);
-                old_rounded.isNull() ? qunsetenv("BONSAI_VULKAN_ROUNDED_INPUTS") : qputenv("BONSAI_VULKAN_ROUNDED_INPUTS", old_rounded);
-                Session s3(*level2, sp);
-                s3.evaluate(tokens, true);
-                std::vector<float> got3;
-                for (size_t i = 0; i < tokens.size(); ++i) {
-                    const auto row = s3.logits_row(static_cast<int64_t>(i));
-                    got3.insert(got3.end(), row.begin(), row.end());
-                }
-                const double rel_level2 = relative_error(got3, got_d);
+                const double rel_level2 = relative_error(logits_at_level("2"), got_d);
                 qInfo("  with the SwiGLU output rounded by gate|up too: %.2e", rel_level2);
                 QVERIFY2(rel_level2 <= 1e-4, qPrintable(QString("relative difference %1 > 1e-4").arg(rel_level2)));
                 continue;
