@@ -813,9 +813,7 @@ private slots:
         QFETCH(uint32_t, rows);
         QFETCH(uint32_t, target);
         if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
-        const bool was = vk_->uses_matvec_int_dot();
-        vk_->set_matvec_int_dot(true);
-        vk_->set_matvec_split_target(target);
+        const IntDotScope dp(*vk_, target);
         const float eps = 1e-5f;
         std::vector<uint8_t> w1 = random_weights(producer, k1, e), w2 = random_weights(consumer, e, rows);
         std::vector<float> w1f = reference_rows(producer, w1, k1, e), w2f = reference_rows(consumer, w2, e, rows);
@@ -844,8 +842,6 @@ private slots:
         vk_->matvec_fused(consumer, {w2b, 4}, e, rows, {yb, 3 * 4}, {zb, 2 * 4}, in);
         vk_->submit_and_wait();
         const bonsai::VulkanStats after = vk_->stats();
-        vk_->set_matvec_int_dot(was);
-        vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
         QCOMPARE(after.rounded_matvecs - before.rounded_matvecs, uint64_t(2));
         QCOMPARE(after.split_matvecs - before.split_matvecs, uint64_t(target ? 1 : 0));
 
@@ -898,9 +894,7 @@ private slots:
         QFETCH(uint32_t, f);
         QFETCH(uint32_t, target);
         if (!vk_->device().int_dot) QSKIP("the device has no integer dot products");
-        const bool was = vk_->uses_matvec_int_dot();
-        vk_->set_matvec_int_dot(true);
-        vk_->set_matvec_split_target(target);
+        const IntDotScope dp(*vk_, target);
         const float eps = 1e-5f;
         const uint32_t k1 = 512, nq = 96;  // the output projection's row width; the last consumer's rows
         std::vector<uint8_t> wo = random_weights(type, k1, e), wgu = random_weights(type, e, 2 * f),
@@ -953,8 +947,6 @@ private slots:
         vk_->matvec_fused(type, {wqb, 0}, e, nq, {rb, 4}, zb, in_q);
         vk_->submit_and_wait();
         const bonsai::VulkanStats after = vk_->stats();
-        vk_->set_matvec_int_dot(was);
-        vk_->set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
         QCOMPARE(after.rounded_matvecs - before.rounded_matvecs, uint64_t(4));
         QCOMPARE(after.split_matvecs - before.split_matvecs, uint64_t(target ? 1 : 0));
 
@@ -1522,6 +1514,21 @@ private slots:
     }
 
 private:
+    // Integer dot products forced on and a split-K target for the length of one test (restored at the
+    // end, also when a check fails).
+    struct IntDotScope {
+        VulkanBackend& vk;
+        const bool was;
+        IntDotScope(VulkanBackend& b, uint32_t split_target) : vk(b), was(b.uses_matvec_int_dot()) {
+            vk.set_matvec_int_dot(true);
+            vk.set_matvec_split_target(split_target);
+        }
+        ~IntDotScope() {
+            vk.set_matvec_int_dot(was);
+            vk.set_matvec_split_target(VulkanBackend::Options{}.matvec_split_target);
+        }
+    };
+
     // f16 caches for the attention tests: K laid out [pos][kv_head][D], V [kv_head][pos][D] (both
     // stride forms exercised), n_ctx positions of random values; sets p's strides and scale.
     struct AttentionCaches {
