@@ -162,10 +162,11 @@ struct VulkanMatvecInput {
     VulkanRef norm;         // ne0 floats of norm weights (rms_norm only)
     float eps = 1e-6f;
     bool swiglu = false;    // x[k] <- silu(x[k]) * x[ne0 + k]: x holds 2 * ne0 floats (gate, then up)
-    // The input as the matvec that produced it rounded it (VulkanMatvecRounding), read from `rounded_in` instead of x: x is not read, and with rms_norm the producer
-    // already applied the norm's weights (`norm` is not read; only the norm's scale is, from the
-    // producer's sums of squares). With swiglu, the producer applied it (a gate|up matvec with
-    // VulkanMatvecRounding::swiglu): x would hold 2 * ne0 floats but is not read either.
+    // The input as the matvec that produced it rounded it (VulkanMatvecRounding), read from `rounded_in`
+    // instead of x: x is not read, and with rms_norm the producer already applied the norm's weights
+    // (`norm` is not read; only the norm's scale is, from the producer's sums of squares). With swiglu,
+    // the producer applied it (a gate|up matvec with VulkanMatvecRounding::swiglu): x would hold 2 * ne0
+    // floats but is not read either.
     bool rounded = false;
     VulkanRef rounded_in;
     // Rows per lane team of the integer-dot-product matvec: 0 chooses by shape (matvec_dp_rows_per_team);
