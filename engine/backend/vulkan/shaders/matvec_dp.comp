@@ -37,7 +37,7 @@
 // [0, n/4) the int8 words (word 8b + k holds elements 32b + xelem(k, 0..3)), then n/32 scales (float
 // bits), n/16 sums of q, n/32 sums of y^2 (float bits): 3n/8 words.
 // A consumer with a norm takes its whole row in one chunk (ne0 <= XC, no split-K); without one
-// (inputs rounded by the decode attention or by a gate|up matvec) it copies chunk by chunk.
+// (the SwiGLU output rounded by a gate|up matvec, for the down projection) it copies chunk by chunk.
 // Both (ROUNDED_IN and ROUNDED_OUT, "io" modules): a matvec whose input was rounded by its producer
 // rounds its own output too. Mode bit 3 (gate|up, no split-K): the output rows are gate then up, and
 // what gets rounded is silu(gate) * up (rows / 2 values, no norm): the workgroups of a block of gate
