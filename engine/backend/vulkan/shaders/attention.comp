@@ -78,14 +78,7 @@ shared float w_sh[MERGE_MAX];
 float k_at(uint i) { return unpackHalf2x16(uint(kv[i])).x; }
 float v_at(uint i) { return unpackHalf2x16(uint(vv[i])).x; }
 
-// q . (8 keys of one 16-byte load) for dims d .. d + 7, summed in dimension order.
-float dot8(uvec4 w, uint d) {
-    vec2 a = unpackHalf2x16(w.x), b = unpackHalf2x16(w.y), c = unpackHalf2x16(w.z), e = unpackHalf2x16(w.w);
-    return q_sh[d] * a.x + q_sh[d + 1u] * a.y + q_sh[d + 2u] * b.x + q_sh[d + 3u] * b.y + q_sh[d + 4u] * c.x +
-           q_sh[d + 5u] * c.y + q_sh[d + 6u] * e.x + q_sh[d + 7u] * e.y;
-}
-
-float f16_round(float x) { return unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x; }
+#include "attention_common.glsl"
 
 // Fused mode: nr_sh[0..D) = rope(rms_norm(qv[src..]) * nrm[nw..]) (the norm only when nw !=
 // 0xffffffff), as qkv_post.comp computes it. Uniform control flow (barriers).

@@ -61,14 +61,7 @@ shared uint last_sh;
 #define MERGE_MAX 256u
 shared float w_sh[MERGE_MAX];
 
-float f16_round(float x) { return unpackHalf2x16(packHalf2x16(vec2(x, 0.0))).x; }
-
-// q . (8 keys of one 16-byte load) for dims d .. d + 7, summed in dimension order.
-float dot8(uvec4 w, uint d) {
-    vec2 a = unpackHalf2x16(w.x), b = unpackHalf2x16(w.y), c = unpackHalf2x16(w.z), e = unpackHalf2x16(w.w);
-    return q_sh[d] * a.x + q_sh[d + 1u] * a.y + q_sh[d + 2u] * b.x + q_sh[d + 3u] * b.y + q_sh[d + 4u] * c.x +
-           q_sh[d + 5u] * c.y + q_sh[d + 6u] * e.x + q_sh[d + 7u] * e.y;
-}
+#include "attention_common.glsl"
 
 // nr_sh = rope(rms_norm(x) * nrm[nw..]) (the norm only when nw != 0xffffffff) of the head whose dims t
 // and t + WG this thread holds (x0, x1), as qkv_post.comp computes it. Uniform control flow.

@@ -487,8 +487,8 @@ void main() {
             }
             qp[tid] = tid < kn / 16u ? int(qxw[pc.q_in + vnw + vnb + k0 / 16u + tid]) : 0;
             if (do_norm) {
-                float part = tid < nb ? uintBitsToFloat(qxw[pc.q_in + vnw + 3u * vnb + tid]) : 0.0;
-                inv = inversesqrt(wg_sum(part) / float(pc.ne0) + pc.eps);
+                float ss = tid < nb ? uintBitsToFloat(qxw[pc.q_in + vnw + 3u * vnb + tid]) : 0.0;
+                inv = inversesqrt(wg_sum(ss) / float(pc.ne0) + pc.eps);
             }
             if (tid < nb) xd[tid] = uintBitsToFloat(qxw[pc.q_in + vnw + k0 / 32u + tid]) * inv;
             barrier();
