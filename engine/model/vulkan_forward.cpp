@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -244,9 +243,6 @@ struct VulkanModel::Impl {
     // (by the previous layer's down projection). Returns whether s.xr now holds it rounded for the next
     // consumer (the next layer's q|k|v, or the LM head after the last layer).
     bool record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0, bool x_rounded);
-    // Records and runs the layers and the LM head of forward() for n tokens from s.in (embeddings) and
-    // s.pos, with the logits of the last `rows` tokens (s.xn rows from first_row) into st.logits.
-    void record_step(VulkanSessionState& s, ForwardState& st, int64_t n, int64_t pos0, int64_t rows, uint64_t first_row);
     // Whether the one-token q|k|v of layer il runs as one norm-fused matvec.
     bool qkv_fused_matvec(size_t il) const {
         const DevLayer& l = layers[il];
@@ -402,7 +398,6 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         VulkanMatvecInput in = norm_input(l.attn_norm);
         in.rounded = x_rounded;
         in.rounded_in = VulkanRef(s.xr, 0);
-        in.chain_next = fused_attention;  // attention_decode follows: it may start early (Options::chain)
         vk.matvec_fused(l.wq.type, qkv_w, E, QD + 2 * KD, s.x, s.q, in);
     } else if (n == 1 && l.qkv_fused) {
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
@@ -549,25 +544,9 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
     const int64_t rows = all_logits ? n : 1;
     st.logits.resize(static_cast<size_t>(rows * V));
     st.logits_rows = rows;
-    // Rows of the final norm output (s.xn) whose logits are wanted start here.
-    const uint64_t first_row = static_cast<uint64_t>(n - rows) * static_cast<uint64_t>(E);
-    // The whole step is recorded again when a chained dispatch's wait gave up (VulkanBackend::
-    // take_chain_failure; chains are off then): every buffer it writes is rewritten from s.in and the
-    // cache rows of these positions.
-    for (int attempt = 0;; ++attempt) {
-        im.record_step(s, st, n, pos0, rows, first_row);
-        if (!im.vk.take_chain_failure() || attempt > 0) return;
-        std::fprintf(stderr, "bonsai: Vulkan: a chained dispatch waited too long on %s; running without chains\n",
-                     im.vk.device().name.c_str());
-    }
-}
-
-void VulkanModel::Impl::record_step(VulkanSessionState& s, ForwardState& st, int64_t n, int64_t pos0, int64_t rows,
-                                    uint64_t first_row) {
-    Impl& im = *this;
-    const HParams& hp = im.hp;
-    const int64_t E = hp.n_embd, V = hp.n_vocab;
     const uint32_t un = static_cast<uint32_t>(n), uE = static_cast<uint32_t>(E);
+    // Rows of the final norm output (s.xn) whose logits are wanted start here.
+    const uint64_t first_row = static_cast<uint64_t>(n - rows) * uE;
     im.vk.begin();
     try {
         im.vk.scale(s.in, s.x, un * uE, 1.0f);  // host-visible input -> device-local residual stream

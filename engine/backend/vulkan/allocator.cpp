@@ -64,10 +64,10 @@ MemoryChunk* DeviceAllocator::new_chunk(VkDeviceSize size, uint32_t type_index, 
     return chunks_.back().get();
 }
 
-Allocation DeviceAllocator::allocate(const VkMemoryRequirements& req, uint32_t type_index, bool dedicated) {
+Allocation DeviceAllocator::allocate(const VkMemoryRequirements& req, uint32_t type_index) {
     VkDeviceSize size = std::max<VkDeviceSize>(req.size, 1);
     VkDeviceSize align = std::max<VkDeviceSize>(req.alignment, 1);
-    if (dedicated || size > k_chunk_size / 2) {
+    if (size > k_chunk_size / 2) {
         MemoryChunk* c = new_chunk(size, type_index, true);
         c->free_ranges.clear();
         return Allocation{c, 0, size};

@@ -40,8 +40,7 @@ public:
     uint32_t pick_type(uint32_t type_bits, VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred) const;
     bool type_is_host_visible(uint32_t type_index) const;
 
-    // dedicated: a VkDeviceMemory of its own (small special buffers in scarce memory types).
-    Allocation allocate(const VkMemoryRequirements& req, uint32_t type_index, bool dedicated = false);
+    Allocation allocate(const VkMemoryRequirements& req, uint32_t type_index);
     void free(const Allocation& a);
 
     uint64_t vk_allocations() const { return vk_allocations_; }

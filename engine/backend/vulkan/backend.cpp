@@ -5,7 +5,6 @@
 #include <cstring>
 #include <chrono>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "backend/vulkan/backend_impl.h"
@@ -66,8 +65,6 @@ VulkanBackend::Options VulkanBackend::Options::from_environment() {
         o.int_dot = static_cast<uint32_t>(d[0] - '0');
     if (const char* w = std::getenv("BONSAI_VULKAN_COOP_WIDE"); w && (std::string(w) == "0" || std::string(w) == "1"))
         o.coop_tiles = static_cast<uint32_t>(w[0] - '0');
-    if (const char* c = std::getenv("BONSAI_VULKAN_CHAIN"); c && (std::string(c) == "0" || std::string(c) == "1" || std::string(c) == "2"))
-        o.chain = static_cast<uint32_t>(c[0] - '0');
     return o;
 }
 
@@ -83,10 +80,7 @@ VulkanBackend::Impl::Impl(const Options& o) {
     matvec_lut_rows = lr == 4 || lr == 8 || lr == VulkanBackend::k_matvec_lut_auto ? lr : 0;
     matvec_lut_passes = o.matvec_lut_passes == 2 || o.matvec_lut_passes == 4 ? o.matvec_lut_passes : 1;
     coop_wide = o.coop_tiles <= 2 ? o.coop_tiles : 2;
-    // Chains forced on (Options::chain 1) leave out synchronization validation, which would report
-    // every chained dispatch as a hazard; the automatic choice keeps it and no chains.
-    sync_validation = validation && o.chain != 1;
-    inst = vk_detail::create_instance(validation, &messages, sync_validation);
+    inst = vk_detail::create_instance(validation, &messages);
     try {
         uint32_t n = 0;
         check(vkEnumeratePhysicalDevices(inst.instance, &n, nullptr), "listing Vulkan devices");
@@ -175,8 +169,6 @@ VulkanBackend::Impl::Impl(const Options& o) {
         VkFenceCreateInfo fci{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
         check(vkCreateFence(device, &fci, nullptr, &fence), "creating a fence");
         const char* prof = std::getenv("BONSAI_VULKAN_PROFILE");
-        // Chains (Options::chain): on NVIDIA (0x10de) by default, where they were measured.
-        if (!sync_validation && (o.chain == 1 || (o.chain == 2 && props.vendorID == 0x10de))) chain_on = ensure_chain_buffer();
         if (prof && std::string(prof) == "1" && qf[queue_family].timestampValidBits > 0) {
             VkQueryPoolCreateInfo qpi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
             qpi.queryType = VK_QUERY_TYPE_TIMESTAMP;
@@ -197,7 +189,6 @@ void VulkanBackend::Impl::release() {
         vkDeviceWaitIdle(device);
         staging = VulkanBuffer();
         splitk = VulkanBuffer();
-        chain_buf = VulkanBuffer();
         x16 = VulkanBuffer();
         for (auto& [name, p] : pipelines) {
             vkDestroyPipeline(device, p.pipeline, nullptr);
@@ -267,14 +258,6 @@ void VulkanBackend::set_matvec_lut(uint32_t rows, uint32_t passes) {
 }
 void VulkanBackend::set_tiled_prompt_attention(bool on) { impl_->tiled_prompt_attention = on; }
 void VulkanBackend::set_decode_attention128(bool on) { impl_->decode_attention128 = on; }
-bool VulkanBackend::set_chain_dispatches(bool on) {
-    Impl& m = *impl_;
-    if (m.recording) throw Error("Vulkan: set_chain_dispatches() called while recording");
-    m.chain_on = on && !m.sync_validation && m.stats.chain_failures == 0 && m.ensure_chain_buffer();
-    return m.chain_on;
-}
-bool VulkanBackend::chain_dispatches() const { return impl_->chain_on; }
-bool VulkanBackend::take_chain_failure() { return std::exchange(impl_->chain_failed, false); }
 bool VulkanBackend::validation_enabled() const { return impl_->validation; }
 uint64_t VulkanBackend::validation_messages() const { return impl_->messages.count.load(); }
 VulkanStats VulkanBackend::stats() const {
@@ -419,14 +402,6 @@ void VulkanBackend::begin() {
     }
     m.op_cmd_index = 0;
     m.cmd = m.op_cmds[0];
-    // A new epoch per recording (chain.glsl); the GPU is idle here, so the words can be reset when the
-    // epochs run out.
-    m.chain_open = false;
-    m.chain_slot = 0;
-    if (++m.chain_epoch >= Impl::k_chain_epoch_reset) {
-        if (m.chain_buf) std::memset(m.chain_buf.data(), 0, m.chain_buf.size());
-        m.chain_epoch = 1;
-    }
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     check(vkBeginCommandBuffer(m.cmd, &bi), "beginning a command buffer");
@@ -456,7 +431,6 @@ void VulkanBackend::submit_and_wait() {
     Impl& m = *impl_;
     if (!m.recording) throw Error("Vulkan: submit_and_wait() without begin()");
     m.recording = false;
-    m.chain_open = false;  // the barrier below orders everything recorded
     // Shader writes -> host reads of HostVisible buffers after the fence.
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
@@ -466,14 +440,6 @@ void VulkanBackend::submit_and_wait() {
     check(vkEndCommandBuffer(m.cmd), "recording commands");
     m.submit_and_wait(m.cmd);
     ++m.stats.submits;
-    // A chained wait that gave up: this submit's results are wrong (take_chain_failure), and the device
-    // does not run consecutive dispatches side by side: no more chains.
-    if (m.chain_buf && static_cast<const uint32_t*>(m.chain_buf.data())[0] != 0) {
-        std::memset(m.chain_buf.data(), 0, m.chain_buf.size());
-        m.chain_failed = true;
-        m.chain_on = false;
-        ++m.stats.chain_failures;
-    }
     m.profile_collect();
 }
 
@@ -533,8 +499,7 @@ vk_detail::Pipeline& VulkanBackend::Impl::pipeline(const char* name, uint32_t bi
 }
 
 void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<const VulkanBuffer*> buffers,
-                                   const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y,
-                                   int32_t chain_at, bool chain_wait) {
+                                   const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y) {
     require_recording(shader);
     if (groups == 0 || groups_y == 0) return;  // nothing to do (an empty op)
     uint32_t nb = static_cast<uint32_t>(buffers.size());
@@ -548,7 +513,7 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
         for (const VulkanBuffer* b : buffers) key.buffers[k++] = b->impl_->buffer;
     }
     if (auto it = set_cache.find(key); it != set_cache.end()) {
-        record_dispatch(shader, p, it->second, push, push_bytes, groups, groups_y, chain_at, chain_wait);
+        record_dispatch(shader, p, it->second, push, push_bytes, groups, groups_y);
         return;
     }
     // A new set from the current pool; move on to (or create) the next pool when it is full.
@@ -599,7 +564,7 @@ void VulkanBackend::Impl::dispatch(const char* shader, std::initializer_list<con
     }
     vkUpdateDescriptorSets(device, nb, w, 0, nullptr);
     set_cache.emplace(key, set);
-    record_dispatch(shader, p, set, push, push_bytes, groups, groups_y, chain_at, chain_wait);
+    record_dispatch(shader, p, set, push, push_bytes, groups, groups_y);
 }
 
 void VulkanBackend::Impl::forget_buffer(VkBuffer b) {
@@ -613,20 +578,7 @@ void VulkanBackend::Impl::forget_buffer(VkBuffer b) {
 }
 
 void VulkanBackend::Impl::record_dispatch(const char* shader, const vk_detail::Pipeline& p, VkDescriptorSet set,
-                                          const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y,
-                                          int32_t chain_at, bool chain_wait) {
-    if (chain_at >= 0 && (chain_at % 4 != 0 || uint32_t(chain_at) + 4 > push_bytes))
-        throw Error(std::string("Vulkan: ") + shader + ": the chain word lies outside its push constants");
-    if (!chain_wait) chain_break();  // a barrier before it, where the previous dispatch left it out
-    const uint32_t word = chain_at >= 0 ? chain_word() : 0u;
-    if (word == 0) chain_break();
-    alignas(4) unsigned char chained_push[128];
-    if (word != 0) {
-        if (push_bytes > sizeof chained_push) throw Error(std::string("Vulkan: ") + shader + ": push constants too large");
-        std::memcpy(chained_push, push, push_bytes);
-        std::memcpy(chained_push + chain_at, &word, 4);
-        push = chained_push;
-    }
+                                          const void* push, uint32_t push_bytes, uint64_t groups, uint32_t groups_y) {
     vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
     vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
     vkCmdPushConstants(cmd, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
@@ -640,12 +592,6 @@ void VulkanBackend::Impl::record_dispatch(const char* shader, const vk_detail::P
     }
     if (gy > limits.maxComputeWorkGroupCount[1]) throw Error(std::string("Vulkan: ") + shader + ": tensor too large");
     vkCmdDispatch(cmd, static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1);
-    if (word != 0) {  // the next chained dispatch waits for it in its shader; other commands: chain_break
-        chain_open = true;
-        ++stats.chained_dispatches;
-        profile_mark(shader, groups_y);
-        return;
-    }
 
     // Every op depends on the previous ones: make its writes visible before the next dispatch.
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
@@ -656,62 +602,8 @@ void VulkanBackend::Impl::record_dispatch(const char* shader, const vk_detail::P
     profile_mark(shader, groups_y);
 }
 
-void VulkanBackend::Impl::chain_break() {
-    if (!chain_open) return;
-    chain_open = false;
-    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0,
-                         nullptr, 0, nullptr);
-}
-
-uint32_t VulkanBackend::Impl::chain_word() {
-    if (!chain_on || !chain_buf) return 0;
-    if (chain_slot + 1 >= k_chain_slots) {  // this epoch's slots are used up: a barrier, then a new epoch
-        chain_break();
-        if (chain_epoch + 1 >= 2 * k_chain_epoch_reset) return 0;  // (out of epochs until the next begin())
-        ++chain_epoch;
-        chain_slot = 0;
-    }
-    ++chain_slot;
-    return (chain_epoch << 13) | (chain_open ? 0x1000u : 0u) | chain_slot;
-}
-
-bool VulkanBackend::Impl::ensure_chain_buffer() {
-    if (chain_buf) return true;
-    const VkMemoryPropertyFlags need =
-        VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    VulkanBuffer b;
-    b.impl_ = std::make_unique<VulkanBuffer::Impl>();
-    VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-    bci.size = VkDeviceSize(k_chain_words) * 4;
-    bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
-    bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-    check(vkCreateBuffer(device, &bci, nullptr, &b.impl_->buffer), "creating a buffer");
-    b.impl_->owner = this;
-    b.impl_->size = bci.size;
-    VkMemoryRequirements req{};
-    vkGetBufferMemoryRequirements(device, b.impl_->buffer, &req);
-    uint32_t type = 0;
-    try {
-        type = allocator.pick_type(req.memoryTypeBits, need, 0);
-    } catch (const Error&) {
-        return false;  // no host-visible device memory: no chains (b releases its buffer)
-    }
-    // Its own small allocation: host-visible device memory can be a scarce 256 MiB window.
-    b.impl_->alloc = allocator.allocate(req, type, true);
-    check(vkBindBufferMemory(device, b.impl_->buffer, b.impl_->alloc.chunk->memory, b.impl_->alloc.offset),
-          "binding buffer memory");
-    b.impl_->host_visible = true;
-    std::memset(b.data(), 0, b.size());
-    chain_buf = std::move(b);
-    return true;
-}
-
 void VulkanBackend::Impl::record_copy(const VulkanBuffer& src, uint64_t src_off, const VulkanBuffer& dst,
                                       uint64_t dst_off, uint64_t bytes) {
-    chain_break();
     // record_dispatch's barrier made shader writes available to later compute work only.
     VkMemoryBarrier before{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     before.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
@@ -731,7 +623,6 @@ void VulkanBackend::Impl::record_copy(const VulkanBuffer& src, uint64_t src_off,
 void VulkanBackend::Impl::ensure_splitk() {
     if (splitk) return;
     require_recording("split-K matvec");
-    chain_break();  // the fill below is no shader: it needs the barrier
     // The same steps as VulkanBackend::create_buffer (device-local, storage + transfer destination).
     VulkanBuffer b;
     {

@@ -46,9 +46,9 @@ struct InstanceHandles {
     VkInstance instance = VK_NULL_HANDLE;
     VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
 };
-// Creates an instance (Vulkan 1.2 API), optionally with the validation layer (and its synchronization
-// validation unless sync_validation is false) and a messenger that counts into `counter`. Throws bonsai::Error when there is no loader/driver or the layer is missing.
-InstanceHandles create_instance(bool validation, MessageCounter* counter, bool sync_validation = true);
+// Creates an instance (Vulkan 1.2 API), optionally with the validation layer and a messenger that
+// counts into `counter`. Throws bonsai::Error when there is no loader/driver or the layer is missing.
+InstanceHandles create_instance(bool validation, MessageCounter* counter);
 void destroy_instance(InstanceHandles& h);
 // Describes a physical device and decides whether the backend can use it (and its tensor-core matmul).
 VulkanDeviceInfo describe_device(VkInstance instance, VkPhysicalDevice pd, uint32_t index);
@@ -93,7 +93,7 @@ struct VulkanBackend::Impl {
     uint32_t sets_in_pool = 0;    // sets taken from pools[pool_index]
     uint64_t sets_allocated = 0;  // since the last reset
     static constexpr uint32_t k_sets_per_pool = 256;
-    static constexpr uint32_t k_max_bindings = 8;
+    static constexpr uint32_t k_max_bindings = 7;
     static constexpr uint64_t k_max_cached_sets = 4096;
     struct SetKey {
         VkDescriptorSetLayout layout = VK_NULL_HANDLE;
@@ -135,30 +135,6 @@ struct VulkanBackend::Impl {
     // Creates `splitk` and records its zero fill into the open command buffer (before its first use).
     void ensure_splitk();
 
-    // Chained dispatches (Options::chain, shaders/chain.glsl). A dispatch recorded with a chain word
-    // gets no barrier after it (chain_open); the next chained one waits for it inside the shader, and
-    // any other command first records the barrier it left out (chain_break).
-    static constexpr uint32_t k_chain_slots = 4096;               // = CHAIN_SLOTS
-    static constexpr uint32_t k_chain_words = 64 + 4096 + 32 * 4096;      // chain.glsl's buffer
-    static constexpr uint32_t k_chain_epoch_reset = 1u << 18;     // epochs are 19 bits in the word
-    bool chain_on = false;
-    bool sync_validation = false;  // the validation layer's synchronization checks are on: no chains
-    VulkanBuffer chain_buf;     // host-visible device memory (counters; word 0: a wait gave up)
-    uint32_t chain_epoch = 0;   // per recording (and per k_chain_slots chained dispatches within one)
-    uint32_t chain_slot = 0;    // the last slot given out in this epoch
-    bool chain_open = false;    // the last recorded command is a chained dispatch without its barrier
-    bool chain_failed = false;  // a wait gave up in the last submit_and_wait (take_chain_failure)
-    // Creates chain_buf where the device has host-visible device memory; false where it has none.
-    bool ensure_chain_buffer();
-    // The chain word for the dispatch about to be recorded (wait bit set when chain_open), or 0 when it
-    // is recorded unchained.
-    uint32_t chain_word();
-    // Records the barrier the last chained dispatch left out, if any.
-    void chain_break();
-    // The buffer to bind at a chained shader's chain binding: chain_buf, or `other` when there is none
-    // (the shader then never touches it: its chain word is 0).
-    const VulkanBuffer* chain_binding(const VulkanBuffer* other) const { return chain_buf ? &chain_buf : other; }
-
     // BONSAI_VULKAN_PROFILE=1 (diagnostics): a timestamp after every dispatch; the GPU time per shader
     // ("[batch]" when the dispatch had several workgroup rows) is printed to stderr at destruction.
     VkQueryPool ts_pool = VK_NULL_HANDLE;
@@ -179,16 +155,11 @@ struct VulkanBackend::Impl {
     vk_detail::Pipeline& pipeline(const char* name, uint32_t bindings);
     // Records one dispatch: binds buffers 0..n-1 whole, pushes `push` (bytes), dispatches `groups`
     // workgroups in x (split over y above 65535) and `groups_y` in y, then a compute barrier.
-    // chain_at >= 0: the shader takes a chain word (chain.glsl) at that byte offset of `push`; where chains
-    // are on, the dispatch is then recorded without the barrier after it, and, with chain_wait, waits for
-    // the previous chained dispatch inside the shader instead of behind a barrier (only shaders that read
-    // their inputs through `coherent` bindings may).
     void dispatch(const char* shader, std::initializer_list<const VulkanBuffer*> buffers, const void* push,
-                  uint32_t push_bytes, uint64_t groups, uint32_t groups_y = 1, int32_t chain_at = -1,
-                  bool chain_wait = false);
-    // The second half of dispatch(): binds, pushes, dispatches and records the barrier (unless chained).
+                  uint32_t push_bytes, uint64_t groups, uint32_t groups_y = 1);
+    // The second half of dispatch(): binds, pushes, dispatches and records the barrier.
     void record_dispatch(const char* shader, const vk_detail::Pipeline& p, VkDescriptorSet set, const void* push,
-                         uint32_t push_bytes, uint64_t groups, uint32_t groups_y, int32_t chain_at, bool chain_wait);
+                         uint32_t push_bytes, uint64_t groups, uint32_t groups_y);
     void require_recording(const char* op) const;
     // vkCmdCopyBuffer between barriers (earlier shader writes -> copy; copy -> later shaders and host).
     void record_copy(const VulkanBuffer& src, uint64_t src_off, const VulkanBuffer& dst, uint64_t dst_off, uint64_t bytes);

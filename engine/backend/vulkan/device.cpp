@@ -96,7 +96,7 @@ std::string device_list(const std::vector<VulkanDeviceInfo>& devices) {
 
 }  // namespace
 
-InstanceHandles create_instance(bool validation, MessageCounter* counter, bool sync_validation) {
+InstanceHandles create_instance(bool validation, MessageCounter* counter) {
     uint32_t loader_version = 0;
     if (vkEnumerateInstanceVersion(&loader_version) != VK_SUCCESS || loader_version < VK_API_VERSION_1_1)
         throw Error("Vulkan: the installed Vulkan loader is too old (need 1.1 or newer)");
@@ -118,10 +118,9 @@ InstanceHandles create_instance(bool validation, MessageCounter* counter, bool s
 
     // Synchronization validation on top of the default checks: it reports missing barriers between
     // dispatches as hazards, which CPU drivers (lavapipe) would otherwise hide by running serially.
-    // (Not for chained dispatches, which synchronize inside their shaders where it cannot see.)
     VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
     VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
-    features.enabledValidationFeatureCount = sync_validation ? 1 : 0;
+    features.enabledValidationFeatureCount = 1;
     features.pEnabledValidationFeatures = enables;
 
     std::vector<const char*> layers, extensions;

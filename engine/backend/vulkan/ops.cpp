@@ -2,7 +2,6 @@
 // buffer access is not enabled) and push-constant packing. The math lives in shaders/*.comp.
 #include <algorithm>
 #include <cmath>
-#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -220,7 +219,6 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
         uint32_t w_base, row_stride, ne0, rows, x_off, y_off, mode, nw_off;
         float eps;
         uint32_t slice_words, splits, q_off, q_order, q_in;
-        uint32_t chain;  // matvec_dp.comp: the chain word (set by record_dispatch)
     } pc{};
     WeightArgs wa = weight_args(op, t, w, ne0, rows);
     pc.w_base = wa.base;
@@ -320,13 +318,9 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
         impl_->profile_tag = "split";
         scratch = &impl_->splitk;
     }
-    // matvec_dp.comp: binding 5 (read only in the rounded-input / rounded-output modules) and the chain
-    // buffer at 6. With chain_next it is recorded without the barrier after it (chained attention next);
-    // it never waits in its shader (its x and y are not `coherent`: a barrier comes before it).
-    if (dp) {
-        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, scratch, qb, impl_->chain_binding(x.buffer)},
-                        &pc, sizeof pc, row_blocks, sp.splits,
-                        in.chain_next ? static_cast<int32_t>(offsetof(decltype(pc), chain)) : -1);
+    // Binding 5 only in the rounded-input / rounded-output modules.
+    if (in.rounded || round) {
+        impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, scratch, qb}, &pc, sizeof pc, row_blocks, sp.splits);
     } else {
         impl_->dispatch(shader.c_str(), {w.buffer, x.buffer, y.buffer, nb, scratch}, &pc, sizeof pc, row_blocks, sp.splits);
     }
@@ -544,7 +538,6 @@ struct AttentionPC {
     int32_t pos;
     float freq_scale;
     uint32_t ff_off;
-    uint32_t chain;  // attention_d128.comp: the chain word (set by record_dispatch)
 };
 static_assert(sizeof(AttentionPC) <= 128, "push constants beyond the guaranteed 128 bytes");
 }  // namespace
@@ -588,7 +581,7 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     };
     AttentionPC pc{p.head_dim, p.n_head, p.n_kv_head, p.n_kv, 0, p.k_pos_stride, p.k_head_stride, 0, p.v_pos_stride,
                    p.v_head_stride, 0, 0, p.scale, p.n_tokens, p.round_q_f16 ? 1u : 0u, 0, 0, 0,
-                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0, 1.0f, 0xffffffffu, 0};
+                   0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0.0f, 0.0f, 0, 1.0f, 0xffffffffu};
     pc.k_off = index_of(op, "k_cache", k_cache, 2 * extent(p.n_kv, p.k_pos_stride, p.n_kv_head, p.k_head_stride, p.head_dim), 2);
     pc.v_off = index_of(op, "v_cache", v_cache, 2 * extent(p.n_kv, p.v_pos_stride, p.n_kv_head, p.v_head_stride, p.head_dim), 2);
     const uint64_t qo_floats = uint64_t(p.n_tokens) * p.n_head * p.head_dim;
@@ -616,17 +609,11 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     const bool rows16 = ((pc.k_off | p.k_pos_stride | p.k_head_stride | pc.v_off | p.v_pos_stride | p.v_head_stride) & 7u) == 0;
     const bool split = p.n_tokens == 1 && p.split_len > 0 && p.n_kv > p.split_len;
     // Decoding, head_dim 128, at most 64 keys per workgroup: attention_d128.comp (same contract).
-    bool d128 = false;
     if (p.n_tokens == 1 && p.head_dim == 128 && rows16 && (split ? p.split_len <= 64 : p.n_kv <= 64) &&
         impl_->decode_attention128) {
         shader = "attention_d128";
-        d128 = true;
         ++impl_->stats.decode128_attentions;
     }
-    // attention_d128.comp may wait for the previous dispatch in its shader (binding 7: the chain buffer;
-    // its q, k and v are `coherent`); attention.comp may not.
-    const int32_t chain_at = d128 ? static_cast<int32_t>(offsetof(AttentionPC, chain)) : -1;
-    const VulkanBuffer* chain_buf = impl_->chain_binding(q.buffer);
     if (split) {
         const uint32_t n_splits = (p.n_kv + p.split_len - 1) / p.split_len;
         if (n_splits > 65535) fail(op, "too many KV splits");
@@ -638,15 +625,9 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
         // dispatch leaves them at 0, and dispatches are separated by barriers).
         impl_->ensure_splitk();
         impl_->profile_tag = f ? "split fused" : "split";
-        if (d128) {
-            impl_->dispatch(shader,
-                            {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf, chain_buf},
-                            &pc, sizeof pc, p.n_head, n_splits, chain_at, true);
-        } else {
-            impl_->dispatch(shader,
-                            {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf},
-                            &pc, sizeof pc, p.n_head, n_splits);
-        }
+        impl_->dispatch(shader,
+                        {q.buffer, k_cache.buffer, v_cache.buffer, p.scratch.buffer, out.buffer, &impl_->splitk, nbuf},
+                        &pc, sizeof pc, p.n_head, n_splits);
         return;
     }
     // Prompts with head_dim 128 and 16-byte aligned key / value rows: the tiled shader (32 query
@@ -665,13 +646,8 @@ void VulkanBackend::record_attention(const char* op, VulkanRef q, VulkanRef k_ca
     }
     // Bindings 4 and 5 are only used in split-KV mode.
     if (f) impl_->profile_tag = "fused";
-    if (d128) {
-        impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf, chain_buf},
-                        &pc, sizeof pc, p.n_head, p.n_tokens, chain_at, true);
-    } else {
-        impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,
-                        sizeof pc, p.n_head, p.n_tokens);
-    }
+    impl_->dispatch(shader, {q.buffer, k_cache.buffer, v_cache.buffer, out.buffer, out.buffer, out.buffer, nbuf}, &pc,
+                    sizeof pc, p.n_head, p.n_tokens);
 }
 
 void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm,

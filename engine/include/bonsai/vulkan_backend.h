@@ -173,9 +173,6 @@ struct VulkanMatvecInput {
     // 2, 4 or 8 force it (a decode step whose matvecs share one shader module switches pipelines less
     // often). A rounded output needs at least 4.
     uint32_t rows_per_team = 0;
-    // Integer-dot-product matvecs: the next dispatch is a chained attention (VulkanBackend Options::chain),
-    // which may start while this matvec runs and wait for it inside its shader (no barrier in between).
-    bool chain_next = false;
 };
 
 // matvec_fused's output rounded to int8 for the next matvec (decode steps; matvec_dp.comp): the matvec
@@ -223,8 +220,6 @@ struct VulkanStats {
     uint64_t decode128_attentions = 0;       // decoding attention dispatches recorded with attention_d128.comp
     uint64_t int_dot_matvecs = 0;            // matvec dispatches recorded with integer dot products (matvec_dp.comp)
     uint64_t rounded_matvecs = 0;            // of those, with a rounded input or output (VulkanMatvecRounding)
-    uint64_t chained_dispatches = 0;         // dispatches recorded without a barrier after them (Options::chain)
-    uint64_t chain_failures = 0;             // submits in which a chained dispatch's wait gave up (take_chain_failure)
 };
 
 class VulkanBackend {
@@ -264,24 +259,12 @@ public:
         // packed integer dot products (matvec_dp.comp): 0 = never, 1 = whenever the device has them
         // (VulkanDeviceInfo::int_dot), 2 = where the driver reports them accelerated (int_dot_fast).
         uint32_t int_dot = 2;
-        // Chained dispatches (docs/vulkan.md, shaders/chain.glsl): a decoding attention (attention_d128.comp)
-        // recorded right after the q|k|v matvec that produces its input (VulkanMatvecInput::chain_next) gets
-        // no pipeline barrier before it; its workgroups start while the matvec runs, load their cache rows
-        // and then wait inside the shader until every workgroup of the matvec has finished.
-        // Needs host-visible device memory for the counters and a device that runs the workgroups of
-        // consecutive dispatches side by side (the waits are bounded: when one gives up, the submit is
-        // reported by take_chain_failure and chains are off from then on). 0 = never, 1 = wherever the
-        // memory exists, 2 = on NVIDIA GPUs (the only ones measured). With validation, 1 turns the layer's
-        // synchronization validation off (it cannot see the waits inside shaders and would report every
-        // chained dispatch), and 2 keeps it and means no chains.
-        uint32_t chain = 2;
         // Defaults read from BONSAI_VULKAN_DEVICE, BONSAI_VULKAN_VALIDATION=1,
         // BONSAI_VULKAN_MATVEC_WGS (digits: matvec_split_target), BONSAI_VULKAN_TILED_ATTENTION=0,
         // BONSAI_VULKAN_COOP_X16 (0, 1 or 2: coop_x16), BONSAI_VULKAN_COOP_MATMUL=0 and
         // BONSAI_VULKAN_MATVEC_LUT ("0"; rows "4", "8" or "a" (auto), optionally followed by "x" and the
         // passes, e.g. "8x4", "ax1"), BONSAI_VULKAN_COOP_WIDE (0 or 1: coop_tiles) and
-        // BONSAI_VULKAN_INT_DOT (0, 1 or 2: int_dot), BONSAI_VULKAN_DECODE_ATTENTION=0 and
-        // BONSAI_VULKAN_CHAIN (0, 1 or 2: chain).
+        // BONSAI_VULKAN_INT_DOT (0, 1 or 2: int_dot), BONSAI_VULKAN_DECODE_ATTENTION=0.
         static Options from_environment();
     };
 
@@ -316,15 +299,6 @@ public:
     void set_tiled_prompt_attention(bool on);
     // Decoding attention through attention_d128.comp where it applies (Options::decode_attention128).
     void set_decode_attention128(bool on);
-    // Chained dispatches on or off (Options::chain); returns whether they are on afterwards (false
-    // where the device lacks host-visible device memory, a chained wait gave up before, or
-    // synchronization validation is on). Not while recording; affects later recordings.
-    bool set_chain_dispatches(bool on);
-    bool chain_dispatches() const;
-    // True once after a submit_and_wait() in which a chained dispatch's wait gave up (the device did
-    // not run the dispatches side by side): that submit's results are wrong and must be recomputed;
-    // chains are off from then on (recording the same work again gives correct results).
-    bool take_chain_failure();
     bool validation_enabled() const;
     // Device memory bandwidth for rooflines: GB/s (read + write) of the best of `reps` timed rounds
     // (after one untimed) of 20 copies between two device-local buffers of `bytes` each (clamped to

@@ -14,16 +14,13 @@
 // Keys of the range past the cached ones (j >= the count) re-read the range's first row (finite
 // values) and get probability 0. The token's own key (fusion) is not in the cache yet; it is scored
 // from shared memory and added after the cached ones, as in attention.comp.
-//
-// Chained (chain.glsl, binding 7; VulkanBackend Options::chain): the cache loads above come before the
-// wait for the previous dispatch (the q|k|v matvec), so they overlap it.
 #define WG 64
 #define D 128u
 #define NK 64u  // keys per workgroup at most
 #include "common.glsl"
 #extension GL_EXT_control_flow_attributes : require
 
-layout(std430, binding = 0) coherent readonly buffer Qbuf { float qv[]; };  // (coherent: chained)
+layout(std430, binding = 0) readonly buffer Qbuf { float qv[]; };
 layout(std430, binding = 1) buffer Kbuf4 { uvec4 kv4[]; };
 layout(std430, binding = 1) buffer KbufW { uint kw32[]; };  // pairs of halves (fused store)
 layout(std430, binding = 2) buffer Vbuf4 { uvec4 vv4[]; };
@@ -52,11 +49,7 @@ layout(push_constant) uniform PC {
     int pos;
     float freq_scale;
     uint ff_off;
-    uint chain;  // chain.glsl's word (binding 7); attention.comp has no such field
 } pc;
-#define CHAIN_BINDING 7
-#define CHAIN_WORD pc.chain
-#include "chain.glsl"
 
 shared float q_sh[D];
 shared float kc_sh[D];  // fused: the token's own k and v (f16-rounded)
@@ -119,9 +112,6 @@ void main() {
     } else {
         [[unroll]] for (uint i = 0u; i < 16u; ++i) kr[i] = vr[i] = uvec4(0u);
     }
-    // Chained: the cache rows above were written by earlier steps; q, k and v (and the output and
-    // partials' readers) belong to the dispatches around this one.
-    chain_wait();
     uint qo = pc.q_off + h * D;
     float q0 = qv[qo + t], q1 = qv[qo + t + WG];
     float k0 = 0.0, k1 = 0.0, v0 = 0.0, v1 = 0.0;
@@ -196,7 +186,6 @@ void main() {
     if (!split) {
         ov[pc.o_off + h * D + t] = o0 / l;
         ov[pc.o_off + h * D + t + WG] = o1 / l;
-        chain_signal();
         return;
     }
     uint stride = D + 2u, base = pc.o_off + h * pc.n_splits * stride;
@@ -212,10 +201,7 @@ void main() {
     barrier();
     if (t == 0u) last_sh = atomicAdd(cnt[h], 1u) == pc.n_splits - 1u ? 1u : 0u;
     barrier();
-    if (last_sh == 0u) {
-        chain_signal();
-        return;
-    }
+    if (last_sh == 0u) return;
     memoryBarrierBuffer();
     uint ns = pc.n_splits;
     // (m, l) of split t read together; later splits (more than WG) re-read.
@@ -263,5 +249,4 @@ void main() {
     fv[pc.f_off + h * D + t] = a0 / L;
     fv[pc.f_off + h * D + t + WG] = a1 / L;
     if (t == 0u) cnt[h] = 0u;
-    chain_signal();
 }

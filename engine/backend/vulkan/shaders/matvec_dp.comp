@@ -44,10 +44,6 @@
 // and of the same block of up both copy their values into the split-K scratch (binding 4, coherent),
 // and the second to finish (a counter per block there) reads both back and rounds the block for the
 // down projection.
-//
-// Chained (chain.glsl, binding 6; VulkanBackend Options::chain): main() signals after its last write,
-// for a chained attention that follows without a barrier. (The host never lets it wait: x, y and the
-// rounded vectors are not `coherent`, which measured 12 % slower decode steps on an H200.)
 #define WG 256
 #define TEAMS 8u
 #ifndef R_PER_TEAM
@@ -201,9 +197,6 @@ shared uint blk_sh[RPW / 32u];  // the rounded output block of each 32-row group
 #if defined(ROUNDED_IN) || defined(ROUNDED_OUT)
 layout(std430, binding = 5) buffer Qxb { uint qxw[]; };  // the rounded vector
 #endif
-#define CHAIN_BINDING 6
-#define CHAIN_WORD pc.chain
-#include "chain.glsl"
 // Word i of the chunk is stored at sw(i): consecutive units' words differ in their low bits.
 uint sw(uint i) { return i ^ ((i >> 5u) & 31u); }
 
@@ -423,6 +416,7 @@ void round_rows(uint rb) {
 void round_pairs(uint rb) {
     uint tid = gl_LocalInvocationID.x;
     uint n = pc.rows / 2u, nb = n / 32u;
+    // (y itself is not coherent: a coherent y in this module measured slower on an H100.)
     if (tid < RPW && rb * RPW + tid < pc.rows) part[SPLIT_CNT + rb * RPW + tid] = fin[tid];
     memoryBarrierBuffer();  // the copies are visible before the counters count them
     barrier();
@@ -447,7 +441,7 @@ void round_pairs(uint rb) {
 #endif
 #endif
 
-void matvec() {
+void main() {
     uint tid = gl_LocalInvocationID.x;
     uint team = tid / 32u, lane = tid % 32u;
     bool split = pc.splits > 1u;
@@ -584,10 +578,4 @@ void matvec() {
 #endif
     }
 #endif
-}
-
-void main() {
-    chain_wait();
-    matvec();
-    chain_signal();
 }

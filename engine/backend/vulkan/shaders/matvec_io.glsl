@@ -25,7 +25,6 @@ layout(push_constant) uniform PC {
     uint q_off;       // matvec_dp ROUNDED_OUT: the rounded output at binding 5 (words)
     uint q_order;     // matvec_dp ROUNDED_OUT: element order of the consumer's x words (xelem_of)
     uint q_in;        // matvec_dp ROUNDED_IN: the rounded input at binding 5 (words)
-    uint chain;       // matvec_dp: the chain word (chain.glsl; binding 6); 0 elsewhere
 } pc;
 
 // ROW_FINAL(i, v), when the includer defines it, sees the final value v of the workgroup's row i (0 ..
