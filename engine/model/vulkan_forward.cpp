@@ -106,6 +106,9 @@ struct VulkanModel::Impl {
     // Decode steps run qkv_post inside the attention dispatch (attention_decode); BONSAI_VULKAN_FUSED_ATTENTION=0
     // keeps the two dispatches (comparisons).
     bool fused_attention = true;
+    // Prompts with fused q|k|v weights run them as one matmul (record_layer); BONSAI_VULKAN_PROMPT_QKV=0
+    // keeps three (comparisons).
+    bool fused_prompt_qkv = true;
     // Layers per command buffer submitted ahead of the step's end (VulkanBackend::flush); 0: one
     // submit per step. BONSAI_VULKAN_FLUSH_LAYERS overrides.
     size_t flush_layers = 8;
@@ -285,6 +288,7 @@ std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weight
     im.hp = hp;
     im.attn_split = attention_split_from_env();
     if (const char* e = std::getenv("BONSAI_VULKAN_FUSED_ATTENTION")) im.fused_attention = std::string(e) != "0";
+    if (const char* e = std::getenv("BONSAI_VULKAN_PROMPT_QKV")) im.fused_prompt_qkv = std::string(e) != "0";
     if (const char* e = std::getenv("BONSAI_VULKAN_ROUNDED_INPUTS"); e && *e) {
         const std::string v(e);
         if (v != "0" && v != "1" && v != "2") throw Error("BONSAI_VULKAN_ROUNDED_INPUTS must be 0, 1 or 2");
@@ -392,8 +396,12 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     // q, k and v of all n tokens live in s.q: [n][QD], then [n][KD] k, then [n][KD] v. For one token
     // with fused weights (q|k|v rows back to back in one buffer) that is exactly one matvec's output,
     // and for the low-bit types that matvec also applies attn_norm to its input (no rms_norm dispatch).
-    const VulkanRef q = s.q, k = at(s.q, uint64_t(n) * QD), v = at(s.q, uint64_t(n) * (QD + KD));
+    VulkanRef q = s.q, k = at(s.q, uint64_t(n) * QD), v = at(s.q, uint64_t(n) * (QD + KD));
     const VulkanRef qkv_w(*l.wq.buf, l.wq.off);
+    // A prompt with fused q|k|v weights: one matmul (rows of q, k and v of a token side by side in s.q,
+    // QD + 2 * KD floats per token); qkv_post then packs q into s.xq (free: no I2_S input here) for the
+    // attention. On an H100-class GPU the k and v matmuls alone (1024 rows) left most of it idle.
+    uint32_t qkv_token_stride = 0;
     if (n == 1 && qkv_fused_matvec(il)) {
         VulkanMatvecInput in = norm_input(l.attn_norm);
         in.rounded = x_rounded;
@@ -402,6 +410,12 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     } else if (n == 1 && l.qkv_fused) {
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
         vk.matvec(l.wq.type, qkv_w, E, QD + 2 * KD, s.xn, s.q);
+    } else if (l.qkv_fused && fused_prompt_qkv && l.wq.type != TensorType::I2_S) {
+        vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
+        vk.matmul(l.wq.type, qkv_w, E, QD + 2 * KD, s.xn, n, s.q);
+        k = at(s.q, QD);
+        v = at(s.q, QD + KD);
+        qkv_token_stride = QD + 2 * KD;
     } else {
         const bool q8 = int8_input({&l.wq, &l.wk, &l.wv});  // BitNet b1.58: quantized once, by the norm
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps, q8);
@@ -425,6 +439,10 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     qp.use_freq_factors = rope_freqs != k_none;
     if (qp.use_freq_factors) qp.freq_factors = at(norms, rope_freqs);
     qp.eps = eps;
+    if (qkv_token_stride) {
+        qp.token_stride = qkv_token_stride;
+        qp.q_out = s.xq;
+    }
     VulkanAttention a;
     a.head_dim = D;
     a.n_head = H;
@@ -442,7 +460,7 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.attention_decode(q, k, v, qn, kn, static_cast<int32_t>(pos0), s.k[il], s.v[il], s.att, qp, a);
     } else {
         vk.qkv_post(q, k, v, qn, kn, s.pos, VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
-        vk.attention(q, s.k[il], s.v[il], s.att, a);
+        vk.attention(qkv_token_stride ? VulkanRef(s.xq) : q, s.k[il], s.v[il], s.att, a);
     }
     // FFN half. One token, fused gate|up whose matvec takes input transforms (the low-bit types; Q8_0 /
     // Q4_0 with integer dot products): ffn_norm inside the gate|up matvec and

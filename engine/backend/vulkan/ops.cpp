@@ -663,11 +663,28 @@ void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_
         uint32_t style;
         float eps, freq_scale;
         uint32_t ff_off;
+        uint32_t q_ts, kv_ts, qo_off, qo_ts;
     } pc{p.head_dim, p.n_head, p.n_kv_head, p.n_rot, 0, 0, 0, 0xffffffffu, 0xffffffffu, 0, 0, 0,
-         std::log2(p.freq_base), p.style == RopeStyle::Norm ? 0u : 1u, p.eps, p.freq_scale, 0xffffffffu};
-    pc.q_off = index_of(op, "q", q, floats(QD * p.n_tokens), 4);
-    pc.k_off = index_of(op, "k", k, floats(KD * p.n_tokens), 4);
-    pc.v_off = index_of(op, "v", v, floats(KD * p.n_tokens), 4);
+         std::log2(p.freq_base), p.style == RopeStyle::Norm ? 0u : 1u, p.eps, p.freq_scale, 0xffffffffu,
+         0, 0, 0, 0};
+    // Token strides: packed, or one stride for all three (a fused q|k|v matmul's output rows).
+    if (p.token_stride != 0 && p.token_stride < QD) fail(op, "token_stride is shorter than one token's q");
+    const uint64_t q_ts = p.token_stride ? p.token_stride : QD, kv_ts = p.token_stride ? p.token_stride : KD;
+    pc.q_ts = static_cast<uint32_t>(q_ts);
+    pc.kv_ts = static_cast<uint32_t>(kv_ts);
+    pc.q_off = index_of(op, "q", q, floats(q_ts * (p.n_tokens - 1) + QD), 4);
+    pc.k_off = index_of(op, "k", k, floats(kv_ts * (p.n_tokens - 1) + KD), 4);
+    pc.v_off = index_of(op, "v", v, floats(kv_ts * (p.n_tokens - 1) + KD), 4);
+    const bool q_moves = p.q_out.buffer && *p.q_out.buffer;
+    if (q_moves) {
+        pc.qo_off = index_of(op, "q_out", p.q_out, floats(QD * p.n_tokens), 4);
+        pc.qo_ts = static_cast<uint32_t>(QD);
+        // (Workgroups read their own head only, so q_out must not overlap q, k or v of other tokens.)
+        if (p.q_out.buffer == q.buffer) fail(op, "q_out must be in another buffer than q, k and v");
+    } else {
+        pc.qo_off = pc.q_off;
+        pc.qo_ts = pc.q_ts;
+    }
     if (p.q_norm) pc.qn_off = index_of(op, "q_norm", q_norm, floats(p.head_dim), 4);
     if (p.k_norm) pc.kn_off = index_of(op, "k_norm", k_norm, floats(p.head_dim), 4);
     pc.p_off = index_of(op, "positions", positions, uint64_t(4) * p.n_tokens, 4);
@@ -676,8 +693,9 @@ void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_
     // Unused norm binding: bind the q buffer (never read).
     const VulkanBuffer* nbuf = post_weights(op, p, q_norm, k_norm, pc.ff_off);
     if (!nbuf) nbuf = q.buffer;
-    impl_->dispatch("qkv_post", {q.buffer, nbuf, positions.buffer, k_cache.buffer, v_cache.buffer}, &pc, sizeof pc,
-                    p.n_head + 2 * p.n_kv_head, p.n_tokens);
+    impl_->dispatch("qkv_post",
+                    {q.buffer, nbuf, positions.buffer, k_cache.buffer, v_cache.buffer, q_moves ? p.q_out.buffer : q.buffer},
+                    &pc, sizeof pc, p.n_head + 2 * p.n_kv_head, p.n_tokens);
 }
 
 void VulkanBackend::f32_to_f16(VulkanRef x, VulkanRef y, uint32_t n) {

@@ -190,6 +190,13 @@ struct VulkanMatvecRounding {
 
 // qkv_post: what follows the q/k/v projections of n_tokens tokens (one fused dispatch).
 struct VulkanQkvPost {
+    // qkv_post only: floats from one token's q, k and v to the next token's; 0: packed (n_head * head_dim
+    // for q, n_kv_head * head_dim for k and v). A q|k|v matmul over fused weights writes all three at
+    // (n_head + 2 * n_kv_head) * head_dim.
+    uint32_t token_stride = 0;
+    // qkv_post only: where q goes once normalized and rotated (packed: n_tokens x n_head x head_dim
+    // floats); no buffer: back where it was read.
+    VulkanRef q_out;
     uint32_t head_dim = 0;   // D, even, at most 512
     uint32_t n_head = 0;     // q heads
     uint32_t n_kv_head = 0;  // k and v heads
@@ -422,10 +429,11 @@ public:
     void attention_decode(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm, int32_t pos,
                           VulkanRef k_cache, VulkanRef v_cache, VulkanRef out, const VulkanQkvPost& post,
                           const VulkanAttention& a);
-    // For each token t and head: q[t][h] = rope(rms_norm(q[t][h]) * q_norm) in place (norm only when
-    // p.q_norm), k likewise with k_norm, then f16(k[t]) -> k_cache row t and f16(v[t]) -> v_cache row t
-    // (rows of n_kv_head * head_dim halves, 4-byte aligned). q, k, v: [n_tokens][heads][head_dim]
-    // floats, all three in ONE buffer; q_norm and k_norm (head_dim floats each) in one buffer too
+    // For each token t and head: q[t][h] = rope(rms_norm(q[t][h]) * q_norm) in place or into p.q_out
+    // (norm only when p.q_norm), k likewise with k_norm, then f16(k[t]) -> k_cache row t and f16(v[t]) ->
+    // v_cache row t (rows of n_kv_head * head_dim halves, 4-byte aligned). q, k, v: [n_tokens][heads]
+    // [head_dim] floats (tokens p.token_stride floats apart when set), all three in ONE buffer (q_out in
+    // another); q_norm and k_norm (head_dim floats each) in one buffer too
     // (ignored when unused). Equivalent to rms_norm + rope + f32_to_f16, in one dispatch.
     void qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_norm, VulkanRef k_norm, VulkanRef positions,
                   VulkanRef k_cache, VulkanRef v_cache, const VulkanQkvPost& p);
