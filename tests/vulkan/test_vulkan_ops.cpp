@@ -1318,16 +1318,22 @@ private slots:
         QTest::addColumn<bool>("norms");
         QTest::addColumn<uint32_t>("n_tokens");
         QTest::addColumn<bool>("llama3");  // rope_freqs factors and linear scaling (freq_scale 0.25)
-        QTest::newRow("neox qk-norm 1 token") << bonsai::RopeStyle::Neox << 128u << 128u << true << 1u << false;
-        QTest::newRow("neox qk-norm 5 tokens") << bonsai::RopeStyle::Neox << 64u << 64u << true << 5u << false;
-        QTest::newRow("norm partial no norm 3 tokens") << bonsai::RopeStyle::Norm << 160u << 96u << false << 3u << false;
-        QTest::newRow("norm d=512 1 token") << bonsai::RopeStyle::Norm << 512u << 512u << true << 1u << false;
-        QTest::newRow("norm rope_freqs scaled 4 tokens") << bonsai::RopeStyle::Norm << 128u << 128u << false << 4u << true;
-        QTest::newRow("neox rope_freqs scaled qk-norm 2 tokens") << bonsai::RopeStyle::Neox << 64u << 48u << true << 2u << true;
+        // q, k and v of a token side by side, tokens QD + 2 KD + 3 floats apart (VulkanQkvPost::token_stride),
+        // q packed into another buffer (q_out): a fused q|k|v matmul's output.
+        QTest::addColumn<bool>("strided");
+        QTest::newRow("neox qk-norm 1 token") << bonsai::RopeStyle::Neox << 128u << 128u << true << 1u << false << false;
+        QTest::newRow("neox qk-norm 5 tokens") << bonsai::RopeStyle::Neox << 64u << 64u << true << 5u << false << false;
+        QTest::newRow("norm partial no norm 3 tokens") << bonsai::RopeStyle::Norm << 160u << 96u << false << 3u << false << false;
+        QTest::newRow("norm d=512 1 token") << bonsai::RopeStyle::Norm << 512u << 512u << true << 1u << false << false;
+        QTest::newRow("norm rope_freqs scaled 4 tokens") << bonsai::RopeStyle::Norm << 128u << 128u << false << 4u << true << false;
+        QTest::newRow("neox rope_freqs scaled qk-norm 2 tokens") << bonsai::RopeStyle::Neox << 64u << 48u << true << 2u << true << false;
+        QTest::newRow("neox qk-norm 5 tokens strided") << bonsai::RopeStyle::Neox << 128u << 128u << true << 5u << false << true;
+        QTest::newRow("norm partial rope_freqs 3 tokens strided") << bonsai::RopeStyle::Norm << 64u << 48u << false << 3u << true << true;
     }
 
-    // qkv_post against float64 rms_norm -> rope (q in place) and f16 stores of k and v into caches at
-    // an offset (position 2 of the cache), with q, k and v at unaligned float offsets of one buffer.
+    // qkv_post against float64 rms_norm -> rope (q in place, or packed into q_out when strided) and f16
+    // stores of k and v into caches at an offset (position 2 of the cache), with q, k and v at unaligned
+    // float offsets of one buffer.
     void qkvPost() {
         QFETCH(bonsai::RopeStyle, style);
         QFETCH(uint32_t, head_dim);
@@ -1335,10 +1341,14 @@ private slots:
         QFETCH(bool, norms);
         QFETCH(uint32_t, n_tokens);
         QFETCH(bool, llama3);
+        QFETCH(bool, strided);
         const uint32_t D = head_dim, H = 6, KVH = 2, QD = H * D, KD = KVH * D;
         const float base = 1000000.0f, eps = 1e-6f, freq_scale = llama3 ? 0.25f : 1.0f;
-        const uint32_t q_at = 3, k_at = q_at + n_tokens * QD + 1, v_at = k_at + n_tokens * KD + 2;
-        std::vector<float> all = random_floats(v_at + n_tokens * KD + 4, -2.0f, 2.0f);
+        const uint32_t ts = strided ? QD + 2 * KD + 3 : 0, q_ts = strided ? ts : QD, kv_ts = strided ? ts : KD;
+        const uint32_t q_at = 3, k_at = strided ? q_at + QD : q_at + n_tokens * QD + 1,
+                       v_at = strided ? k_at + KD : k_at + n_tokens * KD + 2;
+        std::vector<float> all = random_floats(strided ? q_at + n_tokens * ts + 4 : v_at + n_tokens * KD + 4, -2.0f, 2.0f);
+        VulkanBuffer qo = host_floats(std::vector<float>(1 + n_tokens * QD + 1, -7.0f));  // q_out at float 1
         // q_norm at 1, k_norm at D + 1, rope_freqs factors (1..8) at 2D + 1
         std::vector<float> nw = random_floats(2 * D + 1, 0.5f, 1.5f);
         const std::vector<float> ff = random_floats(n_rot / 2, 1.0f, 8.0f);
@@ -1364,6 +1374,10 @@ private slots:
         p.freq_scale = freq_scale;
         p.use_freq_factors = llama3;
         p.freq_factors = {nb, (2 * D + 1) * 4ull};
+        if (strided) {
+            p.token_stride = ts;
+            p.q_out = {qo, 4};
+        }
         const uint64_t row2 = 2ull * KD * 2;  // byte offset of cache row 2
         vk_->begin();
         vk_->qkv_post({xb, q_at * 4ull}, {xb, k_at * 4ull}, {xb, v_at * 4ull}, {nb, 4}, {nb, (D + 1) * 4ull}, pb,
@@ -1392,19 +1406,22 @@ private slots:
             }
         };
         const float* got = static_cast<const float*>(xb.data());
+        const float* got_q = strided ? static_cast<const float*>(qo.data()) + 1 : got + q_at;
         const uint16_t* kh = static_cast<const uint16_t*>(kc.data());
         const uint16_t* vh = static_cast<const uint16_t*>(vc.data());
         std::vector<double> ref, mag;
         for (uint32_t t = 0; t < n_tokens; ++t) {
             for (uint32_t h = 0; h < H; ++h) {
-                const size_t o = q_at + size_t(t) * QD + size_t(h) * D;
+                const size_t o = q_at + size_t(t) * q_ts + size_t(h) * D, qo_i = size_t(t) * QD + size_t(h) * D;
                 head_ref(all.data() + o, norms ? nw.data() + 1 : nullptr, pos[t], ref, mag);
-                for (uint32_t d = 0; d < D; ++d)
-                    QVERIFY2(std::fabs(got[o + d] - ref[d]) <= 1e-4 * mag[d] + 1e-6,
-                             qPrintable(QString("q t%1 h%2 d%3: %4 vs %5").arg(t).arg(h).arg(d).arg(got[o + d]).arg(ref[d])));
+                for (uint32_t d = 0; d < D; ++d) {
+                    QVERIFY2(std::fabs(got_q[qo_i + d] - ref[d]) <= 1e-4 * mag[d] + 1e-6,
+                             qPrintable(QString("q t%1 h%2 d%3: %4 vs %5").arg(t).arg(h).arg(d).arg(got_q[qo_i + d]).arg(ref[d])));
+                    if (strided) QCOMPARE(got[o + d], all[o + d]);  // q moved: its source stays
+                }
             }
             for (uint32_t h = 0; h < KVH; ++h) {
-                const size_t o = k_at + size_t(t) * KD + size_t(h) * D;
+                const size_t o = k_at + size_t(t) * kv_ts + size_t(h) * D;
                 head_ref(all.data() + o, norms ? nw.data() + D + 1 : nullptr, pos[t], ref, mag);
                 const size_t c = size_t(2 + t) * KD + size_t(h) * D;
                 for (uint32_t d = 0; d < D; ++d) {
@@ -1412,13 +1429,17 @@ private slots:
                     const double gk = bonsai::fp16_to_fp32(kh[c + d]);
                     QVERIFY2(std::fabs(gk - ref[d]) <= 1e-4 * mag[d] + std::fabs(ref[d]) * 4.9e-4 + 1e-6,
                              qPrintable(QString("k t%1 h%2 d%3: %4 vs %5").arg(t).arg(h).arg(d).arg(gk).arg(ref[d])));
-                    const double vv = all[v_at + size_t(t) * KD + size_t(h) * D + d];
+                    const double vv = all[v_at + size_t(t) * kv_ts + size_t(h) * D + d];
                     QCOMPARE(bonsai::fp16_to_fp32(vh[c + d]), bonsai::fp16_to_fp32(bonsai::fp32_to_fp16(float(vv))));
                 }
             }
         }
-        // Rows 0, 1 and past the written ones stay untouched.
+        // Rows 0, 1 and past the written ones stay untouched, and so does q_out around the packed q.
         for (size_t i = 0; i < 2ull * KD; ++i) QCOMPARE(kh[i], uint16_t(0));
+        const float* qo_all = static_cast<const float*>(qo.data());
+        QCOMPARE(qo_all[0], -7.0f);
+        QCOMPARE(qo_all[1 + n_tokens * QD], -7.0f);
+        if (!strided) QCOMPARE(qo_all[1], -7.0f);
         for (size_t i = size_t(2 + n_tokens) * KD; i < size_t(cache_rows) * KD; ++i) QCOMPARE(vh[i], uint16_t(0));
     }
 
@@ -1861,6 +1882,18 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->qkv_post(small, w, small, small, small, small, small, small, qp));
         qp.head_dim = 3;
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->qkv_post(small, small, small, small, small, small, small, small, qp));
+        // Strided q, k and v: a stride shorter than q, or q_out in their buffer (workgroups would overwrite
+        // other tokens' inputs), is refused; a separate q_out is taken.
+        qp.head_dim = 2;
+        const bonsai::VulkanRef kr(small, 8), vr(small, 16);
+        qp.token_stride = 1;
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->qkv_post(small, kr, vr, small, small, small, small, small, qp));
+        qp.token_stride = 6;
+        qp.q_out = {small, 32};
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->qkv_post(small, kr, vr, small, small, small, small, small, qp));
+        VulkanBuffer other = vk_->create_buffer(64, VulkanMemory::HostVisible);
+        qp.q_out = other;
+        vk_->qkv_post(small, kr, vr, small, small, small, small, small, qp);
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->rope(small, small, 8, 1, 1, 7, 10000.0f, bonsai::RopeStyle::Norm));
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->add(small, small, small, 16, 5));
         bonsai::VulkanAttention p;
