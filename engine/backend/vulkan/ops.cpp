@@ -668,7 +668,8 @@ void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_
          std::log2(p.freq_base), p.style == RopeStyle::Norm ? 0u : 1u, p.eps, p.freq_scale, 0xffffffffu,
          0, 0, 0, 0};
     // Token strides: packed, or one stride for all three (a fused q|k|v matmul's output rows).
-    if (p.token_stride != 0 && p.token_stride < QD) fail(op, "token_stride is shorter than one token's q");
+    if (p.token_stride != 0 && p.token_stride < std::max(QD, KD))
+        fail(op, "token_stride is shorter than one token's q or k");
     const uint64_t q_ts = p.token_stride ? p.token_stride : QD, kv_ts = p.token_stride ? p.token_stride : KD;
     pc.q_ts = static_cast<uint32_t>(q_ts);
     pc.kv_ts = static_cast<uint32_t>(kv_ts);
