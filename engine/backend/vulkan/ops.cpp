@@ -346,10 +346,11 @@ void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     const bool coop = impl_->use_coop && t != TensorType::F32 && t != TensorType::BF16;
     // Wide tiles (128 columns) halve the weight decoding per product; narrow ones give small matrices
     // twice the workgroups.
-    // On an H100 (pp512): 4096x24576 and 12288x4096 gain 12-20 % with wide tiles, 4096x6144 and the
-    // 2048-wide matrices of a 1.7B model lose 15-65 %.
+    // On an H100 (pp512): 4096x24576 and 12288x4096 gain 12-20 % with wide tiles, the 2048-wide
+    // matrices of a 1.7B model (at most 12.6M weights) lose 15-65 %. On an H200, with q|k|v as one
+    // prompt matmul (4096 x 6144), wide tiles from 4096 x 4096 up made the 8B pp512 2-4 % faster.
     const bool wide = coop && ncols > 64 &&
-                      (impl_->coop_wide == 1 || (impl_->coop_wide == 2 && uint64_t(rows) * ne0 >= (48u << 20)));
+                      (impl_->coop_wide == 1 || (impl_->coop_wide == 2 && uint64_t(rows) * ne0 >= (16u << 20)));
     const uint64_t tile_r = coop ? 128 : 64, tile_c = wide ? 128 : 64;
     const uint64_t gx = (uint64_t(rows) + tile_r - 1) / tile_r, gy = (uint64_t(ncols) + tile_c - 1) / tile_c;
     if (gx > 65535 || gy > 65535) fail(op, "too many rows or columns for one dispatch");

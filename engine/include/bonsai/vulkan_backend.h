@@ -256,7 +256,7 @@ public:
         uint32_t matvec_lut_rows = k_matvec_lut_auto;
         uint32_t matvec_lut_passes = 2;
         // Tensor-core matmul tiles: 0 = 128 x 64 always, 1 = 128 x 128 always, 2 = 128 x 128 for
-        // matrices of >= 48M weights (measured on an H100), else 128 x 64.
+        // matrices of >= 16M weights (4096 x 4096; measured on an H100 and an H200), else 128 x 64.
         uint32_t coop_tiles = 2;
         // f16 activations for the tensor-core matmul (converted once per matmul into a backend scratch
         // buffer): 0 = never (the tiles convert f32), 1 = always, 2 = for 128 x 128 tiles (measured on an
