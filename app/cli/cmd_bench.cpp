@@ -123,19 +123,8 @@ int run_bench(cli::Args& args) {
             bws.push_back(bandwidth());
         }
     }
-    // Bytes read per decoded token: every tensor once, except that a model with its own output matrix
-    // reads a single row of token_embd (tied models read all of it, as the output matrix).
-    double weight_bytes = 0;
-    bool untied = false;
-    for (const auto& t : model->file().tensors()) untied = untied || t.name == "output.weight";
-    for (const auto& t : model->file().tensors()) {
-        const bool embd = t.name == "token_embd.weight";
-        weight_bytes += embd && untied ? static_cast<double>(t.nbytes) / static_cast<double>(std::max<int64_t>(1, V))
-                                       : static_cast<double>(t.nbytes);
-    }
-    const double kv_bytes = 2.0 * static_cast<double>(hp.n_layer * hp.n_head_kv * hp.head_dim) * 2.0 *
-                            (static_cast<double>(depth) + static_cast<double>(n_gen) / 2.0 + 0.5);
-    const double bytes = weight_bytes + kv_bytes;
+    // Bytes read per decoded token (weights and the KV rows attended to).
+    const double bytes = model->decode_bytes_per_token(depth, n_gen);
     const double bw = stat(bws).mean;
     const double bw_min = *std::min_element(bws.begin(), bws.end()), bw_max = *std::max_element(bws.begin(), bws.end());
     const double roofline = bw * 1e9 / bytes;

@@ -102,6 +102,21 @@ const HParams& Model::hparams() const { return impl_->hp; }
 int64_t Model::n_vocab() const { return impl_->hp.n_vocab; }
 const std::string& Model::architecture() const { return impl_->hp.arch; }
 const gguf::GgufFile& Model::file() const { return *impl_->file; }
+
+double Model::decode_bytes_per_token(int64_t context, int64_t n_gen) const {
+    const HParams& hp = impl_->hp;
+    double weight_bytes = 0;
+    bool untied = false;
+    for (const auto& t : file().tensors()) untied = untied || t.name == "output.weight";
+    for (const auto& t : file().tensors()) {
+        const bool embd = t.name == "token_embd.weight";
+        weight_bytes += embd && untied ? static_cast<double>(t.nbytes) / static_cast<double>(std::max<int64_t>(1, hp.n_vocab))
+                                       : static_cast<double>(t.nbytes);
+    }
+    const double kv_bytes = 2.0 * static_cast<double>(hp.n_layer * hp.n_head_kv * hp.head_dim) * 2.0 *
+                            (static_cast<double>(context) + static_cast<double>(n_gen) / 2.0 + 0.5);
+    return weight_bytes + kv_bytes;
+}
 const Tokenizer* Model::tokenizer() const { return impl_->tokenizer.get(); }
 bool Model::is_synthetic() const { return impl_->synthetic; }
 Backend Model::backend() const { return impl_->backend; }

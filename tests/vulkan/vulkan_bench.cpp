@@ -245,6 +245,7 @@ int bench_model(const std::string& preset, const std::string& type, const std::s
     for (auto& id : prompt) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(p->n_vocab));
     Session s(*model, sp);
     s.evaluate(std::vector<int32_t>(prompt.begin(), prompt.begin() + 16));  // warm-up: pipelines, scratch
+    double last_tg = 0;
     for (int rep = 0; rep < 2; ++rep) {
         s.clear();
         const auto a = Clock::now();
@@ -257,6 +258,15 @@ int bench_model(const std::string& preset, const std::string& type, const std::s
         const auto c = Clock::now();
         std::printf("  run %d: pp%d %.1f t/s | tg%d %.1f t/s (%.3f ms/token)\n", rep, pp, pp / secs(a, b), tg,
                     tg / secs(b, c), 1000.0 * secs(b, c) / tg);
+        last_tg = tg / secs(b, c);
+    }
+    // The decode roofline as `bonsai-cli bench --backend vulkan` computes it: the device's copy bandwidth
+    // (128 MiB buffers, read + write) over the bytes a decode step reads.
+    if (tg > 0) {
+        const double bw = VulkanBackend().measure_copy_bandwidth(size_t(128) << 20);
+        const double bytes = model->decode_bytes_per_token(pp, tg);
+        std::printf("  roofline: copy %.1f GB/s (128 MiB) / %.1f MB per token = %.1f tok/s; last tg%d at %.1f %%\n", bw,
+                    bytes / 1e6, bw * 1e9 / bytes, tg, 100.0 * last_tg * bytes / (bw * 1e9));
     }
     return 0;
 }

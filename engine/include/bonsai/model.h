@@ -99,6 +99,11 @@ public:
     int n_threads() const;
     // Sampling defaults: general.sampling.* keys if present, else formats.md §6 values.
     SamplingParams default_sampling() const;
+    // Bytes a decode step reads, averaged over n_gen tokens decoded after `context` cached ones (the
+    // decode roofline of `bonsai-cli bench`): every tensor of the file once, except that a model with
+    // its own output matrix reads one row of token_embd (a tied one reads all of it, as the output
+    // matrix), plus the f16 K and V rows attended to (context + n_gen / 2 + 0.5 positions on average).
+    double decode_bytes_per_token(int64_t context, int64_t n_gen) const;
 
     // Runs the known-answer check: logits over a fixed English passage must be finite, not constant,
     // and give a perplexity well below the vocabulary size. Never throws for a bad model: the result
