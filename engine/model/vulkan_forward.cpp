@@ -402,6 +402,7 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     // QD + 2 * KD floats per token); qkv_post then packs q into s.xq (free: no I2_S input here) for the
     // attention. On an H100-class GPU the k and v matmuls alone (1024 rows) left most of it idle.
     uint32_t qkv_token_stride = 0;
+    VulkanRef q_att = q;  // the attention's q: where qkv_post leaves it
     if (n == 1 && qkv_fused_matvec(il)) {
         VulkanMatvecInput in = norm_input(l.attn_norm);
         in.rounded = x_rounded;
@@ -416,6 +417,7 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         k = at(s.q, QD);
         v = at(s.q, QD + KD);
         qkv_token_stride = QD + 2 * KD;
+        q_att = s.xq;
     } else {
         const bool q8 = int8_input({&l.wq, &l.wk, &l.wv});  // BitNet b1.58: quantized once, by the norm
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps, q8);
@@ -441,7 +443,7 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     qp.eps = eps;
     if (qkv_token_stride) {
         qp.token_stride = qkv_token_stride;
-        qp.q_out = s.xq;
+        qp.q_out = q_att;
     }
     VulkanAttention a;
     a.head_dim = D;
@@ -460,7 +462,7 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
         vk.attention_decode(q, k, v, qn, kn, static_cast<int32_t>(pos0), s.k[il], s.v[il], s.att, qp, a);
     } else {
         vk.qkv_post(q, k, v, qn, kn, s.pos, VulkanRef(s.k[il], kv_byte), VulkanRef(s.v[il], kv_byte), qp);
-        vk.attention(qkv_token_stride ? VulkanRef(s.xq) : q, s.k[il], s.v[il], s.att, a);
+        vk.attention(q_att, s.k[il], s.v[il], s.att, a);
     }
     // FFN half. One token, fused gate|up whose matvec takes input transforms (the low-bit types; Q8_0 /
     // Q4_0 with integer dot products): ffn_norm inside the gate|up matvec and

@@ -3,8 +3,8 @@
 // own dispatch + barrier before): per head of one token an optional RMS norm with a weight vector
 // (qwen3's q_norm / k_norm), RoPE, then q is written back (f32: in place, or packed into binding 5)
 // and k and v are stored as f16 into the KV cache. One workgroup per (head, token): heads 0..n_head-1
-// are q, then n_kv_head k heads, then n_kv_head v heads. Same arithmetic as rms_norm.comp, rope.comp and f32_to_f16.comp
-// run in sequence.
+// are q, then n_kv_head k heads, then n_kv_head v heads. Same arithmetic as rms_norm.comp, rope.comp
+// and f32_to_f16.comp run in sequence.
 #define WG 128
 #include "common.glsl"
 
