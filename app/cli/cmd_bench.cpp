@@ -40,10 +40,10 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// GB/s of y = 1·x over two 128 MiB device-local buffers on the Vulkan device the model runs on
-// (read + write bytes per second, best of 3 submits of 20 dispatches): the device's roofline bandwidth.
-// Device copy bandwidth (read + write), 128 MiB buffers: lavapipe's maxStorageBufferRange.
-double device_bandwidth() { return VulkanBackend().measure_copy_bandwidth(size_t(128) << 20); }
+// The device's roofline bandwidth: GB/s (read + write) of the faster of a shader copy and the driver's
+// copy between two device-local buffers of up to 1 GiB (VulkanBackend::measure_copy_bandwidth; lavapipe:
+// 128 MiB, its storage buffer range).
+double device_bandwidth() { return VulkanBackend().measure_copy_bandwidth(size_t(1) << 30).best(); }
 
 struct Stat {
     double mean = 0, sd = 0;

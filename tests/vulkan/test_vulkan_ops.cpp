@@ -362,6 +362,23 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->measure_grid_barrier(0, 20));
     }
 
+    // The roofline's bandwidth measurement: both copies are checked inside it (a pattern in three windows
+    // of the source must arrive, else it throws), here on a size that is no multiple of a workgroup's
+    // words (so the last threads' bounds and the end window matter). The size is rounded down to 16
+    // bytes and never exceeds what was asked.
+    void copyBandwidth() {
+        const size_t asked = (size_t(3) << 20) + 4 * 16 * 256 + 40;  // 3 MiB + 4 workgroup rows + 2.5 words
+        const bonsai::VulkanCopyBandwidth c = vk_->measure_copy_bandwidth(asked, 1);
+        QCOMPARE(c.bytes, uint64_t(asked / 16 * 16));
+        QVERIFY(c.shader_gb_s > 0.0);
+        QVERIFY(c.transfer_gb_s > 0.0);
+        QCOMPARE(c.best(), std::max(c.shader_gb_s, c.transfer_gb_s));
+        qInfo("copy %llu bytes: shader %.2f GB/s, transfer %.2f GB/s", static_cast<unsigned long long>(c.bytes),
+              c.shader_gb_s, c.transfer_gb_s);
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->measure_copy_bandwidth(8));
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->measure_copy_bandwidth(1 << 20, 0));
+    }
+
     // The persistent matvec-chain probe (matvec_chain.comp) with one workgroup, which walks every row block
     // of every phase itself: the chain must match the backend's own matvec() chain up to the int8 rounding
     // of each phase's input (llama.cpp's Q8_0 activation rounding, ~0.4 % relative per phase here).

@@ -261,12 +261,14 @@ int bench_model(const std::string& preset, const std::string& type, const std::s
         last_tg = tg / secs(b, c);
     }
     // The decode roofline as `bonsai-cli bench --backend vulkan` computes it: the device's copy bandwidth
-    // (128 MiB buffers, read + write) over the bytes a decode step reads.
+    // (up to 1 GiB buffers, read + write) over the bytes a decode step reads.
     if (tg > 0) {
-        const double bw = VulkanBackend().measure_copy_bandwidth(size_t(128) << 20);
-        const double bytes = model->decode_bytes_per_token(pp, tg);
-        std::printf("  roofline: copy %.1f GB/s (128 MiB) / %.1f MB per token = %.1f tok/s; last tg%d at %.1f %%\n", bw,
-                    bytes / 1e6, bw * 1e9 / bytes, tg, 100.0 * last_tg * bytes / (bw * 1e9));
+        const VulkanCopyBandwidth c = VulkanBackend().measure_copy_bandwidth(size_t(1) << 30);
+        const double bw = c.best(), bytes = model->decode_bytes_per_token(pp, tg);
+        std::printf("  roofline: copy %.1f GB/s (%llu MiB; shader %.1f, transfer %.1f) / %.1f MB per token = %.1f tok/s; "
+                    "last tg%d at %.1f %%\n",
+                    bw, static_cast<unsigned long long>(c.bytes >> 20), c.shader_gb_s, c.transfer_gb_s, bytes / 1e6,
+                    bw * 1e9 / bytes, tg, 100.0 * last_tg * bytes / (bw * 1e9));
     }
     return 0;
 }
@@ -275,7 +277,9 @@ int bandwidth(size_t mib) {
     VulkanBackend vk;
     std::printf("device: %s (%s), subgroup %u\n", vk.device().name.c_str(), vk.device().type.c_str(),
                 vk.device().subgroup_size);
-    std::printf("  copy %zu MiB x 20: %.1f GB/s (read + write, best of 3)\n", mib, vk.measure_copy_bandwidth(mib << 20));
+    const VulkanCopyBandwidth c = vk.measure_copy_bandwidth(mib << 20);
+    std::printf("  copy %llu MiB x 16, read + write, best of 3: shader %.1f GB/s, transfer %.1f GB/s\n",
+                static_cast<unsigned long long>(c.bytes >> 20), c.shader_gb_s, c.transfer_gb_s);
     return 0;
 }
 

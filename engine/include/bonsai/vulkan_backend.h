@@ -82,6 +82,14 @@ enum class VulkanMemory { DeviceLocal, HostVisible };
 
 class VulkanBackend;
 
+// Result of VulkanBackend::measure_copy_bandwidth: read + write bytes per second of a device-local copy.
+struct VulkanCopyBandwidth {
+    double shader_gb_s = 0.0;    // copy_vec4.comp (16-byte loads and stores, 8 in flight per thread)
+    double transfer_gb_s = 0.0;  // vkCmdCopyBuffer (the driver's own copy)
+    uint64_t bytes = 0;          // size of each of the two buffers copied
+    double best() const { return shader_gb_s > transfer_gb_s ? shader_gb_s : transfer_gb_s; }
+};
+
 // Result of VulkanBackend::measure_grid_barrier.
 struct VulkanGridBarrierProbe {
     double us_per_round = 0.0;  // wall time of one round (write, grid barrier, read), from two dispatch lengths
@@ -307,10 +315,13 @@ public:
     // Decoding attention through attention_d128.comp where it applies (Options::decode_attention128).
     void set_decode_attention128(bool on);
     bool validation_enabled() const;
-    // Device memory bandwidth for rooflines: GB/s (read + write) of the best of `reps` timed rounds
-    // (after one untimed) of 20 copies between two device-local buffers of `bytes` each (clamped to
-    // the device's storage buffer range), through the scale shader. Opens and ends its own recordings.
-    double measure_copy_bandwidth(size_t bytes, int reps = 3);
+    // Device memory bandwidth for rooflines: copies between two device-local buffers of `bytes` each
+    // (clamped to the device's storage buffer range and to an eighth of its largest device-local heap;
+    // halved down to 16 MiB while the device refuses the memory), read + write GB/s of the best of `reps`
+    // submits of 16 copies, through copy_vec4.comp and through vkCmdCopyBuffer. Each way is first checked
+    // to copy (a pattern in three windows); throws bonsai::Error when one does not. Opens and ends its own
+    // recordings.
+    VulkanCopyBandwidth measure_copy_bandwidth(size_t bytes, int reps = 3);
     // Cost of a grid-wide barrier inside one dispatch (shaders/grid_barrier.comp): `groups` workgroups of
     // 256 threads meet `rounds` times at an atomic arrival counter, writing a word each before and reading
     // a neighbour's after. A diagnostic for the persistent-kernel design (docs/vulkan.md); it is not used by
