@@ -168,6 +168,8 @@ private slots:
         QTest::addColumn<bool>("llama3_rope");  // rope_freqs.weight and linear RoPE scaling
         QTest::newRow("qwen3 PQ2_0 ternary") << "qwen3" << int(TensorType::PQ2_0) << true << false;
         QTest::newRow("llama PQ2_0") << "llama" << int(TensorType::PQ2_0) << false << false;
+        // PrismML's 1.6-bit PTQ1_0 (base-3 digits, 128 weights per scale): the per-element shaders.
+        QTest::newRow("qwen3 PTQ1_0 ternary") << "qwen3" << int(TensorType::PTQ1_0) << true << false;
         QTest::newRow("qwen3 BF16") << "qwen3" << int(TensorType::BF16) << false << false;
         QTest::newRow("llama TQ2_0 rope_freqs linear") << "llama" << int(TensorType::TQ2_0) << true << true;
         // Microsoft's dialect: I2_S (per-tensor scale inside the tensor), squared ReLU, sub-norms.

@@ -31,6 +31,7 @@ namespace {
 int scale_offset(TensorType t) {
     switch (t) {
     case TensorType::TQ1_0: return 52;
+    case TensorType::PTQ1_0: return 26;
     case TensorType::TQ2_0: return 64;
     case TensorType::Q6_K: return 208;
     case TensorType::F32:
@@ -197,7 +198,7 @@ class TestVulkanOps : public QObject {
     static QList<TensorType> weight_types() {
         return {TensorType::F32,  TensorType::F16,  TensorType::BF16,  TensorType::Q8_0,  TensorType::Q4_0,
                 TensorType::Q4_K, TensorType::Q6_K, TensorType::Q1_0,  TensorType::Q2_0,  TensorType::PQ2_0,
-                TensorType::TQ1_0, TensorType::TQ2_0, TensorType::I2_S};
+                TensorType::PTQ1_0, TensorType::TQ1_0, TensorType::TQ2_0, TensorType::I2_S};
     }
     // The types of matvec_w.comp (word-decoding and table matvecs, split-K); all but I2_S take fused inputs.
     static QList<TensorType> word_types() {

@@ -85,6 +85,7 @@ std::vector<uint8_t> random_weight(TensorType t, int64_t n_in, int64_t n_out, st
     size_t scale_at = 0;
     if (t == TensorType::TQ2_0) scale_at = 64;
     else if (t == TensorType::TQ1_0) scale_at = 52;
+    else if (t == TensorType::PTQ1_0) scale_at = 26;
     else if (t == TensorType::Q6_K) scale_at = 208;
     if (t == TensorType::Q4_K) {  // dmin, the block's second fp16
         const uint16_t m = fp32_to_fp16(0.01f);

@@ -41,6 +41,7 @@ const char* type_suffix(TensorType t) {
     case TensorType::Q1_0: return "q1_0";
     case TensorType::Q2_0: return "q2_0";
     case TensorType::PQ2_0: return "pq2_0";
+    case TensorType::PTQ1_0: return "ptq1_0";
     case TensorType::TQ1_0: return "tq1_0";
     case TensorType::TQ2_0: return "tq2_0";
     case TensorType::I2_S: return "i2_s";

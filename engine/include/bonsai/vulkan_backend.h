@@ -356,7 +356,7 @@ public:
     void flush();
 
     // Tensor types the weight ops accept.
-    static bool supports_matvec(TensorType t);  // F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K Q1_0 Q2_0 PQ2_0 TQ1_0 TQ2_0 I2_S
+    static bool supports_matvec(TensorType t);  // F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K Q1_0 Q2_0 PQ2_0 PTQ1_0 TQ1_0 TQ2_0 I2_S
     static bool supports_matmul(TensorType t);  // same set
 
     // y[r] = sum_k W[r][k] * x[k], r < rows. W: `rows` rows of ne0 elements of type t in the GGUF block

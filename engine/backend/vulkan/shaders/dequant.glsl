@@ -216,6 +216,33 @@ float dot_chunk(uint ro, uint c, uint xo) {
     return ld_half(b + 52u) * s;
 }
 
+#elif defined(TYPE_PTQ1_0)
+// PrismML's PTQ1_0 (bonsai-formats.md 3.2): 128 elements, 28 bytes: qs[24], qh[2], fp16 d at 26 (last).
+// Elements 0..79: digit e/16 of qs[e%16]; 80..119: digit (e-80)/8 of qs[16 + (e-80)%8]; 120..127: digit
+// (e-120)/2 of qh[(e-120)%2]. Digits as TQ1_0's: digit n of byte v is (((v * 3^n) mod 256) * 3) >> 8.
+#define BLK 128u
+#define BLK_BYTES 28u
+uint ptq1_trit(uint b, uint j) {
+    uint byte_index, n;
+    if (j < 80u) { byte_index = j % 16u; n = j / 16u; }
+    else if (j < 120u) { byte_index = 16u + (j - 80u) % 8u; n = (j - 80u) / 8u; }
+    else { byte_index = 24u + (j - 120u) % 2u; n = (j - 120u) / 2u; }
+    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
+    return (((ldb(b + byte_index) * p) & 255u) * 3u) >> 8;
+}
+float deq(uint ro, uint k) {
+    uint b = ro + (k / BLK) * BLK_BYTES;
+    return ld_half(b + 26u) * (float(ptq1_trit(b, k % BLK)) - 1.0);
+}
+float dot_chunk(uint ro, uint c, uint xo) {
+    uint b = ro + (c / 4u) * BLK_BYTES;
+    uint j0 = (c % 4u) * 32u;
+    uint x0 = xo + c * 32u;
+    float s = 0.0;
+    for (uint i = 0u; i < 32u; ++i) s += (float(ptq1_trit(b, j0 + i)) - 1.0) * xv[x0 + i];
+    return ld_half(b + 26u) * s;
+}
+
 #else
 #error "define one TYPE_<name>"
 #endif
