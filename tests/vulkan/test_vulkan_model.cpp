@@ -181,6 +181,7 @@ private slots:
         // inputs). Suffix "int8dot" = BONSAI_VULKAN_INT_DOT=1.
         QTest::newRow("qwen3 PQ2_0 ternary int8dot") << "qwen3" << int(TensorType::PQ2_0) << true << false;
         QTest::newRow("llama TQ2_0 rope_freqs linear int8dot") << "llama" << int(TensorType::TQ2_0) << true << true;
+        QTest::newRow("qwen3 PTQ1_0 ternary int8dot") << "qwen3" << int(TensorType::PTQ1_0) << true << false;
         QTest::newRow("qwen3 Q8_0 int8dot") << "qwen3" << int(TensorType::Q8_0) << false << false;
         QTest::newRow("llama Q4_0 int8dot") << "llama" << int(TensorType::Q4_0) << false << false;
         // I2_S: the integer dot products reproduce the fork's integer products (one row scale), so these

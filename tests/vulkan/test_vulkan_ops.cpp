@@ -743,8 +743,8 @@ private slots:
     void matvecIntDot_data() {
         QTest::addColumn<TensorType>("type");
         add_case_columns();
-        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ1_0, TensorType::TQ2_0,
-                             TensorType::Q8_0, TensorType::Q4_0, TensorType::I2_S}) {
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::PTQ1_0, TensorType::TQ1_0,
+                             TensorType::TQ2_0, TensorType::Q8_0, TensorType::Q4_0, TensorType::I2_S}) {
             const char* tn = bonsai::tensor_type_name(t);
             const uint32_t b = bonsai::tensor_type_traits(t).block_size, split = 1000000u, none = 0u;
             auto row = [&](const char* what, int w_off, uint32_t ne0, uint32_t rows, uint32_t target, int input, bool acc) {
@@ -811,9 +811,10 @@ private slots:
         QTest::addColumn<uint32_t>("e");   // its rows = the consumer's row width
         QTest::addColumn<uint32_t>("rows");  // the consumer's rows
         QTest::addColumn<uint32_t>("target");  // split-K target
-        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::TQ1_0, TensorType::TQ2_0,
-                             TensorType::Q8_0, TensorType::Q4_0})
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::PQ2_0, TensorType::PTQ1_0, TensorType::TQ1_0,
+                             TensorType::TQ2_0, TensorType::Q8_0, TensorType::Q4_0})
             QTest::addRow("%s e=256", bonsai::tensor_type_name(t)) << t << t << 512u << 256u << 37u << 0u;
+        QTest::addRow("PTQ1_0 -> Q1_0 e=384") << TensorType::PTQ1_0 << TensorType::Q1_0 << 256u << 384u << 9u << 0u;
         QTest::addRow("TQ2_0 -> Q2_0 e=192") << TensorType::TQ2_0 << TensorType::Q2_0 << 768u << 192u << 20u << 0u;
         QTest::addRow("Q2_0 -> Q1_0 e=384") << TensorType::Q2_0 << TensorType::Q1_0 << 256u << 384u << 9u << 0u;
         QTest::addRow("Q8_0 -> TQ2_0 e=512") << TensorType::Q8_0 << TensorType::TQ2_0 << 160u << 512u << 33u << 0u;

@@ -92,7 +92,7 @@ bool word_type(TensorType t) {
 // matvec_dp_auto's shape rule.
 bool dp_type(TensorType t, uint32_t mode) {
     if (mode == 0) return false;
-    return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 ||
+    return t == TensorType::Q1_0 || t == TensorType::Q2_0 || t == TensorType::PQ2_0 || t == TensorType::PTQ1_0 ||
            t == TensorType::TQ1_0 || t == TensorType::TQ2_0 || t == TensorType::Q8_0 || t == TensorType::Q4_0 ||
            t == TensorType::I2_S;
 }

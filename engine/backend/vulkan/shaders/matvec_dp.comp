@@ -1,7 +1,7 @@
 #version 450
 // y[row] (+)= dot(W[row], x) with integer dot products (VK_KHR_shader_integer_dot_product, SPIR-V
-// OpSDot / OpSUDot on 4 packed bytes: one instruction per 4 weights) for Q1_0, Q2_0, PQ2_0, TQ1_0,
-// TQ2_0, Q8_0, Q4_0 and I2_S (one module per type, -DTYPE_<name>). Used only on devices that enabled the feature
+// OpSDot / OpSUDot on 4 packed bytes: one instruction per 4 weights) for Q1_0, Q2_0, PQ2_0, PTQ1_0,
+// TQ1_0, TQ2_0, Q8_0, Q4_0 and I2_S (one module per type, -DTYPE_<name>). Used only on devices that enabled the feature
 // (ops.cpp); the others keep matvec_w.comp / matvec.comp.
 //
 // x is quantized by every workgroup, chunk by chunk, into shared memory: int8 values with one float
@@ -120,12 +120,22 @@ uint cbase(uint ro, uint u) { return ro + (u / 2u) * 66u + (u % 2u) * 32u; }
 // ((b * 3^n mod 256) * 3) >> 8, value (t - 1) d. A unit is half h of a block (128 weights): qs bytes
 // 16h .. 16h + 15 (trits n < 5: elements 32n + 16h + j), qs bytes 32 + 8h .. + 7 (elements 160 + 16n +
 // 8h + j) and qh bytes 2h, 2h + 1 (trits n < 4: elements 240 + 4n + 2h + j). Its x words are not one
-// run, so unit_dot_tq1 reads them from shared memory itself (X_DIRECT).
+// run, so unit_dot_direct reads them from shared memory itself (X_DIRECT).
 #define U 128u
 #define NW 7u  // 4 + 2 code words, then the 2 qh bytes in the low half of word 6
 #define NXB 8u
 #define X_DIRECT 1
 uint sbase(uint ro, uint u) { return ro + (u / 2u) * 54u + 52u; }
+#elif defined(TYPE_PTQ1_0)
+// PrismML's PTQ1_0: 128 weights, 28 bytes (7 words): qs[24], qh[2], fp16 d at 26 (bonsai-formats.md 3.2);
+// trits as TQ1_0's. A unit is one block: qs bytes 0 .. 15 (trits n < 5: elements 16n + j), qs bytes
+// 16 .. 23 (elements 80 + 8n + j) and qh bytes 0, 1 (trits n < 4: elements 120 + 2n + j). Its x words
+// are not one run either (X_DIRECT, unit_dot_direct). No HALF: a 2048-wide row (16 blocks) leaves half of
+// a team's lanes idle.
+#define U 128u
+#define NW 7u  // 4 + 2 code words, then the 2 qh bytes in the low half of word 6
+#define X_DIRECT 1
+uint sbase(uint ro, uint u) { return ro + u * 28u + 26u; }
 #elif defined(TYPE_Q8_0)
 // 32 weights, 34 bytes: fp16 d, int8 q[32].
 #define U 32u
@@ -150,7 +160,7 @@ uint cbase(uint ro, uint u) { return ro + u * 18u + 2u; }
 uint cbase(uint ro, uint u) { return ro + u * 32u; }
 float i2s_d = 1.0;  // the tensor's scale (read at the start of main())
 #else
-#error "matvec_dp: define TYPE_Q1_0, TYPE_Q2_0, TYPE_PQ2_0, TYPE_TQ1_0, TYPE_TQ2_0, TYPE_Q8_0, TYPE_Q4_0 or TYPE_I2_S"
+#error "matvec_dp: define TYPE_Q1_0, TYPE_Q2_0, TYPE_PQ2_0, TYPE_PTQ1_0, TYPE_TQ1_0, TYPE_TQ2_0, TYPE_Q8_0, TYPE_Q4_0 or TYPE_I2_S"
 #endif
 #define XW (U / 4u)  // x words per unit
 #ifndef NXB
@@ -238,20 +248,29 @@ void load_codes(uint o, out uint cw[NW]) {
     }
 }
 
-#if defined(TYPE_TQ1_0)
+#if defined(TYPE_TQ1_0) || defined(TYPE_PTQ1_0)
 // The 32-bit word at byte offset o (even) of the weights.
 uint word_at(uint o) {
     uint a = o >> 2u;
     if ((o & 2u) == 0u) return wu[a];
     return (wu[a] >> 16u) | (wu[min(a + 1u, uint(wu.length()) - 1u)] << 16u);
 }
+#if defined(TYPE_TQ1_0)
 // The unit's code words (see TYPE_TQ1_0 above) from the row at byte offset ro.
-void load_tq1(uint ro, uint u, out uint cw[NW]) {
+void load_direct(uint ro, uint u, out uint cw[NW]) {
     uint o = ro + (u / 2u) * 54u, h = u % 2u;
     [[unroll]] for (uint i = 0u; i < 4u; ++i) cw[i] = word_at(o + 16u * h + 4u * i);
     [[unroll]] for (uint i = 0u; i < 2u; ++i) cw[4u + i] = word_at(o + 32u + 8u * h + 4u * i);
     cw[6] = uint(wh[(o + 48u + 2u * h) >> 1u]);
 }
+#else
+// The block's 7 words (see TYPE_PTQ1_0 above) from the row at byte offset ro.
+void load_direct(uint ro, uint u, out uint cw[NW]) {
+    uint o = ro + u * 28u;
+    [[unroll]] for (uint i = 0u; i < 6u; ++i) cw[i] = word_at(o + 4u * i);
+    cw[6] = uint(wh[(o + 24u) >> 1u]);
+}
+#endif
 // Trits of the 4 bytes of e | o << 8 (e, o: the even and odd bytes, each in a 16-bit lane as
 // b * 3^n mod 256) as signed bytes t - 1, and the lanes advanced to n + 1: p * 3 gives both the trit
 // (bits 8-9) and the next p (bits 0-7); 765 at most, so the lanes never carry into each other.
@@ -262,8 +281,9 @@ uint next_trits(inout uint e, inout uint o) {
     uint t = ((me >> 8u) & 0x00030003u) | (((mo >> 8u) & 0x00030003u) << 8u);
     return (t + 0x7F7F7F7Fu) ^ 0x80808080u;  // 0, 1, 2 -> -1, 0, 1 per byte (no carries)
 }
+#if defined(TYPE_TQ1_0)
 // Sum over the unit's 8 x blocks of d_x * (the block's integer dot product with the trits - 1).
-float unit_dot_tq1(uint cw[NW], uint u) {
+float unit_dot_direct(uint cw[NW], uint u) {
     uint xb = (u / 2u) * 8u, h = u % 2u;  // the block's first x block in the chunk; the half
     int s[8];
     [[unroll]] for (uint j = 0u; j < 8u; ++j) s[j] = 0;
@@ -289,6 +309,35 @@ float unit_dot_tq1(uint cw[NW], uint u) {
     [[unroll]] for (uint j = 0u; j < 8u; ++j) t += xd[xb + j] * float(s[j]);
     return t;
 }
+#else
+// Sum over the block's 4 x blocks of d_x * (the block's integer dot product with the trits - 1). Code
+// word i < 4 holds qs bytes 4i .. 4i + 3: trit n gives elements 16n + 4i + b, i.e. x block n / 2, word
+// 4 (n % 2) + i; words 4, 5 hold qs bytes 16 .. 23: elements 80 + 8n + 4 (i - 4) + b.
+float unit_dot_direct(uint cw[NW], uint u) {
+    uint xb = u * 4u;  // the block's first x block in the chunk
+    int s[4];
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) s[j] = 0;
+    [[unroll]] for (uint i = 0u; i < 6u; ++i) {
+        uint e = cw[i] & 0x00FF00FFu, o = (cw[i] >> 8u) & 0x00FF00FFu;
+        [[unroll]] for (uint n = 0u; n < 5u; ++n) {
+            uint st = next_trits(e, o);
+            uint el = i < 4u ? 16u * n + 4u * i : 80u + 8u * n + 4u * (i - 4u);  // the word's first element
+            s[el / 32u] += sdot(xq[sw((xb + el / 32u) * 8u + (el % 32u) / 4u)], st);
+        }
+    }
+    {
+        // qh: trit n of bytes 0, 1 -> elements 120 + 2n, + 1: x block 3, word 6 + n / 2, bytes 2 (n % 2), + 1.
+        uint e = cw[6] & 0x00FFu, o = (cw[6] >> 8u) & 0x00FFu;
+        [[unroll]] for (uint n = 0u; n < 4u; ++n) {
+            uint st = (next_trits(e, o) & 0xFFFFu) << (16u * (n % 2u));
+            s[3] += sdot(xq[sw((xb + 3u) * 8u + 6u + n / 2u)], st);
+        }
+    }
+    float t = 0.0;
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) t += xd[xb + j] * float(s[j]);
+    return t;
+}
+#endif
 #endif
 
 #if !defined(X_DIRECT)
@@ -540,7 +589,7 @@ void main() {
             [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) {
                 uint ro = pc.w_base + min(row0 + r, pc.rows - 1u) * pc.row_stride;
 #if defined(X_DIRECT)
-                load_tq1(ro, u0 + u, cw[r]);
+                load_direct(ro, u0 + u, cw[r]);
 #else
                 load_codes(cbase(ro, u0 + u), cw[r]);
 #endif
@@ -551,7 +600,7 @@ void main() {
 #endif
             }
 #if defined(X_DIRECT)
-            [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] += dw[r] * unit_dot_tq1(cw[r], u);
+            [[unroll]] for (uint r = 0u; r < R_PER_TEAM; ++r) acc[r] += dw[r] * unit_dot_direct(cw[r], u);
 #else
             uint xw[XW];
             [[unroll]] for (uint i = 0u; i < XW; ++i) xw[i] = xq[sw(unit_xword(u, i))];
