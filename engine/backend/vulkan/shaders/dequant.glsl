@@ -26,6 +26,13 @@ float deq(uint ro, uint k) { return uintBitsToFloat(uint(wh[ro + k]) << 16); }
 layout(std430, binding = 0) readonly buffer Wbuf { uint8_t wb[]; };
 uint ldb(uint o) { return uint(wb[o]); }
 float ld_half(uint o) { return unpackHalf2x16(ldb(o) | (ldb(o + 1u) << 8)).x; }
+#if defined(TYPE_TQ1_0) || defined(TYPE_PTQ1_0)
+// Base-3 digit n (0..4, 0 the most significant) of a packed byte value v: (((v * 3^n) mod 256) * 3) >> 8.
+uint tq1_digit(uint v, uint n) {
+    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
+    return (((v * p) & 255u) * 3u) >> 8;
+}
+#endif
 
 #if defined(TYPE_Q8_0)
 // 32 elements, 34 bytes: fp16 d, int8 q[32].
@@ -191,11 +198,6 @@ float dot_chunk(uint ro, uint c, uint xo) {
 // (j-160)/16 of qs[32 + (j-160)%16]; 240..255: digit (j-240)/4 of qh[(j-240)%4].
 #define BLK 256u
 #define BLK_BYTES 54u
-// Digit n (0..4) of byte value v.
-uint tq1_digit(uint v, uint n) {
-    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
-    return (((v * p) & 255u) * 3u) >> 8;
-}
 uint tq1_trit(uint b, uint j) {
     uint byte_index, n;
     if (j < 160u) { byte_index = j % 32u; n = j / 32u; }
@@ -219,7 +221,7 @@ float dot_chunk(uint ro, uint c, uint xo) {
 #elif defined(TYPE_PTQ1_0)
 // PrismML's PTQ1_0 (bonsai-formats.md 3.2): 128 elements, 28 bytes: qs[24], qh[2], fp16 d at 26 (last).
 // Elements 0..79: digit e/16 of qs[e%16]; 80..119: digit (e-80)/8 of qs[16 + (e-80)%8]; 120..127: digit
-// (e-120)/2 of qh[(e-120)%2]. Digits as TQ1_0's: digit n of byte v is (((v * 3^n) mod 256) * 3) >> 8.
+// (e-120)/2 of qh[(e-120)%2]. Digits as TQ1_0's (tq1_digit).
 #define BLK 128u
 #define BLK_BYTES 28u
 uint ptq1_trit(uint b, uint j) {
@@ -227,8 +229,7 @@ uint ptq1_trit(uint b, uint j) {
     if (j < 80u) { byte_index = j % 16u; n = j / 16u; }
     else if (j < 120u) { byte_index = 16u + (j - 80u) % 8u; n = (j - 80u) / 8u; }
     else { byte_index = 24u + (j - 120u) % 2u; n = (j - 120u) / 2u; }
-    uint p = n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u;
-    return (((ldb(b + byte_index) * p) & 255u) * 3u) >> 8;
+    return tq1_digit(ldb(b + byte_index), n);
 }
 float deq(uint ro, uint k) {
     uint b = ro + (k / BLK) * BLK_BYTES;

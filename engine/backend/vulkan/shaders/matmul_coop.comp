@@ -11,7 +11,7 @@
 // overlap, with one barrier per step.
 //
 // Loading: thread t decodes 16 consecutive weights of one row (row t / 2, k half t % 2) and converts
-// XPT = TC / 8 consecutive x of one column. For Q1_0, Q2_0, TQ1_0, TQ2_0 and I2_S it reads
+// XPT = TC / 8 consecutive x of one column. For Q1_0, Q2_0, PTQ1_0, TQ1_0, TQ2_0 and I2_S it reads
 // whole 16-bit words of codes and builds the f16 pairs with bit operations (TQ1_0: its 16 weights are
 // one base-3 digit of 16 consecutive bytes; the per-element deq()
 // of the other types costs a block lookup and byte loads per weight); those raw words and the x
@@ -60,7 +60,8 @@ layout(push_constant) uniform PC {
 } pc;
 
 #include "dequant.glsl"
-#if defined(TYPE_Q1_0) || defined(TYPE_Q2_0) || defined(TYPE_TQ1_0) || defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
+#if defined(TYPE_Q1_0) || defined(TYPE_Q2_0) || defined(TYPE_PTQ1_0) || defined(TYPE_TQ1_0) || defined(TYPE_TQ2_0) || \
+    defined(TYPE_I2_S)
 #define WORDS 1
 layout(std430, binding = 0) readonly buffer Wb16 { uint16_t w16[]; };
 #endif
@@ -72,7 +73,7 @@ shared uvec4 xs4[2u * TC * LDK4];
 // float (m, n) of subgroup s at word 4 * (s * 64 + n * 4 + m / 4) + m % 4 of ws4.
 
 // ---- weights: raw words of a later K step (word types), decoded into ws4 ----
-#if defined(TYPE_TQ1_0) || defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
+#if defined(TYPE_PTQ1_0) || defined(TYPE_TQ1_0) || defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
 #define NRAW 4u
 #else
 #define NRAW 1u
@@ -106,6 +107,15 @@ void load_w_raw(uint sl, uint r, uint k) {
     wd[sl] = uint(w16[h + 32u]);
     uint q = h + ((k % 256u) / 128u) * 16u + (k % 32u) / 2u;
     [[unroll]] for (uint i = 0u; i < 4u; ++i) wraw[sl][i] = ld32(q + 2u * i);
+#elif defined(TYPE_PTQ1_0)
+    // 128 weights, 28 bytes: qs[24], qh[2], fp16 d at 26 (dequant.glsl). Weights k .. k + 15 (16-aligned,
+    // kb = k % 128): kb < 80: digit kb / 16 of qs[0 .. 15]; else among qs[16 .. 23] and qh[0, 1] (bytes
+    // 16 .. 27 of the block: w_pair sorts them out).
+    uint kb = k % 128u;
+    uint h = (ro + (k / 128u) * 28u) >> 1u;
+    wd[sl] = uint(w16[h + 13u]);
+    uint q = h + (kb < 80u ? 0u : 8u);
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) wraw[sl][i] = i < 3u || kb < 80u ? ld32(q + 2u * i) : 0u;
 #elif defined(TYPE_TQ1_0)
     // 256 weights, 54 bytes: qs[48], qh[4], fp16 d at 52 (dequant.glsl). Weights k .. k + 15 (16-aligned)
     // are digit n of 16 consecutive bytes: k < 160: qs[k % 32 ..], n = k / 32; k < 240: qs[32 ..],
@@ -126,11 +136,21 @@ void load_w_raw(uint sl, uint r, uint k) {
 }
 
 // f16 pair (weight 2 j, 2 j + 1) of the raw words, j < 8; kl = (k % 256) / 32 (TQ2_0: bit plane l; I2_S:
-// plane 3 - kl % 4), or for TQ1_0 kl = (k % 256) / 16.
+// plane 3 - kl % 4), or for TQ1_0 kl = (k % 256) / 16, for PTQ1_0 (k % 128) / 16.
 uint w_pair(uint sl, uint j, uint kl) {
 #if defined(TYPE_Q1_0)
     uint nb = ~wraw[sl][0] >> (2u * j);  // 1 = negative
     return (wd[sl] | (wd[sl] << 16)) ^ (((nb & 1u) << 15) | ((nb & 2u) << 30));
+#elif defined(TYPE_PTQ1_0)
+    float d = unpackHalf2x16(wd[sl]).x;
+    // kl = (k % 128) / 16: weights e = 16 kl + 2j and e + 1 of the block, the same digit n of two consecutive
+    // bytes (from b0 of the raw words): e < 80: digit e / 16 of qs[e % 16]; e < 120: digit (e - 80) / 8 of
+    // qs[16 + (e - 80) % 8]; else digit (e - 120) / 2 of qh[0], qh[1] (raw bytes 8, 9).
+    uint e = 16u * kl + 2u * j;
+    uint n = e < 80u ? e / 16u : e < 120u ? (e - 80u) / 8u : (e - 120u) / 2u;
+    uint b0 = e < 80u ? e % 16u : e < 120u ? (e - 80u) % 8u : 8u;
+    uint v0 = (wraw[sl][b0 / 4u] >> (8u * (b0 % 4u))) & 255u, v1 = (wraw[sl][b0 / 4u] >> (8u * (b0 % 4u) + 8u)) & 255u;
+    return packHalf2x16(vec2((float(tq1_digit(v0, n)) - 1.0) * d, (float(tq1_digit(v1, n)) - 1.0) * d));
 #elif defined(TYPE_TQ1_0)
     float d = unpackHalf2x16(wd[sl]).x;
     // kl < 10: digit kl / 2 of bytes 2j, 2j + 1; kl < 15: digit kl - 10 of them; 15: weights 240 + 2j,
@@ -242,6 +262,8 @@ void store_step(uint k0, uint sl, uint b) {
             if (kw < pc.ne0) {
 #if defined(TYPE_TQ1_0)
                 uint kl = (kw % 256u) / 16u;
+#elif defined(TYPE_PTQ1_0)
+                uint kl = (kw % 128u) / 16u;
 #else
                 uint kl = (kw % 256u) / 32u;
 #endif
