@@ -192,56 +192,38 @@ float dot_chunk(uint ro, uint c, uint xo) {
     return ld_half(b + 64u) * s;
 }
 
-#elif defined(TYPE_TQ1_0)
-// 256 elements, 54 bytes: qs[48], qh[4], fp16 d at 52. Base-3 digits: digit n of byte v is
-// (((v * 3^n) mod 256) * 3) >> 8. Elements 0..159: digit j/32 of qs[j%32]; 160..239: digit
-// (j-160)/16 of qs[32 + (j-160)%16]; 240..255: digit (j-240)/4 of qh[(j-240)%4].
+#elif defined(TYPE_TQ1_0) || defined(TYPE_PTQ1_0)
+// TQ1_0 (formats.md 2.3.8): 256 elements, 54 bytes; PrismML's PTQ1_0 (bonsai-formats.md 3.2): 128
+// elements, 28 bytes: the same layout at half the size. The first BLK/8 bytes hold 5 base-3 digits each
+// (tq1_digit), elements 0 .. 5 BLK/8 - 1: digit j / (BLK/8) of byte j % (BLK/8); the next BLK/16 bytes
+// 5 digits each for the next 5 BLK/16 elements; the last BLK/64 code bytes (qh) 4 digits each for the
+// last BLK/16 elements; then the fp16 d.
+#if defined(TYPE_TQ1_0)
 #define BLK 256u
 #define BLK_BYTES 54u
+#else
+#define BLK 128u
+#define BLK_BYTES 28u
+#endif
 uint tq1_trit(uint b, uint j) {
+    const uint g1 = BLK / 8u, g2 = BLK / 16u, g3 = BLK / 64u, e2 = 5u * g1, e3 = e2 + 5u * g2;
     uint byte_index, n;
-    if (j < 160u) { byte_index = j % 32u; n = j / 32u; }
-    else if (j < 240u) { byte_index = 32u + (j - 160u) % 16u; n = (j - 160u) / 16u; }
-    else { byte_index = 48u + (j - 240u) % 4u; n = (j - 240u) / 4u; }
+    if (j < e2) { byte_index = j % g1; n = j / g1; }
+    else if (j < e3) { byte_index = g1 + (j - e2) % g2; n = (j - e2) / g2; }
+    else { byte_index = g1 + g2 + (j - e3) % g3; n = (j - e3) / g3; }
     return tq1_digit(ldb(b + byte_index), n);
 }
 float deq(uint ro, uint k) {
     uint b = ro + (k / BLK) * BLK_BYTES;
-    return ld_half(b + 52u) * (float(tq1_trit(b, k % BLK)) - 1.0);
+    return ld_half(b + BLK_BYTES - 2u) * (float(tq1_trit(b, k % BLK)) - 1.0);
 }
 float dot_chunk(uint ro, uint c, uint xo) {
-    uint b = ro + (c / 8u) * BLK_BYTES;
-    uint j0 = (c % 8u) * 32u;
+    uint b = ro + (c / (BLK / 32u)) * BLK_BYTES;
+    uint j0 = (c % (BLK / 32u)) * 32u;
     uint x0 = xo + c * 32u;
     float s = 0.0;
     for (uint i = 0u; i < 32u; ++i) s += (float(tq1_trit(b, j0 + i)) - 1.0) * xv[x0 + i];
-    return ld_half(b + 52u) * s;
-}
-
-#elif defined(TYPE_PTQ1_0)
-// PrismML's PTQ1_0 (bonsai-formats.md 3.2): 128 elements, 28 bytes: qs[24], qh[2], fp16 d at 26 (last).
-// Elements 0..79: digit e/16 of qs[e%16]; 80..119: digit (e-80)/8 of qs[16 + (e-80)%8]; 120..127: digit
-// (e-120)/2 of qh[(e-120)%2]. Digits as TQ1_0's (tq1_digit).
-#define BLK 128u
-#define BLK_BYTES 28u
-uint ptq1_trit(uint b, uint j) {
-    uint byte_index, n;
-    if (j < 80u) { byte_index = j % 16u; n = j / 16u; }
-    else if (j < 120u) { byte_index = 16u + (j - 80u) % 8u; n = (j - 80u) / 8u; }
-    else { byte_index = 24u + (j - 120u) % 2u; n = (j - 120u) / 2u; }
-    return tq1_digit(ldb(b + byte_index), n);
-}
-float deq(uint ro, uint k) {
-    uint b = ro + (k / BLK) * BLK_BYTES;
-    return ld_half(b + 26u) * (float(ptq1_trit(b, k % BLK)) - 1.0);
-}
-float dot_chunk(uint ro, uint c, uint xo) {
-    uint b = ro + (c / 4u) * BLK_BYTES;
-    uint j0 = (c % 4u) * 32u;
-    uint x0 = xo + c * 32u;
-    float s = 0.0;
-    for (uint i = 0u; i < 32u; ++i) s += (float(ptq1_trit(b, j0 + i)) - 1.0) * xv[x0 + i];
-    return ld_half(b + 26u) * s;
+    return ld_half(b + BLK_BYTES - 2u) * s;
 }
 
 #else
