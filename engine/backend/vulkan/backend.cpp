@@ -238,7 +238,7 @@ VulkanCopyBandwidth VulkanBackend::measure_copy_bandwidth(size_t bytes, int reps
     for (uint32_t i = 0; i < mp.memoryHeapCount; ++i)
         if (mp.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) heap = std::max(heap, mp.memoryHeaps[i].size);
     bytes = std::min<size_t>({bytes, m.limits.maxStorageBufferRange, heap > 0 ? heap / 8 : bytes}) / 16 * 16;
-    if (bytes == 0) throw Error("Vulkan bandwidth: nothing to measure");
+    if (bytes < 4096) throw Error("Vulkan bandwidth: buffers of at least 4 KiB are needed");
     VulkanBuffer x, y;
     for (;;) {  // a smaller pair where the device refuses this one (another process holds its memory)
         try {
@@ -265,18 +265,20 @@ VulkanCopyBandwidth VulkanBackend::measure_copy_bandwidth(size_t bytes, int reps
     const size_t win = std::min<size_t>(64 << 10, bytes / 3 / 16 * 16);
     const size_t at[3] = {0, bytes / 2 / 16 * 16 - win / 2 / 16 * 16, bytes - win};
     std::vector<uint32_t> pattern(win / 4), back(win / 4);
+    const auto fill = [&](size_t w, uint32_t salt) {  // window w's pattern (distinct per word, window, way)
+        for (size_t i = 0; i < pattern.size(); ++i)
+            pattern[i] = static_cast<uint32_t>((at[w] / 4 + i) * 2654435761u) ^ salt ^ static_cast<uint32_t>(w << 28);
+    };
     const auto verify = [&](const char* what, const auto& record, uint32_t salt) {
         for (size_t w = 0; w < 3; ++w) {
-            for (size_t i = 0; i < pattern.size(); ++i)
-                pattern[i] = static_cast<uint32_t>((at[w] / 4 + i) * 2654435761u) ^ salt ^ static_cast<uint32_t>(w << 28);
+            fill(w, salt);
             upload(x, at[w], pattern.data(), win);
         }
         begin();
         record();
         submit_and_wait();
         for (size_t w = 0; w < 3; ++w) {
-            for (size_t i = 0; i < pattern.size(); ++i)
-                pattern[i] = static_cast<uint32_t>((at[w] / 4 + i) * 2654435761u) ^ salt ^ static_cast<uint32_t>(w << 28);
+            fill(w, salt);
             download(y, at[w], back.data(), win);
             if (back != pattern)
                 throw Error(std::string("Vulkan bandwidth: the ") + what + " copy did not copy bytes " + std::to_string(at[w]) +

@@ -319,8 +319,8 @@ public:
     // (clamped to the device's storage buffer range and to an eighth of its largest device-local heap;
     // halved down to 16 MiB while the device refuses the memory), read + write GB/s of the best of `reps`
     // submits of 16 copies, through copy_vec4.comp and through vkCmdCopyBuffer. Each way is first checked
-    // to copy (a pattern in three windows); throws bonsai::Error when one does not. Opens and ends its own
-    // recordings.
+    // to copy (a pattern in three windows); throws bonsai::Error when one does not, and for buffers under
+    // 4 KiB. Opens and ends its own recordings.
     VulkanCopyBandwidth measure_copy_bandwidth(size_t bytes, int reps = 3);
     // Cost of a grid-wide barrier inside one dispatch (shaders/grid_barrier.comp): `groups` workgroups of
     // 256 threads meet `rounds` times at an atomic arrival counter, writing a word each before and reading
