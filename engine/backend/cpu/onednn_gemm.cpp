@@ -429,6 +429,9 @@ void gemm(const Weight& w, const Activations& acts, float* y, ThreadPool& pool, 
     if (!supports(w)) throw Error("onednn: unsupported weight type or layout");
     if (acts.format() != act_format(w.type) || acts.n_in() != w.n_in) throw Error("onednn: activations do not match the weight");
     if (acts.n_rows() <= 0) return;
+    if (!available(p))
+        throw Error(p == Precision::BF16 ? "onednn: this CPU has no bf16 matmul in oneDNN (it needs AVX-512)"
+                                         : "onednn: no f32 matmul in oneDNN on this CPU");
     try {
         if (p == Precision::BF16) gemm_t<uint16_t>(w, acts, y, pool, p, t_acts_bf16);
         else gemm_t<float>(w, acts, y, pool, p, t_acts_f32);
@@ -518,6 +521,26 @@ std::string impl_name(int64_t n_tok, int64_t n_in, int64_t n_rows, Precision p) 
     dnnl::memory::desc dst({n_tok, n_rows}, dt::f32, dnnl::memory::dims{n_rows, 1});
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, wei, dst), g.eng);
     return pd.impl_info_str();
+}
+
+bool available(Precision p) {
+    static const bool bf16 = [] {
+        try {
+            impl_name(16, 64, 16, Precision::BF16);
+            return true;
+        } catch (const std::exception&) {  // dnnl::error: no implementation for this ISA
+            return false;
+        }
+    }();
+    static const bool f32 = [] {
+        try {
+            impl_name(16, 64, 16, Precision::F32);
+            return true;
+        } catch (const std::exception&) {
+            return false;
+        }
+    }();
+    return p == Precision::BF16 ? bf16 : f32;
 }
 
 }  // namespace bonsai::cpu::onednn

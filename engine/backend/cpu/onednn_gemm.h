@@ -53,6 +53,11 @@ Policy policy();
 // One line for logs and benchmarks: oneDNN version and CPU runtime, effective ISA, AMX status.
 std::string describe();
 
+// True when oneDNN has a matmul for this precision on this CPU (checked once, on a small shape). oneDNN 2.6
+// has no bf16 matmul for CPUs without AVX-512 (AVX2 only, e.g. Zen 3): there gemm(..., BF16) throws and
+// try_gemm() switches oneDNN off for the process; the own kernels run every matmul.
+bool available(Precision p);
+
 // oneDNN's implementation name for a bf16/f32 matmul of this shape (e.g. "brg:avx512_core_bf16"),
 // for benchmarks: shows which kernel family oneDNN chose.
 std::string impl_name(int64_t n_tok, int64_t n_in, int64_t n_rows, Precision p);
