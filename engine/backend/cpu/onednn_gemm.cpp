@@ -524,22 +524,15 @@ std::string impl_name(int64_t n_tok, int64_t n_in, int64_t n_rows, Precision p) 
 }
 
 bool available(Precision p) {
-    static const bool bf16 = [] {
+    const auto probe = [](Precision q) {
         try {
-            impl_name(16, 64, 16, Precision::BF16);
+            impl_name(16, 64, 16, q);
             return true;
         } catch (const std::exception&) {  // dnnl::error: no implementation for this ISA
             return false;
         }
-    }();
-    static const bool f32 = [] {
-        try {
-            impl_name(16, 64, 16, Precision::F32);
-            return true;
-        } catch (const std::exception&) {
-            return false;
-        }
-    }();
+    };
+    static const bool bf16 = probe(Precision::BF16), f32 = probe(Precision::F32);
     return p == Precision::BF16 ? bf16 : f32;
 }
 
