@@ -72,7 +72,7 @@ void page_out(const uint8_t* p, size_t n) {
 }
 }  // namespace
 
-// Replaces a Q1_0 / Q2_0 / TQ2_0 weight by its R16 / R16M / R16L / R16T copy when a SIMD kernel will consume
+// Replaces a Q1_0 / Q2_0 / TQ2_0 weight by its R16 / R16M / R16L / R32L / R16T copy when a SIMD kernel will consume
 // it (repack.h, preferred_layout). The copy has the same size as the mapped bytes; those are then
 // handed back to the kernel with MADV_PAGEOUT (a hint that never changes their contents, whether
 // mapped or heap memory) so resident memory does not double. The tied token embedding rows are still

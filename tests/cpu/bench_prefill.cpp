@@ -6,7 +6,7 @@
 //
 // Prints one row per type / shape / n_tok: best-of-REPS GFLOP/s (2·n_tok·n_in·n_out / time).
 // Weights are random codes with small random scales, in the layout the model loader uses (Q1_0 / Q2_0
-// repacked to R16 / R16M / R16L, TQ2_0 to R16T on AVX-512, as model/weights.cpp does; TQ1_0 native;
+// repacked to R16 / R16M / R16L / R32L, TQ2_0 to R16T on AVX-512, as model/weights.cpp does; TQ1_0 native;
 // BONSAI_CPU_Q1_LAYOUT=mask keeps Q1_0 on R16M).
 #include <algorithm>
 #include <chrono>
@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     int reps = 3;
     bool lm_head = true, f32 = true;
+    std::vector<std::pair<long long, long long>> custom_shapes;
     std::vector<std::string> types{"Q1_0", "Q2_0", "TQ2_0", "TQ1_0"};
     std::vector<int64_t> tokens{64, 512};
     for (int i = 1; i < argc; ++i) {
@@ -103,10 +104,24 @@ int main(int argc, char** argv) {
         else if (a == "--tokens") {
             tokens.clear();
             for (const auto& t : split(next())) tokens.push_back(std::max(1, std::atoi(t.c_str())));
+        } else if (a == "--shapes") {
+            // N_INxN_OUT,...: e.g. 2048x256 fits L2, which separates the kernel's compute from the memory.
+            custom_shapes.clear();
+            for (const auto& t : split(next())) {
+                const auto x = t.find('x');
+                const long long n_in = std::atoll(t.substr(0, x).c_str()),
+                                n_out = x == std::string::npos ? 0 : std::atoll(t.substr(x + 1).c_str());
+                if (n_in <= 0 || n_out <= 0 || n_in % 256 != 0 || n_out % 16 != 0) {
+                    std::fprintf(stderr, "--shapes: %s is not N_INxN_OUT (N_IN a multiple of 256, N_OUT of 16)\n", t.c_str());
+                    return 2;
+                }
+                custom_shapes.push_back({n_in, n_out});
+            }
         } else if (a == "--no-lm-head") lm_head = false;
         else if (a == "--no-f32") f32 = false;
         else {
-            std::fprintf(stderr, "usage: %s [-t N] [-r N] [--types A,B] [--tokens 64,512] [--no-lm-head] [--no-f32]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [-t N] [-r N] [--types A,B] [--tokens 64,512] [--shapes 2048x256,...] [--no-lm-head] [--no-f32]\n",
+                         argv[0]);
             return 2;
         }
     }
@@ -128,6 +143,10 @@ int main(int argc, char** argv) {
     };
     std::vector<Shape> shapes{{2048, 2048}, {2048, 6144}, {6144, 2048}};
     if (lm_head) shapes.push_back({2048, 151936});
+    if (!custom_shapes.empty()) {
+        shapes.clear();
+        for (const auto& [n_in, n_out] : custom_shapes) shapes.push_back({n_in, n_out});
+    }
     cpu::ThreadPool pool(threads);
     std::mt19937 rng(1234);
     for (const std::string& tn : types) {
@@ -160,7 +179,7 @@ int main(int argc, char** argv) {
                 cpu::onednn::set_policy(cpu::onednn::Policy::Never);
                 const double t_own = best_seconds(reps, [&] { cpu::matmul(w, x.data(), n_tok, y.data(), pool, scratch); });
                 const std::vector<float> y_own = y;
-                // oneDNN takes only some layouts (onednn::supports: not R16L, the Q1_0 table layout).
+                // oneDNN takes only some layouts (onednn::supports: not R16L / R32L, the Q1_0 table layouts).
                 const bool dnnl_ok = cpu::onednn::supports(w);
                 double t_bf = 1e30;
                 if (bf16 && dnnl_ok) {

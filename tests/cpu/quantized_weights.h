@@ -16,6 +16,7 @@ namespace bonsai::test {
 struct Quantized {
     std::vector<uint8_t> native, r16, r16m;  // r16m: the Q1_0 mask form (Layout::R16M)
     std::vector<uint8_t> r16l;               // the Q1_0 table form (Layout::R16L), n_out % 16 == 0 only
+    std::vector<uint8_t> r32l;               // the AVX2 Q1_0 table form (Layout::R32L), n_out % 32 == 0 only
     std::vector<uint8_t> r16t;               // the TQ2_0 form (Layout::R16T)
     std::vector<float> deq;
 };
@@ -78,6 +79,11 @@ inline Quantized make(TensorType type, int64_t n_in, int64_t n_out, std::mt19937
             q.r16l.resize(q.native.size());
             cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r16l.data(),
                             cpu::Layout::R16L);
+        }
+        if (cpu::r32l_eligible(type, n_in, n_out)) {
+            q.r32l.resize(q.native.size());
+            cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r32l.data(),
+                            cpu::Layout::R32L);
         }
     }
     return q;

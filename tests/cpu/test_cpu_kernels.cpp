@@ -10,6 +10,7 @@
 // with row lengths that leave partial 4-block groups / odd block pairs / vector tails, and also on
 // random weight bytes (every code value, Q8_0's -128, every TQ1_0 byte) with only the scales fixed up.
 #include <QtTest>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -73,8 +74,10 @@ private slots:
                 std::vector<uint8_t> row(rb);
                 QCOMPARE(q.r16t.empty(), !tq);
                 QCOMPARE(q.r16l.empty(), !cpu::r16l_eligible(type, n_in, n_out));
+                QCOMPARE(q.r32l.empty(), !cpu::r32l_eligible(type, n_in, n_out));
                 for (const auto& [bytes, layout] : {std::pair{&q.r16, cpu::Layout::R16}, std::pair{&q.r16m, cpu::Layout::R16M},
-                                                    std::pair{&q.r16t, cpu::Layout::R16T}, std::pair{&q.r16l, cpu::Layout::R16L}}) {
+                                                    std::pair{&q.r16t, cpu::Layout::R16T}, std::pair{&q.r16l, cpu::Layout::R16L},
+                                                    std::pair{&q.r32l, cpu::Layout::R32L}}) {
                     if (bytes->empty()) continue;
                     const cpu::Weight r{type, bytes->data(), n_in, n_out, layout};
                     for (int64_t o = 0; o < n_out; ++o) {
@@ -95,6 +98,9 @@ private slots:
         QVERIFY(cpu::r16l_eligible(TensorType::Q1_0, 512, 32));
         QVERIFY(!cpu::r16l_eligible(TensorType::Q1_0, 512, 40));
         QVERIFY(!cpu::r16l_eligible(TensorType::Q2_0, 512, 32));
+        QVERIFY(cpu::r32l_eligible(TensorType::Q1_0, 512, 64));
+        QVERIFY(!cpu::r32l_eligible(TensorType::Q1_0, 512, 48));
+        QVERIFY(!cpu::r32l_eligible(TensorType::Q1_0, 384, 64));
         QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, 16, cpu::Isa::Avx512), cpu::Layout::R16T);
         QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, 16, cpu::Isa::Avx2), cpu::Layout::Native);
         QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 768, 16, cpu::Isa::Avx512), cpu::Layout::Native);
@@ -103,10 +109,10 @@ private slots:
         const bool table = cpu::has_avx512_vbmi() && !cpu::amx_granted() && !(forced && std::string(forced) == "mask");
         QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 32, cpu::Isa::Avx512), table ? cpu::Layout::R16L : cpu::Layout::R16M);
         QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 40, cpu::Isa::Avx512), cpu::Layout::R16M);
-        // Q1_0 on AVX2: the table form where n_out % 16 == 0, else R16.
+        // Q1_0 on AVX2: the table form where n_out % 32 == 0, else R16.
         const bool mask = forced && std::string(forced) == "mask";
-        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 32, cpu::Isa::Avx2), mask ? cpu::Layout::R16 : cpu::Layout::R16L);
-        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 40, cpu::Isa::Avx2), cpu::Layout::R16);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 32, cpu::Isa::Avx2), mask ? cpu::Layout::R16 : cpu::Layout::R32L);
+        QCOMPARE(cpu::preferred_layout(TensorType::Q1_0, 512, 48, cpu::Isa::Avx2), cpu::Layout::R16);
         QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, 32, cpu::Isa::Avx2), cpu::Layout::R16);
         QCOMPARE(cpu::preferred_layout(TensorType::Q2_0, 512, 32, cpu::Isa::Scalar), cpu::Layout::Native);
         // repack_r16 refuses a target that does not belong to the type.
@@ -167,6 +173,36 @@ private slots:
             }
     }
 
+    // R32L's documented placement (repack.h), from the formula: vector (rb, b) of 128 bytes at the same
+    // slice-major index as R16L's with 32-row blocks; byte 32j + pos(r), pos(r) = 16·((r % 8) / 4) +
+    // 8·(r / 16) + 2·(r % 4) + (r / 8) % 2, holds R16L's byte j of row 32rb + r; 32 scales per group.
+    void r32lLayoutFormula() {
+        std::mt19937 rng(12);
+        const int64_t n_in = 4608, n_out = 96, nb = n_in / 32, n_rb = n_out / 32;
+        Quantized q = make(TensorType::Q1_0, n_in, n_out, rng, true);
+        QVERIFY(!q.r32l.empty());
+        const size_t row_bytes = row_nbytes(TensorType::Q1_0, n_in);
+        std::vector<int> seen(32, 0);
+        for (int r = 0; r < 32; ++r) seen[static_cast<size_t>(16 * ((r % 8) / 4) + 8 * (r / 16) + 2 * (r % 4) + (r / 8) % 2)]++;
+        QCOMPARE(std::count(seen.begin(), seen.end(), 1), 32);  // a permutation of the 32 bytes
+        for (int64_t o = 0; o < n_out; ++o)
+            for (int64_t b = 0; b < nb; ++b) {
+                const int64_t rb = o / 32, r = o % 32, L = b / 64, wL = std::min<int64_t>(64, nb - 64 * L);
+                const int64_t vec = 64 * L * n_rb + rb * wL + (b - 64 * L);
+                const int64_t pos = 16 * ((r % 8) / 4) + 8 * (r / 16) + 2 * (r % 4) + (r / 8) % 2;
+                uint32_t w32;
+                std::memcpy(&w32, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
+                for (int j = 0; j < 4; ++j) {
+                    const uint8_t want = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
+                    QCOMPARE(q.r32l[static_cast<size_t>(vec * 128 + 32 * j + pos)], want);
+                }
+                if (b % 4 == 0) {
+                    const size_t at = static_cast<size_t>(n_rb * nb * 128 + (vec / 4 * 32 + r) * 2);
+                    QCOMPARE(std::memcmp(q.r32l.data() + at, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18, 2), 0);
+                }
+            }
+    }
+
     void kernelsMatchReference_data() {
         QTest::addColumn<int>("type");
         QTest::addColumn<qlonglong>("n_in");
@@ -205,17 +241,17 @@ private slots:
             for (int64_t n_out : {1, 17})
                 for (int64_t n_tok : {1, 5, 8, 13})
                     for (int th : {1, 2}) add(tensor_type_name(t), t, 1024, n_out, n_tok, th, true);
-        // Q1_0 row counts that are multiples of 16 (Layout::R16L): the table path (1-16 tokens) and the
-        // per-block conversion to R16M (17, 70) on AVX-512 VBMI, quantized and raw codes; 4608-wide rows
-        // take the table path in K slices (the last one partial). AVX2 runs every count through its
-        // tables, 70 tokens in two chunks (64 + 6).
+        // Q1_0 row counts that are multiples of 16 (Layout::R16L) and of 32 (R32L, AVX2): the table path
+        // (1-16 tokens) and the per-block conversion to R16M (17, 70) on AVX-512 VBMI, quantized and raw
+        // codes; 4608-wide rows take the table path in K slices (the last one partial). AVX2 runs every
+        // count through its tables, 70 tokens in two chunks (64 + 6), odd counts ending on one token.
         for (int64_t n_in : {512, 1536, 4608})
             for (int raw = 0; raw < 2; ++raw)
-                for (int64_t n_out : {16, 48})
+                for (int64_t n_out : {16, 32, 96})
                     for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 16, 17, 70})
                         for (int th : {1, 2, 3}) {
                             if ((n_out / 16 + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
-                            add("Q1_0_r16l", TensorType::Q1_0, n_in, n_out, n_tok, th, raw != 0);
+                            add("Q1_0_table", TensorType::Q1_0, n_in, n_out, n_tok, th, raw != 0);
                         }
         // TQ2_0 rows long enough for R16T (chunks of 2048), quantized and raw codes, 1..17 tokens.
         for (int64_t n_in : {2048, 6144})
@@ -281,18 +317,20 @@ private slots:
         }
         for (cpu::Isa isa : isas()) {
             cpu::set_isa_override(isa);
-            for (int layout = 0; layout < 5; ++layout) {
+            for (int layout = 0; layout < 6; ++layout) {
                 const std::vector<uint8_t>& bytes = layout == 0   ? q.native
                                                     : layout == 1 ? q.r16
                                                     : layout == 2 ? q.r16m
                                                     : layout == 3 ? q.r16t
-                                                                  : q.r16l;
+                                                    : layout == 4 ? q.r16l
+                                                                  : q.r32l;
                 if (bytes.empty()) continue;
                 const cpu::Layout lay = layout == 0   ? cpu::Layout::Native
                                         : layout == 1 ? cpu::Layout::R16
                                         : layout == 2 ? cpu::Layout::R16M
                                         : layout == 3 ? cpu::Layout::R16T
-                                                      : cpu::Layout::R16L;
+                                        : layout == 4 ? cpu::Layout::R16L
+                                                      : cpu::Layout::R32L;
                 const cpu::Weight w{t, bytes.data(), n_in, n_out, lay};
                 std::vector<float> y(ref.size(), std::nanf(""));
                 // matmul_prepared may hand prefill (n_tok >= 16) to oneDNN, whose bf16 products are outside
@@ -308,9 +346,11 @@ private slots:
                                  t == TensorType::BF16 || t == TensorType::PTQ1_0;
                 // The R16T kernel exists on AVX-512 (below it the weight is unpacked row by row, checked above).
                 const bool r16t = lay == cpu::Layout::R16T && isa == cpu::Isa::Avx512;
-                // The R16L kernel exists on AVX2 and on AVX-512 with VBMI (else the weight is unpacked row by row).
-                const bool r16l = lay == cpu::Layout::R16L && (isa == cpu::Isa::Avx2 || (isa == cpu::Isa::Avx512 && cpu::has_avx512_vbmi()));
-                if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l)) continue;
+                // The R16L kernel exists on AVX-512 with VBMI, the R32L one on AVX2 (else the weight is
+                // unpacked row by row).
+                const bool r16l = lay == cpu::Layout::R16L && isa == cpu::Isa::Avx512 && cpu::has_avx512_vbmi();
+                const bool r32l = lay == cpu::Layout::R32L && isa == cpu::Isa::Avx2;
+                if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l || r32l)) continue;
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));
                 std::fill(y.begin(), y.end(), std::nanf(""));
@@ -333,28 +373,30 @@ private slots:
                 cpu::ThreadPool pool(threads);
                 for (int64_t n_tok : {1, 3}) {
                     Quantized a = make(TensorType::Q1_0, 1024, 37, rng), b = make(TensorType::Q1_0, 1024, 300, rng),
-                              c = make(TensorType::Q1_0, 1024, 16, rng), d = make(TensorType::Q1_0, 1024, 304, rng);
-                    const cpu::Weight ws[4] = {{TensorType::Q1_0, a.r16.data(), 1024, 37, cpu::Layout::R16},
+                              c = make(TensorType::Q1_0, 1024, 16, rng), d = make(TensorType::Q1_0, 1024, 304, rng),
+                              e = make(TensorType::Q1_0, 1024, 352, rng);
+                    const cpu::Weight ws[5] = {{TensorType::Q1_0, a.r16.data(), 1024, 37, cpu::Layout::R16},
                                                {TensorType::Q1_0, b.r16m.data(), 1024, 300, cpu::Layout::R16M},
                                                {TensorType::Q1_0, c.native.data(), 1024, 16, cpu::Layout::Native},
-                                               {TensorType::Q1_0, d.r16l.data(), 1024, 304, cpu::Layout::R16L}};
+                                               {TensorType::Q1_0, d.r16l.data(), 1024, 304, cpu::Layout::R16L},
+                                               {TensorType::Q1_0, e.r32l.data(), 1024, 352, cpu::Layout::R32L}};
                     std::vector<float> x(static_cast<size_t>(1024 * n_tok));
                     std::normal_distribution<float> nd;
                     for (auto& v : x) v = nd(rng);
                     cpu::Activations acts;
                     acts.prepare(cpu::ActFormat::Q8_0, x.data(), n_tok, 1024);
-                    std::vector<std::vector<float>> single(4), many(4);
-                    float* ys[4];
-                    const cpu::Weight* wp[4];
-                    for (int i = 0; i < 4; ++i) {
+                    std::vector<std::vector<float>> single(5), many(5);
+                    float* ys[5];
+                    const cpu::Weight* wp[5];
+                    for (int i = 0; i < 5; ++i) {
                         single[static_cast<size_t>(i)].assign(static_cast<size_t>(ws[i].n_out * n_tok), 0.0f);
                         many[static_cast<size_t>(i)].assign(static_cast<size_t>(ws[i].n_out * n_tok), std::nanf(""));
                         cpu::matmul_prepared(ws[i], acts, single[static_cast<size_t>(i)].data(), pool);
                         ys[i] = many[static_cast<size_t>(i)].data();
                         wp[i] = &ws[i];
                     }
-                    cpu::matmul_prepared_many(wp, ys, 4, acts, pool);
-                    for (int i = 0; i < 4; ++i) QVERIFY(single[static_cast<size_t>(i)] == many[static_cast<size_t>(i)]);
+                    cpu::matmul_prepared_many(wp, ys, 5, acts, pool);
+                    for (int i = 0; i < 5; ++i) QVERIFY(single[static_cast<size_t>(i)] == many[static_cast<size_t>(i)]);
                     cpu::matmul_prepared_many(wp, ys, 2, acts, pool);  // both with SIMD kernels: the fused job
                     for (int i = 0; i < 2; ++i) QVERIFY(single[static_cast<size_t>(i)] == many[static_cast<size_t>(i)]);
                 }

@@ -18,7 +18,8 @@ struct KernelTable {
     GemmFn q2_0_r16 = nullptr;  // Q2_0, Layout::R16, Q8_0 activations
     GemmFn tq2_0 = nullptr;     // TQ2_0, native layout, Q8_K activations
     GemmFn tq2_0_r16t = nullptr;  // TQ2_0, Layout::R16T (AVX-512 only), Activations::taux
-    GemmFn q1_0_r16l = nullptr;   // Q1_0, Layout::R16L (AVX2; AVX-512 with VBMI), Q8_0 activations
+    GemmFn q1_0_r16l = nullptr;   // Q1_0, Layout::R16L (AVX-512 with VBMI), Q8_0 activations
+    GemmFn q1_0_r32l = nullptr;   // Q1_0, Layout::R32L (AVX2), Q8_0 activations
 };
 KernelTable avx512_kernels();
 KernelTable avx2_kernels();
@@ -31,8 +32,8 @@ void q1_0_r16m_prefill(const uint8_t* codes, const uint16_t* scales, int64_t n_i
 
 // The Q1_0 R16L kernel (kernels_avx512_vbmi.cpp, compiled with VBMI): call only when has_avx512_vbmi().
 void q1_0_r16l_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
-// The AVX2 Q1_0 R16L kernel (kernels_avx2_table.cpp): table lookups (vpshufb) for every batch size.
-void q1_0_r16l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+// The AVX2 Q1_0 R32L kernel (kernels_avx2_table.cpp): table lookups (vpshufb) for every batch size.
+void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 
 // The kernel for `w` under `isa`, or nullptr (then the scalar path runs).
 GemmFn find_kernel(const Weight& w, Isa isa);

@@ -172,7 +172,7 @@ void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, flo
 KernelTable avx2_kernels() {
     KernelTable k;
     k.q1_0_r16 = gemm_q1;
-    k.q1_0_r16l = q1_0_r16l_avx2;
+    k.q1_0_r32l = q1_0_r32l_avx2;
     k.q2_0_r16 = gemm_q2;
     k.tq2_0 = gemm_tq2;
     return k;

@@ -371,6 +371,7 @@ GemmFn find_kernel(const Weight& w, Isa isa) {
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16) return k.q1_0_r16;
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16M) return k.q1_0_r16m;
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16L) return k.q1_0_r16l;
+    if (w.type == TensorType::Q1_0 && w.layout == Layout::R32L) return k.q1_0_r32l;
     if (w.type == TensorType::Q2_0 && w.layout == Layout::R16) return k.q2_0_r16;
     if (w.type == TensorType::TQ2_0 && w.layout == Layout::Native) return k.tq2_0;
     if (w.type == TensorType::TQ2_0 && w.layout == Layout::R16T) return k.tq2_0_r16t;
@@ -528,13 +529,13 @@ void check_activations(const Weight& w, const Activations& acts) {
 }
 
 // Rows per claimed grain of a decode-sized matmul over `rows` rows: about 2 grains per thread, whole
-// 16-row kernel blocks, so that a thread slowed by another process still takes fewer rows. Each grain
+// 32-row kernel blocks (R32L's; two of every other kernel's 16), so that a thread slowed by another process still takes fewer rows. Each grain
 // is a new memory stream the prefetchers start cold, and a thread's next grain lies elsewhere: the
 // 1.7B Q1_0 decode's matmul sequence alone (28 layers + LM head, 2 threads, Zen 5) streamed 39.4-41.2
 // GB/s with 8 grains per thread, 41.0-42.2 with 4, 41.8-45.1 with 2, 43.6-44.2 with 1.
 int64_t decode_grain(int64_t rows, int threads) {
     constexpr int64_t kGrainsPerThread = 2;
-    return std::max<int64_t>(16, (rows / (kGrainsPerThread * threads) + 15) / 16 * 16);
+    return std::max<int64_t>(32, (rows / (kGrainsPerThread * threads) + 31) / 32 * 32);
 }
 }  // namespace
 
@@ -547,11 +548,11 @@ void matmul_prepared(const Weight& w, const Activations& acts, float* y, ThreadP
     if (onednn::try_gemm(w, acts, y, pool)) return;  // prefill through oneDNN where measured faster (onednn_gemm.h)
     if (detail::GemmFn fn = detail::find_kernel(w, active_isa())) {
         // Decode claims fixed grains (decode_grain). Prompt batches claim guided chunks (large first,
-        // down to one 16-row block), so that the threads end within one block of each other: Q1_0
+        // down to one 32-row block), so that the threads end within one block of each other: Q1_0
         // pp512 on 2 threads, Zen 4, +3 % (TQ2_0 unchanged); decode measured no difference from that.
         const auto rows = [&](int64_t o0, int64_t o1) { fn(w, acts, o0, o1, y); };
         if (n_tok > 1) {
-            pool.parallel_for_guided(n_out, rows, 16);
+            pool.parallel_for_guided(n_out, rows, 32);
         } else {
             pool.parallel_for(n_out, rows, decode_grain(n_out, pool.size()));
         }

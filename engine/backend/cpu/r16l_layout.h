@@ -1,5 +1,6 @@
 #pragma once
-// Addresses inside a Layout::R16L weight (repack.h): 16-row blocks of Q1_0 codes stored K slice by K slice.
+// Addresses inside a Layout::R16L or R32L weight (repack.h): 16- or 32-row blocks of Q1_0 codes stored K
+// slice by K slice.
 //
 // Why slices: the table kernels (kernels_avx512_vbmi.cpp, kernels_avx2_table.cpp) keep one slice's tables
 // (256 bytes per 32-element activation block and token) in L1D, so rows longer than one slice are walked
@@ -10,8 +11,9 @@
 // measurement). Rows of at most one slice (2048 elements) are laid out exactly as before.
 //
 //   codes:  slice L (blocks [64L, 64L + wL), wL = min(64, nb - 64L)) starts at block 64L·n_rb; inside it
-//           row block rb's wL vectors follow each other: vector (rb, b) at (64L·n_rb + rb·wL + b - 64L)·64.
-//   scales: after the codes (n_rb·nb·64 bytes), the same order in groups of 4 blocks (16 fp16 each).
+//           row block rb's wL vectors follow each other: vector (rb, b) at (64L·n_rb + rb·wL + b - 64L)·V,
+//           V = 4·Rows bytes (64 for R16L, 128 for R32L).
+//   scales: after the codes (n_rb·nb·V bytes), the same order in groups of 4 blocks (Rows fp16 each).
 #include <cstdint>
 #include <type_traits>
 
@@ -20,10 +22,11 @@ namespace bonsai::cpu {
 // Activation blocks (of 32 weights) per stored K slice. The kernels' own slices must divide it.
 constexpr int64_t kR16LSliceBlocks = 64;
 
-// Where the codes and scales of an R16L weight of nb = n_in / 32 blocks (a multiple of 16) and n_rb =
-// n_out / 16 row blocks lie.
-template <typename Byte>
+// Where the codes and scales of an R16L (Rows = 16) or R32L (Rows = 32) weight of nb = n_in / 32 blocks
+// (a multiple of 16) and n_rb = n_out / Rows row blocks lie.
+template <typename Byte, int Rows = 16>
 struct R16LView {
+    static constexpr int kRows = Rows;
     Byte* data;
     int64_t nb;
     int64_t n_rb;
@@ -34,15 +37,17 @@ struct R16LView {
         const int64_t width = nb - s0 < kR16LSliceBlocks ? nb - s0 : kR16LSliceBlocks;
         return s0 * n_rb + rb * width + (b - s0);
     }
-    // The 64-byte code vector of row block rb and block b. Vectors b .. b + k of one row block are
+    // The 4·Rows-byte code vector of row block rb and block b. Vectors b .. b + k of one row block are
     // contiguous as long as they stay inside one stored slice.
-    Byte* codes(int64_t rb, int64_t b) const { return data + index(rb, b) * 64; }
-    // The 16 fp16 scales (one per row) of the 4-block group starting at block b (b % 4 == 0); the groups
-    // of one row block inside one slice are contiguous too.
+    Byte* codes(int64_t rb, int64_t b) const { return data + index(rb, b) * 4 * Rows; }
+    // The Rows fp16 scales (one per row) of the 4-block group starting at block b (b % 4 == 0); the
+    // groups of one row block inside one slice are contiguous too.
     auto* scales(int64_t rb, int64_t b) const {
         using Half = std::conditional_t<std::is_const_v<Byte>, const uint16_t, uint16_t>;
-        return reinterpret_cast<Half*>(data + n_rb * nb * 64) + index(rb, b) / 4 * 16;
+        return reinterpret_cast<Half*>(data + n_rb * nb * 4 * Rows) + index(rb, b) / 4 * Rows;
     }
 };
+template <typename Byte>
+using R32LView = R16LView<Byte, 32>;
 
 }  // namespace bonsai::cpu

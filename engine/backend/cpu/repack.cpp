@@ -22,6 +22,10 @@ bool r16l_eligible(TensorType type, int64_t n_in, int64_t n_out) {
     return type == TensorType::Q1_0 && r16_eligible(type, n_in) && n_out > 0 && n_out % 16 == 0;
 }
 
+bool r32l_eligible(TensorType type, int64_t n_in, int64_t n_out) {
+    return type == TensorType::Q1_0 && r16_eligible(type, n_in) && n_out > 0 && n_out % 32 == 0;
+}
+
 Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa) {
     if (isa == Isa::Scalar || !r16_eligible(type, n_in)) return Layout::Native;
     if (type == TensorType::TQ2_0) return isa == Isa::Avx512 ? Layout::R16T : Layout::Native;
@@ -30,7 +34,7 @@ Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa) {
         const char* e = std::getenv("BONSAI_CPU_Q1_LAYOUT");
         return e != nullptr && std::string(e) == "mask";
     }();
-    if (isa == Isa::Avx2) return !mask_only && r16l_eligible(type, n_in, n_out) ? Layout::R16L : Layout::R16;
+    if (isa == Isa::Avx2) return !mask_only && r32l_eligible(type, n_in, n_out) ? Layout::R32L : Layout::R16;
     const bool table = has_avx512_vbmi() && !mask_only && !amx_granted() && r16l_eligible(type, n_in, n_out);
     return table ? Layout::R16L : Layout::R16M;
 }
@@ -135,35 +139,50 @@ void unpack_row_tq2(const Weight& w, int64_t o, uint8_t* row) {
     }
 }
 
-// Rows [o0, o1) (whole 16-row blocks) of a Q1_0 weight into R16L (repack.h). Block b's 32 codes are
-// bits 0..31 of qs[4(b%4) .. 4(b%4)+3] of native block b/4 (LSB first); quad q is their nibble q.
+// Where byte column j (j < 4) of row r of a Rows-row block lies inside its code vector: R16L byte 4r + j,
+// R32L byte 32j + r32l_pos(r) (repack.h).
+template <int Rows>
+constexpr int table_byte(int r, int j) {
+    if constexpr (Rows == 16) return 4 * r + j;
+    else return 32 * j + r32l_pos(r);
+}
+
+// Rows [o0, o1) (whole row blocks) of a Q1_0 weight into R16L (Rows = 16) or R32L (Rows = 32), repack.h.
+// Block b's 32 codes are bits 0..31 of qs[4(b%4) .. 4(b%4)+3] of native block b/4 (LSB first); quad q is
+// their nibble q, byte column j holds quads j (low nibble) and j + 4 (high).
+template <int Rows>
 void repack_rows_q1_table(const Weight& w, uint8_t* out, int64_t o0, int64_t o1) {
     const int64_t nb = w.n_in / 32;
     const size_t rb = row_nbytes(w.type, w.n_in);
-    const R16LView<uint8_t> view{out, nb, w.n_out / 16};
+    const R16LView<uint8_t, Rows> view{out, nb, w.n_out / Rows};
     for (int64_t o = o0; o < o1; ++o) {
         const uint8_t* row = w.data + rb * static_cast<size_t>(o);
-        const int64_t blk = o / 16, r = o % 16;
+        const int64_t blk = o / Rows;
+        const int r = static_cast<int>(o % Rows);
         for (int64_t b = 0; b < nb; ++b) {
             uint32_t w32;
             std::memcpy(&w32, row + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
-            uint8_t* v = view.codes(blk, b) + 4 * r;
+            uint8_t* v = view.codes(blk, b);
             for (int j = 0; j < 4; ++j)
-                v[j] = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
+                v[table_byte<Rows>(r, j)] = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
         }
         for (int64_t b = 0; b < nb; b += 4) std::memcpy(view.scales(blk, b) + r, row + (b / 4) * 18, 2);
     }
 }
 
-// Native row `o` of an R16L weight (the inverse of repack_rows_q1_table).
+// Native row `o` of an R16L / R32L weight (the inverse of repack_rows_q1_table).
+template <int Rows>
 void unpack_row_q1_table(const Weight& w, int64_t o, uint8_t* row) {
-    const int64_t nb = w.n_in / 32, blk = o / 16, r = o % 16;
-    const R16LView<const uint8_t> view{w.data, nb, w.n_out / 16};
+    const int64_t nb = w.n_in / 32, blk = o / Rows;
+    const int r = static_cast<int>(o % Rows);
+    const R16LView<const uint8_t, Rows> view{w.data, nb, w.n_out / Rows};
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* v = view.codes(blk, b) + 4 * r;
+        const uint8_t* v = view.codes(blk, b);
         uint32_t w32 = 0;
-        for (int j = 0; j < 4; ++j)
-            w32 |= (static_cast<uint32_t>(v[j] & 0xF) << (4 * j)) | (static_cast<uint32_t>(v[j] >> 4) << (4 * j + 16));
+        for (int j = 0; j < 4; ++j) {
+            const uint8_t c = v[table_byte<Rows>(r, j)];
+            w32 |= (static_cast<uint32_t>(c & 0xF) << (4 * j)) | (static_cast<uint32_t>(c >> 4) << (4 * j + 16));
+        }
         std::memcpy(row + (b / 4) * 18 + 2 + 4 * (b % 4), &w32, 4);
     }
     for (int64_t b = 0; b < nb; b += 4) std::memcpy(row + (b / 4) * 18, view.scales(blk, b) + r, 2);
@@ -191,8 +210,8 @@ void split_over_cores(int64_t n, int64_t work, int64_t align, const F& f) {
 
 // Rows [o0, o1) of repack_r16.
 void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64_t o1) {
-    if (target == Layout::R16L) {
-        repack_rows_q1_table(w, out, o0, o1);
+    if (target == Layout::R16L || target == Layout::R32L) {
+        (target == Layout::R16L ? repack_rows_q1_table<16> : repack_rows_q1_table<32>)(w, out, o0, o1);
         return;
     }
     if (w.type == TensorType::TQ2_0) {
@@ -246,10 +265,11 @@ void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64
 void repack_r16(const Weight& w, uint8_t* out, Layout target) {
     if (w.layout != Layout::Native || !r16_eligible(w.type, w.n_in) || target == Layout::Native ||
         (target == Layout::R16M && w.type != TensorType::Q1_0) || ((target == Layout::R16T) != (w.type == TensorType::TQ2_0)) ||
-        (target == Layout::R16L && !r16l_eligible(w.type, w.n_in, w.n_out)))
+        (target == Layout::R16L && !r16l_eligible(w.type, w.n_in, w.n_out)) ||
+        (target == Layout::R32L && !r32l_eligible(w.type, w.n_in, w.n_out)))
         throw Error("repack: weight is not R16-eligible");
-    // R16L threads own whole 16-row blocks.
-    split_over_cores(w.n_out, w.n_out * w.n_in, target == Layout::R16L ? 16 : 1,
+    // R16L / R32L threads own whole row blocks.
+    split_over_cores(w.n_out, w.n_out * w.n_in, target == Layout::R16L ? 16 : target == Layout::R32L ? 32 : 1,
                      [&](int64_t o0, int64_t o1) { repack_rows(w, out, target, o0, o1); });
 }
 
@@ -275,8 +295,8 @@ void convert_tq1_to_tq2(const Weight& w, uint8_t* out) {
 }
 
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row) {
-    if (w.layout == Layout::R16L) {
-        unpack_row_q1_table(w, o, row);
+    if (w.layout == Layout::R16L || w.layout == Layout::R32L) {
+        (w.layout == Layout::R16L ? unpack_row_q1_table<16> : unpack_row_q1_table<32>)(w, o, row);
         return;
     }
     if (w.type == TensorType::TQ2_0) {

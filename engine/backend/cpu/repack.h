@@ -42,6 +42,19 @@
 //           the scale of native block g of row 16rb + r.
 // Prompt batches convert one 16-row block at a time back to R16M in a per-thread buffer and run the
 // R16M prefill kernel over every token (kernels_avx512_vbmi.cpp).
+//
+// R32L (Q1_0 rows whose length is a multiple of 512, n_out a multiple of 32; AVX2): the form of the AVX2
+// table kernel (kernels_avx2_table.cpp). vpshufb looks up within 128-bit lanes, so with 16 rows per
+// vector R16L needed a register transpose per block and a lane-crossing add per token; here each 32-byte
+// vector holds one byte column of 32 rows (lane 0 and lane 1 different rows), one table serves both
+// lanes, and no lane crossing remains.
+//   codes:  (n_out/32) · nb 128-byte vectors, stored K slice by K slice like R16L (r16l_layout.h, Rows =
+//           32): byte 32j + pos(r) of vector (rb, b) is R16L's byte j of row 32rb + r (elements 32b + 4j + p
+//           in the low nibble, 32b + 16 + 4j + p in the high one), with pos(r) = 16·((r % 8) / 4) +
+//           8·(r / 16) + 2·(r % 4) + (r / 8) % 2: the kernel's widening of the lookup sums (even and odd
+//           int16 of each lane) then lands rows 0-7, 8-15, 16-23, 24-31 in four vectors in row order.
+//   scales: then (n_out/32) · (n_in/128) groups of 32 fp16 in the same order: entry r of group (rb, g) =
+//           the scale of native block g of row 32rb + r.
 #include <cstddef>
 #include <cstdint>
 
@@ -55,22 +68,28 @@ namespace bonsai::cpu {
 bool r16_eligible(TensorType type, int64_t n_in);
 // True when a Q1_0 weight of this shape can take Layout::R16L: r16_eligible and n_out % 16 == 0.
 bool r16l_eligible(TensorType type, int64_t n_in, int64_t n_out);
+// True when a Q1_0 weight of this shape can take Layout::R32L: r16_eligible and n_out % 32 == 0.
+bool r32l_eligible(TensorType type, int64_t n_in, int64_t n_out);
+// Byte of row r (r < 32) inside each 32-byte column of an R32L code vector (pos(r) above).
+constexpr int r32l_pos(int r) { return 16 * ((r % 8) / 4) + 8 * (r / 16) + 2 * (r % 4) + (r / 8) % 2; }
 
 // The layout the model loader should give a weight of n_out rows for kernels of `isa`: Native when no
 // SIMD kernel reads a repacked form (scalar ISA, ineligible shape, TQ2_0 below AVX-512); Q1_0 on
 // AVX-512: R16L where the CPU has VBMI, the shape fits and AMX is not granted (oneDNN's AMX prefill
-// reads R16M, not R16L), else R16M; Q1_0 on AVX2: R16L where the shape fits, else R16; Q2_0: R16;
+// reads R16M, not R16L), else R16M; Q1_0 on AVX2: R32L where the shape fits, else R16; Q2_0: R16;
 // TQ2_0 R16T on AVX-512. BONSAI_CPU_Q1_LAYOUT=mask keeps R16M / R16 (to compare the kernels).
 Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa);
 // Bytes of code per 512-element chunk (64 or 128) and fp16 scales per chunk (4 or 8).
 int r16_code_bytes(TensorType type);
 int r16_scales(TensorType type);
 
-// Writes the R16 (or, for Q1_0, R16M / R16L) form of native weight `w` (layout Native, r16_eligible;
-// r16l_eligible for R16L) into `out` (tensor_nbytes bytes, same as native). TQ2_0 takes target R16T only.
+// Writes the R16 (or, for Q1_0, R16M / R16L / R32L) form of native weight `w` (layout Native, r16_eligible;
+// r16l_eligible for R16L, r32l_eligible for R32L) into `out` (tensor_nbytes bytes, same as native).
+// TQ2_0 takes target R16T only.
 void repack_r16(const Weight& w, uint8_t* out, Layout target = Layout::R16);
 
-// Rebuilds native row `o` of R16 / R16M / R16T / R16L weight `w` into `row` (row_nbytes(type, n_in) bytes).
+// Rebuilds native row `o` of R16 / R16M / R16T / R16L / R32L weight `w` into `row` (row_nbytes(type, n_in)
+// bytes).
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row);
 
 // TQ1_0 as TQ2_0. Where no table kernel decodes TQ1_0's base-3 digits (AVX2, and AVX-512 without VBMI),

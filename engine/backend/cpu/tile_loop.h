@@ -34,7 +34,7 @@ inline void for_each_tile(int64_t o0, int64_t o1, int64_t n_tok, const Tile& til
     }
 }
 
-// The R16L table kernels walk K slices outermost and the 16-row blocks of [o0, o1) inside each slice
+// The R16L / R32L table kernels walk K slices outermost and the row blocks of [o0, o1) inside each slice
 // (kernels_avx512_vbmi.cpp, kernels_avx2_table.cpp). Their slices: the most blocks whose tables
 // (table_bytes per block and token, `group` tokens) fit slice_bytes, a power of two from 4 to
 // kR16LSliceBlocks so that a slice never crosses a stored one (r16l_layout.h).
@@ -46,11 +46,12 @@ inline int64_t r16l_pass_blocks(int64_t slice_bytes, int64_t table_bytes, int64_
 
 // The codes they read after block rb's part of slice [s0, s0 + ns): the next block's part of the same
 // slice, after the range's last block the first block's part of the next slice. When a pass covers a
-// whole stored slice (decode), that is the next ns·64 bytes. Decode prefetches from here.
-inline const uint8_t* r16l_next_codes(const R16LView<const uint8_t>& view, int64_t rb, int64_t o0, int64_t o1, int64_t s0,
-                                      int64_t ns) {
-    if ((rb + 1) * kRowBlockRows < o1 || s0 + ns >= view.nb) return view.codes(rb + 1, s0);
-    return view.codes(o0 / kRowBlockRows, s0 + ns);
+// whole stored slice (decode), that is the next ns·4·Rows bytes. Decode prefetches from here.
+template <int Rows>
+inline const uint8_t* r16l_next_codes(const R16LView<const uint8_t, Rows>& view, int64_t rb, int64_t o0, int64_t o1,
+                                      int64_t s0, int64_t ns) {
+    if ((rb + 1) * Rows < o1 || s0 + ns >= view.nb) return view.codes(rb + 1, s0);
+    return view.codes(o0 / Rows, s0 + ns);
 }
 
 }  // namespace bonsai::cpu::detail
