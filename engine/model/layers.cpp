@@ -94,9 +94,12 @@ void linear_shared(const Linear* const* ls, float* const* ys, int n, const float
         for (int i = 0; i < n; ++i) linear(*ls[i], x, n_tok, ys[i], pool, scratch);
         return;
     }
-    bool r16t = false;  // the transposed Q8_K form, when any of the weights reads it
-    for (int i = 0; i < n; ++i) r16t = r16t || ls[i]->w.layout == cpu::Layout::R16T;
-    scratch.prepare(cpu::act_format(ls[0]->w.type), x, n_tok, ls[0]->w.n_in, r16t, &pool);
+    bool r16t = false, q1t = false;  // the transposed Q8_K form / the Q1_0 tables, when any of the weights reads them
+    for (int i = 0; i < n; ++i) {
+        r16t = r16t || ls[i]->w.layout == cpu::Layout::R16T;
+        q1t = q1t || ls[i]->w.layout == cpu::Layout::R32L;
+    }
+    scratch.prepare(cpu::act_format(ls[0]->w.type), x, n_tok, ls[0]->w.n_in, r16t, &pool, q1t);
     if (n > 8) {
         for (int i = 0; i < n; ++i) linear_prepared(*ls[i], scratch, ys[i], pool);
         return;

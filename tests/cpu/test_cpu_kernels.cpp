@@ -298,8 +298,9 @@ private slots:
         std::normal_distribution<float> nd(0.0f, 1.0f);
         for (auto& v : x) v = nd(rng);
         cpu::ThreadPool pool(threads);
-        cpu::Activations acts;
+        cpu::Activations acts, acts_tables;  // the second with the R32L kernel's tables built by prepare
         acts.prepare(cpu::act_format(t), x.data(), n_tok, n_in, !q.r16t.empty());
+        if (!q.r32l.empty()) acts_tables.prepare(cpu::act_format(t), x.data(), n_tok, n_in, false, &pool, true);
         // float64 reference and its error scale.
         std::vector<double> ref(static_cast<size_t>(n_tok * n_out)), mag(ref.size());
         for (int64_t tk = 0; tk < n_tok; ++tk) {
@@ -353,11 +354,16 @@ private slots:
                 if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l || r32l)) continue;
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));
-                std::fill(y.begin(), y.end(), std::nanf(""));
-                const int64_t cut = n_out / 3 + 1;
-                fn(w, acts, 0, std::min<int64_t>(cut, n_out), y.data());
-                if (cut < n_out) fn(w, acts, cut, n_out, y.data());
-                QVERIFY(check(y, ref, mag, isa, layout, "kernel"));
+                // R32L: with the kernel's own tables and with those prepare built (the same quantized rows).
+                for (const cpu::Activations* in : {&acts, &acts_tables}) {
+                    if (in == &acts_tables && !r32l) continue;
+                    QCOMPARE(in->q1_tables(0) != nullptr, in == &acts_tables);
+                    std::fill(y.begin(), y.end(), std::nanf(""));
+                    const int64_t cut = n_out / 3 + 1;
+                    fn(w, *in, 0, std::min<int64_t>(cut, n_out), y.data());
+                    if (cut < n_out) fn(w, *in, cut, n_out, y.data());
+                    QVERIFY(check(y, ref, mag, isa, layout, in == &acts ? "kernel" : "kernel, prepared tables"));
+                }
             }
         }
     }

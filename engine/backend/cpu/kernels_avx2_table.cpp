@@ -33,7 +33,9 @@ namespace {
 
 constexpr int64_t kQ8Block = 36;      // Activations' Q8_0 block (matmul.cpp): f32 d, int8 q[32]
 constexpr size_t kTableBytes = 256;   // per 32-element activation block and token
-constexpr int64_t kChunkTokens = 64;  // tokens whose tables are built at once (64 × 48 KiB at most)
+static_assert(q1_table_bytes(32) == kTableBytes);
+// Tokens whose tables a thread builds at once when the activations came without them (64 × 48 KiB at most).
+constexpr int64_t kChunkTokens = 64;
 constexpr int kRows = 32;             // rows per R32L block
 // Blocks per pass over a row range: their tables (of up to 2 tokens) stay in L1D. A 6144-wide row's are
 // 48 KiB per token (the VBMI kernel measured +28 % from the same slicing at one token).
@@ -42,29 +44,6 @@ constexpr int64_t kSliceBytes = 16 << 10;
 inline __m256i ld(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 // 16 table bytes in both lanes.
 inline __m256i ld2(const uint8_t* p) { return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-
-// The 256 table bytes of each Q8_0 block of a row: quad q's 16 low parts at 32q, its 16 high parts at 32q + 16.
-void build_tables(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
-    // sign[p] lane n: +1 where bit p of n (the entry index) is set, else -1.
-    __m256i sign[4];
-    for (int p = 0; p < 4; ++p) {
-        alignas(32) int16_t s[16];
-        for (int n = 0; n < 16; ++n) s[n] = static_cast<int16_t>(((n >> p) & 1) ? 1 : -1);
-        sign[p] = _mm256_load_si256(reinterpret_cast<const __m256i*>(s));
-    }
-    const __m256i low5 = _mm256_set1_epi16(0x1F), k16 = _mm256_set1_epi16(16);
-    for (int64_t b = 0; b < n_in / 32; ++b) {
-        const int8_t* x = reinterpret_cast<const int8_t*>(q8_row + kQ8Block * b + 4);
-        for (int q = 0; q < 8; ++q) {
-            __m256i e = _mm256_sign_epi16(_mm256_set1_epi16(x[4 * q]), sign[0]);  // the 16 entries as int16
-            for (int p = 1; p < 4; ++p) e = _mm256_add_epi16(e, _mm256_sign_epi16(_mm256_set1_epi16(x[4 * q + p]), sign[p]));
-            // packs interleave the lanes: [low 0-7, high 0-7 | low 8-15, high 8-15] -> qwords 0 2 1 3.
-            const __m256i lo = _mm256_sub_epi16(_mm256_and_si256(e, low5), k16), hi = _mm256_srai_epi16(e, 5);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(tab + kTableBytes * b + 32 * q),
-                                _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8));
-        }
-    }
-}
 
 // Rows 32rb .. 32rb + 31 (codes of nb blocks, scales of nb/4 groups) against NT tokens: out[4t + k] the
 // results of rows 8k .. 8k + 7 of token t. Per 4-block group, each block's widened sums are scaled by its
@@ -125,37 +104,68 @@ inline void table_block(const uint8_t* codes, const uint8_t* next, const uint16_
 
 }  // namespace
 
+// The 256 table bytes of each Q8_0 block of a row: quad q's 16 low parts at 32q, its 16 high parts at 32q + 16.
+void q1_0_tables_avx2(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
+    // sign[p] lane n: +1 where bit p of n (the entry index) is set, else -1.
+    __m256i sign[4];
+    for (int p = 0; p < 4; ++p) {
+        alignas(32) int16_t s[16];
+        for (int n = 0; n < 16; ++n) s[n] = static_cast<int16_t>(((n >> p) & 1) ? 1 : -1);
+        sign[p] = _mm256_load_si256(reinterpret_cast<const __m256i*>(s));
+    }
+    const __m256i low5 = _mm256_set1_epi16(0x1F), k16 = _mm256_set1_epi16(16);
+    for (int64_t b = 0; b < n_in / 32; ++b) {
+        const int8_t* x = reinterpret_cast<const int8_t*>(q8_row + kQ8Block * b + 4);
+        for (int q = 0; q < 8; ++q) {
+            __m256i e = _mm256_sign_epi16(_mm256_set1_epi16(x[4 * q]), sign[0]);  // the 16 entries as int16
+            for (int p = 1; p < 4; ++p) e = _mm256_add_epi16(e, _mm256_sign_epi16(_mm256_set1_epi16(x[4 * q + p]), sign[p]));
+            // packs interleave the lanes: [low 0-7, high 0-7 | low 8-15, high 8-15] -> qwords 0 2 1 3.
+            const __m256i lo = _mm256_sub_epi16(_mm256_and_si256(e, low5), k16), hi = _mm256_srai_epi16(e, 5);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(tab + kTableBytes * b + 32 * q),
+                                _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8));
+        }
+    }
+}
+
 void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t nb = w.n_in / 32, n_out = w.n_out, n_tok = a.n_rows();
     const R32LView<const uint8_t> view{w.data, nb, n_out / kRows};
     const size_t per_tok = static_cast<size_t>(nb) * kTableBytes;
-    // This thread's tables: built once per Activations::prepare when all tokens fit one chunk (the row
-    // grains of a matmul and the matmuls sharing an input reuse them), per call otherwise.
+    // The tables: the activations' own (built once for every thread, Activations::q1_tables) when they
+    // came with them, all tokens in one pass; else this thread's, built once per Activations::prepare
+    // when all tokens fit one chunk (the row grains of a matmul and the matmuls sharing an input reuse
+    // them), per call otherwise.
+    const bool shared = a.q1_tables(0) != nullptr;
     thread_local DerivedBuf cache;
     const uint64_t generation = n_tok > kChunkTokens ? 0 : a.generation();  // several chunks: never cached
-    for (int64_t c0 = 0; c0 < n_tok; c0 += kChunkTokens) {
-        const int64_t nc = std::min(kChunkTokens, n_tok - c0);
-        uint8_t* tables = cache.buf.get(per_tok * static_cast<size_t>(nc));
-        if (cache.stale(generation, c0))
-            for (int64_t t = 0; t < nc; ++t) build_tables(a.row(c0 + t), tables + per_tok * static_cast<size_t>(t), w.n_in);
+    const int64_t chunk = shared ? std::max<int64_t>(n_tok, 1) : kChunkTokens;
+    for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
+        const int64_t nc = std::min(chunk, n_tok - c0);
+        const uint8_t* tables = shared ? a.q1_tables(c0) : nullptr;
+        if (!shared) {
+            uint8_t* own = cache.buf.get(per_tok * static_cast<size_t>(nc));
+            if (cache.stale(generation, c0))
+                for (int64_t t = 0; t < nc; ++t) q1_0_tables_avx2(a.row(c0 + t), own + per_tok * static_cast<size_t>(t), w.n_in);
+            tables = own;
+        }
         const int64_t slice = r16l_pass_blocks(kSliceBytes, kTableBytes, std::min<int64_t>(2, nc));
         for (int64_t s0 = 0; s0 < nb; s0 += slice) {  // later slices add to y
             const int64_t ns = std::min(slice, nb - s0);
-            for (int64_t rb = o0 / kRows; rb * kRows < o1; ++rb) {
-                // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
-                const int64_t r0 = std::max<int64_t>(o0, kRows * rb) - kRows * rb;
-                const int64_t r1 = std::min<int64_t>(o1, kRows * rb + kRows) - kRows * rb;
-                const uint8_t* cb = view.codes(rb, s0);
-                const uint8_t* next = r16l_next_codes(view, rb, o0, o1, s0, ns);
-                const uint16_t* sb = view.scales(rb, s0);
-                for (int64_t t0 = 0; t0 < nc; t0 += 2) {  // pairs of tokens; the codes stay in L1
-                    const int64_t nt = std::min<int64_t>(2, nc - t0);
-                    const uint8_t* tabs[2];
-                    const uint8_t* q8[2];
-                    for (int64_t t = 0; t < nt; ++t) {
-                        tabs[t] = tables + per_tok * static_cast<size_t>(t0 + t) + kTableBytes * static_cast<size_t>(s0);
-                        q8[t] = a.row(c0 + t0 + t) + kQ8Block * s0;
-                    }
+            for (int64_t t0 = 0; t0 < nc; t0 += 2) {  // pairs of tokens: their slice tables stay in L1
+                const int64_t nt = std::min<int64_t>(2, nc - t0);
+                const uint8_t* tabs[2];
+                const uint8_t* q8[2];
+                for (int64_t t = 0; t < nt; ++t) {
+                    tabs[t] = tables + per_tok * static_cast<size_t>(t0 + t) + kTableBytes * static_cast<size_t>(s0);
+                    q8[t] = a.row(c0 + t0 + t) + kQ8Block * s0;
+                }
+                for (int64_t rb = o0 / kRows; rb * kRows < o1; ++rb) {
+                    // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
+                    const int64_t r0 = std::max<int64_t>(o0, kRows * rb) - kRows * rb;
+                    const int64_t r1 = std::min<int64_t>(o1, kRows * rb + kRows) - kRows * rb;
+                    const uint8_t* cb = view.codes(rb, s0);
+                    const uint8_t* next = r16l_next_codes(view, rb, o0, o1, s0, ns);
+                    const uint16_t* sb = view.scales(rb, s0);
                     __m256 res[8];
                     if (nt == 1) table_block<1>(cb, next, sb, ns, tabs, q8, res);
                     else table_block<2>(cb, next, sb, ns, tabs, q8, res);
@@ -185,6 +195,9 @@ namespace bonsai::cpu::detail {
 // Not an x86 build: active_isa() is never Avx2 there.
 void q1_0_r32l_avx2(const Weight&, const Activations&, int64_t, int64_t, float*) {
     throw Error("matmul: the AVX2 Q1_0 table kernel called on a build without AVX2");
+}
+void q1_0_tables_avx2(const uint8_t*, uint8_t*, int64_t) {
+    throw Error("matmul: the AVX2 Q1_0 tables built on a build without AVX2");
 }
 }  // namespace bonsai::cpu::detail
 #endif

@@ -412,7 +412,8 @@ ActFormat act_format(TensorType t) {
     throw Error("matmul: unsupported tensor type");
 }
 
-void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t, ThreadPool* pool) {
+void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t, ThreadPool* pool,
+                          bool q1_tables) {
     const int64_t blk = fmt == ActFormat::Q8_0 ? QK8_0 : fmt == ActFormat::Q8_K ? QK_K : 1;
     if (n_in <= 0 || n_in % blk != 0)
         throw Error("matmul: row length " + std::to_string(n_in) + " is not a multiple of the activation block " +
@@ -430,6 +431,8 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
     aux_.resize(aux_row_bytes_ ? aux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
     taux_row_bytes_ = r16t && fmt == ActFormat::Q8_K && n_in % 2048 == 0 ? static_cast<size_t>(n_in / 2048) * 2176 : 0;
     taux_.resize(taux_row_bytes_ ? taux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
+    q1t_row_bytes_ = q1_tables && fmt == ActFormat::Q8_0 && detected_isa() >= Isa::Avx2 ? detail::q1_table_bytes(n_in) : 0;
+    q1t_.resize(q1t_row_bytes_ * static_cast<size_t>(n_rows));
     const auto n_blocks = static_cast<size_t>(n_in / blk);
     const auto convert = [&](int64_t r0, int64_t r1) {
         thread_local std::vector<int32_t> sums;  // Σq per block of the row being converted (grows once)
@@ -464,6 +467,7 @@ void Activations::convert_row(int64_t r, const float* xr, int32_t* sums) {
         case ActFormat::I8_ROW: quantize_i8_row(xr, out, n_in); break;
     }
     if (taux_row_bytes_ != 0) r16t_transpose(out, align64(taux_) + static_cast<size_t>(r) * taux_row_bytes_, n_in);
+    if (q1t_row_bytes_ != 0) detail::q1_0_tables_avx2(out, q1t_.data() + static_cast<size_t>(r) * q1t_row_bytes_, n_in);
     if (aux_row_bytes_ == 0) return;
     uint8_t* ax = align64(aux_) + static_cast<size_t>(r) * aux_row_bytes_;
     if (fmt == ActFormat::Q8_0) {
@@ -612,7 +616,7 @@ void matmul_prepared_many(const Weight* const* ws, float* const* ys, int n, cons
 }
 
 void matmul(const Weight& w, const float* x, int64_t n_tok, float* y, ThreadPool& pool, Activations& scratch) {
-    scratch.prepare(act_format(w.type), x, n_tok, w.n_in, w.layout == Layout::R16T, &pool);
+    scratch.prepare(act_format(w.type), x, n_tok, w.n_in, w.layout == Layout::R16T, &pool, w.layout == Layout::R32L);
     matmul_prepared(w, scratch, y, pool);
 }
 

@@ -44,8 +44,11 @@ public:
     // format's block size (32 for Q8_0, 256 for Q8_K); throws bonsai::Error otherwise. With `r16t`
     // (Q8_K rows of a multiple of 2048 only) it also builds the transposed form that Layout::R16T
     // weights read (taux); matmul_prepared refuses R16T weights without it.
+    // With `q1_tables` (Q8_0 rows, on a CPU with AVX2) it also builds the lookup tables that the AVX2
+    // kernel of Layout::R32L weights reads (q1_tables); that kernel builds its own where they are missing.
     // With a pool, batches of 8 rows or more are converted on all its threads.
-    void prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t = false, ThreadPool* pool = nullptr);
+    void prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t n_in, bool r16t = false, ThreadPool* pool = nullptr,
+                 bool q1_tables = false);
     ActFormat format() const { return fmt_; }
     int64_t n_rows() const { return n_rows_; }
     int64_t n_in() const { return n_in_; }
@@ -65,6 +68,12 @@ public:
     const uint8_t* taux(int64_t r) const {
         return taux_row_bytes_ ? align64(taux_) + static_cast<size_t>(r) * taux_row_bytes_ : nullptr;
     }
+    // Q8_0 rows prepared with q1_tables: row r's tables for the AVX2 R32L kernel (kernels_avx2_table.cpp),
+    // q1_table_bytes(n_in) bytes; nullptr otherwise. Built once here for every thread: 8 bytes per element
+    // (a 512-token batch of 6144-wide rows: 25 MB), read by every row block of the weights.
+    const uint8_t* q1_tables(int64_t r) const {
+        return q1t_row_bytes_ ? q1t_.data() + static_cast<size_t>(r) * q1t_row_bytes_ : nullptr;
+    }
     // Process-wide unique id of the current contents, new on every prepare(): lets kernels cache data
     // derived from these activations (kernels_ext.h) across the calls of one matmul and shared inputs.
     uint64_t generation() const { return generation_; }
@@ -77,8 +86,9 @@ private:
     }
     ActFormat fmt_ = ActFormat::F32;
     int64_t n_rows_ = 0, n_in_ = 0;
-    size_t row_bytes_ = 0, aux_row_bytes_ = 0, taux_row_bytes_ = 0;
+    size_t row_bytes_ = 0, aux_row_bytes_ = 0, taux_row_bytes_ = 0, q1t_row_bytes_ = 0;
     std::vector<uint8_t> buf_;
+    std::vector<uint8_t> q1t_;
     std::vector<uint8_t> aux_;
     std::vector<uint8_t> taux_;
     // Converts row r of x (one row of n_in_ floats); `sums` has room for one int32 per block.
