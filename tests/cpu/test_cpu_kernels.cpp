@@ -175,7 +175,7 @@ private slots:
 
     // R32L's documented placement (repack.h), from the formula: vector (rb, b) of 128 bytes at the same
     // slice-major index as R16L's with 32-row blocks; byte 32j + pos(r), pos(r) = 16·((r % 8) / 4) +
-    // 8·(r / 16) + 2·(r % 4) + (r / 8) % 2, holds R16L's byte j of row 32rb + r; 32 scales per group.
+    // 4·(r / 8) + r % 4, holds R16L's byte j of row 32rb + r; 32 scales per group.
     void r32lLayoutFormula() {
         std::mt19937 rng(12);
         const int64_t n_in = 4608, n_out = 96, nb = n_in / 32, n_rb = n_out / 32;
@@ -183,13 +183,13 @@ private slots:
         QVERIFY(!q.r32l.empty());
         const size_t row_bytes = row_nbytes(TensorType::Q1_0, n_in);
         std::vector<int> seen(32, 0);
-        for (int r = 0; r < 32; ++r) seen[static_cast<size_t>(16 * ((r % 8) / 4) + 8 * (r / 16) + 2 * (r % 4) + (r / 8) % 2)]++;
+        for (int r = 0; r < 32; ++r) seen[static_cast<size_t>(16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4)]++;
         QCOMPARE(std::count(seen.begin(), seen.end(), 1), 32);  // a permutation of the 32 bytes
         for (int64_t o = 0; o < n_out; ++o)
             for (int64_t b = 0; b < nb; ++b) {
                 const int64_t rb = o / 32, r = o % 32, L = b / 64, wL = std::min<int64_t>(64, nb - 64 * L);
                 const int64_t vec = 64 * L * n_rb + rb * wL + (b - 64 * L);
-                const int64_t pos = 16 * ((r % 8) / 4) + 8 * (r / 16) + 2 * (r % 4) + (r / 8) % 2;
+                const int64_t pos = 16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4;
                 uint32_t w32;
                 std::memcpy(&w32, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
                 for (int j = 0; j < 4; ++j) {
@@ -364,6 +364,51 @@ private slots:
                     if (cut < n_out) fn(w, *in, cut, n_out, y.data());
                     QVERIFY(check(y, ref, mag, isa, layout, in == &acts ? "kernel" : "kernel, prepared tables"));
                 }
+            }
+        }
+    }
+
+    // The R32L kernel's integer activation scales (kernels_avx2_table.cpp) on activations whose blocks
+    // differ by up to 1000× inside a 128-element group (so the quantizer rounds the quiet blocks' scales
+    // onto the group's unit) and all-zero blocks: still within float summation error of the float64
+    // reference, with the kernel's own tables and with prepared ones, on 1 / 2 / 5 tokens.
+    void r32lQuietBlocks() {
+        if (cpu::detected_isa() < cpu::Isa::Avx2) QSKIP("no AVX2 on this CPU");
+        std::mt19937 rng(23);
+        const int64_t n_in = 1536, n_out = 64;
+        Quantized q = make(TensorType::Q1_0, n_in, n_out, rng);
+        QVERIFY(!q.r32l.empty());
+        const cpu::Weight w{TensorType::Q1_0, q.r32l.data(), n_in, n_out, cpu::Layout::R32L};
+        cpu::set_isa_override(cpu::Isa::Avx2);
+        const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, cpu::Isa::Avx2);
+        QVERIFY(fn != nullptr);
+        const float amp[8] = {1, 1.0f / 20, 1.0f / 300, 0, 2, 1.0f / 1000, 1, 1.0f / 16.5f};
+        for (int64_t n_tok : {1, 2, 5}) {
+            std::vector<float> x(static_cast<size_t>(n_tok * n_in));
+            std::normal_distribution<float> nd(0.0f, 1.0f);
+            for (int64_t i = 0; i < n_tok * n_in; ++i) x[static_cast<size_t>(i)] = nd(rng) * amp[(i / 32 + i / n_in) % 8];
+            cpu::ThreadPool pool(2);
+            cpu::Activations own, prepared;
+            own.prepare(cpu::ActFormat::Q8_0, x.data(), n_tok, n_in);
+            prepared.prepare(cpu::ActFormat::Q8_0, x.data(), n_tok, n_in, false, &pool, true);
+            std::vector<double> ref(static_cast<size_t>(n_tok * n_out)), mag(ref.size());
+            for (int64_t tk = 0; tk < n_tok; ++tk) {
+                const std::vector<double> xa = decoded_acts(own, tk);
+                for (int64_t o = 0; o < n_out; ++o) {
+                    double s = 0, m = 0;
+                    for (int64_t i = 0; i < n_in; ++i) {
+                        const double p = static_cast<double>(q.deq[static_cast<size_t>(o * n_in + i)]) * xa[static_cast<size_t>(i)];
+                        s += p;
+                        m += std::fabs(p);
+                    }
+                    ref[static_cast<size_t>(tk * n_out + o)] = s;
+                    mag[static_cast<size_t>(tk * n_out + o)] = m;
+                }
+            }
+            for (const cpu::Activations* in : {&own, &prepared}) {
+                std::vector<float> y(ref.size(), std::nanf(""));
+                fn(w, *in, 0, n_out, y.data());
+                QVERIFY(check(y, ref, mag, cpu::Isa::Avx2, 5, in == &own ? "quiet blocks" : "quiet blocks, prepared tables"));
             }
         }
     }

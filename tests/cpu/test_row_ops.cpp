@@ -335,6 +335,59 @@ private slots:
         }
     }
 
+    // Q8_0 scales inside a 128-element group are whole multiples k·u of one unit (row_ops_detail.h,
+    // q8_0_group_units): u = 2^(e - 15) for the group's largest scale f·2^e, f in [0.5, 1). Scales of at
+    // least 1/16 of the largest are llama.cpp's (amax/127 through fp16), quieter ones rounded up; the
+    // bytes are the same on every ISA. Groups: loud and 20×, 300×, all-zero quieter blocks; 4 similar
+    // blocks; a 2-block tail group (n = 4 × 128 + 64).
+    void q8_0_group_scales_share_a_unit() {
+        std::mt19937 rng(17);
+        const int64_t n = 4 * 128 + 64;
+        std::vector<float> x = random_floats(static_cast<size_t>(n), rng);
+        const float amp[18] = {1, 1.0f / 20, 1.0f / 300, 0,  1, 0.9f, 0.5f, 0.07f, 1.0f / 17, 1.0f / 15,
+                               3, 1,         1.0f / 1000, 2, 1, 1,    1.0f / 40, 1};
+        for (int64_t i = 0; i < n; ++i) x[static_cast<size_t>(i)] *= amp[i / 32];
+        std::vector<std::vector<uint8_t>> out;
+        for (cpu::Isa isa : isas()) {
+            IsaGuard g(isa);
+            out.emplace_back(static_cast<size_t>(n / 32 * 36));
+            cpu::quantize_q8_0_blocks(x.data(), out.back().data(), n, nullptr);
+        }
+        for (size_t i = 1; i < out.size(); ++i) QVERIFY(out[i] == out[0]);
+        const uint8_t* q = out[0].data();
+        int rounded = 0;
+        for (int64_t g = 0; g < (n / 32 + 3) / 4; ++g) {
+            const int64_t b0 = 4 * g, b1 = std::min<int64_t>(n / 32, b0 + 4);
+            float llama[4] = {}, d[4] = {}, dmax = 0.0f;
+            for (int64_t b = b0; b < b1; ++b) {
+                float amax = 0.0f;
+                for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[static_cast<size_t>(32 * b + i)]));
+                llama[b - b0] = fp16_to_fp32(fp32_to_fp16(amax / 127.0f));
+                std::memcpy(&d[b - b0], q + 36 * b, 4);
+                dmax = std::max(dmax, llama[b - b0]);
+            }
+            int e = 0;
+            std::frexp(static_cast<double>(dmax), &e);
+            const double u = std::ldexp(1.0, e - 15);
+            for (int64_t b = b0; b < b1; ++b) {
+                const double k = d[b - b0] / u;
+                QVERIFY2(k == std::floor(k) && k <= 32767, qPrintable(QString("block %1: d/u = %2").arg(b).arg(k)));
+                if (llama[b - b0] >= dmax / 16) {
+                    QCOMPARE(d[b - b0], llama[b - b0]);
+                } else {
+                    QVERIFY(d[b - b0] >= llama[b - b0] && d[b - b0] < llama[b - b0] + static_cast<float>(u) * 1.0001f);
+                    rounded += d[b - b0] != llama[b - b0];
+                }
+                for (int i = 0; i < 32; ++i) {
+                    const int8_t v = static_cast<int8_t>(q[36 * b + 4 + i]);
+                    QVERIFY(v >= -127);
+                    QVERIFY(std::fabs(d[b - b0] * v - x[static_cast<size_t>(32 * b + i)]) <= 0.58f * d[b - b0] + 1e-30f);
+                }
+            }
+        }
+        QVERIFY(rounded >= 2);  // quiet blocks did change (the others were multiples of u already)
+    }
+
     void elementwise_match_float64() {
         std::mt19937 rng(5);
         for (cpu::Isa isa : isas()) {

@@ -35,9 +35,11 @@ void q1_0_r16l_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o
 // The AVX2 Q1_0 R32L kernel (kernels_avx2_table.cpp): table lookups (vpshufb) for every batch size.
 void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 // Its tables for one Q8_0 row of n_in elements (n_in % 32 == 0): q1_table_bytes(n_in) bytes at `tab`
-// (Activations::q1_tables). Call only on a CPU with AVX2.
+// (Activations::q1_tables): 256 per block of 32, then 16 per group of 4 blocks. Call only on a CPU with AVX2.
 void q1_0_tables_avx2(const uint8_t* q8_row, uint8_t* tab, int64_t n_in);
-constexpr size_t q1_table_bytes(int64_t n_in) { return static_cast<size_t>(n_in / 32) * 256; }
+constexpr size_t q1_table_bytes(int64_t n_in) {
+    return static_cast<size_t>(n_in / 32) * 256 + static_cast<size_t>((n_in / 32 + 3) / 4) * 16;
+}
 
 // The kernel for `w` under `isa`, or nullptr (then the scalar path runs).
 GemmFn find_kernel(const Weight& w, Isa isa);

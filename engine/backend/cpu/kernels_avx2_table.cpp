@@ -9,15 +9,22 @@
 // vpshufb looks up 16-byte tables per 128-bit lane. An R32L code vector holds one byte column j of 32
 // rows (quad j in the low nibbles, quad j + 4 in the high ones; lane 0 and lane 1 are different rows), so
 // the table of one quad, loaded into both lanes, serves all 32 rows. The tables of a token and activation
-// block (256 bytes, build_tables: 32 per quad q at 32q) hold, per nibble n, e = Σ_p (bit p of n ? x : -x)
-// [4q + p] in [-508, 508] split into a low part (e & 31) - 16 (-16..15) and a high part e >> 5 (-16..15):
-// the 8 lookups of a row's block add up to -128..120 in each, valid signed bytes, so one vpmaddubsw of the
-// interleaved (low, high) bytes with (1, 32) gives each row's 16-bit sum less 8·16 (added back as 128).
-// The even and odd 16-bit lanes, widened, are rows 0-7, 8-15, 16-23, 24-31 by R32L's row order.
+// block (256 bytes, q1_0_tables_avx2: 32 per quad q at 32q) hold, per nibble n, e = Σ_p (bit p of n ? x :
+// -x)[4q + p] in [-508, 508] split into a low part (e & 31) - 16 (-16..15) and a high part e >> 5
+// (-16..15): the 8 lookups of a row's block add up to -128..120 in each, valid signed bytes, so one
+// vpmaddubsw of the interleaved (low, high) bytes with (1, 32) gives each row's 16-bit sum less 8·16.
+//
+// Activation scales in integers: Q8_0 activations carry one scale d per 32 values, and the quantizer
+// makes the 4 scales of a 128-element group whole multiples k·u of one unit u (q8_0_group_units in
+// row_ops_detail.h). One vpmaddwd of two blocks' interleaved 16-bit sums with (k_b, k_b+1) then scales
+// and adds them exactly in int32 (|e|·k < 2^27), widening them on the way; the float conversion, the
+// group's u, the weight scale and the 8·16 offset (128·Σk, added to the int32 start) come once per
+// group. The int32 lanes hold rows 0-7, 8-15, 16-23, 24-31 by R32L's byte order (r32l_pos).
 //
 // Against the R16L kernel it replaced (16-row vectors: a 4×4 byte transpose, a dword unpack and a qword
-// permute per block, and a lane-crossing add per token): 20.6 -> 12.9 cycles per 512 weights and token
-// with everything in L1 (Zen 3, one token).
+// permute per block, and a lane-crossing add per token): 20.6 -> 14.1 cycles per 512 weights and token
+// with everything in L1 (Zen 3, one token), and 11.9 with the integer scales instead of a float
+// conversion and scale per block.
 #include "backend/cpu/aligned_buf.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/tile_loop.h"
@@ -26,6 +33,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace bonsai::cpu::detail {
@@ -33,7 +41,13 @@ namespace {
 
 constexpr int64_t kQ8Block = 36;      // Activations' Q8_0 block (matmul.cpp): f32 d, int8 q[32]
 constexpr size_t kTableBytes = 256;   // per 32-element activation block and token
-static_assert(q1_table_bytes(32) == kTableBytes);
+// After a row's nb·kTableBytes table bytes, one record per 4-block group (GroupScales).
+struct GroupScales {
+    int16_t k[4];  // block b's activation scale = k[b % 4]·u
+    float u;
+    int32_t bias;  // 128·Σk: the lookups' 8·16 offset, scaled
+};
+static_assert(sizeof(GroupScales) == 16 && q1_table_bytes(128) == 4 * kTableBytes + sizeof(GroupScales));
 // Tokens whose tables a thread builds at once when the activations came without them (64 × 48 KiB at most).
 constexpr int64_t kChunkTokens = 64;
 constexpr int kRows = 32;             // rows per R32L block
@@ -45,57 +59,60 @@ inline __m256i ld(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast
 // 16 table bytes in both lanes.
 inline __m256i ld2(const uint8_t* p) { return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 
-// Rows 32rb .. 32rb + 31 (codes of nb blocks, scales of nb/4 groups) against NT tokens: out[4t + k] the
-// results of rows 8k .. 8k + 7 of token t. Per 4-block group, each block's widened sums are scaled by its
-// activation scale into fg, and fg by the rows' weight scales once per group.
+// Rows 32rb .. 32rb + 31 (codes of nb blocks, scales of nb/4 groups) against NT tokens (tables tabs[t],
+// group records gs[t]): out[4t + k] the results of rows 8k .. 8k + 7 of token t.
 template <int NT>
 inline void table_block(const uint8_t* codes, const uint8_t* next, const uint16_t* scales, int64_t nb,
-                        const uint8_t* const* tabs, const uint8_t* const* q8, __m256* out) {
+                        const uint8_t* const* tabs, const GroupScales* const* gs, __m256* out) {
     const __m256i low4 = _mm256_set1_epi8(0x0F), k1_32 = _mm256_set1_epi16(0x2001);  // u8 pairs (1, 32)
-    const __m256i bias = _mm256_set1_epi16(128);                                        // 8 low parts × 16
     __m256 f[NT][4];
     for (int t = 0; t < NT; ++t)
         for (int k = 0; k < 4; ++k) f[t][k] = _mm256_setzero_ps();
     for (int64_t g = 0; g < nb / 4; ++g) {
-        __m256 fg[NT][4];
+        __m256i acc[NT][4];
         for (int t = 0; t < NT; ++t)
-            for (int k = 0; k < 4; ++k) fg[t][k] = _mm256_setzero_ps();
-        for (int64_t b = 4 * g; b < 4 * g + 4; ++b) {
-            if constexpr (NT == 1) {  // r16l_next_codes: the same block of the next row block (2 lines)
-                _mm_prefetch(reinterpret_cast<const char*>(next + 128 * b), _MM_HINT_T1);
-                _mm_prefetch(reinterpret_cast<const char*>(next + 128 * b + 64), _MM_HINT_T1);
-            }
-            __m256i lo[NT], hi[NT];
+            for (int k = 0; k < 4; ++k) acc[t][k] = _mm256_set1_epi32(gs[t][g].bias);
+        for (int64_t b = 4 * g; b < 4 * g + 4; b += 2) {
+            __m256i e[2][NT][2];  // block b + u, token t: 16-bit sums of bytes 0-7 | 16-23 and 8-15 | 24-31
+            for (int u = 0; u < 2; ++u) {
+                if constexpr (NT == 1) {  // r16l_next_codes: the same block of the next row block (2 lines)
+                    _mm_prefetch(reinterpret_cast<const char*>(next + 128 * (b + u)), _MM_HINT_T1);
+                    _mm_prefetch(reinterpret_cast<const char*>(next + 128 * (b + u) + 64), _MM_HINT_T1);
+                }
+                __m256i lo[NT], hi[NT];
 #pragma GCC unroll 4
-            for (int j = 0; j < 4; ++j) {
-                const __m256i v = ld(codes + 128 * b + 32 * j);
-                const __m256i nl = _mm256_and_si256(v, low4), nh = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-                for (int t = 0; t < NT; ++t) {
-                    const uint8_t* tb = tabs[t] + kTableBytes * b;
-                    const __m256i l = _mm256_add_epi8(_mm256_shuffle_epi8(ld2(tb + 32 * j), nl), _mm256_shuffle_epi8(ld2(tb + 32 * j + 128), nh));
-                    const __m256i h = _mm256_add_epi8(_mm256_shuffle_epi8(ld2(tb + 32 * j + 16), nl),
-                                                      _mm256_shuffle_epi8(ld2(tb + 32 * j + 144), nh));
-                    lo[t] = j ? _mm256_add_epi8(lo[t], l) : l;
-                    hi[t] = j ? _mm256_add_epi8(hi[t], h) : h;
+                for (int j = 0; j < 4; ++j) {
+                    const __m256i v = ld(codes + 128 * (b + u) + 32 * j);
+                    const __m256i nl = _mm256_and_si256(v, low4), nh = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+                    for (int t = 0; t < NT; ++t) {
+                        const uint8_t* tb = tabs[t] + kTableBytes * (b + u);
+                        const __m256i l = _mm256_add_epi8(_mm256_shuffle_epi8(ld2(tb + 32 * j), nl),
+                                                          _mm256_shuffle_epi8(ld2(tb + 32 * j + 128), nh));
+                        const __m256i h = _mm256_add_epi8(_mm256_shuffle_epi8(ld2(tb + 32 * j + 16), nl),
+                                                          _mm256_shuffle_epi8(ld2(tb + 32 * j + 144), nh));
+                        lo[t] = j ? _mm256_add_epi8(lo[t], l) : l;
+                        hi[t] = j ? _mm256_add_epi8(hi[t], h) : h;
+                    }
+                }
+                for (int t = 0; t < NT; ++t) {  // low + 32·high per row
+                    e[u][t][0] = _mm256_maddubs_epi16(k1_32, _mm256_unpacklo_epi8(lo[t], hi[t]));
+                    e[u][t][1] = _mm256_maddubs_epi16(k1_32, _mm256_unpackhi_epi8(lo[t], hi[t]));
                 }
             }
             for (int t = 0; t < NT; ++t) {
-                // low + 32·high + 128 per row: e0 = byte positions 0-7 of each lane, e1 = 8-15.
-                const __m256i e0 = _mm256_add_epi16(_mm256_maddubs_epi16(k1_32, _mm256_unpacklo_epi8(lo[t], hi[t])), bias);
-                const __m256i e1 = _mm256_add_epi16(_mm256_maddubs_epi16(k1_32, _mm256_unpackhi_epi8(lo[t], hi[t])), bias);
-                float dx;
-                std::memcpy(&dx, q8[t] + kQ8Block * b, 4);
-                const __m256 vdx = _mm256_set1_ps(dx);
-                // Even 16-bit lanes of e0: rows 0-7; odd: 8-15; e1's: 16-23 and 24-31 (r32l_pos).
-                fg[t][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32(e0, 16), 16)), vdx, fg[t][0]);
-                fg[t][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(e0, 16)), vdx, fg[t][1]);
-                fg[t][2] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(_mm256_slli_epi32(e1, 16), 16)), vdx, fg[t][2]);
-                fg[t][3] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(e1, 16)), vdx, fg[t][3]);
+                int32_t pair;  // (k_b, k_b+1)
+                std::memcpy(&pair, gs[t][g].k + (b - 4 * g), 4);
+                const __m256i kp = _mm256_set1_epi32(pair);
+                acc[t][0] = _mm256_add_epi32(acc[t][0], _mm256_madd_epi16(_mm256_unpacklo_epi16(e[0][t][0], e[1][t][0]), kp));
+                acc[t][1] = _mm256_add_epi32(acc[t][1], _mm256_madd_epi16(_mm256_unpackhi_epi16(e[0][t][0], e[1][t][0]), kp));
+                acc[t][2] = _mm256_add_epi32(acc[t][2], _mm256_madd_epi16(_mm256_unpacklo_epi16(e[0][t][1], e[1][t][1]), kp));
+                acc[t][3] = _mm256_add_epi32(acc[t][3], _mm256_madd_epi16(_mm256_unpackhi_epi16(e[0][t][1], e[1][t][1]), kp));
             }
         }
         for (int k = 0; k < 4; ++k) {
             const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 32 * g + 8 * k)));
-            for (int t = 0; t < NT; ++t) f[t][k] = _mm256_fmadd_ps(fg[t][k], dw, f[t][k]);
+            for (int t = 0; t < NT; ++t)
+                f[t][k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t][k]), _mm256_mul_ps(dw, _mm256_set1_ps(gs[t][g].u)), f[t][k]);
         }
     }
     for (int t = 0; t < NT; ++t)
@@ -104,7 +121,8 @@ inline void table_block(const uint8_t* codes, const uint8_t* next, const uint16_
 
 }  // namespace
 
-// The 256 table bytes of each Q8_0 block of a row: quad q's 16 low parts at 32q, its 16 high parts at 32q + 16.
+// The 256 table bytes of each Q8_0 block of a row (quad q's 16 low parts at 32q, its 16 high parts at
+// 32q + 16), then each 4-block group's GroupScales.
 void q1_0_tables_avx2(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
     // sign[p] lane n: +1 where bit p of n (the entry index) is set, else -1.
     __m256i sign[4];
@@ -125,12 +143,38 @@ void q1_0_tables_avx2(const uint8_t* q8_row, uint8_t* tab, int64_t n_in) {
                                 _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8));
         }
     }
+    // Group records: u from the largest scale as q8_0_group_units chose it, k = d/u (whole numbers for
+    // activations from that quantizer; anything else is rounded to the nearest).
+    const int64_t nb = n_in / 32;
+    GroupScales* gs = reinterpret_cast<GroupScales*>(tab + kTableBytes * static_cast<size_t>(nb));
+    for (int64_t g = 0; g < (nb + 3) / 4; ++g) {
+        const int n = static_cast<int>(std::min<int64_t>(4, nb - 4 * g));
+        float d[4];
+        for (int i = 0; i < 4; ++i) {
+            float v = 0.0f;
+            if (i < n) std::memcpy(&v, q8_row + kQ8Block * (4 * g + i), sizeof v);
+            d[i] = v;
+        }
+        float dmax = 0.0f;
+        for (int i = 0; i < n; ++i) dmax = std::max(dmax, d[i]);
+        GroupScales r{};
+        if (dmax > 0.0f && std::isfinite(dmax)) {
+            int e = 0;
+            std::frexp(dmax, &e);
+            r.u = std::ldexp(1.0f, e - 15);
+            for (int i = 0; i < n; ++i) {
+                r.k[i] = static_cast<int16_t>(std::lrint(std::clamp(d[i] / r.u, 0.0f, 32767.0f)));
+                r.bias += 128 * r.k[i];
+            }
+        }
+        std::memcpy(gs + g, &r, sizeof r);
+    }
 }
 
 void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t nb = w.n_in / 32, n_out = w.n_out, n_tok = a.n_rows();
     const R32LView<const uint8_t> view{w.data, nb, n_out / kRows};
-    const size_t per_tok = static_cast<size_t>(nb) * kTableBytes;
+    const size_t per_tok = q1_table_bytes(w.n_in);
     // The tables: the activations' own (built once for every thread, Activations::q1_tables) when they
     // came with them, all tokens in one pass; else this thread's, built once per Activations::prepare
     // when all tokens fit one chunk (the row grains of a matmul and the matmuls sharing an input reuse
@@ -154,10 +198,11 @@ void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o
             for (int64_t t0 = 0; t0 < nc; t0 += 2) {  // pairs of tokens: their slice tables stay in L1
                 const int64_t nt = std::min<int64_t>(2, nc - t0);
                 const uint8_t* tabs[2];
-                const uint8_t* q8[2];
+                const GroupScales* gs[2];
                 for (int64_t t = 0; t < nt; ++t) {
-                    tabs[t] = tables + per_tok * static_cast<size_t>(t0 + t) + kTableBytes * static_cast<size_t>(s0);
-                    q8[t] = a.row(c0 + t0 + t) + kQ8Block * s0;
+                    const uint8_t* row = tables + per_tok * static_cast<size_t>(t0 + t);
+                    tabs[t] = row + kTableBytes * static_cast<size_t>(s0);
+                    gs[t] = reinterpret_cast<const GroupScales*>(row + kTableBytes * static_cast<size_t>(nb)) + s0 / 4;
                 }
                 for (int64_t rb = o0 / kRows; rb * kRows < o1; ++rb) {
                     // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
@@ -167,8 +212,8 @@ void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o
                     const uint8_t* next = r16l_next_codes(view, rb, o0, o1, s0, ns);
                     const uint16_t* sb = view.scales(rb, s0);
                     __m256 res[8];
-                    if (nt == 1) table_block<1>(cb, next, sb, ns, tabs, q8, res);
-                    else table_block<2>(cb, next, sb, ns, tabs, q8, res);
+                    if (nt == 1) table_block<1>(cb, next, sb, ns, tabs, gs, res);
+                    else table_block<2>(cb, next, sb, ns, tabs, gs, res);
                     for (int64_t t = 0; t < nt; ++t) {
                         float* out = y + (c0 + t0 + t) * n_out + kRows * rb;
                         if (r0 == 0 && r1 == kRows) {

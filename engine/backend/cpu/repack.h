@@ -51,8 +51,8 @@
 //   codes:  (n_out/32) · nb 128-byte vectors, stored K slice by K slice like R16L (r16l_layout.h, Rows =
 //           32): byte 32j + pos(r) of vector (rb, b) is R16L's byte j of row 32rb + r (elements 32b + 4j + p
 //           in the low nibble, 32b + 16 + 4j + p in the high one), with pos(r) = 16·((r % 8) / 4) +
-//           8·(r / 16) + 2·(r % 4) + (r / 8) % 2: the kernel's widening of the lookup sums (even and odd
-//           int16 of each lane) then lands rows 0-7, 8-15, 16-23, 24-31 in four vectors in row order.
+//           4·(r / 8) + r % 4: the kernel's widening of the lookup sums (vpunpck{l,h}wd of two blocks'
+//           16-bit sums) then lands rows 0-7, 8-15, 16-23, 24-31 in four vectors in row order.
 //   scales: then (n_out/32) · (n_in/128) groups of 32 fp16 in the same order: entry r of group (rb, g) =
 //           the scale of native block g of row 32rb + r.
 #include <cstddef>
@@ -71,7 +71,7 @@ bool r16l_eligible(TensorType type, int64_t n_in, int64_t n_out);
 // True when a Q1_0 weight of this shape can take Layout::R32L: r16_eligible and n_out % 32 == 0.
 bool r32l_eligible(TensorType type, int64_t n_in, int64_t n_out);
 // Byte of row r (r < 32) inside each 32-byte column of an R32L code vector (pos(r) above).
-constexpr int r32l_pos(int r) { return 16 * ((r % 8) / 4) + 8 * (r / 16) + 2 * (r % 4) + (r / 8) % 2; }
+constexpr int r32l_pos(int r) { return 16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4; }
 
 // The layout the model loader should give a weight of n_out rows for kernels of `isa`: Native when no
 // SIMD kernel reads a repacked form (scalar ISA, ineligible shape, TQ2_0 below AVX-512); Q1_0 on

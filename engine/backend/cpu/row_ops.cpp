@@ -51,19 +51,28 @@ void attend_group_scalar(const float* q, int n_q, int64_t dim, const uint16_t* k
 }
 
 void quantize_q8_0_scalar(const float* x, uint8_t* out, int64_t n, int32_t* sums) {
-    for (int64_t b = 0; b < n / 32; ++b, x += 32, out += 36) {
-        float amax = 0.0f;
-        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
-        const float d = fp16_to_fp32(fp32_to_fp16(amax / 127.0f));
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        std::memcpy(out, &d, 4);
-        int32_t sum = 0;
-        for (int j = 0; j < 32; ++j) {
-            const int q = round_even(x[j] * id);
-            out[4 + j] = static_cast<uint8_t>(static_cast<int8_t>(q));
-            sum += q;
+    for (int64_t b0 = 0; b0 < n / 32; b0 += 4) {  // groups of 4 blocks (detail::q8_0_group_units)
+        const int nb = static_cast<int>(std::min<int64_t>(4, n / 32 - b0));
+        float amax[4] = {}, d[4] = {}, id[4] = {};
+        for (int i = 0; i < nb; ++i) {
+            const float* xb = x + 32 * (b0 + i);
+            for (int j = 0; j < 32; ++j) amax[i] = std::max(amax[i], std::fabs(xb[j]));
+            d[i] = fp16_to_fp32(fp32_to_fp16(amax[i] / 127.0f));
+            id[i] = amax[i] != 0.0f ? 127.0f / amax[i] : 0.0f;
         }
-        if (sums) sums[b] = sum;
+        detail::q8_0_group_units(amax, d, id, nb);
+        for (int i = 0; i < nb; ++i) {
+            const float* xb = x + 32 * (b0 + i);
+            uint8_t* o = out + 36 * (b0 + i);
+            std::memcpy(o, &d[i], 4);
+            int32_t sum = 0;
+            for (int j = 0; j < 32; ++j) {
+                const int q = std::clamp(round_even(xb[j] * id[i]), -127, 127);
+                o[4 + j] = static_cast<uint8_t>(static_cast<int8_t>(q));
+                sum += q;
+            }
+            if (sums) sums[b0 + i] = sum;
+        }
     }
 }
 

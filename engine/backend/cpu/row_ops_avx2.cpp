@@ -218,24 +218,35 @@ void attend_group(const float* q, int n_q, int64_t dim, const uint16_t* k, const
 }
 
 void quantize_q8_0_blocks(const float* x, uint8_t* out, int64_t n, int32_t* sums) {
-    for (int64_t b = 0; b < n / 32; ++b, x += 32, out += 36) {
-        const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
-                     v3 = _mm256_loadu_ps(x + 24);
-        const float amax = hmax(_mm256_max_ps(_mm256_max_ps(abs_ps(v0), abs_ps(v1)), _mm256_max_ps(abs_ps(v2), abs_ps(v3))));
-        const float d = _cvtsh_ss(_cvtss_sh(amax / 127.0f, 0));
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        std::memcpy(out, &d, 4);
-        const __m256 vid = _mm256_set1_ps(id);
-        constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-        const __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, vid), kRound));
-        const __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, vid), kRound));
-        const __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, vid), kRound));
-        const __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, vid), kRound));
-        if (sums) sums[b] = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
-        // packs interleave 128-bit lanes; the final permute restores element order.
-        const __m256i w = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 4),
-                            _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    for (int64_t b0 = 0; b0 < n / 32; b0 += 4) {  // groups of 4 blocks (q8_0_group_units)
+        const int nb = static_cast<int>(std::min<int64_t>(4, n / 32 - b0));
+        float amax[4] = {}, d[4] = {}, id[4] = {};
+        for (int i = 0; i < nb; ++i) {
+            const float* xb = x + 32 * (b0 + i);
+            const __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8), v2 = _mm256_loadu_ps(xb + 16),
+                         v3 = _mm256_loadu_ps(xb + 24);
+            amax[i] = hmax(_mm256_max_ps(_mm256_max_ps(abs_ps(v0), abs_ps(v1)), _mm256_max_ps(abs_ps(v2), abs_ps(v3))));
+            d[i] = _cvtsh_ss(_cvtss_sh(amax[i] / 127.0f, 0));
+            id[i] = amax[i] != 0.0f ? 127.0f / amax[i] : 0.0f;
+        }
+        q8_0_group_units(amax, d, id, nb);
+        for (int i = 0; i < nb; ++i) {
+            const float* xb = x + 32 * (b0 + i);
+            uint8_t* o = out + 36 * (b0 + i);
+            std::memcpy(o, &d[i], 4);
+            const __m256 vid = _mm256_set1_ps(id[i]);
+            constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+            const __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(xb), vid), kRound));
+            const __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(xb + 8), vid), kRound));
+            const __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(xb + 16), vid), kRound));
+            const __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(xb + 24), vid), kRound));
+            if (sums) sums[b0 + i] = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+            // packs interleave 128-bit lanes; the final permute restores element order. |q| <= 127 by
+            // construction (id <= 127/amax), so the saturating packs never clip.
+            const __m256i w = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 4),
+                                _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        }
     }
 }
 

@@ -1,9 +1,33 @@
 #pragma once
 // The AVX2 bodies of row_ops.h (row_ops_avx2.cpp; call only when active_isa() >= Isa::Avx2) and the
 // AVX-512 attention body (row_ops_avx512.cpp, below).
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 namespace bonsai::cpu::detail {
+
+// The Q8_0 activation scales of one group of n <= 4 blocks (128 elements, a Q1_0 weight group): `d`
+// holds each block's amax/127 rounded through fp16 (llama.cpp's scale) and `id` its quantization
+// multiplier 127/amax; both are changed in place so that every d is a whole multiple of the group's unit
+// u = 2^(e - 15), d_max = f·2^e with f in [0.5, 1). A d of at least d_max/16 already is one (11
+// significant bits), so only blocks 16× quieter than their group's loudest change: rounded up to the
+// next multiple (a coarser scale, |q| stays <= 127). Why: the AVX2 R32L kernel then scales the 16-bit
+// sums of two blocks by the integers d/u in one vpmaddwd, exactly (kernels_avx2_table.cpp).
+inline void q8_0_group_units(const float* amax, float* d, float* id, int n) {
+    float dmax = 0.0f;
+    for (int i = 0; i < n; ++i) dmax = std::max(dmax, d[i]);
+    if (!(dmax > 0.0f) || !std::isfinite(dmax)) return;
+    int e = 0;
+    std::frexp(dmax, &e);
+    const float u = std::ldexp(1.0f, e - 15);
+    for (int i = 0; i < n; ++i) {
+        const float k = d[i] / u;  // exact: u is a power of two
+        if (k == std::floor(k)) continue;
+        d[i] = std::ceil(k) * u;
+        id[i] = std::min(1.0f / d[i], 127.0f / amax[i]);
+    }
+}
 
 // The softmax exponential of the SIMD attention bodies (exp_neg_ps in row_ops_avx2.cpp, exp_neg_ps8 in
 // row_ops_avx512.cpp: the same steps at 4 and 8 double lanes, so the same floats): x = n·ln2 + r with
