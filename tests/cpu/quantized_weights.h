@@ -18,6 +18,7 @@ struct Quantized {
     std::vector<uint8_t> r16l;               // the Q1_0 table form (Layout::R16L), n_out % 16 == 0 only
     std::vector<uint8_t> r32l;               // the AVX2 Q1_0 table form (Layout::R32L), n_out % 32 == 0 only
     std::vector<uint8_t> r16t;               // the TQ2_0 form (Layout::R16T)
+    std::vector<uint8_t> r32t;               // the AVX2 TQ2_0 table form (Layout::R32T), n_out % 32 == 0 only
     std::vector<float> deq;
 };
 
@@ -63,6 +64,11 @@ inline Quantized make(TensorType type, int64_t n_in, int64_t n_out, std::mt19937
     }
     q.deq.resize(w.size());
     dequantize(type, q.native.data(), q.deq.data(), n_in * n_out);
+    if (cpu::r32t_eligible(type, n_in, n_out)) {
+        q.r32t.resize(q.native.size());
+        cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r32t.data(),
+                        cpu::Layout::R32T);
+    }
     if (type == TensorType::TQ2_0 && cpu::r16_eligible(type, n_in)) {
         q.r16t.resize(q.native.size());
         cpu::repack_r16(cpu::Weight{type, q.native.data(), n_in, n_out, cpu::Layout::Native}, q.r16t.data(),

@@ -68,16 +68,17 @@ private slots:
             // The last shape is large enough for repack_r16 to split its rows over threads.
             const bool tq = type == TensorType::TQ2_0;
             for (auto [n_in, n_out] : {std::pair<int64_t, int64_t>{tq ? 2048 : 512, 5}, {tq ? 6144 : 1536, 5}, {4096, 2050},
-                                       {tq ? 2048 : 1024, 48}, {4096, 2064}}) {
+                                       {tq ? 2048 : 1024, 48}, {4096, 2064}, {tq ? 1280 : 1024, 96}}) {
                 Quantized q = make(type, n_in, n_out, rng, tq && n_out == 5);  // TQ2_0 raw: code 3 too
                 const size_t rb = row_nbytes(type, n_in);
                 std::vector<uint8_t> row(rb);
-                QCOMPARE(q.r16t.empty(), !tq);
+                QCOMPARE(q.r16t.empty(), !tq || !cpu::r16_eligible(type, n_in));
                 QCOMPARE(q.r16l.empty(), !cpu::r16l_eligible(type, n_in, n_out));
                 QCOMPARE(q.r32l.empty(), !cpu::r32l_eligible(type, n_in, n_out));
+                QCOMPARE(q.r32t.empty(), !cpu::r32t_eligible(type, n_in, n_out));
                 for (const auto& [bytes, layout] : {std::pair{&q.r16, cpu::Layout::R16}, std::pair{&q.r16m, cpu::Layout::R16M},
                                                     std::pair{&q.r16t, cpu::Layout::R16T}, std::pair{&q.r16l, cpu::Layout::R16L},
-                                                    std::pair{&q.r32l, cpu::Layout::R32L}}) {
+                                                    std::pair{&q.r32l, cpu::Layout::R32L}, std::pair{&q.r32t, cpu::Layout::R32T}}) {
                     if (bytes->empty()) continue;
                     const cpu::Weight r{type, bytes->data(), n_in, n_out, layout};
                     for (int64_t o = 0; o < n_out; ++o) {
@@ -103,6 +104,11 @@ private slots:
         QVERIFY(!cpu::r32l_eligible(TensorType::Q1_0, 384, 64));
         QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, 16, cpu::Isa::Avx512), cpu::Layout::R16T);
         QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 2048, 16, cpu::Isa::Avx2), cpu::Layout::Native);
+        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 768, 64, cpu::Isa::Avx2), cpu::Layout::R32T);
+        QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 768, 64, cpu::Isa::Scalar), cpu::Layout::Native);
+        QVERIFY(cpu::r32t_eligible(TensorType::TQ2_0, 256, 32));
+        QVERIFY(!cpu::r32t_eligible(TensorType::TQ2_0, 256, 48));
+        QVERIFY(!cpu::r32t_eligible(TensorType::Q1_0, 512, 32));
         QCOMPARE(cpu::preferred_layout(TensorType::TQ2_0, 768, 16, cpu::Isa::Avx512), cpu::Layout::Native);
         // Q1_0 on AVX-512: the table form where VBMI exists, no AMX is granted and n_out % 16 == 0.
         const char* forced = std::getenv("BONSAI_CPU_Q1_LAYOUT");
@@ -203,6 +209,27 @@ private slots:
             }
     }
 
+    // R32T's documented placement (repack.h), from the formula: unit (rb, b) of 2112 bytes at index
+    // 4L·n_rb + rb·wL + (b - 4L) for slice L of width wL = min(4, nb - 4L); its byte 32m + pos(r) is
+    // native qs byte m of block b of row 32rb + r; the 32 fp16 scales at 2048. 1280-wide rows: slices of
+    // 4 and 1 blocks; raw bytes (code 3 too).
+    void r32tLayoutFormula() {
+        std::mt19937 rng(14);
+        const int64_t n_in = 1280, n_out = 64, nb = n_in / 256, n_rb = n_out / 32;
+        Quantized q = make(TensorType::TQ2_0, n_in, n_out, rng, true);
+        QVERIFY(!q.r32t.empty());
+        const size_t row_bytes = row_nbytes(TensorType::TQ2_0, n_in);
+        for (int64_t o = 0; o < n_out; ++o)
+            for (int64_t b = 0; b < nb; ++b) {
+                const int64_t rb = o / 32, r = o % 32, L = b / 4, wL = std::min<int64_t>(4, nb - 4 * L);
+                const int64_t unit = (4 * L * n_rb + rb * wL + (b - 4 * L)) * 2112;
+                const int64_t pos = 16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4;
+                const uint8_t* blk = q.native.data() + row_bytes * static_cast<size_t>(o) + 66 * b;
+                for (int m = 0; m < 64; ++m) QCOMPARE(q.r32t[static_cast<size_t>(unit + 32 * m + pos)], blk[m]);
+                QCOMPARE(std::memcmp(q.r32t.data() + unit + 2048 + 2 * r, blk + 64, 2), 0);
+            }
+    }
+
     void kernelsMatchReference_data() {
         QTest::addColumn<int>("type");
         QTest::addColumn<qlonglong>("n_in");
@@ -262,6 +289,17 @@ private slots:
                             if ((n_out + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
                             add("TQ2_0_r16t", TensorType::TQ2_0, n_in, n_out, n_tok, th, raw != 0);
                         }
+        // TQ2_0 row counts that are multiples of 32 (Layout::R32T, AVX2): the table kernel (1-2 tokens) and
+        // the per-block transpose to native rows (3+), quantized and raw codes (code 3 too); 1280-wide rows
+        // end on a one-block slice.
+        for (int64_t n_in : {256, 1280, 2048})
+            for (int raw = 0; raw < 2; ++raw)
+                for (int64_t n_out : {32, 96})
+                    for (int64_t n_tok : {1, 2, 3, 5, 9})
+                        for (int th : {1, 2, 3}) {
+                            if ((n_out / 32 + n_tok + th + raw) % 3 && n_tok > 2) continue;  // keep the matrix small
+                            add("TQ2_0_r32t", TensorType::TQ2_0, n_in, n_out, n_tok, th, raw != 0);
+                        }
         // Second kernel set: partial 4-block groups (Q8_0/Q4_0), odd block counts (PQ2_0/I2_S pairs), vector
         // tails (F16/BF16), token counts around both tile sizes up to 17.
         const struct {
@@ -318,20 +356,22 @@ private slots:
         }
         for (cpu::Isa isa : isas()) {
             cpu::set_isa_override(isa);
-            for (int layout = 0; layout < 6; ++layout) {
+            for (int layout = 0; layout < 7; ++layout) {
                 const std::vector<uint8_t>& bytes = layout == 0   ? q.native
                                                     : layout == 1 ? q.r16
                                                     : layout == 2 ? q.r16m
                                                     : layout == 3 ? q.r16t
                                                     : layout == 4 ? q.r16l
-                                                                  : q.r32l;
+                                                    : layout == 5 ? q.r32l
+                                                                  : q.r32t;
                 if (bytes.empty()) continue;
                 const cpu::Layout lay = layout == 0   ? cpu::Layout::Native
                                         : layout == 1 ? cpu::Layout::R16
                                         : layout == 2 ? cpu::Layout::R16M
                                         : layout == 3 ? cpu::Layout::R16T
                                         : layout == 4 ? cpu::Layout::R16L
-                                                      : cpu::Layout::R32L;
+                                        : layout == 5 ? cpu::Layout::R32L
+                                                      : cpu::Layout::R32T;
                 const cpu::Weight w{t, bytes.data(), n_in, n_out, lay};
                 std::vector<float> y(ref.size(), std::nanf(""));
                 // matmul_prepared may hand prefill (n_tok >= 16) to oneDNN, whose bf16 products are outside
@@ -347,11 +387,12 @@ private slots:
                                  t == TensorType::BF16 || t == TensorType::PTQ1_0;
                 // The R16T kernel exists on AVX-512 (below it the weight is unpacked row by row, checked above).
                 const bool r16t = lay == cpu::Layout::R16T && isa == cpu::Isa::Avx512;
-                // The R16L kernel exists on AVX-512 with VBMI, the R32L one on AVX2 (else the weight is
+                // The R16L kernel exists on AVX-512 with VBMI, the R32L and R32T ones on AVX2 (else the weight is
                 // unpacked row by row).
                 const bool r16l = lay == cpu::Layout::R16L && isa == cpu::Isa::Avx512 && cpu::has_avx512_vbmi();
                 const bool r32l = lay == cpu::Layout::R32L && isa == cpu::Isa::Avx2;
-                if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l || r32l)) continue;
+                const bool r32t = lay == cpu::Layout::R32T && isa == cpu::Isa::Avx2;
+                if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l || r32l || r32t)) continue;
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));
                 // R32L: with the kernel's own tables and with those prepare built (the same quantized rows).

@@ -20,6 +20,7 @@ struct KernelTable {
     GemmFn tq2_0_r16t = nullptr;  // TQ2_0, Layout::R16T (AVX-512 only), Activations::taux
     GemmFn q1_0_r16l = nullptr;   // Q1_0, Layout::R16L (AVX-512 with VBMI), Q8_0 activations
     GemmFn q1_0_r32l = nullptr;   // Q1_0, Layout::R32L (AVX2), Q8_0 activations
+    GemmFn tq2_0_r32t = nullptr;  // TQ2_0, Layout::R32T (AVX2), Q8_K activations
 };
 KernelTable avx512_kernels();
 KernelTable avx2_kernels();
@@ -40,6 +41,11 @@ void q1_0_tables_avx2(const uint8_t* q8_row, uint8_t* tab, int64_t n_in);
 constexpr size_t q1_table_bytes(int64_t n_in) {
     return static_cast<size_t>(n_in / 32) * 256 + static_cast<size_t>((n_in / 32 + 3) / 4) * 16;
 }
+
+// The AVX2 TQ2_0 R32T table kernel (kernels_avx2_table.cpp), for decode-sized batches (each token on its
+// own), and its tables for one Q8_K row (4096 bytes per 256 elements). Call only on a CPU with AVX2.
+void tq2_0_r32t_table_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+void tq2_0_tables_avx2(const uint8_t* q8k_row, uint8_t* tab, int64_t n_in);
 
 // The kernel for `w` under `isa`, or nullptr (then the scalar path runs).
 GemmFn find_kernel(const Weight& w, Isa isa);

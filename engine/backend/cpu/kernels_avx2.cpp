@@ -12,6 +12,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
+
+#include "backend/cpu/repack.h"
 
 namespace bonsai::cpu::detail {
 namespace {
@@ -167,6 +170,46 @@ void gemm_q1(const Weight& w, const Activations& a, int64_t o0, int64_t o1, floa
 void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
 void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
 
+// TQ2_0 in Layout::R32T: decode-sized batches (up to kR32TTableTokens) through the table kernel
+// (kernels_avx2_table.cpp); prompt batches transpose each 32-row block's units back into native rows in a
+// per-thread buffer (a byte transpose, small against the block's work for many tokens) and run the tiles.
+constexpr int64_t kR32TTableTokens = 2;
+void gemm_tq2_r32t(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    const int64_t n_tok = a.n_rows();
+    if (n_tok <= kR32TTableTokens) return tq2_0_r32t_table_avx2(w, a, o0, o1, y);
+    const int64_t nb = w.n_in / 256, n_out = w.n_out;
+    const R32TView<const uint8_t> view{w.data, nb, n_out / 32};
+    thread_local std::vector<uint8_t> rows;
+    rows.resize(static_cast<size_t>(32 * nb * 66));
+    const uint8_t* ya[kMaxTile];
+    const int32_t* sums[kMaxTile];
+    for (int64_t rb = o0 / 32; rb * 32 < o1; ++rb) {
+        const int64_t ob = std::max<int64_t>(o0, 32 * rb), oe = std::min<int64_t>(o1, 32 * rb + 32);
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* u = view.unit(rb, b);
+            for (int64_t o = ob; o < oe; ++o) {
+                uint8_t* blk = rows.data() + ((o - 32 * rb) * nb + b) * 66;
+                const int pos = r32l_pos(static_cast<int>(o - 32 * rb));
+                for (int m = 0; m < 64; ++m) blk[m] = u[32 * m + pos];
+                std::memcpy(blk + 64, u + 2048 + 2 * (o - 32 * rb), 2);
+            }
+        }
+        for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTile)
+            with_tile_size<kMaxTile>(std::min<int64_t>(kMaxTile, n_tok - t0), [&](auto nt) {
+                constexpr int NT = decltype(nt)::value;
+                for (int t = 0; t < NT; ++t) {
+                    ya[t] = a.row(t0 + t);
+                    sums[t] = reinterpret_cast<const int32_t*>(a.aux(t0 + t));
+                }
+                for (int64_t o = ob; o < oe; ++o) {
+                    float r[NT];
+                    tq2_tile<NT>(rows.data() + (o - 32 * rb) * nb * 66, nb, ya, sums, r);
+                    for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
+                }
+            });
+    }
+}
+
 }  // namespace
 
 KernelTable avx2_kernels() {
@@ -175,6 +218,7 @@ KernelTable avx2_kernels() {
     k.q1_0_r32l = q1_0_r32l_avx2;
     k.q2_0_r16 = gemm_q2;
     k.tq2_0 = gemm_tq2;
+    k.tq2_0_r32t = gemm_tq2_r32t;
     return k;
 }
 

@@ -36,6 +36,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/cpu/decode_prefetch.h"
+
 namespace bonsai::cpu::detail {
 namespace {
 
@@ -233,6 +235,121 @@ void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o
     }
 }
 
+// ---- TQ2_0, Layout::R32T (repack.h) ----
+//
+// Native TQ2_0 byte m of a block holds the codes (0..3, value code - 1) of elements 128(m/32) + m%32 + 32l
+// at bits 2l: its low nibble two codes, its high nibble two more. An R32T vector holds byte m of 32 rows,
+// so one table per nibble (16 code pairs: e = (c0 - 1)·x[first] + (c1 - 1)·x[second], in [-508, 508],
+// split as in the Q1_0 kernel) serves 32 rows. 8 lookups (4 vectors, 16 elements) add up in bytes; their
+// vpmaddubsw sums add up in 16 bits over a quarter block (64 elements, |Σ| < 2^15), and two quarters
+// widen into 32 bits with one vpmaddwd. The weight scale and the Q8_K activation scale come once per
+// block of 256. Against the row kernel (kernels_avx2.cpp, vpmaddubsw per 32 codes after a shift and a
+// mask): 32 -> 22 cycles per 512 weights in L1 (Zen 3, one token).
+namespace {
+
+constexpr size_t kTq2TableBytes = 4096;  // per 256-element block and token: 128 nibbles × 32 bytes
+constexpr int64_t kQ8KBlock = 292;       // Activations' Q8_K block (matmul.cpp): f32 d, int8 q[256], sums
+
+// Rows 32rb .. 32rb + 31 of units [0, nb) (`units`, consecutive in one stored slice) against one token
+// (tables `tab` of those blocks, Q8_K blocks `q8k`): out[k] += rows 8k .. 8k + 7.
+inline void tq2_table_block(const uint8_t* units, int64_t nb, const uint8_t* tab, const uint8_t* q8k, __m256* out) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), k1_32 = _mm256_set1_epi16(0x2001), ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* u = units + R32TView<const uint8_t>::kUnitBytes * b;
+        const uint8_t* tb = tab + kTq2TableBytes * b;
+        __m256i acc[4];
+        for (int k = 0; k < 4; ++k) acc[k] = _mm256_set1_epi32(2048);  // 16 groups of 8 low parts × 16
+        for (int qp = 0; qp < 2; ++qp) {
+            __m256i e[2][2];  // quarter 2qp + qq: 16-bit sums of bytes 0-7 | 16-23 and 8-15 | 24-31
+            for (int qq = 0; qq < 2; ++qq) {
+                e[qq][0] = e[qq][1] = _mm256_setzero_si256();
+                for (int g = 0; g < 4; ++g) {
+                    __m256i lo = _mm256_setzero_si256(), hi = lo;
+#pragma GCC unroll 4
+                    for (int jj = 0; jj < 4; ++jj) {
+                        const int m = 16 * (2 * qp + qq) + 4 * g + jj;
+                        if (jj % 2 == 0) prefetch_ahead<64>(u + 32 * m);  // decode (decode_prefetch.h)
+                        const __m256i v = ld(u + 32 * m);
+                        const __m256i nl = _mm256_and_si256(v, low4), nh = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+                        const uint8_t* t = tb + 64 * m;
+                        lo = _mm256_add_epi8(lo, _mm256_add_epi8(_mm256_shuffle_epi8(ld2(t), nl), _mm256_shuffle_epi8(ld2(t + 32), nh)));
+                        hi = _mm256_add_epi8(hi, _mm256_add_epi8(_mm256_shuffle_epi8(ld2(t + 16), nl), _mm256_shuffle_epi8(ld2(t + 48), nh)));
+                    }
+                    e[qq][0] = _mm256_add_epi16(e[qq][0], _mm256_maddubs_epi16(k1_32, _mm256_unpacklo_epi8(lo, hi)));
+                    e[qq][1] = _mm256_add_epi16(e[qq][1], _mm256_maddubs_epi16(k1_32, _mm256_unpackhi_epi8(lo, hi)));
+                }
+            }
+            acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(_mm256_unpacklo_epi16(e[0][0], e[1][0]), ones));
+            acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(_mm256_unpackhi_epi16(e[0][0], e[1][0]), ones));
+            acc[2] = _mm256_add_epi32(acc[2], _mm256_madd_epi16(_mm256_unpacklo_epi16(e[0][1], e[1][1]), ones));
+            acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(_mm256_unpackhi_epi16(e[0][1], e[1][1]), ones));
+        }
+        float dx;
+        std::memcpy(&dx, q8k + kQ8KBlock * b, 4);
+        const __m256 vdx = _mm256_set1_ps(dx);
+        for (int k = 0; k < 4; ++k) {
+            const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + 2048 + 16 * k)));
+            out[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), _mm256_mul_ps(dw, vdx), out[k]);
+        }
+    }
+}
+
+}  // namespace
+
+void tq2_0_tables_avx2(const uint8_t* q8k_row, uint8_t* tab, int64_t n_in) {
+    // c0[n] = (n & 3) - 1, c1[n] = (n >> 2) - 1: the values of a nibble's two codes, entry n.
+    alignas(32) int16_t c0s[16], c1s[16];
+    for (int n = 0; n < 16; ++n) {
+        c0s[n] = static_cast<int16_t>((n & 3) - 1);
+        c1s[n] = static_cast<int16_t>((n >> 2) - 1);
+    }
+    const __m256i c0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(c0s));
+    const __m256i c1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(c1s));
+    const __m256i low5 = _mm256_set1_epi16(0x1F), k16 = _mm256_set1_epi16(16);
+    for (int64_t b = 0; b < n_in / 256; ++b) {
+        const int8_t* x = reinterpret_cast<const int8_t*>(q8k_row + kQ8KBlock * b + 4);
+        for (int m = 0; m < 64; ++m) {
+            const int e0 = 128 * (m / 32) + m % 32;  // codes at bits 0-1, 2-3, 4-5, 6-7: e0, +32, +64, +96
+            for (int nib = 0; nib < 2; ++nib) {
+                const int first = e0 + 64 * nib;
+                const __m256i e = _mm256_add_epi16(_mm256_mullo_epi16(_mm256_set1_epi16(x[first]), c0),
+                                                   _mm256_mullo_epi16(_mm256_set1_epi16(x[first + 32]), c1));
+                const __m256i lo = _mm256_sub_epi16(_mm256_and_si256(e, low5), k16), hi = _mm256_srai_epi16(e, 5);
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(tab + kTq2TableBytes * b + 64 * m + 32 * nib),
+                                    _mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8));
+            }
+        }
+    }
+}
+
+void tq2_0_r32t_table_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    const int64_t nb = w.n_in / 256, n_out = w.n_out, n_tok = a.n_rows();
+    const R32TView<const uint8_t> view{w.data, nb, n_out / 32};
+    const size_t per_tok = static_cast<size_t>(nb) * kTq2TableBytes;
+    // This thread's tables, built once per Activations::prepare (the row grains of a matmul and the
+    // matmuls sharing an input reuse them). Decode-sized batches only (gemm_tq2_r32t in kernels_avx2.cpp).
+    thread_local DerivedBuf cache;
+    uint8_t* tables = cache.buf.get(per_tok * static_cast<size_t>(n_tok));
+    if (cache.stale(a.generation(), 0))
+        for (int64_t t = 0; t < n_tok; ++t) tq2_0_tables_avx2(a.row(t), tables + per_tok * static_cast<size_t>(t), w.n_in);
+    for (int64_t s0 = 0; s0 < nb; s0 += R32TView<const uint8_t>::kSliceBlocks) {  // later slices add to y
+        const int64_t ns = std::min(R32TView<const uint8_t>::kSliceBlocks, nb - s0);
+        for (int64_t rb = o0 / 32; rb * 32 < o1; ++rb) {
+            // Rows of this block inside [o0, o1): the block is computed whole, only those are stored.
+            const int64_t r0 = std::max<int64_t>(o0, 32 * rb) - 32 * rb, r1 = std::min<int64_t>(o1, 32 * rb + 32) - 32 * rb;
+            for (int64_t t = 0; t < n_tok; ++t) {
+                __m256 res[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+                tq2_table_block(view.unit(rb, s0), ns, tables + per_tok * static_cast<size_t>(t) + kTq2TableBytes * static_cast<size_t>(s0),
+                                a.row(t) + kQ8KBlock * s0, res);
+                alignas(32) float v[32];
+                for (int k = 0; k < 4; ++k) _mm256_store_ps(v + 8 * k, res[k]);
+                float* out = y + t * n_out + 32 * rb;
+                for (int64_t r = r0; r < r1; ++r) out[r] = s0 == 0 ? v[r] : out[r] + v[r];
+            }
+        }
+    }
+}
+
 }  // namespace bonsai::cpu::detail
 #else
 #include "bonsai/error.h"
@@ -243,6 +360,12 @@ void q1_0_r32l_avx2(const Weight&, const Activations&, int64_t, int64_t, float*)
 }
 void q1_0_tables_avx2(const uint8_t*, uint8_t*, int64_t) {
     throw Error("matmul: the AVX2 Q1_0 tables built on a build without AVX2");
+}
+void tq2_0_tables_avx2(const uint8_t*, uint8_t*, int64_t) {
+    throw Error("matmul: the AVX2 TQ2_0 tables built on a build without AVX2");
+}
+void tq2_0_r32t_table_avx2(const Weight&, const Activations&, int64_t, int64_t, float*) {
+    throw Error("matmul: the AVX2 TQ2_0 table kernel called on a build without AVX2");
 }
 }  // namespace bonsai::cpu::detail
 #endif

@@ -372,6 +372,7 @@ GemmFn find_kernel(const Weight& w, Isa isa) {
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16M) return k.q1_0_r16m;
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R16L) return k.q1_0_r16l;
     if (w.type == TensorType::Q1_0 && w.layout == Layout::R32L) return k.q1_0_r32l;
+    if (w.type == TensorType::TQ2_0 && w.layout == Layout::R32T) return k.tq2_0_r32t;
     if (w.type == TensorType::Q2_0 && w.layout == Layout::R16) return k.q2_0_r16;
     if (w.type == TensorType::TQ2_0 && w.layout == Layout::Native) return k.tq2_0;
     if (w.type == TensorType::TQ2_0 && w.layout == Layout::R16T) return k.tq2_0_r16t;

@@ -19,9 +19,10 @@ namespace bonsai::cpu {
 // How a weight's bytes are arranged: Native = GGUF blocks row by row; R16 = the repacked Q1_0 / Q2_0
 // form of repack.h; R16M = its Q1_0 mask form for AVX-512; R16T = the TQ2_0 form of repack.h (chunks of
 // 8 blocks, AVX-512); R16L = the Q1_0 form of the table-lookup kernel (16 rows interleaved, AVX-512
-// VBMI); R32L = the Q1_0 form of the AVX2 table-lookup kernel (32 rows interleaved). Same byte counts as
-// native, made at load by repack_r16.
-enum class Layout { Native, R16, R16M, R16T, R16L, R32L };
+// VBMI); R32L = the Q1_0 form of the AVX2 table-lookup kernel (32 rows interleaved); R32T = the TQ2_0
+// form of the AVX2 table-lookup kernel (32 rows interleaved). Same byte counts as native, made at load by
+// repack_r16.
+enum class Layout { Native, R16, R16M, R16T, R16L, R32L, R32T };
 
 // A 2-D weight matrix of `n_out` rows with `n_in` elements each (GGUF ne0 = n_in, ne1 = n_out).
 // `data` must hold tensor_nbytes(type, {n_in, n_out}) bytes (the caller validates this).

@@ -50,4 +50,24 @@ struct R16LView {
 template <typename Byte>
 using R32LView = R16LView<Byte, 32>;
 
+// Where unit (rb, b) of an R32T weight (repack.h) lies: the 2048 code bytes and 32 fp16 scales of TQ2_0
+// block b of row block rb, units stored K slice by K slice (slices of kSliceBlocks blocks, the last one
+// possibly narrower), the row blocks of a slice one after another.
+template <typename Byte>
+struct R32TView {
+    static constexpr int64_t kSliceBlocks = 4;    // 1024 elements: one token's tables are 16 KiB
+    static constexpr int64_t kUnitBytes = 2112;   // 32 rows × 66 bytes
+    Byte* data;
+    int64_t nb;    // TQ2_0 blocks per row (n_in / 256)
+    int64_t n_rb;  // row blocks (n_out / 32)
+
+    int64_t index(int64_t rb, int64_t b) const {
+        const int64_t s0 = b / kSliceBlocks * kSliceBlocks;
+        const int64_t width = nb - s0 < kSliceBlocks ? nb - s0 : kSliceBlocks;
+        return s0 * n_rb + rb * width + (b - s0);
+    }
+    // Code byte m (m < 64: native qs byte m) of the 32 rows at unit + 32m + r32l_pos(r); scales at 2048.
+    Byte* unit(int64_t rb, int64_t b) const { return data + index(rb, b) * kUnitBytes; }
+};
+
 }  // namespace bonsai::cpu

@@ -26,7 +26,12 @@ bool r32l_eligible(TensorType type, int64_t n_in, int64_t n_out) {
     return type == TensorType::Q1_0 && r16_eligible(type, n_in) && n_out > 0 && n_out % 32 == 0;
 }
 
+bool r32t_eligible(TensorType type, int64_t n_in, int64_t n_out) {
+    return type == TensorType::TQ2_0 && n_in > 0 && n_in % 256 == 0 && n_out > 0 && n_out % 32 == 0;
+}
+
 Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa) {
+    if (isa == Isa::Avx2 && r32t_eligible(type, n_in, n_out)) return Layout::R32T;
     if (isa == Isa::Scalar || !r16_eligible(type, n_in)) return Layout::Native;
     if (type == TensorType::TQ2_0) return isa == Isa::Avx512 ? Layout::R16T : Layout::Native;
     if (type != TensorType::Q1_0) return Layout::R16;
@@ -136,6 +141,36 @@ void unpack_row_tq2(const Weight& w, int64_t o, uint8_t* row) {
                         dst = static_cast<uint8_t>(dst | (code << (2 * ((e % 128) / 32))));
                     }
         }
+    }
+}
+
+// Rows [o0, o1) (whole 32-row blocks) of a TQ2_0 weight into R32T (repack.h): a byte transpose.
+void repack_rows_tq2_r32t(const Weight& w, uint8_t* out, int64_t o0, int64_t o1) {
+    const int64_t nb = w.n_in / 256;
+    const size_t rb = row_nbytes(w.type, w.n_in);
+    const R32TView<uint8_t> view{out, nb, w.n_out / 32};
+    for (int64_t o = o0; o < o1; ++o) {
+        const uint8_t* row = w.data + rb * static_cast<size_t>(o);
+        const int r = static_cast<int>(o % 32), pos = r32l_pos(r);
+        for (int64_t b = 0; b < nb; ++b) {
+            uint8_t* u = view.unit(o / 32, b);
+            const uint8_t* blk = row + 66 * b;
+            for (int m = 0; m < 64; ++m) u[32 * m + pos] = blk[m];
+            std::memcpy(u + 2048 + 2 * r, blk + 64, 2);
+        }
+    }
+}
+
+// Native row `o` of an R32T weight.
+void unpack_row_tq2_r32t(const Weight& w, int64_t o, uint8_t* row) {
+    const int64_t nb = w.n_in / 256;
+    const R32TView<const uint8_t> view{w.data, nb, w.n_out / 32};
+    const int r = static_cast<int>(o % 32), pos = r32l_pos(r);
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* u = view.unit(o / 32, b);
+        uint8_t* blk = row + 66 * b;
+        for (int m = 0; m < 64; ++m) blk[m] = u[32 * m + pos];
+        std::memcpy(blk + 64, u + 2048 + 2 * r, 2);
     }
 }
 
@@ -263,6 +298,12 @@ void repack_rows(const Weight& w, uint8_t* out, Layout target, int64_t o0, int64
 }  // namespace
 
 void repack_r16(const Weight& w, uint8_t* out, Layout target) {
+    if (target == Layout::R32T) {
+        if (w.layout != Layout::Native || !r32t_eligible(w.type, w.n_in, w.n_out))
+            throw Error("repack: weight is not R32T-eligible (TQ2_0, rows a multiple of 32)");
+        split_over_cores(w.n_out, w.n_out * w.n_in, 32, [&](int64_t o0, int64_t o1) { repack_rows_tq2_r32t(w, out, o0, o1); });
+        return;
+    }
     if (w.layout != Layout::Native || !r16_eligible(w.type, w.n_in) || target == Layout::Native ||
         (target == Layout::R16M && w.type != TensorType::Q1_0) || ((target == Layout::R16T) != (w.type == TensorType::TQ2_0)) ||
         (target == Layout::R16L && !r16l_eligible(w.type, w.n_in, w.n_out)) ||
@@ -297,6 +338,10 @@ void convert_tq1_to_tq2(const Weight& w, uint8_t* out) {
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row) {
     if (w.layout == Layout::R16L || w.layout == Layout::R32L) {
         (w.layout == Layout::R16L ? unpack_row_q1_table<16> : unpack_row_q1_table<32>)(w, o, row);
+        return;
+    }
+    if (w.layout == Layout::R32T) {
+        unpack_row_tq2_r32t(w, o, row);
         return;
     }
     if (w.type == TensorType::TQ2_0) {

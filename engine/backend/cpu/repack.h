@@ -55,6 +55,14 @@
 //           16-bit sums) then lands rows 0-7, 8-15, 16-23, 24-31 in four vectors in row order.
 //   scales: then (n_out/32) · (n_in/128) groups of 32 fp16 in the same order: entry r of group (rb, g) =
 //           the scale of native block g of row 32rb + r.
+//
+// R32T (TQ2_0 rows, n_out a multiple of 32; AVX2): the form of the AVX2 TQ2_0 table kernel. Native byte m
+// of a block holds 4 codes (elements 128(m/32) + m%32 + 32l at bits 2l), i.e. two nibbles of two codes;
+// here each 32-byte vector holds byte m of 32 rows, so one table of a nibble's 16 code pairs, loaded into
+// both lanes, serves 32 rows (as in R32L), and the byte transpose back to native rows is plain.
+//   units:  (rb, b), 2112 bytes each (R32TView in r16l_layout.h: stored K slice by K slice, 4 blocks per
+//           slice): byte 32m + r32l_pos(r) is native qs byte m of block b of row 32rb + r (m < 64); then at
+//           2048 the 32 rows' fp16 scales in row order.
 #include <cstddef>
 #include <cstdint>
 
@@ -70,14 +78,17 @@ bool r16_eligible(TensorType type, int64_t n_in);
 bool r16l_eligible(TensorType type, int64_t n_in, int64_t n_out);
 // True when a Q1_0 weight of this shape can take Layout::R32L: r16_eligible and n_out % 32 == 0.
 bool r32l_eligible(TensorType type, int64_t n_in, int64_t n_out);
-// Byte of row r (r < 32) inside each 32-byte column of an R32L code vector (pos(r) above).
+// True when a TQ2_0 weight of this shape can take Layout::R32T: n_in % 256 == 0 and n_out % 32 == 0.
+bool r32t_eligible(TensorType type, int64_t n_in, int64_t n_out);
+// Byte of row r (r < 32) inside each 32-byte column of an R32L / R32T code vector (pos(r) above).
 constexpr int r32l_pos(int r) { return 16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4; }
 
 // The layout the model loader should give a weight of n_out rows for kernels of `isa`: Native when no
-// SIMD kernel reads a repacked form (scalar ISA, ineligible shape, TQ2_0 below AVX-512); Q1_0 on
+// SIMD kernel reads a repacked form (scalar ISA, ineligible shape); Q1_0 on
 // AVX-512: R16L where the CPU has VBMI, the shape fits and AMX is not granted (oneDNN's AMX prefill
 // reads R16M, not R16L), else R16M; Q1_0 on AVX2: R32L where the shape fits, else R16; Q2_0: R16;
-// TQ2_0 R16T on AVX-512. BONSAI_CPU_Q1_LAYOUT=mask keeps R16M / R16 (to compare the kernels).
+// TQ2_0 R16T on AVX-512, R32T on AVX2 where the shape fits. BONSAI_CPU_Q1_LAYOUT=mask keeps R16M / R16
+// (to compare the kernels).
 Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa);
 // Bytes of code per 512-element chunk (64 or 128) and fp16 scales per chunk (4 or 8).
 int r16_code_bytes(TensorType type);
@@ -85,11 +96,11 @@ int r16_scales(TensorType type);
 
 // Writes the R16 (or, for Q1_0, R16M / R16L / R32L) form of native weight `w` (layout Native, r16_eligible;
 // r16l_eligible for R16L, r32l_eligible for R32L) into `out` (tensor_nbytes bytes, same as native).
-// TQ2_0 takes target R16T only.
+// TQ2_0 takes target R16T (r16_eligible) or R32T (r32t_eligible) only.
 void repack_r16(const Weight& w, uint8_t* out, Layout target = Layout::R16);
 
-// Rebuilds native row `o` of R16 / R16M / R16T / R16L / R32L weight `w` into `row` (row_nbytes(type, n_in)
-// bytes).
+// Rebuilds native row `o` of R16 / R16M / R16T / R16L / R32L / R32T weight `w` into `row`
+// (row_nbytes(type, n_in) bytes).
 void unpack_row_r16(const Weight& w, int64_t o, uint8_t* row);
 
 // TQ1_0 as TQ2_0. Where no table kernel decodes TQ1_0's base-3 digits (AVX2, and AVX-512 without VBMI),
