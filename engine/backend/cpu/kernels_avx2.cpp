@@ -170,10 +170,50 @@ void gemm_q1(const Weight& w, const Activations& a, int64_t o0, int64_t o1, floa
 void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Q2Rows>(w, a, o0, o1, y); }
 void gemm_tq2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) { drive<Tq2Rows>(w, a, o0, o1, y); }
 
+// In-lane 16×16 byte transposes of 16 vectors: lane L of out[c] = byte c of lane L of in[0..15].
+inline void transpose16_lanes(const __m256i* in, __m256i* out) {
+    __m256i s1[16], s2[16], s3[16];
+    for (int j = 0; j < 8; ++j) {
+        s1[j] = _mm256_unpacklo_epi8(in[2 * j], in[2 * j + 1]);      // columns 0-7 of rows 2j, 2j + 1
+        s1[j + 8] = _mm256_unpackhi_epi8(in[2 * j], in[2 * j + 1]);  // columns 8-15
+    }
+    for (int h = 0; h < 2; ++h)
+        for (int j = 0; j < 4; ++j) {  // s2[4G + j]: columns 4G .. 4G + 3 of rows 4j .. 4j + 3
+            s2[8 * h + j] = _mm256_unpacklo_epi16(s1[8 * h + 2 * j], s1[8 * h + 2 * j + 1]);
+            s2[8 * h + 4 + j] = _mm256_unpackhi_epi16(s1[8 * h + 2 * j], s1[8 * h + 2 * j + 1]);
+        }
+    for (int G = 0; G < 4; ++G)
+        for (int j = 0; j < 2; ++j) {  // s3[4G + 2k + j]: columns 4G + 2k, + 1 of rows 8j .. 8j + 7
+            s3[4 * G + j] = _mm256_unpacklo_epi32(s2[4 * G + 2 * j], s2[4 * G + 2 * j + 1]);
+            s3[4 * G + 2 + j] = _mm256_unpackhi_epi32(s2[4 * G + 2 * j], s2[4 * G + 2 * j + 1]);
+        }
+    for (int G = 0; G < 4; ++G)
+        for (int k = 0; k < 2; ++k) {
+            out[4 * G + 2 * k] = _mm256_unpacklo_epi64(s3[4 * G + 2 * k], s3[4 * G + 2 * k + 1]);
+            out[4 * G + 2 * k + 1] = _mm256_unpackhi_epi64(s3[4 * G + 2 * k], s3[4 * G + 2 * k + 1]);
+        }
+}
+
+// 32 vectors of 32 bytes -> out + 32i holds byte i of every input vector (a 32×32 byte transpose).
+inline void transpose32x32(const uint8_t* in, uint8_t* out) {
+    __m256i a[16], b[16], ta[16], tb[16];
+    for (int m = 0; m < 16; ++m) {
+        a[m] = ld(in + 32 * m);
+        b[m] = ld(in + 32 * (m + 16));
+    }
+    transpose16_lanes(a, ta);
+    transpose16_lanes(b, tb);
+    for (int c = 0; c < 16; ++c) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * c), _mm256_permute2x128_si256(ta[c], tb[c], 0x20));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * (c + 16)), _mm256_permute2x128_si256(ta[c], tb[c], 0x31));
+    }
+}
+
 // TQ2_0 in Layout::R32T: decode-sized batches (up to kR32TTableTokens) through the table kernel
 // (kernels_avx2_table.cpp); prompt batches transpose each 32-row block's units back into native rows in a
-// per-thread buffer (a byte transpose, small against the block's work for many tokens) and run the tiles.
-constexpr int64_t kR32TTableTokens = 2;
+// per-thread buffer (two 32×32 byte transposes per unit, ~100 ns: 3 % of the block's tiles at 16 tokens;
+// a byte-by-byte copy cost 40 % there) and run the tiles, faster than the table kernel from 3 tokens on.
+constexpr int64_t kR32TTableTokens = 8;
 void gemm_tq2_r32t(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t n_tok = a.n_rows();
     if (n_tok <= kR32TTableTokens) return tq2_0_r32t_table_avx2(w, a, o0, o1, y);
@@ -187,10 +227,14 @@ void gemm_tq2_r32t(const Weight& w, const Activations& a, int64_t o0, int64_t o1
         const int64_t ob = std::max<int64_t>(o0, 32 * rb), oe = std::min<int64_t>(o1, 32 * rb + 32);
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* u = view.unit(rb, b);
+            alignas(32) uint8_t t[2][1024];  // codes bytes 0-31 / 32-63, by position: 32·pos + m
+            transpose32x32(u, t[0]);
+            transpose32x32(u + 1024, t[1]);
             for (int64_t o = ob; o < oe; ++o) {
                 uint8_t* blk = rows.data() + ((o - 32 * rb) * nb + b) * 66;
                 const int pos = r32l_pos(static_cast<int>(o - 32 * rb));
-                for (int m = 0; m < 64; ++m) blk[m] = u[32 * m + pos];
+                std::memcpy(blk, t[0] + 32 * pos, 32);
+                std::memcpy(blk + 32, t[1] + 32 * pos, 32);
                 std::memcpy(blk + 64, u + 2048 + 2 * (o - 32 * rb), 2);
             }
         }
