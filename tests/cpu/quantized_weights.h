@@ -125,4 +125,25 @@ inline std::vector<double> decoded_acts(const cpu::Activations& a, int64_t t) {
     return x;
 }
 
+// Σ_i w[o][i]·x[t][i] in float64 for every token t of `a` (as the kernel saw it) and row o < n_out, and
+// its error scale Σ|w·x|: ref[t·n_out + o], mag[t·n_out + o].
+inline void reference_products(const Quantized& q, const cpu::Activations& a, int64_t n_in, int64_t n_out,
+                               std::vector<double>& ref, std::vector<double>& mag) {
+    ref.assign(static_cast<size_t>(a.n_rows() * n_out), 0.0);
+    mag.assign(ref.size(), 0.0);
+    for (int64_t t = 0; t < a.n_rows(); ++t) {
+        const std::vector<double> x = decoded_acts(a, t);
+        for (int64_t o = 0; o < n_out; ++o) {
+            double s = 0, m = 0;
+            for (int64_t i = 0; i < n_in; ++i) {
+                const double p = static_cast<double>(q.deq[static_cast<size_t>(o * n_in + i)]) * x[static_cast<size_t>(i)];
+                s += p;
+                m += std::fabs(p);
+            }
+            ref[static_cast<size_t>(t * n_out + o)] = s;
+            mag[static_cast<size_t>(t * n_out + o)] = m;
+        }
+    }
+}
+
 }  // namespace bonsai::test

@@ -27,7 +27,6 @@
 
 using namespace bonsai;
 using test::Quantized;
-using test::decoded_acts;
 using test::make;
 
 namespace {
@@ -151,62 +150,42 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, cpu::convert_tq1_to_tq2(cpu::Weight{TensorType::TQ2_0, blk, 256, 1}, out.data()));
     }
 
-    // R16L's documented placement (repack.h, r16l_layout.h), computed here from the formula rather than
-    // through R16LView: vector (rb, b) of a slice L of width wL = min(64, nb - 64L) sits at vector index
-    // 64L·n_rb + rb·wL + (b - 64L), its byte 4r + j holds bits 4j..4j+3 of native block b's word (row
-    // 16rb + r) in the low nibble and bits 16+4j.. in the high one; scales follow the codes in the same
-    // order by groups of 4 blocks. 4608-wide rows: slices of 64, 64 and 16 blocks.
-    void r16lLayoutFormula() {
-        std::mt19937 rng(11);
-        const int64_t n_in = 4608, n_out = 48, nb = n_in / 32, n_rb = n_out / 16;
-        Quantized q = make(TensorType::Q1_0, n_in, n_out, rng, true);
-        QVERIFY(!q.r16l.empty());
-        const size_t row_bytes = row_nbytes(TensorType::Q1_0, n_in);
-        for (int64_t o = 0; o < n_out; ++o)
-            for (int64_t b = 0; b < nb; ++b) {
-                const int64_t rb = o / 16, r = o % 16, L = b / 64, wL = std::min<int64_t>(64, nb - 64 * L);
-                const int64_t vec = 64 * L * n_rb + rb * wL + (b - 64 * L);
-                uint32_t w32;
-                std::memcpy(&w32, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
-                for (int j = 0; j < 4; ++j) {
-                    const uint8_t want = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
-                    QCOMPARE(q.r16l[static_cast<size_t>(vec * 64 + 4 * r + j)], want);
-                }
-                if (b % 4 == 0) {
-                    const size_t at = static_cast<size_t>(n_rb * nb * 64 + (vec / 4 * 16 + r) * 2);
-                    QCOMPARE(std::memcmp(q.r16l.data() + at, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18, 2), 0);
-                }
-            }
-    }
-
-    // R32L's documented placement (repack.h), from the formula: vector (rb, b) of 128 bytes at the same
-    // slice-major index as R16L's with 32-row blocks; byte 32j + pos(r), pos(r) = 16·((r % 8) / 4) +
-    // 4·(r / 8) + r % 4, holds R16L's byte j of row 32rb + r; 32 scales per group.
-    void r32lLayoutFormula() {
-        std::mt19937 rng(12);
-        const int64_t n_in = 4608, n_out = 96, nb = n_in / 32, n_rb = n_out / 32;
-        Quantized q = make(TensorType::Q1_0, n_in, n_out, rng, true);
-        QVERIFY(!q.r32l.empty());
-        const size_t row_bytes = row_nbytes(TensorType::Q1_0, n_in);
+    // R16L's and R32L's documented placement (repack.h, r16l_layout.h), computed here from the formula
+    // rather than through R16LView: vector (rb, b) of 4·Rows bytes (Rows = 16 or 32) of a slice L of width
+    // wL = min(64, nb - 64L) sits at vector index 64L·n_rb + rb·wL + (b - 64L); byte column j of row
+    // Rows·rb + r holds bits 4j..4j+3 of native block b's word in the low nibble and bits 16+4j.. in the
+    // high one, at byte 4r + j (R16L) or 32j + pos(r), pos(r) = 16·((r % 8) / 4) + 4·(r / 8) + r % 4
+    // (R32L); scales follow the codes in the same order by groups of 4 blocks. 4608-wide rows: slices of
+    // 64, 64 and 16 blocks.
+    void tableLayoutFormula() {
         std::vector<int> seen(32, 0);
         for (int r = 0; r < 32; ++r) seen[static_cast<size_t>(16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4)]++;
-        QCOMPARE(std::count(seen.begin(), seen.end(), 1), 32);  // a permutation of the 32 bytes
-        for (int64_t o = 0; o < n_out; ++o)
-            for (int64_t b = 0; b < nb; ++b) {
-                const int64_t rb = o / 32, r = o % 32, L = b / 64, wL = std::min<int64_t>(64, nb - 64 * L);
-                const int64_t vec = 64 * L * n_rb + rb * wL + (b - 64 * L);
-                const int64_t pos = 16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4;
-                uint32_t w32;
-                std::memcpy(&w32, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
-                for (int j = 0; j < 4; ++j) {
-                    const uint8_t want = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
-                    QCOMPARE(q.r32l[static_cast<size_t>(vec * 128 + 32 * j + pos)], want);
+        QCOMPARE(std::count(seen.begin(), seen.end(), 1), 32);  // R32L's pos is a permutation of the 32 bytes
+        std::mt19937 rng(11);
+        const int64_t n_in = 4608, n_out = 96, nb = n_in / 32;
+        Quantized q = make(TensorType::Q1_0, n_in, n_out, rng, true);
+        const size_t row_bytes = row_nbytes(TensorType::Q1_0, n_in);
+        for (const int rows : {16, 32}) {
+            const std::vector<uint8_t>& form = rows == 16 ? q.r16l : q.r32l;
+            QVERIFY(!form.empty());
+            const int64_t n_rb = n_out / rows;
+            for (int64_t o = 0; o < n_out; ++o)
+                for (int64_t b = 0; b < nb; ++b) {
+                    const int64_t rb = o / rows, r = o % rows, L = b / 64, wL = std::min<int64_t>(64, nb - 64 * L);
+                    const int64_t vec = 64 * L * n_rb + rb * wL + (b - 64 * L);
+                    uint32_t w32;
+                    std::memcpy(&w32, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18 + 2 + 4 * (b % 4), 4);
+                    for (int j = 0; j < 4; ++j) {
+                        const uint8_t want = static_cast<uint8_t>(((w32 >> (4 * j)) & 0xF) | (((w32 >> (4 * j + 16)) & 0xF) << 4));
+                        const int64_t at = rows == 16 ? 4 * r + j : 32 * j + 16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4;
+                        QCOMPARE(form[static_cast<size_t>(vec * 4 * rows + at)], want);
+                    }
+                    if (b % 4 == 0) {
+                        const size_t at = static_cast<size_t>(n_rb * nb * 4 * rows + (vec / 4 * rows + r) * 2);
+                        QCOMPARE(std::memcmp(form.data() + at, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18, 2), 0);
+                    }
                 }
-                if (b % 4 == 0) {
-                    const size_t at = static_cast<size_t>(n_rb * nb * 128 + (vec / 4 * 32 + r) * 2);
-                    QCOMPARE(std::memcmp(q.r32l.data() + at, q.native.data() + row_bytes * static_cast<size_t>(o) + (b / 4) * 18, 2), 0);
-                }
-            }
+        }
     }
 
     // R32T's documented placement (repack.h), from the formula: unit (rb, b) of 2112 bytes at index
@@ -340,20 +319,8 @@ private slots:
         acts.prepare(cpu::act_format(t), x.data(), n_tok, n_in, !q.r16t.empty());
         if (!q.r32l.empty()) acts_tables.prepare(cpu::act_format(t), x.data(), n_tok, n_in, false, &pool, true);
         // float64 reference and its error scale.
-        std::vector<double> ref(static_cast<size_t>(n_tok * n_out)), mag(ref.size());
-        for (int64_t tk = 0; tk < n_tok; ++tk) {
-            const std::vector<double> xa = decoded_acts(acts, tk);
-            for (int64_t o = 0; o < n_out; ++o) {
-                double s = 0, m = 0;
-                for (int64_t i = 0; i < n_in; ++i) {
-                    const double p = static_cast<double>(q.deq[static_cast<size_t>(o * n_in + i)]) * xa[static_cast<size_t>(i)];
-                    s += p;
-                    m += std::fabs(p);
-                }
-                ref[static_cast<size_t>(tk * n_out + o)] = s;
-                mag[static_cast<size_t>(tk * n_out + o)] = m;
-            }
-        }
+        std::vector<double> ref, mag;
+        test::reference_products(q, acts, n_in, n_out, ref, mag);
         for (cpu::Isa isa : isas()) {
             cpu::set_isa_override(isa);
             for (int layout = 0; layout < 7; ++layout) {
@@ -432,20 +399,8 @@ private slots:
             cpu::Activations own, prepared;
             own.prepare(cpu::ActFormat::Q8_0, x.data(), n_tok, n_in);
             prepared.prepare(cpu::ActFormat::Q8_0, x.data(), n_tok, n_in, false, &pool, true);
-            std::vector<double> ref(static_cast<size_t>(n_tok * n_out)), mag(ref.size());
-            for (int64_t tk = 0; tk < n_tok; ++tk) {
-                const std::vector<double> xa = decoded_acts(own, tk);
-                for (int64_t o = 0; o < n_out; ++o) {
-                    double s = 0, m = 0;
-                    for (int64_t i = 0; i < n_in; ++i) {
-                        const double p = static_cast<double>(q.deq[static_cast<size_t>(o * n_in + i)]) * xa[static_cast<size_t>(i)];
-                        s += p;
-                        m += std::fabs(p);
-                    }
-                    ref[static_cast<size_t>(tk * n_out + o)] = s;
-                    mag[static_cast<size_t>(tk * n_out + o)] = m;
-                }
-            }
+            std::vector<double> ref, mag;
+            test::reference_products(q, own, n_in, n_out, ref, mag);
             for (const cpu::Activations* in : {&own, &prepared}) {
                 std::vector<float> y(ref.size(), std::nanf(""));
                 fn(w, *in, 0, n_out, y.data());

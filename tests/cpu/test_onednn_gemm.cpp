@@ -21,7 +21,6 @@
 
 using namespace bonsai;
 using test::Quantized;
-using test::decoded_acts;
 using test::make;
 
 namespace {
@@ -31,15 +30,11 @@ namespace {
 int check(const Quantized& q, const cpu::Activations& a, int64_t n_in, int64_t n_out, const std::vector<float>& y,
           double rel, const char* what) {
     int bad = 0;
+    std::vector<double> refs, mags;
+    test::reference_products(q, a, n_in, n_out, refs, mags);
     for (int64_t t = 0; t < a.n_rows(); ++t) {
-        const std::vector<double> x = decoded_acts(a, t);
         for (int64_t o = 0; o < n_out; ++o) {
-            double ref = 0, mag = 0;
-            for (int64_t i = 0; i < n_in; ++i) {
-                const double p = static_cast<double>(q.deq[static_cast<size_t>(o * n_in + i)]) * x[static_cast<size_t>(i)];
-                ref += p;
-                mag += std::fabs(p);
-            }
+            const double ref = refs[static_cast<size_t>(t * n_out + o)], mag = mags[static_cast<size_t>(t * n_out + o)];
             const double got = y[static_cast<size_t>(t * n_out + o)];
             if (!(std::fabs(got - ref) <= rel * mag + 1e-30)) {
                 if (bad < 3) qWarning("%s: t=%lld o=%lld got %.8g want %.8g (bound %.3g)", what, static_cast<long long>(t),
