@@ -9,7 +9,9 @@
 #include <deque>
 #include <limits>
 #include <optional>
+#include <vector>
 
+#include "backend/cpu/repack.h"
 #include "bonsai/error.h"
 #include "bonsai/tensor_type.h"
 
@@ -160,7 +162,8 @@ struct VulkanModel::Impl {
                 const size_t bytes = device_bytes(*l);
                 if (!fuse) weights.push_back(vk.create_buffer(bytes, VulkanMemory::DeviceLocal));
                 d->buf = &weights.back();
-                vk.upload(weights.back(), d->off, native_bytes(*l, bytes), bytes);
+                std::vector<uint8_t> unpacked;
+                vk.upload(weights.back(), d->off, native_bytes(*l, bytes, unpacked), bytes);
             }
         } catch (const Error& e) {
             throw Error("tensor '" + first.name + "': " + e.what());
@@ -175,12 +178,17 @@ struct VulkanModel::Impl {
     }
 
     // The tensor's bytes in the GGUF block layout: the file's copy (the CPU backend may have replaced
-    // l.w.data by a repacked layout the shaders do not read).
-    const uint8_t* native_bytes(const Linear& l, size_t bytes) const {
+    // l.w.data by a repacked layout the shaders do not read). Where the CPU form has another type than
+    // the file (TQ1_0 held as TQ2_0 on AVX2) and is also repacked, its rows are unpacked into `scratch`.
+    const uint8_t* native_bytes(const Linear& l, size_t bytes, std::vector<uint8_t>& scratch) const {
         const gguf::TensorInfo* t = file->tensor(l.name);
         if (t && t->type == l.w.type && t->nbytes >= bytes) return t->data;
         if (l.w.layout == cpu::Layout::Native) return l.w.data;
-        throw Error("tensor '" + l.name + "': its file bytes were not found");
+        const size_t row = row_nbytes(l.w.type, l.w.n_in);
+        if (row * static_cast<size_t>(l.w.n_out) != bytes) throw Error("tensor '" + l.name + "': its file bytes were not found");
+        scratch.resize(bytes);
+        for (int64_t o = 0; o < l.w.n_out; ++o) cpu::unpack_row_r16(l.w, o, scratch.data() + row * static_cast<size_t>(o));
+        return scratch.data();
     }
 
     // y = scale · W·x for n token rows (matvec for one token, the tiled matmul for a batch). I2_S
