@@ -206,9 +206,11 @@ int main(int argc, char** argv) {
                 cpu::onednn::set_policy(cpu::onednn::Policy::Auto);
                 const double g_own = flop / t_own * 1e-9, g_bf = flop / t_bf * 1e-9, g_f = flop / t_f32 * 1e-9;
                 const char* win = g_own >= std::max(g_bf, g_f) ? "own" : g_bf >= g_f ? "bf16" : "f32";
-                std::printf("%-6s %7lld %7lld %5lld %12.1f %12.1f %12.1f %8s %9.2e\n", tn.c_str(), static_cast<long long>(s.n_in),
-                            static_cast<long long>(s.n_out), static_cast<long long>(n_tok), g_own, g_bf, g_f, win,
-                            ymax > 0 ? dmax / ymax : 0.0);
+                // The bf16 difference only where bf16 ran ("-" otherwise, not a perfect 0).
+                char diff[32] = "-";
+                if (t_bf < 1e30) std::snprintf(diff, sizeof diff, "%9.2e", ymax > 0 ? dmax / ymax : 0.0);
+                std::printf("%-6s %7lld %7lld %5lld %12.1f %12.1f %12.1f %8s %9s\n", tn.c_str(), static_cast<long long>(s.n_in),
+                            static_cast<long long>(s.n_out), static_cast<long long>(n_tok), g_own, g_bf, g_f, win, diff);
                 std::fflush(stdout);
             }
         }
