@@ -29,8 +29,8 @@
 //           256(i/2) + 128(i%2) + 4s + p of the chunk (v < 8, l < 4, i < 16, p < 4).
 //   scales: then n_out · nc · 8 fp16 block scales in row order: chunk (o, c) at (o·nc + c)·8.
 //
-// R16L (Q1_0 rows whose length is a multiple of 512, n_out a multiple of 16; AVX-512 VBMI and AVX2): the
-// form of the table-lookup kernels. One token's R16M kernel spends a mask load, a masked activation load
+// R16L (Q1_0 rows whose length is a multiple of 512, n_out a multiple of 16; AVX-512 VBMI): the
+// form of the VBMI table-lookup kernel. One token's R16M kernel spends a mask load, a masked activation load
 // and a vpdpbusd on every 64 weights, which caps one core below what memory delivers; here a 64-byte
 // vector holds 16 rows × 32 weights (one activation block), and its 128 nibbles index per-token tables
 // of the signed sums of 4 activations (vpermb), so 4 vpermb + 3 vpdpbusd cover 512 weights.
