@@ -194,8 +194,8 @@ inline void transpose16_lanes(const __m256i* in, __m256i* out) {
         }
 }
 
-// 32 vectors of 32 bytes -> out + 32i holds byte i of every input vector (a 32×32 byte transpose).
-inline void transpose32x32(const uint8_t* in, uint8_t* out) {
+// 32 vectors of 32 bytes -> out[i] (32 bytes) holds byte i of every input vector (a 32×32 byte transpose).
+inline void transpose32x32(const uint8_t* in, uint8_t* const* out) {
     __m256i a[16], b[16], ta[16], tb[16];
     for (int m = 0; m < 16; ++m) {
         a[m] = ld(in + 32 * m);
@@ -204,15 +204,17 @@ inline void transpose32x32(const uint8_t* in, uint8_t* out) {
     transpose16_lanes(a, ta);
     transpose16_lanes(b, tb);
     for (int c = 0; c < 16; ++c) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * c), _mm256_permute2x128_si256(ta[c], tb[c], 0x20));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * (c + 16)), _mm256_permute2x128_si256(ta[c], tb[c], 0x31));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[c]), _mm256_permute2x128_si256(ta[c], tb[c], 0x20));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[c + 16]), _mm256_permute2x128_si256(ta[c], tb[c], 0x31));
     }
 }
 
 // TQ2_0 in Layout::R32T: decode-sized batches (up to kR32TTableTokens) through the table kernel
 // (kernels_avx2_table.cpp); prompt batches transpose each 32-row block's units back into native rows in a
-// per-thread buffer (two 32×32 byte transposes per unit, ~100 ns: 3 % of the block's tiles at 16 tokens;
-// a byte-by-byte copy cost 40 % there) and run the tiles, faster than the table kernel from 3 tokens on.
+// per-thread buffer (two 32×32 byte transposes per unit, ~100 ns; a byte-by-byte copy cost 40 % of the
+// tiles at 16 tokens) and run the tiles. Against the native layout's tiles this path is 10-20 % slower at
+// 9-16 tokens and 0-6 % from 64 (its conversion, and the 16-row passes measured no better), the table
+// kernel ~10 % slower at 3-8: the price of the table kernel's decode.
 constexpr int64_t kR32TTableTokens = 8;
 void gemm_tq2_r32t(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const int64_t n_tok = a.n_rows();
@@ -226,17 +228,19 @@ void gemm_tq2_r32t(const Weight& w, const Activations& a, int64_t o0, int64_t o1
     for (int64_t rb = o0 / 32; rb * 32 < o1; ++rb) {
         const int64_t ob = std::max<int64_t>(o0, 32 * rb), oe = std::min<int64_t>(o1, 32 * rb + 32);
         for (int64_t b = 0; b < nb; ++b) {
+            // Every row of the block (also those outside [ob, oe)): the transposes write position p of
+            // the unit straight into the row whose byte it is (r32l_pos(r) = p), codes 0-31 then 32-63.
             const uint8_t* u = view.unit(rb, b);
-            alignas(32) uint8_t t[2][1024];  // codes bytes 0-31 / 32-63, by position: 32·pos + m
-            transpose32x32(u, t[0]);
-            transpose32x32(u + 1024, t[1]);
-            for (int64_t o = ob; o < oe; ++o) {
-                uint8_t* blk = rows.data() + ((o - 32 * rb) * nb + b) * 66;
-                const int pos = r32l_pos(static_cast<int>(o - 32 * rb));
-                std::memcpy(blk, t[0] + 32 * pos, 32);
-                std::memcpy(blk + 32, t[1] + 32 * pos, 32);
-                std::memcpy(blk + 64, u + 2048 + 2 * (o - 32 * rb), 2);
+            uint8_t* lo[32];
+            uint8_t* hi[32];
+            for (int r = 0; r < 32; ++r) {
+                uint8_t* blk = rows.data() + (r * nb + b) * 66;
+                lo[r32l_pos(r)] = blk;
+                hi[r32l_pos(r)] = blk + 32;
+                std::memcpy(blk + 64, u + 2048 + 2 * r, 2);
             }
+            transpose32x32(u, lo);
+            transpose32x32(u + 1024, hi);
         }
         for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTile)
             with_tile_size<kMaxTile>(std::min<int64_t>(kMaxTile, n_tok - t0), [&](auto nt) {
