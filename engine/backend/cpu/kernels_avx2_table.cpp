@@ -1,5 +1,6 @@
-// AVX2 table-lookup kernel for Q1_0 weights in Layout::R32L (repack.h), the AVX2 counterpart of
-// kernels_avx512_vbmi.cpp; compiled alone with -mavx2 -mfma -mf16c.
+// AVX2 table-lookup kernels: Q1_0 weights in Layout::R32L (repack.h), the AVX2 counterpart of
+// kernels_avx512_vbmi.cpp, and TQ2_0 weights in Layout::R32T (second part of this file); compiled alone
+// with -mavx2 -mfma -mf16c (and GCC's pressure-aware scheduling: CMakeLists.txt).
 //
 // Why: the AVX2 R16 kernel spends a shift, a mask, a vpmaddubsw and a 16-bit add on every 32 weights and
 // token (no VNNI), which kept one-token decoding compute-bound (~17 GB/s of Q1_0 weights on two Zen 4
