@@ -42,6 +42,9 @@ constexpr size_t q1_table_bytes(int64_t n_in) {
     return static_cast<size_t>(n_in / 32) * 256 + static_cast<size_t>((n_in / 32 + 3) / 4) * 16;
 }
 
+// The AVX2 Q2_0 R16 rows for one token (kernels_avx2_decode.cpp). Call only on a CPU with AVX2.
+void q2_0_r16_decode_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+
 // The AVX2 TQ2_0 R32T table kernel (kernels_avx2_table.cpp), for decode-sized batches (each token on its
 // own), and its tables for one Q8_K row (4096 bytes per 256 elements). Call only on a CPU with AVX2.
 void tq2_0_r32t_table_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
