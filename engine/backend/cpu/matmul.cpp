@@ -534,7 +534,8 @@ void check_activations(const Weight& w, const Activations& acts) {
 }
 
 // Rows per claimed grain of a decode-sized matmul over `rows` rows: about 2 grains per thread, whole
-// 32-row kernel blocks (R32L's; two of every other kernel's 16), so that a thread slowed by another process still takes fewer rows. Each grain
+// 32-row kernel blocks (R32L's and R32T's; two of every other kernel's 16), so that a thread slowed by
+// another process still takes fewer rows. Each grain
 // is a new memory stream the prefetchers start cold, and a thread's next grain lies elsewhere: the
 // 1.7B Q1_0 decode's matmul sequence alone (28 layers + LM head, 2 threads, Zen 5) streamed 39.4-41.2
 // GB/s with 8 grains per thread, 41.0-42.2 with 4, 41.8-45.1 with 2, 43.6-44.2 with 1.

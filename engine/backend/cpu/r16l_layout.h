@@ -22,21 +22,24 @@ namespace bonsai::cpu {
 // Activation blocks (of 32 weights) per stored K slice. The kernels' own slices must divide it.
 constexpr int64_t kR16LSliceBlocks = 64;
 
+// Index of unit (rb, b) among the n_rb·nb units of a weight stored K slice by K slice: slices of `slice`
+// blocks (the last one possibly narrower), the row blocks of a slice one after another.
+constexpr int64_t slice_major_index(int64_t nb, int64_t n_rb, int64_t slice, int64_t rb, int64_t b) {
+    const int64_t s0 = b / slice * slice;
+    const int64_t width = nb - s0 < slice ? nb - s0 : slice;
+    return s0 * n_rb + rb * width + (b - s0);
+}
+
 // Where the codes and scales of an R16L (Rows = 16) or R32L (Rows = 32) weight of nb = n_in / 32 blocks
 // (a multiple of 16) and n_rb = n_out / Rows row blocks lie.
 template <typename Byte, int Rows = 16>
 struct R16LView {
-    static constexpr int kRows = Rows;
     Byte* data;
     int64_t nb;
     int64_t n_rb;
 
     // Position of vector (rb, b) among all code vectors.
-    int64_t index(int64_t rb, int64_t b) const {
-        const int64_t s0 = b / kR16LSliceBlocks * kR16LSliceBlocks;
-        const int64_t width = nb - s0 < kR16LSliceBlocks ? nb - s0 : kR16LSliceBlocks;
-        return s0 * n_rb + rb * width + (b - s0);
-    }
+    int64_t index(int64_t rb, int64_t b) const { return slice_major_index(nb, n_rb, kR16LSliceBlocks, rb, b); }
     // The 4·Rows-byte code vector of row block rb and block b. Vectors b .. b + k of one row block are
     // contiguous as long as they stay inside one stored slice.
     Byte* codes(int64_t rb, int64_t b) const { return data + index(rb, b) * 4 * Rows; }
@@ -61,11 +64,7 @@ struct R32TView {
     int64_t nb;    // TQ2_0 blocks per row (n_in / 256)
     int64_t n_rb;  // row blocks (n_out / 32)
 
-    int64_t index(int64_t rb, int64_t b) const {
-        const int64_t s0 = b / kSliceBlocks * kSliceBlocks;
-        const int64_t width = nb - s0 < kSliceBlocks ? nb - s0 : kSliceBlocks;
-        return s0 * n_rb + rb * width + (b - s0);
-    }
+    int64_t index(int64_t rb, int64_t b) const { return slice_major_index(nb, n_rb, kSliceBlocks, rb, b); }
     // Code byte m (m < 64: native qs byte m) of the 32 rows at unit + 32m + r32l_pos(r); scales at 2048.
     Byte* unit(int64_t rb, int64_t b) const { return data + index(rb, b) * kUnitBytes; }
 };
