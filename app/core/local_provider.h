@@ -29,7 +29,7 @@ namespace bonsai::core {
 
 struct LocalProviderConfig {
     int64_t nCtx = 4096;                 // KV cache size in tokens (0: the model's training context)
-    int nThreads = 0;                    // CPU threads (0: all)
+    int nThreads = 0;                    // CPU threads (0: one per physical core)
     Backend backend = Backend::Auto;
     std::optional<uint64_t> seed;        // sampler seed; unset: a fresh random seed per request
     bool thinking = false;               // let thinking models think (enable_thinking)

@@ -1,8 +1,8 @@
 // bonsai::Model: loading, validation and the architecture-independent part of the forward pass.
 #include <algorithm>
 #include <cstdio>
-#include <thread>
 
+#include "backend/cpu/cpu_topology.h"
 #include "bonsai/gguf.h"
 #include "model/hparams.h"
 #include "model/model_impl.h"
@@ -91,7 +91,7 @@ std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::GgufFile> file, co
         }
     }
     int n = params.n_threads;
-    if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (n <= 0) n = cpu::default_thread_count();  // one per physical core the process may use (cpu_topology.h)
     im.pool = std::make_unique<cpu::ThreadPool>(std::min(n, 256));
     m->attach_tokenizer();
     if (params.self_test) m->self_test();

@@ -32,7 +32,7 @@ Pane {
                     Accessible.name: qsTr("Compute backend")
                     onActivated: root.models.backend = currentText
                 }
-                Label { text: qsTr("Threads (0 = all)") }
+                Label { text: qsTr("Threads (0 = one per CPU core)") }
                 SpinBox { from: 0; to: 256; value: root.models.threads; editable: true; Accessible.name: qsTr("Threads"); onValueModified: root.models.threads = value }
                 Label { text: qsTr("Context") }
                 ComboBox {

@@ -29,7 +29,7 @@ const char* backend_name(Backend b);
 
 struct ModelParams {
     Backend backend = Backend::Auto;  // Vulkan falls back to the CPU (one line on stderr) when unusable
-    int n_threads = 0;                // threads of the CPU backend; 0 = all hardware threads
+    int n_threads = 0;                // threads of the CPU backend; 0 = one per physical core this process may use
     bool self_test = false;           // run self_test() during load() and keep the result
 };
 
