@@ -4,8 +4,8 @@
 // relative to Σ|w·x|); with BF16 the weight value and the activation value are each rounded to bf16
 // (unit roundoff 2^-8 each: 8 significant bits, so <= 2^-7 + 2^-16 per product), bound (2^-7 + 1e-5)·Σ|w·x|.
 // A wrong element, sign, scale or panel offset is far outside both for the small row lengths used.
-// Shapes: row counts that are not a multiple of the panel (1, 37, 300 > 256), n_tok 1..17 and 64,
-// Native, R16 and R16M layouts, 1-3 threads. Also: the policy hook and the AMX detection's consistency.
+// Shapes: row counts that are not a multiple of the panel (1, 37, 304 > 256), n_tok 1..17 and 64,
+// Native, R16, R16M and R16L layouts, 1-3 threads. Also: the policy hook and the AMX detection's consistency.
 #include <QtTest>
 #include <cmath>
 #include <cstring>
@@ -83,15 +83,16 @@ private slots:
         QVERIFY(cpu::onednn::available(cpu::onednn::Precision::F32));
         if (!bf16) qInfo("oneDNN has no bf16 matmul on this CPU: f32 only, bf16 must throw a bonsai::Error");
         for (const Case& c : cases) {
-            for (int64_t n_out : {1, 37, 300}) {
+            for (int64_t n_out : {1, 37, 304}) {  // 304: whole 16-row blocks (R16L)
                 const Quantized q = make(c.type, c.n_in, n_out, rng);
-                for (int layout = 0; layout < 3; ++layout) {
-                    const std::vector<uint8_t>& bytes = layout == 0 ? q.native : layout == 1 ? q.r16 : q.r16m;
+                for (int layout = 0; layout < 4; ++layout) {
+                    const std::vector<uint8_t>& bytes = layout == 0 ? q.native : layout == 1 ? q.r16 : layout == 2 ? q.r16m : q.r16l;
                     if (bytes.empty()) continue;
                     const cpu::Weight w{c.type, bytes.data(), c.n_in, n_out,
                                         layout == 0   ? cpu::Layout::Native
                                         : layout == 1 ? cpu::Layout::R16
-                                                      : cpu::Layout::R16M};
+                                        : layout == 2 ? cpu::Layout::R16M
+                                                      : cpu::Layout::R16L};
                     QVERIFY(cpu::onednn::supports(w));
                     for (int64_t n_tok : toks) {
                         // Cover every n_tok at one thread count and precision, the rest on a rotating subset.
@@ -114,7 +115,7 @@ private slots:
                             const double rel = p == cpu::onednn::Precision::F32 ? 1e-5 : 1.0 / 128 + 1e-5;
                             const std::string what = std::string(tensor_type_name(c.type)) + " n_in=" + std::to_string(c.n_in) +
                                                      " n_out=" + std::to_string(n_out) + " n_tok=" + std::to_string(n_tok) +
-                                                     (layout == 0 ? " native" : layout == 1 ? " R16" : " R16M") +
+                                                     (layout == 0 ? " native" : layout == 1 ? " R16" : layout == 2 ? " R16M" : " R16L") +
                                                      (p == cpu::onednn::Precision::F32 ? " f32" : " bf16");
                             QVERIFY2(check(q, a, c.n_in, n_out, y, rel, what.c_str()) == 0, what.c_str());
                             ++runs;
@@ -155,6 +156,10 @@ private slots:
         // The measured table never picks oneDNN for short batches (own kernels won all n_tok = 64 runs).
         for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ1_0, TensorType::TQ2_0})
             QVERIFY(!cpu::onednn::preferred(cpu::Weight{t, nullptr, 2048, 151936, cpu::Layout::Native}, 64));
+        // Q1_0 in its VBMI table form stays on the own kernels at every batch size (measured faster, also
+        // against AMX).
+        for (int64_t n_tok : {64, 256, 512, 4096})
+            QVERIFY(!cpu::onednn::preferred(cpu::Weight{TensorType::Q1_0, nullptr, 2048, 2048, cpu::Layout::R16L}, n_tok));
         // Types without a oneDNN path are declined by the hook and rejected by gemm().
         const int64_t ne[4] = {64, 2, 1, 1};
         std::vector<uint8_t> q8(tensor_nbytes(TensorType::Q8_0, ne), 0);

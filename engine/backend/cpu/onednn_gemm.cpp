@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_features.h"
+#include "backend/cpu/r16l_layout.h"
 #include "backend/cpu/repack.h"
 #include "bonsai/error.h"
 #include "bonsai/tensor_type.h"
@@ -108,6 +109,32 @@ void expand_row(const Weight& w, int64_t o, T* dst) {
                     for (int s = 0; s < 8; ++s)
                         for (int p = 0; p < 4; ++p) dst[32 * i + 4 * s + p] = v.v[((m[s] >> (4 * i + p)) & 1) << 1];
                 }
+            }
+        }
+        return;
+    }
+    if (w.layout == Layout::R16L) {  // Q1_0 only (repack.h): byte 4r + j of vector (rb, b), nibbles j and j + 4
+        const int64_t nb = n / 32;
+        const R16LView<const uint8_t> view{w.data, nb, w.n_out / 16};
+        const int64_t rb = o / 16;
+        const int r = static_cast<int>(o % 16);
+        for (int64_t b = 0; b < nb; ++b, dst += 32) {
+            const uint8_t* v = view.codes(rb, b) + 4 * r;
+            const float d = fp16_to_fp32(view.scales(rb, b / 4 * 4)[r]);
+            if constexpr (std::is_same_v<T, uint16_t>) {
+                const uint64_t d4 = bcast4(to_bf16(d));
+                for (int j = 0; j < 4; ++j) {
+                    const uint64_t lo = d4 ^ kSign.k4[v[j] & 15], hi = d4 ^ kSign.k4[v[j] >> 4];
+                    std::memcpy(dst + 4 * j, &lo, 8);
+                    std::memcpy(dst + 16 + 4 * j, &hi, 8);
+                }
+            } else {
+                const Vals<T> vals(d);
+                for (int j = 0; j < 4; ++j)
+                    for (int p = 0; p < 4; ++p) {
+                        dst[4 * j + p] = vals.v[((v[j] >> p) & 1) << 1];
+                        dst[16 + 4 * j + p] = vals.v[((v[j] >> (4 + p)) & 1) << 1];
+                    }
             }
         }
         return;
@@ -416,6 +443,7 @@ bool supports(const Weight& w) {
     switch (w.type) {
         case TensorType::Q1_0:
             if (w.layout == Layout::R16M) return r16_eligible(w.type, w.n_in);
+            if (w.layout == Layout::R16L) return r16l_eligible(w.type, w.n_in, w.n_out);
             [[fallthrough]];
         case TensorType::Q2_0:
             return w.layout == Layout::Native || (w.layout == Layout::R16 && r16_eligible(w.type, w.n_in));
@@ -457,6 +485,11 @@ bool preferred(const Weight& w, int64_t n_tok) {
     //    which supports() refuses, so the TQ2_0 entries below only apply to other row lengths: the R16T
     //    kernel measured faster than oneDNN here (LM head @512 included; it is ~1.8x the native kernel);
     //    on the AMX Xeon it was not measured against oneDNN again.
+    //  - Since stop 32, Q1_0 is R16L on every CPU with VBMI, AMX ones included (repack.h), and oneDNN
+    //    reads that form too. On the GPU machine's Xeon (AMX, 16 threads) the own R16L kernels then won
+    //    7 of 8 shapes at 256 and 512 tokens (2048x2048 @256: 2589 vs 1970; the LM head @512: 3146 vs
+    //    2927; lost 6144x2048 @512: 2102 vs 2199), and the 1.7B model's pp512 measured 584-632 own
+    //    against 548-618 with oneDNN (three alternations): R16L stays on the own kernels.
     static const dnnl::cpu_isa isa = [] {
         try {
             global();  // applies the ISA cap first
@@ -467,7 +500,7 @@ bool preferred(const Weight& w, int64_t n_tok) {
     }();
     if (isa == dnnl::cpu_isa::avx512_core_amx) {
         switch (w.type) {
-            case TensorType::Q1_0:
+            case TensorType::Q1_0: return n_tok >= 256 && w.layout != Layout::R16L;
             case TensorType::TQ1_0:
             case TensorType::TQ2_0: return n_tok >= 256;
             case TensorType::Q2_0: return n_tok >= 512 || (n_tok >= 128 && w.n_in >= 4096);

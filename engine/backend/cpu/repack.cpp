@@ -40,7 +40,7 @@ Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa) {
         return e != nullptr && std::string(e) == "mask";
     }();
     if (isa == Isa::Avx2) return !mask_only && r32l_eligible(type, n_in, n_out) ? Layout::R32L : Layout::R16;
-    const bool table = has_avx512_vbmi() && !mask_only && !amx_granted() && r16l_eligible(type, n_in, n_out);
+    const bool table = has_avx512_vbmi() && !mask_only && r16l_eligible(type, n_in, n_out);
     return table ? Layout::R16L : Layout::R16M;
 }
 

@@ -85,8 +85,7 @@ constexpr int r32l_pos(int r) { return 16 * ((r % 8) / 4) + 4 * (r / 8) + r % 4;
 
 // The layout the model loader should give a weight of n_out rows for kernels of `isa`: Native when no
 // SIMD kernel reads a repacked form (scalar ISA, ineligible shape); Q1_0 on
-// AVX-512: R16L where the CPU has VBMI, the shape fits and AMX is not granted (oneDNN's AMX prefill
-// reads R16M, not R16L), else R16M; Q1_0 on AVX2: R32L where the shape fits, else R16; Q2_0: R16;
+// AVX-512: R16L where the CPU has VBMI and the shape fits (oneDNN's AMX prefill reads it too), else R16M; Q1_0 on AVX2: R32L where the shape fits, else R16; Q2_0: R16;
 // TQ2_0 R16T on AVX-512, R32T on AVX2 where the shape fits. BONSAI_CPU_Q1_LAYOUT=mask keeps R16M / R16
 // (to compare the kernels).
 Layout preferred_layout(TensorType type, int64_t n_in, int64_t n_out, Isa isa);
