@@ -89,7 +89,15 @@ void ThreadPool::run_share(int index, const std::function<void(int64_t, int64_t)
             }
         }
     }
-    for (int64_t b; (b = next_.fetch_add(grain, std::memory_order_relaxed)) < n;) fn(b, std::min(n, b + grain));
+    // Chunk `index` without an atomic, then claims from next_ (which starts after the first chunk of every
+    // thread): one contended read-modify-write less per thread and job, and a read instead of the last,
+    // failing one (a decode job's 2 chunks per thread on 16 threads cost ~48 of them on one cache line).
+    if (index * grain < n) fn(index * grain, std::min(n, (index + 1) * grain));
+    while (next_.load(std::memory_order_relaxed) < n) {
+        const int64_t b = next_.fetch_add(grain, std::memory_order_relaxed);
+        if (b >= n) break;
+        fn(b, std::min(n, b + grain));
+    }
 }
 
 void ThreadPool::parallel_for_guided(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t unit) {
@@ -114,7 +122,7 @@ void ThreadPool::run_job(int64_t n, const std::function<void(int64_t, int64_t)>&
         job_n_ = n;
         job_grain_ = grain;
         job_guided_ = guided;
-        next_.store(0, std::memory_order_relaxed);
+        next_.store(guided || grain <= 0 ? 0 : grain * n_threads_, std::memory_order_relaxed);  // run_share
         error_ = nullptr;
         pending_.store(n_threads_ - 1, std::memory_order_relaxed);
         generation_.fetch_add(1, std::memory_order_release);

@@ -25,8 +25,9 @@ public:
 
     // Runs fn(begin, end) over chunks covering [0, n) on all threads (the caller included) and returns
     // when every chunk is done. grain == 0: at most size() equal contiguous chunks, one per thread.
-    // grain > 0: chunks of `grain` items claimed from a shared counter, so a thread that is slowed
-    // down (a busy core, an efficiency core) takes fewer; fn may then run several times per thread.
+    // grain > 0: chunks of `grain` items; thread i starts with chunk i, the rest are claimed from a shared
+    // counter, so a thread that is slowed down (a busy core, an efficiency core) takes fewer; fn may then
+    // run several times per thread.
     // Calls from several threads are serialized. An exception thrown by fn is rethrown here (the
     // first one wins; chunks not yet claimed are skipped).
     void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 0);
@@ -51,9 +52,11 @@ private:
     int64_t job_n_ = 0;
     int64_t job_grain_ = 0;
     bool job_guided_ = false;
-    std::atomic<int64_t> next_{0};          // next unclaimed item when job_grain_ > 0
-    std::atomic<uint64_t> generation_{0};  // bumped (under mutex_) for each job
-    std::atomic<int> pending_{0};          // workers still running the current job
+    // Each on its own cache line: the workers spin reading generation_ while others claim from next_ and
+    // count down pending_; sharing a line, every claim would also pull it away from the spinners.
+    alignas(64) std::atomic<int64_t> next_{0};          // next unclaimed item when job_grain_ > 0
+    alignas(64) std::atomic<uint64_t> generation_{0};  // bumped (under mutex_) for each job
+    alignas(64) std::atomic<int> pending_{0};          // workers still running the current job
     std::atomic<bool> stop_{false};
     std::exception_ptr error_;
 };
