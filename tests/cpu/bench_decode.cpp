@@ -30,7 +30,7 @@
 #include "backend/cpu/repack.h"
 #include "bonsai/memory_bandwidth.h"
 #include "bonsai/tensor_type.h"
-#include "random_weights.h"
+#include "bench_util.h"
 
 using namespace bonsai;
 
@@ -39,40 +39,9 @@ namespace {
 // Bonsai-1.7B (qwen3): hidden 2048, 16 query heads and 8 KV heads of 128, FFN 6144, vocabulary 151,936.
 constexpr int64_t kHidden = 2048, kKv = 1024, kFfn = 6144, kVocab = 151936;
 
-struct OwnedWeight {
-    std::vector<uint8_t> bytes;
-    cpu::Weight w;
-};
-
-OwnedWeight make_weight(TensorType type, int64_t n_in, int64_t n_out, std::mt19937& rng) {
-    OwnedWeight o;
-    std::vector<uint8_t> native = test::random_weight(type, n_in, n_out, rng);
-    const cpu::Layout target = cpu::preferred_layout(type, n_in, n_out, cpu::active_isa());
-    if (target == cpu::Layout::Native) {
-        o.bytes = std::move(native);
-        o.w = cpu::Weight{type, o.bytes.data(), n_in, n_out, cpu::Layout::Native};
-        return o;
-    }
-    o.bytes.resize(native.size());
-    cpu::repack_r16(cpu::Weight{type, native.data(), n_in, n_out, cpu::Layout::Native}, o.bytes.data(), target);
-    o.w = cpu::Weight{type, o.bytes.data(), n_in, n_out, target};
-    return o;
-}
-
 struct Layer {
-    OwnedWeight q, k, v, o, gate, up, down;
+    test::OwnedWeight q, k, v, o, gate, up, down;
 };
-
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> v;
-    size_t a = 0;
-    while (a <= s.size()) {
-        const size_t b = std::min(s.find(',', a), s.size());
-        if (b > a) v.push_back(s.substr(a, b - a));
-        a = b + 1;
-    }
-    return v;
-}
 
 // Prepares the activations of x as linear_shared (model/layers.cpp) does for these weights and runs them
 // as one job.
@@ -94,19 +63,12 @@ int main(int argc, char** argv) {
     int passes = 40, n_layers = 28;
     bool lm_head = true;
     std::vector<std::string> types{"Q1_0", "Q2_0", "TQ2_0"};
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto next = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "%s needs a value\n", a.c_str());
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (a == "-t") threads = std::max(1, std::atoi(next().c_str()));
-        else if (a == "-p") passes = std::max(2, std::atoi(next().c_str()));
-        else if (a == "--types") types = split(next());
-        else if (a == "--layers") n_layers = std::max(1, std::atoi(next().c_str()));
+    for (test::ArgCursor c{argc, argv}; c.next();) {
+        const std::string a = c.flag();
+        if (a == "-t") threads = std::max(1, std::atoi(c.value().c_str()));
+        else if (a == "-p") passes = std::max(2, std::atoi(c.value().c_str()));
+        else if (a == "--types") types = test::split_list(c.value());
+        else if (a == "--layers") n_layers = std::max(1, std::atoi(c.value().c_str()));
         else if (a == "--no-lm-head") lm_head = false;
 
         else {
@@ -121,26 +83,22 @@ int main(int argc, char** argv) {
     cpu::ThreadPool pool(threads);
     std::mt19937 rng(1234);
     for (const std::string& tn : types) {
-        const auto type = tensor_type_from_name(tn);
-        if (!type) {
-            std::fprintf(stderr, "unknown type %s\n", tn.c_str());
-            return 2;
-        }
+        const TensorType type = test::type_or_exit(tn);
         std::vector<Layer> layers(static_cast<size_t>(n_layers));
         double bytes = 0;
         for (Layer& l : layers) {
-            l.q = make_weight(*type, kHidden, kHidden, rng);
-            l.k = make_weight(*type, kHidden, kKv, rng);
-            l.v = make_weight(*type, kHidden, kKv, rng);
-            l.o = make_weight(*type, kHidden, kHidden, rng);
-            l.gate = make_weight(*type, kHidden, kFfn, rng);
-            l.up = make_weight(*type, kHidden, kFfn, rng);
-            l.down = make_weight(*type, kFfn, kHidden, rng);
-            for (const OwnedWeight* w : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) bytes += static_cast<double>(w->bytes.size());
+            l.q = test::loader_weight(type, kHidden, kHidden, rng);
+            l.k = test::loader_weight(type, kHidden, kKv, rng);
+            l.v = test::loader_weight(type, kHidden, kKv, rng);
+            l.o = test::loader_weight(type, kHidden, kHidden, rng);
+            l.gate = test::loader_weight(type, kHidden, kFfn, rng);
+            l.up = test::loader_weight(type, kHidden, kFfn, rng);
+            l.down = test::loader_weight(type, kFfn, kHidden, rng);
+            for (const test::OwnedWeight* w : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) bytes += static_cast<double>(w->bytes.size());
         }
-        OwnedWeight head;
+        test::OwnedWeight head;
         if (lm_head) {
-            head = make_weight(*type, kHidden, kVocab, rng);
+            head = test::loader_weight(type, kHidden, kVocab, rng);
             bytes += static_cast<double>(head.bytes.size());
         }
         std::normal_distribution<float> nd(0.0f, 1.0f);

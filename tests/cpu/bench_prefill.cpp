@@ -24,7 +24,7 @@
 #include "backend/cpu/onednn_gemm.h"
 #include "backend/cpu/repack.h"
 #include "bonsai/tensor_type.h"
-#include "random_weights.h"
+#include "bench_util.h"
 
 using namespace bonsai;
 
@@ -42,17 +42,6 @@ double best_seconds(int reps, F&& f) {
     return best;
 }
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> v;
-    size_t a = 0;
-    while (a <= s.size()) {
-        const size_t b = std::min(s.find(',', a), s.size());
-        if (b > a) v.push_back(s.substr(a, b - a));
-        a = b + 1;
-    }
-    return v;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,25 +51,18 @@ int main(int argc, char** argv) {
     std::vector<std::pair<long long, long long>> custom_shapes;
     std::vector<std::string> types{"Q1_0", "Q2_0", "TQ2_0", "TQ1_0"};
     std::vector<int64_t> tokens{64, 512};
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto next = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                std::fprintf(stderr, "%s needs a value\n", a.c_str());
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (a == "-t") threads = std::max(1, std::atoi(next().c_str()));
-        else if (a == "-r") reps = std::max(1, std::atoi(next().c_str()));
-        else if (a == "--types") types = split(next());
+    for (test::ArgCursor c{argc, argv}; c.next();) {
+        const std::string a = c.flag();
+        if (a == "-t") threads = std::max(1, std::atoi(c.value().c_str()));
+        else if (a == "-r") reps = std::max(1, std::atoi(c.value().c_str()));
+        else if (a == "--types") types = test::split_list(c.value());
         else if (a == "--tokens") {
             tokens.clear();
-            for (const auto& t : split(next())) tokens.push_back(std::max(1, std::atoi(t.c_str())));
+            for (const auto& t : test::split_list(c.value())) tokens.push_back(std::max(1, std::atoi(t.c_str())));
         } else if (a == "--shapes") {
             // N_INxN_OUT,...: e.g. 2048x256 fits L2, which separates the kernel's compute from the memory.
             custom_shapes.clear();
-            for (const auto& t : split(next())) {
+            for (const auto& t : test::split_list(c.value())) {
                 const auto x = t.find('x');
                 const long long n_in = std::atoll(t.substr(0, x).c_str()),
                                 n_out = x == std::string::npos ? 0 : std::atoll(t.substr(x + 1).c_str());
@@ -123,25 +105,10 @@ int main(int argc, char** argv) {
     cpu::ThreadPool pool(threads);
     std::mt19937 rng(1234);
     for (const std::string& tn : types) {
-        const auto type = tensor_type_from_name(tn);
-        if (!type) {
-            std::fprintf(stderr, "unknown type %s\n", tn.c_str());
-            return 2;
-        }
+        const TensorType type = test::type_or_exit(tn);
         for (const Shape& s : shapes) {
-            std::vector<uint8_t> native = test::random_weight(*type, s.n_in, s.n_out, rng);
-            cpu::Weight w{*type, native.data(), s.n_in, s.n_out, cpu::Layout::Native};
-            std::vector<uint8_t> r16;
-            // What model/weights.cpp does at load (BONSAI_BENCH_NATIVE=1 keeps the native blocks, to compare).
-            const cpu::Layout target = std::getenv("BONSAI_BENCH_NATIVE")
-                                           ? cpu::Layout::Native
-                                           : cpu::preferred_layout(*type, s.n_in, s.n_out, cpu::active_isa());
-            if (target != cpu::Layout::Native) {
-                r16.resize(native.size());
-                cpu::repack_r16(w, r16.data(), target);
-                std::vector<uint8_t>().swap(native);
-                w = cpu::Weight{*type, r16.data(), s.n_in, s.n_out, target};
-            }
+            const test::OwnedWeight ow = test::loader_weight(type, s.n_in, s.n_out, rng);
+            const cpu::Weight& w = ow.w;
             for (int64_t n_tok : tokens) {
                 std::vector<float> x(static_cast<size_t>(n_tok * s.n_in));
                 std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -152,7 +119,7 @@ int main(int argc, char** argv) {
                 cpu::onednn::set_policy(cpu::onednn::Policy::Never);
                 const double t_own = best_seconds(reps, [&] { cpu::matmul(w, x.data(), n_tok, y.data(), pool, scratch); });
                 const std::vector<float> y_own = y;
-                // oneDNN takes only some layouts (onednn::supports: not R16L / R32L, the Q1_0 table layouts).
+                // oneDNN takes only some layouts (onednn::supports: not the AVX2 table forms R32L / R32T).
                 const bool dnnl_ok = cpu::onednn::supports(w);
                 double t_bf = 1e30;
                 if (bf16 && dnnl_ok) {
