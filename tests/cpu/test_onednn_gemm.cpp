@@ -157,9 +157,12 @@ private slots:
         for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0, TensorType::TQ1_0, TensorType::TQ2_0})
             QVERIFY(!cpu::onednn::preferred(cpu::Weight{t, nullptr, 2048, 151936, cpu::Layout::Native}, 64));
         // Q1_0 in its VBMI table form stays on the own kernels at every batch size (measured faster, also
-        // against AMX).
-        for (int64_t n_tok : {64, 256, 512, 4096})
+        // against AMX), and so does Q2_0.
+        for (int64_t n_tok : {64, 256, 512, 4096}) {
             QVERIFY(!cpu::onednn::preferred(cpu::Weight{TensorType::Q1_0, nullptr, 2048, 2048, cpu::Layout::R16L}, n_tok));
+            // Q2_0 neither (own won every shape and batch against AMX too).
+            QVERIFY(!cpu::onednn::preferred(cpu::Weight{TensorType::Q2_0, nullptr, 6144, 2048, cpu::Layout::R16}, n_tok));
+        }
         // Types without a oneDNN path are declined by the hook and rejected by gemm().
         const int64_t ne[4] = {64, 2, 1, 1};
         std::vector<uint8_t> q8(tensor_nbytes(TensorType::Q8_0, ne), 0);

@@ -490,6 +490,11 @@ bool preferred(const Weight& w, int64_t n_tok) {
     //    7 of 8 shapes at 256 and 512 tokens (2048x2048 @256: 2589 vs 1970; the LM head @512: 3146 vs
     //    2927; lost 6144x2048 @512: 2102 vs 2199), and the 1.7B model's pp512 measured 584-632 own
     //    against 548-618 with oneDNN (three alternations): R16L stays on the own kernels.
+    //  - Stop 32, the same Xeon, 16 threads, two runs, at 128 / 256 / 512 tokens on 2048x2048, 2048x6144,
+    //    6144x2048, the LM head and 1536x4096: Q2_0 (R16) own wins every cell (6144x2048 @128: 2861-3177
+    //    vs 1069-1291; @512: 2266-2467 vs 2107-2143), so it no longer goes to oneDNN; TQ1_0 oneDNN wins
+    //    every cell from 128 (2048x2048 @128: 1256-1474 vs 998-1049), so it goes there from 128; native
+    //    TQ2_0 (1536x4096) own at 128, oneDNN at 256 and 512, as before.
     static const dnnl::cpu_isa isa = [] {
         try {
             global();  // applies the ISA cap first
@@ -501,10 +506,9 @@ bool preferred(const Weight& w, int64_t n_tok) {
     if (isa == dnnl::cpu_isa::avx512_core_amx) {
         switch (w.type) {
             case TensorType::Q1_0: return n_tok >= 256 && w.layout != Layout::R16L;
-            case TensorType::TQ1_0:
+            case TensorType::TQ1_0: return n_tok >= 128;
             case TensorType::TQ2_0: return n_tok >= 256;
-            case TensorType::Q2_0: return n_tok >= 512 || (n_tok >= 128 && w.n_in >= 4096);
-            default: return false;
+            default: return false;  // Q2_0 included
         }
     }
     if (isa == dnnl::cpu_isa::avx512_core_bf16) {
