@@ -10,6 +10,7 @@
 #include "backend/cpu/avx2_common.h"
 #include "backend/cpu/decode_prefetch.h"
 #include "backend/cpu/matmul.h"
+#include "backend/cpu/tile_loop.h"
 
 namespace bonsai::cpu::detail {
 namespace {
@@ -68,16 +69,9 @@ inline void r16_tile(const uint8_t* codes, const uint16_t* sc, int64_t nc, const
 
 template <bool Q1, int NT>
 void r16_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
-    const int64_t nc = w.n_in / 512, n_out = w.n_out;
-    constexpr int CB = Q1 ? 64 : 128, NS = Q1 ? 4 : 8;
-    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * CB);
-    const uint8_t* xa[NT];
-    for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t);
-    for (int64_t o = ob; o < oe; ++o) {
-        float r[NT];
-        r16_tile<Q1, NT>(w.data + o * nc * CB, scales + o * nc * NS, nc, xa, r);
-        for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
-    }
+    r16_row_walk<Q1, NT>(w, a, ob, oe, t0, y, [](const uint8_t* codes, const uint16_t* sc, int64_t nc, const uint8_t* const* xa, float* r) {
+        r16_tile<Q1, NT>(codes, sc, nc, xa, r);
+    });
 }
 
 }  // namespace

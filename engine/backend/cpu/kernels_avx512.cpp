@@ -429,20 +429,13 @@ void r16t_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, in
 
 template <bool Q1, int NT, bool Mask = false>
 void r16_rows(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y) {
-    const int64_t nc = w.n_in / 512, n_out = w.n_out;
-    constexpr int CB = Q1 ? 64 : 128, NS = Q1 ? 4 : 8;
-    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * CB);
-    const uint8_t* xa[NT];
-    for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t);
-    for (int64_t o = ob; o < oe; ++o) {
-        float r[NT];
+    r16_row_walk<Q1, NT>(w, a, ob, oe, t0, y, [](const uint8_t* codes, const uint16_t* sc, int64_t nc, const uint8_t* const* xa, float* r) {
         if constexpr (Mask) {
-            r16m_tile<NT>(w.data + o * nc * CB, scales + o * nc * NS, nc, xa, r);
+            r16m_tile<NT>(codes, sc, nc, xa, r);
         } else {
-            r16_tile<Q1, NT>(w.data + o * nc * CB, scales + o * nc * NS, nc, xa, r);
+            r16_tile<Q1, NT>(codes, sc, nc, xa, r);
         }
-        for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
-    }
+    });
 }
 
 template <int NT>

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backend/cpu/matmul.h"
 #include "backend/cpu/r16l_layout.h"
 
 namespace bonsai::cpu::detail {
@@ -21,6 +22,24 @@ inline void with_tile_size(int64_t nt, const F& f) {
     } else {
         if (nt >= Max) return f(std::integral_constant<int, Max>{});
         with_tile_size<Max - 1>(nt, f);
+    }
+}
+
+// Rows [ob, oe) of an R16 weight (Q1 = Q1_0, else Q2_0; repack.h) against tokens t0 .. t0 + NT - 1:
+// tile(codes, scales, nc, xa, r) computes one row's NT results r from its nc chunks of codes and fp16
+// scales and the tokens' R16 activations xa (Activations::aux); they go to y[t·n_out + o]. The AVX2 and
+// AVX-512 files walk rows this way with their own tiles.
+template <bool Q1, int NT, class Tile>
+inline void r16_row_walk(const Weight& w, const Activations& a, int64_t ob, int64_t oe, int64_t t0, float* y, const Tile& tile) {
+    const int64_t nc = w.n_in / 512, n_out = w.n_out;
+    constexpr int CB = Q1 ? 64 : 128, NS = Q1 ? 4 : 8;
+    const uint16_t* scales = reinterpret_cast<const uint16_t*>(w.data + n_out * nc * CB);
+    const uint8_t* xa[NT];
+    for (int t = 0; t < NT; ++t) xa[t] = a.aux(t0 + t);
+    for (int64_t o = ob; o < oe; ++o) {
+        float r[NT];
+        tile(w.data + o * nc * CB, scales + o * nc * NS, nc, xa, r);
+        for (int t = 0; t < NT; ++t) y[(t0 + t) * n_out + o] = r[t];
     }
 }
 
