@@ -59,7 +59,10 @@ std::vector<cpu::Isa> isas() {
 class TestCpuKernels : public QObject {
     Q_OBJECT
 private slots:
-    void cleanup() { cpu::reset_isa_override(); }
+    void cleanup() {
+        cpu::reset_isa_override();
+        cpu::set_amx_kernels(true);
+    }
 
     void repackRoundTrip() {
         std::mt19937 rng(7);
@@ -249,13 +252,14 @@ private slots:
                 for (int64_t n_tok : {1, 5, 8, 13})
                     for (int th : {1, 2}) add(tensor_type_name(t), t, 1024, n_out, n_tok, th, true);
         // Q1_0 row counts that are multiples of 16 (Layout::R16L) and of 32 (R32L, AVX2): the table path
-        // (1-16 tokens) and the per-block conversion to R16M (17, 70) on AVX-512 VBMI, quantized and raw
+        // (1-16 tokens) and the per-block conversion to R16M (17+) on AVX-512 VBMI, or where AMX is granted
+        // the AMX tiles (17, 33, 48, 70: one or two token tiles of 16, partly filled), quantized and raw
         // codes; 4608-wide rows take the table path in K slices (the last one partial). AVX2 runs every
         // count through its tables, 70 tokens in two chunks (64 + 6), odd counts ending on one token.
         for (int64_t n_in : {512, 1536, 4608})
             for (int raw = 0; raw < 2; ++raw)
                 for (int64_t n_out : {16, 32, 96})
-                    for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 16, 17, 70})
+                    for (int64_t n_tok : {1, 2, 3, 4, 5, 9, 16, 17, 33, 48, 70})
                         for (int th : {1, 2, 3}) {
                             if ((n_out / 16 + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
                             add("Q1_0_table", TensorType::Q1_0, n_in, n_out, n_tok, th, raw != 0);
@@ -364,15 +368,22 @@ private slots:
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));
                 // R32L: with the kernel's own tables and with those prepare built (the same quantized rows).
-                for (const cpu::Activations* in : {&acts, &acts_tables}) {
-                    if (in == &acts_tables && !r32l) continue;
-                    QCOMPARE(in->q1_tables(0) != nullptr, in == &acts_tables);
-                    std::fill(y.begin(), y.end(), std::nanf(""));
-                    const int64_t cut = n_out / 3 + 1;
-                    fn(w, *in, 0, std::min<int64_t>(cut, n_out), y.data());
-                    if (cut < n_out) fn(w, *in, cut, n_out, y.data());
-                    QVERIFY(check(y, ref, mag, isa, layout, in == &acts ? "kernel" : "kernel, prepared tables"));
+                // R16L where AMX is granted: with the AMX prompt tiles and without (the R16M conversion).
+                for (const bool amx : {true, false}) {
+                    if (!amx && !(r16l && cpu::amx_granted())) continue;
+                    cpu::set_amx_kernels(amx);
+                    for (const cpu::Activations* in : {&acts, &acts_tables}) {
+                        if (in == &acts_tables && !r32l) continue;
+                        QCOMPARE(in->q1_tables(0) != nullptr, in == &acts_tables);
+                        std::fill(y.begin(), y.end(), std::nanf(""));
+                        const int64_t cut = n_out / 3 + 1;
+                        fn(w, *in, 0, std::min<int64_t>(cut, n_out), y.data());
+                        if (cut < n_out) fn(w, *in, cut, n_out, y.data());
+                        QVERIFY(check(y, ref, mag, isa, layout,
+                                      in != &acts ? "kernel, prepared tables" : amx ? "kernel" : "kernel, AMX off"));
+                    }
                 }
+                cpu::set_amx_kernels(true);
             }
         }
     }

@@ -133,6 +133,19 @@ const AmxState& amx_state() {
 bool amx_granted() { return amx_state().granted; }
 const char* amx_reason() { return amx_state().reason.c_str(); }
 
+namespace {
+std::atomic<bool> g_amx_kernels{[] {
+    const char* e = std::getenv("BONSAI_CPU_AMX");
+    return !(e && std::strcmp(e, "0") == 0);
+}()};
+}  // namespace
+
+bool amx_kernels_enabled() { return g_amx_kernels.load(std::memory_order_relaxed) && amx_granted(); }
+void set_amx_kernels(bool on) {
+    const char* e = std::getenv("BONSAI_CPU_AMX");
+    g_amx_kernels.store(on && !(e && std::strcmp(e, "0") == 0));
+}
+
 const char* isa_name(Isa isa) {
     switch (isa) {
         case Isa::Scalar: return "scalar";

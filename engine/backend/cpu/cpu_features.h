@@ -22,8 +22,8 @@ const char* isa_name(Isa isa);
 bool has_avx512_vbmi();
 
 // ---- AMX (Intel Advanced Matrix Extensions) ----
-// Nothing in the engine executes AMX instructions itself; this answer gates the libraries that might
-// (oneDNN, see onednn_gemm.h). Some virtual machines advertise AMX in cpuid yet fault on its first use
+// This answer gates everything that executes tile instructions: oneDNN (onednn_gemm.h) and the own int8
+// prompt kernels (kernels_amx.cpp, amx_kernels_enabled below). Some virtual machines advertise AMX in cpuid yet fault on its first use
 // (llama.cpp's AMX path dies with SIGILL there), so "granted" needs all of:
 //   1. cpuid leaf 7: AMX-TILE, AMX-INT8 and AMX-BF16;
 //   2. XCR0 (XGETBV) enables the XTILECFG and XTILEDATA state components (bits 17, 18);
@@ -34,5 +34,11 @@ bool amx_granted();
 // Why AMX is or is not usable, for logs and `bench` output: "granted" or e.g. "not present (cpuid ...)".
 // Never empty.
 const char* amx_reason();
+// Whether the own AMX prompt kernels run (kernels_amx.cpp): amx_granted(), and neither the environment
+// (BONSAI_CPU_AMX=0, for A/B benchmarks) nor set_amx_kernels(false) (tests) switched them off.
+bool amx_kernels_enabled();
+// Switches the own AMX kernels off (false) or back to the default (true: on where granted). Not
+// thread-safe against matmuls running at the same time.
+void set_amx_kernels(bool on);
 
 }  // namespace bonsai::cpu

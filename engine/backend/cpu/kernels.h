@@ -33,6 +33,8 @@ void q1_0_r16m_prefill(const uint8_t* codes, const uint16_t* scales, int64_t n_i
 
 // The Q1_0 R16L kernel (kernels_avx512_vbmi.cpp, compiled with VBMI): call only when has_avx512_vbmi().
 void q1_0_r16l_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+// The Q1_0 R16L prompt kernel on AMX int8 tiles (kernels_amx.cpp): call only when amx_kernels_enabled().
+void q1_0_r16l_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 // The AVX2 Q1_0 R32L kernel (kernels_avx2_table.cpp): table lookups (vpshufb) for every batch size.
 void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 // Its tables for one Q8_0 row of n_in elements (n_in % 32 == 0): q1_table_bytes(n_in) bytes at `tab`
