@@ -127,12 +127,20 @@ inline std::vector<double> decoded_acts(const cpu::Activations& a, int64_t t) {
 
 // Σ_i w[o][i]·x[t][i] in float64 for every token t of `a` (as the kernel saw it) and row o < n_out, and
 // its error scale Σ|w·x|: ref[t·n_out + o], mag[t·n_out + o].
+// With x128: from the activations' per-128 form (Activations::x128, the AMX prompt tiles' input) instead.
 inline void reference_products(const Quantized& q, const cpu::Activations& a, int64_t n_in, int64_t n_out,
-                               std::vector<double>& ref, std::vector<double>& mag) {
+                               std::vector<double>& ref, std::vector<double>& mag, bool x128 = false) {
     ref.assign(static_cast<size_t>(a.n_rows() * n_out), 0.0);
     mag.assign(ref.size(), 0.0);
     for (int64_t t = 0; t < a.n_rows(); ++t) {
-        const std::vector<double> x = decoded_acts(a, t);
+        std::vector<double> x;
+        if (x128) {
+            x.resize(static_cast<size_t>(n_in));
+            for (int64_t i = 0; i < n_in; ++i)
+                x[static_cast<size_t>(i)] = static_cast<double>(a.x128_scales(t)[i / 128]) * a.x128(t)[i];
+        } else {
+            x = decoded_acts(a, t);
+        }
         for (int64_t o = 0; o < n_out; ++o) {
             double s = 0, m = 0;
             for (int64_t i = 0; i < n_in; ++i) {

@@ -264,11 +264,12 @@ private slots:
                             if ((n_out / 16 + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
                             add("Q1_0_table", TensorType::Q1_0, n_in, n_out, n_tok, th, raw != 0);
                         }
-        // TQ2_0 rows long enough for R16T (chunks of 2048), quantized and raw codes, 1..17 tokens.
+        // TQ2_0 rows long enough for R16T (chunks of 2048), quantized and raw codes, 1..17 tokens, and
+        // where AMX is granted its tiles (17, 33, 48 tokens).
         for (int64_t n_in : {2048, 6144})
             for (int raw = 0; raw < 2; ++raw)
                 for (int64_t n_out : {1, 17, 40})
-                    for (int64_t n_tok : {1, 2, 3, 4, 5, 7, 8, 9, 12, 17})
+                    for (int64_t n_tok : {1, 2, 3, 4, 5, 7, 8, 9, 12, 17, 33, 48})
                         for (int th : {1, 2, 3}) {
                             if ((n_out + n_tok + th + raw) % 3 && n_tok > 1) continue;  // keep the matrix small
                             add("TQ2_0_r16t", TensorType::TQ2_0, n_in, n_out, n_tok, th, raw != 0);
@@ -324,8 +325,23 @@ private slots:
         acts.prepare(cpu::act_format(t), x.data(), n_tok, n_in, !q.r16t.empty());
         if (!q.r32l.empty()) acts_tables.prepare(cpu::act_format(t), x.data(), n_tok, n_in, false, &pool, true);
         // float64 reference and its error scale.
-        std::vector<double> ref, mag;
+        std::vector<double> ref, mag, ref128, mag128;
         test::reference_products(q, acts, n_in, n_out, ref, mag);
+        // Where the AMX kernels run, Q8_0 batches of more than 16 rows also carry the per-128 form that the
+        // Q1_0 AMX tiles read: each value within half a step of the float, the step max|x| / 127 of its 128.
+        if (acts.x128(0) != nullptr) {
+            QVERIFY(cpu::amx_kernels_enabled() && n_tok > 16 && n_in % 128 == 0);
+            for (int64_t t = 0; t < n_tok; ++t)
+                for (int64_t g = 0; g < n_in / 128; ++g) {
+                    float amax = 0.0f;
+                    for (int i = 0; i < 128; ++i) amax = std::max(amax, std::fabs(x[static_cast<size_t>(t * n_in + 128 * g + i)]));
+                    const float d = acts.x128_scales(t)[g];
+                    QVERIFY(std::fabs(d - amax / 127.0f) <= 1e-6f * amax);
+                    for (int i = 0; i < 128; ++i)
+                        QVERIFY(std::fabs(x[static_cast<size_t>(t * n_in + 128 * g + i)] - d * acts.x128(t)[128 * g + i]) <= 0.5001f * d);
+                }
+            test::reference_products(q, acts, n_in, n_out, ref128, mag128, true);
+        }
         for (cpu::Isa isa : isas()) {
             cpu::set_isa_override(isa);
             for (int layout = 0; layout < 7; ++layout) {
@@ -368,9 +384,9 @@ private slots:
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));
                 // R32L: with the kernel's own tables and with those prepare built (the same quantized rows).
-                // R16L where AMX is granted: with the AMX prompt tiles and without (the R16M conversion).
+                // R16L and R16T where AMX is granted: with the AMX prompt tiles and without.
                 for (const bool amx : {true, false}) {
-                    if (!amx && !(r16l && cpu::amx_granted())) continue;
+                    if (!amx && !((r16l || r16t) && cpu::amx_granted())) continue;
                     cpu::set_amx_kernels(amx);
                     for (const cpu::Activations* in : {&acts, &acts_tables}) {
                         if (in == &acts_tables && !r32l) continue;
@@ -379,7 +395,8 @@ private slots:
                         const int64_t cut = n_out / 3 + 1;
                         fn(w, *in, 0, std::min<int64_t>(cut, n_out), y.data());
                         if (cut < n_out) fn(w, *in, cut, n_out, y.data());
-                        QVERIFY(check(y, ref, mag, isa, layout,
+                        const bool on_x128 = amx && r16l && acts.x128(0) != nullptr;  // the Q1_0 AMX tiles' input
+                        QVERIFY(check(y, on_x128 ? ref128 : ref, on_x128 ? mag128 : mag, isa, layout,
                                       in != &acts ? "kernel, prepared tables" : amx ? "kernel" : "kernel, AMX off"));
                     }
                 }

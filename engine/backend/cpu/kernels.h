@@ -33,8 +33,16 @@ void q1_0_r16m_prefill(const uint8_t* codes, const uint16_t* scales, int64_t n_i
 
 // The Q1_0 R16L kernel (kernels_avx512_vbmi.cpp, compiled with VBMI): call only when has_avx512_vbmi().
 void q1_0_r16l_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+// The AMX prompt kernels below take batches of more tokens than this (their token tiles hold 16).
+constexpr int64_t kAmxMinTokens = 16;
 // The Q1_0 R16L prompt kernel on AMX int8 tiles (kernels_amx.cpp): call only when amx_kernels_enabled().
 void q1_0_r16l_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+// The TQ2_0 R16T prompt kernel on AMX int8 tiles (kernels_amx.cpp, Q8_K activations' native rows): call only
+// when amx_kernels_enabled().
+void tq2_0_r16t_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+// Activations::x128's rounding of n floats (n % 128 == 0): q = round(x / d) with d = max|x| / 127 per 128,
+// AVX-512 (built with the AMX kernels; Activations asks for it only where they run).
+void quantize_x128(const float* x, int8_t* q, float* d, int64_t n);
 // The AVX2 Q1_0 R32L kernel (kernels_avx2_table.cpp): table lookups (vpshufb) for every batch size.
 void q1_0_r32l_avx2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 // Its tables for one Q8_0 row of n_in elements (n_in % 32 == 0): q1_table_bytes(n_in) bytes at `tab`

@@ -566,6 +566,7 @@ struct Tq2R16tRows {
 // 200-203 tok/s); wider rows keep the one-pass tile, which reduces once per row instead of once per
 // chunk (with them decoded too: 183-186).
 void gemm_tq2_r16t(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    if (a.n_rows() > kAmxMinTokens && amx_kernels_enabled()) return tq2_0_r16t_amx(w, a, o0, o1, y);
     if (a.n_rows() > 1 && w.n_in == 2048) return r16t_prefill_rows(w, a, o0, o1, y);
     drive<Tq2R16tRows>(w, a, o0, o1, y);
 }

@@ -434,6 +434,10 @@ void Activations::prepare(ActFormat fmt, const float* x, int64_t n_rows, int64_t
     taux_.resize(taux_row_bytes_ ? taux_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
     q1t_row_bytes_ = q1_tables && fmt == ActFormat::Q8_0 && detected_isa() >= Isa::Avx2 ? detail::q1_table_bytes(n_in) : 0;
     q1t_.resize(q1t_row_bytes_ * static_cast<size_t>(n_rows));
+    x128_row_bytes_ = fmt == ActFormat::Q8_0 && n_in % 128 == 0 && n_rows > detail::kAmxMinTokens && amx_kernels_enabled()
+                          ? static_cast<size_t>(n_in + n_in / 128 * 4 + 63) / 64 * 64
+                          : 0;
+    x128_.resize(x128_row_bytes_ ? x128_row_bytes_ * static_cast<size_t>(n_rows) + 64 : 0);
     const auto n_blocks = static_cast<size_t>(n_in / blk);
     const auto convert = [&](int64_t r0, int64_t r1) {
         thread_local std::vector<int32_t> sums;  // Σq per block of the row being converted (grows once)
@@ -469,6 +473,10 @@ void Activations::convert_row(int64_t r, const float* xr, int32_t* sums) {
     }
     if (taux_row_bytes_ != 0) r16t_transpose(out, align64(taux_) + static_cast<size_t>(r) * taux_row_bytes_, n_in);
     if (q1t_row_bytes_ != 0) detail::q1_0_tables_avx2(out, q1t_.data() + static_cast<size_t>(r) * q1t_row_bytes_, n_in);
+    if (x128_row_bytes_ != 0) {
+        auto* q = reinterpret_cast<int8_t*>(align64(x128_) + static_cast<size_t>(r) * x128_row_bytes_);
+        detail::quantize_x128(xr, q, reinterpret_cast<float*>(q + n_in), n_in);
+    }
     if (aux_row_bytes_ == 0) return;
     uint8_t* ax = align64(aux_) + static_cast<size_t>(r) * aux_row_bytes_;
     if (fmt == ActFormat::Q8_0) {

@@ -75,6 +75,19 @@ public:
     const uint8_t* q1_tables(int64_t r) const {
         return q1t_row_bytes_ ? q1t_.data() + static_cast<size_t>(r) * q1t_row_bytes_ : nullptr;
     }
+    // Q8_0 batches of more than detail::kAmxMinTokens rows where the own AMX kernels run (amx_kernels_enabled,
+    // n_in % 128 == 0): row r rounded again from the floats with one scale per 128 values (d = max|x| / 127,
+    // q = round(x / d)) for the AMX prompt tiles, which then add 4 blocks' integer sums before a float
+    // epilogue (kernels_amx.cpp). x128(r): n_in int8; x128_scales(r): n_in / 128 f32; rows x128_stride()
+    // bytes apart, 64-byte aligned. nullptr otherwise.
+    const int8_t* x128(int64_t r) const {
+        return x128_row_bytes_ ? reinterpret_cast<const int8_t*>(align64(x128_) + static_cast<size_t>(r) * x128_row_bytes_)
+                               : nullptr;
+    }
+    const float* x128_scales(int64_t r) const {
+        return x128_row_bytes_ ? reinterpret_cast<const float*>(x128(r) + n_in_) : nullptr;
+    }
+    int64_t x128_stride() const { return static_cast<int64_t>(x128_row_bytes_); }
     // Process-wide unique id of the current contents, new on every prepare(): lets kernels cache data
     // derived from these activations (kernels_ext.h) across the calls of one matmul and shared inputs.
     uint64_t generation() const { return generation_; }
@@ -87,11 +100,12 @@ private:
     }
     ActFormat fmt_ = ActFormat::F32;
     int64_t n_rows_ = 0, n_in_ = 0;
-    size_t row_bytes_ = 0, aux_row_bytes_ = 0, taux_row_bytes_ = 0, q1t_row_bytes_ = 0;
+    size_t row_bytes_ = 0, aux_row_bytes_ = 0, taux_row_bytes_ = 0, q1t_row_bytes_ = 0, x128_row_bytes_ = 0;
     std::vector<uint8_t> buf_;
     std::vector<uint8_t> q1t_;
     std::vector<uint8_t> aux_;
     std::vector<uint8_t> taux_;
+    std::vector<uint8_t> x128_;
     // Converts row r of x (one row of n_in_ floats); `sums` has room for one int32 per block.
     void convert_row(int64_t r, const float* xr, int32_t* sums);
     uint64_t generation_ = 0;
