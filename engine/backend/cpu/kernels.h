@@ -35,7 +35,8 @@ void q1_0_r16m_prefill(const uint8_t* codes, const uint16_t* scales, int64_t n_i
 void q1_0_r16l_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 // The AMX prompt kernels below take batches of more tokens than this (their token tiles hold 16).
 constexpr int64_t kAmxMinTokens = 16;
-// The Q1_0 R16L prompt kernel on AMX int8 tiles (kernels_amx.cpp): call only when amx_kernels_enabled().
+// The Q1_0 R16L prompt kernel on AMX int8 tiles (kernels_amx.cpp), reading Activations::x128: call only
+// when amx_kernels_enabled() and a.x128(0) != nullptr.
 void q1_0_r16l_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 // The TQ2_0 R16T prompt kernel on AMX int8 tiles (kernels_amx.cpp, Q8_K activations' native rows): call only
 // when amx_kernels_enabled().

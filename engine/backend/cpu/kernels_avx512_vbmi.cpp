@@ -220,7 +220,7 @@ void mask_rows(const Weight& w, const Activations& a, int64_t o0, int64_t o1, fl
 void q1_0_r16l_vbmi(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     if (a.n_rows() <= kTableTokens) {
         table_rows(w, a, o0, o1, y);
-    } else if (amx_kernels_enabled()) {
+    } else if (amx_kernels_enabled() && a.x128(0) != nullptr) {
         q1_0_r16l_amx(w, a, o0, o1, y);
     } else {
         mask_rows(w, a, o0, o1, y);
