@@ -246,6 +246,16 @@ private slots:
                         if ((n_out + n_tok + th) % 2 && n_tok > 1) continue;  // keep the matrix small
                         add(tensor_type_name(s.t), s.t, s.n_in, n_out, n_tok, th, false);
                     }
+        // Q1_0 / Q2_0 R16 prompt batches (the kernels themselves, below; where AMX is granted Q2_0 takes its
+        // tiles: one and two token tiles of 16, partly filled).
+        for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0})
+            for (int64_t n_in : {512, 2560})
+                for (int64_t n_out : {17, 40})
+                    for (int64_t n_tok : {17, 33, 48})
+                        for (int th : {1, 2, 3}) {
+                            if ((n_out + n_tok + th) % 3) continue;  // keep the matrix small
+                            add(tensor_type_name(t), t, n_in, n_out, n_tok, th, false);
+                        }
         // Q1_0 / Q2_0 on random code bytes (Q2_0 code 3 included, which the quantizer never writes).
         for (TensorType t : {TensorType::Q1_0, TensorType::Q2_0})
             for (int64_t n_out : {1, 17})
@@ -380,13 +390,16 @@ private slots:
                 const bool r16l = lay == cpu::Layout::R16L && isa == cpu::Isa::Avx512 && cpu::has_avx512_vbmi();
                 const bool r32l = lay == cpu::Layout::R32L && isa == cpu::Isa::Avx2;
                 const bool r32t = lay == cpu::Layout::R32T && isa == cpu::Isa::Avx2;
-                if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l || r32l || r32t)) continue;
+                // R16 (Q1_0, Q2_0) has kernels on both SIMD families; Q2_0's prompt batches take AMX tiles.
+                const bool r16 = lay == cpu::Layout::R16;
+                const bool q2_amx = r16 && t == TensorType::Q2_0 && isa == cpu::Isa::Avx512;
+                if (isa == cpu::Isa::Scalar || !(ext || r16t || r16l || r32l || r32t || r16)) continue;
                 const cpu::detail::GemmFn fn = cpu::detail::find_kernel(w, isa);
                 QVERIFY2(fn != nullptr, cpu::isa_name(isa));
                 // R32L: with the kernel's own tables and with those prepare built (the same quantized rows).
                 // R16L and R16T where AMX is granted: with the AMX prompt tiles and without.
                 for (const bool amx : {true, false}) {
-                    if (!amx && !((r16l || r16t) && cpu::amx_granted())) continue;
+                    if (!amx && !((r16l || r16t || q2_amx) && cpu::amx_granted())) continue;
                     cpu::set_amx_kernels(amx);
                     for (const cpu::Activations* in : {&acts, &acts_tables}) {
                         if (in == &acts_tables && !r32l) continue;
@@ -395,7 +408,8 @@ private slots:
                         const int64_t cut = n_out / 3 + 1;
                         fn(w, *in, 0, std::min<int64_t>(cut, n_out), y.data());
                         if (cut < n_out) fn(w, *in, cut, n_out, y.data());
-                        const bool on_x128 = amx && r16l && acts.x128(0) != nullptr;  // the Q1_0 AMX tiles' input
+                        // The Q1_0 and Q2_0 AMX tiles' input.
+                        const bool on_x128 = amx && (r16l || q2_amx) && cpu::amx_granted() && acts.x128(0) != nullptr;
                         QVERIFY(check(y, on_x128 ? ref128 : ref, on_x128 ? mag128 : mag, isa, layout,
                                       in != &acts ? "kernel, prepared tables" : amx ? "kernel" : "kernel, AMX off"));
                     }

@@ -38,6 +38,9 @@ constexpr int64_t kAmxMinTokens = 16;
 // The Q1_0 R16L prompt kernel on AMX int8 tiles (kernels_amx.cpp), reading Activations::x128: call only
 // when amx_kernels_enabled() and a.x128(0) != nullptr.
 void q1_0_r16l_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
+// The Q2_0 R16 prompt kernel on AMX int8 tiles (kernels_amx.cpp), reading Activations::x128: call only
+// when amx_kernels_enabled() and a.x128(0) != nullptr.
+void q2_0_r16_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);
 // The TQ2_0 R16T prompt kernel on AMX int8 tiles (kernels_amx.cpp, Q8_K activations' native rows): call only
 // when amx_kernels_enabled().
 void tq2_0_r16t_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y);

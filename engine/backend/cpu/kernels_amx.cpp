@@ -1,5 +1,5 @@
-// AMX (Intel Advanced Matrix Extensions) int8 prompt kernels for Q1_0 (Layout::R16L) and TQ2_0
-// (Layout::R16T). This file alone is compiled with -mamx-tile -mamx-int8 (CMakeLists.txt); its kernels run
+// AMX (Intel Advanced Matrix Extensions) int8 prompt kernels for Q1_0 (Layout::R16L), Q2_0 (Layout::R16)
+// and TQ2_0 (Layout::R16T). This file alone is compiled with -mamx-tile -mamx-int8 (CMakeLists.txt); its kernels run
 // only where cpu_features says amx_kernels_enabled() (AMX granted to this process by the kernel, and not
 // switched off).
 //
@@ -10,8 +10,9 @@
 // then go through a float epilogue (stored, converted, times the token's and the rows' scales, added to
 // the rows' sums). TQ2_0's Q8_K activations have one scale per 256 values: 4 steps of K = 64 per
 // epilogue. Q1_0's Q8_0 activations have one per 32, which made the C-tile stores and their reloads the
-// limit (measured: one epilogue per 32 weights, ~700 GFLOP/s on two cores); so the Q1_0 tiles read
-// Activations::x128 instead, the same rows rounded with one scale per 128 (2 steps per epilogue). The
+// limit (measured: one epilogue per 32 weights, ~700 GFLOP/s on two cores); so the Q1_0 and Q2_0 tiles
+// read Activations::x128 instead, the same rows rounded with one scale per 128 (Q1_0: 2 steps per
+// epilogue, one per weight scale; Q2_0, whose weights carry a scale per 64: 1 step). The
 // integer sums are exact; the results equal the float64 products of those inputs up to float summation.
 //
 // Tiles (palette 1): tmm0-3 the int32 results C[i][j] of token tile i (16 tokens) and row tile j (16 weight
@@ -85,6 +86,13 @@ struct X128Acts {  // Q1_0: Activations::x128
     const int8_t* a(int64_t t, int64_t kb) const { return acts.x128(t) + kb * kKStep; }
     int64_t stride() const { return acts.x128_stride(); }
     float dx(int64_t t, int64_t g) const { return acts.x128_scales(t)[g]; }
+};
+struct X128Acts64 {  // Q2_0: Activations::x128 in groups of 64 (its weights' scale groups)
+    static constexpr int64_t kSteps = 1;
+    const Activations& acts;
+    const int8_t* a(int64_t t, int64_t kb) const { return acts.x128(t) + kb * kKStep; }
+    int64_t stride() const { return acts.x128_stride(); }
+    float dx(int64_t t, int64_t g) const { return acts.x128_scales(t)[g / 2]; }
 };
 struct Q8KActs {  // TQ2_0: the native Q8_K rows
     static constexpr int64_t kSteps = 4;
@@ -262,6 +270,51 @@ inline __m512i lane_rows(const __m512i* t2, int L, int q) {
     }
 }
 
+// The 16 × 16 dword transpose of m (16 rows' code vectors): f(i, v) with dword r of v = dword i of m[r].
+template <class F>
+inline void transpose16(const __m512i* m, const F& f) {
+    __m512i t1[16], t2[16];
+    for (int k = 0; k < 8; ++k) {
+        t1[2 * k] = _mm512_unpacklo_epi32(m[2 * k], m[2 * k + 1]);
+        t1[2 * k + 1] = _mm512_unpackhi_epi32(m[2 * k], m[2 * k + 1]);
+    }
+    for (int k = 0; k < 4; ++k)
+        for (int h = 0; h < 2; ++h) {  // t1[4k + h]: dwords 2h, 2h + 1 of rows 4k, 4k + 1 (per lane)
+            t2[4 * k + 2 * h] = _mm512_unpacklo_epi64(t1[4 * k + h], t1[4 * k + 2 + h]);
+            t2[4 * k + 2 * h + 1] = _mm512_unpackhi_epi64(t1[4 * k + h], t1[4 * k + 2 + h]);
+        }
+    for (int L = 0; L < 4; ++L)
+        for (int q = 0; q < 4; ++q) f(4 * L + q, lane_rows(t2, L, q));
+}
+
+// The 2-bit codes at bits 2l of every byte of v as signed bytes q - 1 (Q2_0, TQ2_0: values -1 .. 2).
+inline __m512i signed_plane(__m512i v, int l) {
+    const __m512i plane = _mm512_and_si512(_mm512_srli_epi32(v, static_cast<unsigned>(2 * l)), _mm512_set1_epi8(3));
+    return _mm512_sub_epi8(plane, _mm512_set1_epi8(1));
+}
+
+// Rows [ob, ob + 16) of a Q2_0 R16 weight (repack.h; rows from `valid` on read as zero) as B tiles and
+// float scales (one per 64 weights). Dword i of code vector h of chunk (o, c) holds, at bits 2l of its 4
+// bytes, elements 32i + 16h + 4l + p of the chunk: K step 8c + i / 2, B row 8(i % 2) + 4h + l.
+void r16_q2_decode(const Weight& w, int64_t ob, int64_t valid, uint8_t* out, float* scales) {
+    const int64_t nc = w.n_in / 512;
+    const auto* halves = reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 128);
+    for (int64_t c = 0; c < nc; ++c) {
+        for (int h = 0; h < 2; ++h) {
+            __m512i m[16];
+            for (int r = 0; r < 16; ++r)
+                m[r] = r < valid ? _mm512_loadu_si512(w.data + ((ob + r) * nc + c) * 128 + 64 * h) : _mm512_setzero_si512();
+            transpose16(m, [&](int i, __m512i row) {
+                for (int l = 0; l < 4; ++l)
+                    _mm512_store_si512(out + (8 * c + i / 2) * kBTileBytes + 64 * (8 * (i % 2) + 4 * h + l), signed_plane(row, l));
+            });
+        }
+        for (int g = 0; g < 8; ++g)
+            for (int r = 0; r < 16; ++r)
+                scales[16 * (8 * c + g) + r] = r < valid ? _cvtsh_ss(halves[((ob + r) * nc + c) * 8 + g]) : 0.0f;
+    }
+}
+
 // Rows [ob, ob + 16) of an R16T weight (repack.h; rows from `valid` on read as zero) as B tiles and float
 // scales (one per 256-weight block). R16T dword 16v + i of chunk (o, c) holds, at bits 2l of its 4 bytes,
 // the codes of elements 256(i/2) + 128(i%2) + 4(4v + l) + p: after a 16 × 16 dword transpose over the
@@ -269,34 +322,18 @@ inline __m512i lane_rows(const __m512i* t2, int L, int q) {
 void r16t_decode(const Weight& w, int64_t ob, int64_t valid, uint8_t* out, float* scales) {
     const int64_t nc = w.n_in / 2048;
     const auto* halves = reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 512);
-    const __m512i three = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
     for (int64_t c = 0; c < nc; ++c) {
         for (int v = 0; v < 8; ++v) {
             __m512i m[16];
             for (int r = 0; r < 16; ++r)
                 m[r] = r < valid ? _mm512_loadu_si512(w.data + ((ob + r) * nc + c) * 512 + 64 * v) : _mm512_setzero_si512();
-            // 16 × 16 dword transpose: m[r] dword i -> dword r of lane_rows(t2, i / 4, i % 4).
-            __m512i t1[16], t2[16];
-            for (int k = 0; k < 8; ++k) {
-                t1[2 * k] = _mm512_unpacklo_epi32(m[2 * k], m[2 * k + 1]);
-                t1[2 * k + 1] = _mm512_unpackhi_epi32(m[2 * k], m[2 * k + 1]);
-            }
-            for (int k = 0; k < 4; ++k)
-                for (int h = 0; h < 2; ++h) {  // t1[4k + h]: dwords 2h, 2h + 1 of rows 4k, 4k + 1 (per lane)
-                    t2[4 * k + 2 * h] = _mm512_unpacklo_epi64(t1[4 * k + h], t1[4 * k + 2 + h]);
-                    t2[4 * k + 2 * h + 1] = _mm512_unpackhi_epi64(t1[4 * k + h], t1[4 * k + 2 + h]);
+            transpose16(m, [&](int i, __m512i row) {
+                for (int l = 0; l < 4; ++l) {
+                    const int s = 4 * v + l;
+                    const int64_t kb = 32 * c + 4 * (i / 2) + 2 * (i % 2) + s / 16;
+                    _mm512_store_si512(out + kb * kBTileBytes + 64 * (s % 16), signed_plane(row, l));
                 }
-            for (int L = 0; L < 4; ++L)
-                for (int q = 0; q < 4; ++q) {
-                    const __m512i row = lane_rows(t2, L, q);
-                    const int i = 4 * L + q;
-                    for (int l = 0; l < 4; ++l) {
-                        const int s = 4 * v + l;
-                        const int64_t kb = 32 * c + 4 * (i / 2) + 2 * (i % 2) + s / 16;
-                        const __m512i plane = _mm512_and_si512(_mm512_srli_epi32(row, static_cast<unsigned>(2 * l)), three);
-                        _mm512_store_si512(out + kb * kBTileBytes + 64 * (s % 16), _mm512_sub_epi8(plane, one));
-                    }
-                }
+            });
         }
         for (int b = 0; b < 8; ++b)
             for (int r = 0; r < 16; ++r)
@@ -330,6 +367,11 @@ void q1_0_r16l_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1
          [&](int64_t r0, uint8_t* tiles, float* scales) { r16l_decode(view, r0 / 16, tiles, scales); });
 }
 
+void q2_0_r16_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
+    rows(X128Acts64{a}, a.n_rows(), o0, o0, o1, w.n_out, w.n_in / kKStep, w.n_in / 64, y,
+         [&](int64_t r0, uint8_t* tiles, float* scales) { r16_q2_decode(w, r0, std::clamp<int64_t>(o1 - r0, 0, 16), tiles, scales); });
+}
+
 void tq2_0_r16t_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     rows(Q8KActs{a}, a.n_rows(), o0, o0, o1, w.n_out, w.n_in / kKStep, w.n_in / 256, y,
          [&](int64_t r0, uint8_t* tiles, float* scales) { r16t_decode(w, r0, std::clamp<int64_t>(o1 - r0, 0, 16), tiles, scales); });
@@ -344,6 +386,9 @@ void q1_0_r16l_amx(const Weight&, const Activations&, int64_t, int64_t, float*) 
     throw Error("matmul: this build has no AMX kernels");
 }
 void tq2_0_r16t_amx(const Weight&, const Activations&, int64_t, int64_t, float*) {
+    throw Error("matmul: this build has no AMX kernels");
+}
+void q2_0_r16_amx(const Weight&, const Activations&, int64_t, int64_t, float*) {
     throw Error("matmul: this build has no AMX kernels");
 }
 void quantize_x128(const float*, int8_t*, float*, int64_t) { throw Error("matmul: this build has no AMX kernels"); }

@@ -493,6 +493,7 @@ void gemm_q1m(const Weight& w, const Activations& a, int64_t o0, int64_t o1, flo
 // tok/s).
 void gemm_q2(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     if (a.n_rows() == 1) return drive<Q2Rows>(w, a, o0, o1, y);
+    if (a.n_rows() > kAmxMinTokens && amx_kernels_enabled() && a.x128(0) != nullptr) return q2_0_r16_amx(w, a, o0, o1, y);
     const int64_t nc = w.n_in / 512;
     r16x_prefill_rows<false>(w.data, reinterpret_cast<const uint16_t*>(w.data + w.n_out * nc * 128), nc, a, o0, o1, y, w.n_out);
 }
