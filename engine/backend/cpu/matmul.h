@@ -77,9 +77,11 @@ public:
     }
     // Q8_0 batches of more than detail::kAmxMinTokens rows where the own AMX kernels run (amx_kernels_enabled,
     // n_in % 128 == 0): row r rounded again from the floats with one scale per 128 values (d = max|x| / 127,
-    // q = round(x / d)) for the AMX prompt tiles, which then add 4 blocks' integer sums before a float
-    // epilogue (kernels_amx.cpp). x128(r): n_in int8; x128_scales(r): n_in / 128 f32; rows x128_stride()
-    // bytes apart, 64-byte aligned. nullptr otherwise.
+    // q = round(x / d)) for the Q1_0 / Q2_0 AMX prompt tiles, whose integer sums then run over a whole
+    // weight-scale group (128 / 64 values) before each float epilogue instead of over one 32-value block
+    // (kernels_amx.cpp). x128(r): n_in int8; x128_scales(r): n_in / 128 f32; rows x128_stride() bytes
+    // apart, 64-byte aligned; nullptr otherwise. Built for every such batch, also for the weight types
+    // that do not read it (one AVX-512 pass over the floats).
     const int8_t* x128(int64_t r) const {
         return x128_row_bytes_ ? reinterpret_cast<const int8_t*>(align64(x128_) + static_cast<size_t>(r) * x128_row_bytes_)
                                : nullptr;
