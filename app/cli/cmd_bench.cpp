@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bonsai/cpu_kernels.h"
 #include "bonsai/gguf.h"
 #include "bonsai/memory_bandwidth.h"
 #include "bonsai/model.h"
@@ -153,10 +154,12 @@ int run_bench(cli::Args& args) {
                          {"roofline_tok_s", roofline},
                          {"tg_roofline_pct", spct.mean},
                          {"tg_roofline_pct_sd", spct.sd}};
+        if (!on_gpu) j["cpu_kernels"] = cpu_kernels_summary();
         std::cout << j.dump(2) << "\n";
     } else {
         std::printf("model %s (%s, %d threads, backend %s)\n", mo.path.c_str(), hp.arch.c_str(), threads,
                     backend_name(model->backend()));
+        if (!on_gpu) std::printf("cpu kernels: %s\n", cpu_kernels_summary().c_str());
         const std::string at = depth > 0 ? " @ d" + std::to_string(depth) : "";
         if (!pp.empty())
             std::printf("pp%lld%s: %8.2f ± %.2f tok/s\n", static_cast<long long>(n_prompt), at.c_str(), sp_.mean, sp_.sd);

@@ -102,6 +102,11 @@ private slots:
         for (const QJsonObject& j : {j0, j40}) {
             QVERIFY2(j.value("pp_tok_s").toDouble() > 0 && j.value("tg_tok_s").toDouble() > 0, qPrintable(r40.out));
             QVERIFY(j.value("roofline_tok_s").toDouble() > 0);
+            // The CPU backend names its kernels (the family first, then what AMX adds or why not).
+            const QString kernels = j.value("cpu_kernels").toString();
+            QVERIFY2(kernels.startsWith("scalar, ") || kernels.startsWith("avx2, ") || kernels.startsWith("avx512-vnni"),
+                     qPrintable(r0.out));
+            QVERIFY2(kernels.contains("AMX"), qPrintable(kernels));
             // The bandwidth is measured before and after the one decode repetition; the percentage
             // compares it with the mean of those two.
             QCOMPARE(j.value("bandwidth_measurements").toInt(), 2);
@@ -116,6 +121,7 @@ private slots:
         const Out t = bench("40", false);
         QCOMPARE(t.code, 0);
         QVERIFY2(t.out.contains("pp8 @ d40:") && t.out.contains("tg4 @ d40:"), qPrintable(t.out));
+        QVERIFY2(t.out.contains("\ncpu kernels: "), qPrintable(t.out));
         QCOMPARE(bench("-1", true).code, 2);
     }
 
