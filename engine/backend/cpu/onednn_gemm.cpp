@@ -495,6 +495,10 @@ bool preferred(const Weight& w, int64_t n_tok) {
     //    vs 1069-1291; @512: 2266-2467 vs 2107-2143), so it no longer goes to oneDNN; TQ1_0 oneDNN wins
     //    every cell from 128 (2048x2048 @128: 1256-1474 vs 998-1049), so it goes there from 128; native
     //    TQ2_0 (1536x4096) own at 128, oneDNN at 256 and 512, as before.
+    //  - Stop 33: where AMX is granted the own kernels run AMX int8 tiles themselves for Q1_0 R16L, Q2_0 R16
+    //    and TQ2_0 R16T prompts (kernels_amx.cpp); on that Xeon, 2 threads, 512 tokens, they beat oneDNN's
+    //    bf16 AMX path in every shape measured (Q1_0 637-1324 against 365-571 GFLOP/s, Q2_0 708-814 against
+    //    320-577), so nothing changes here.
     static const dnnl::cpu_isa isa = [] {
         try {
             global();  // applies the ISA cap first
