@@ -80,19 +80,13 @@ struct TileShapes {
 
 // The activations as the driver reads them: kSteps K steps per scale group; a(t, kb) the 64 int8 of token
 // t at K step kb, tokens stride() bytes apart; dx(t, g) the scale of token t's group g.
-struct X128Acts {  // Q1_0: Activations::x128
-    static constexpr int64_t kSteps = 2;
+template <int64_t Group>
+struct X128Acts {  // Activations::x128 in groups of Group values (the weights' scale groups: Q1_0 128, Q2_0 64)
+    static constexpr int64_t kSteps = Group / kKStep;
     const Activations& acts;
     const int8_t* a(int64_t t, int64_t kb) const { return acts.x128(t) + kb * kKStep; }
     int64_t stride() const { return acts.x128_stride(); }
-    float dx(int64_t t, int64_t g) const { return acts.x128_scales(t)[g]; }
-};
-struct X128Acts64 {  // Q2_0: Activations::x128 in groups of 64 (its weights' scale groups)
-    static constexpr int64_t kSteps = 1;
-    const Activations& acts;
-    const int8_t* a(int64_t t, int64_t kb) const { return acts.x128(t) + kb * kKStep; }
-    int64_t stride() const { return acts.x128_stride(); }
-    float dx(int64_t t, int64_t g) const { return acts.x128_scales(t)[g / 2]; }
+    float dx(int64_t t, int64_t g) const { return acts.x128_scales(t)[g * Group / 128]; }
 };
 struct Q8KActs {  // TQ2_0: the native Q8_K rows
     static constexpr int64_t kSteps = 4;
@@ -293,6 +287,21 @@ inline __m512i signed_plane(__m512i v, int l) {
     return _mm512_sub_epi8(plane, _mm512_set1_epi8(1));
 }
 
+// Vector `off` (bytes) of chunk c of 16 rows from ob whose chunks are `chunk` bytes (nc per row); rows from
+// `valid` on read as zero.
+inline void load_rows16(const Weight& w, int64_t ob, int64_t valid, int64_t nc, int64_t c, int64_t chunk, int64_t off,
+                        __m512i* m) {
+    for (int r = 0; r < 16; ++r)
+        m[r] = r < valid ? _mm512_loadu_si512(w.data + ((ob + r) * nc + c) * chunk + off) : _mm512_setzero_si512();
+}
+
+// The 8 fp16 scales per row of chunk c (R16 Q2_0 and R16T both store 8: (o·nc + c)·8) of 16 rows from ob
+// as floats, scale g of row r at out[16g + r] (0 from `valid` on).
+inline void chunk_scales16(const uint16_t* halves, int64_t ob, int64_t valid, int64_t nc, int64_t c, float* out) {
+    for (int g = 0; g < 8; ++g)
+        for (int r = 0; r < 16; ++r) out[16 * g + r] = r < valid ? _cvtsh_ss(halves[((ob + r) * nc + c) * 8 + g]) : 0.0f;
+}
+
 // Rows [ob, ob + 16) of a Q2_0 R16 weight (repack.h; rows from `valid` on read as zero) as B tiles and
 // float scales (one per 64 weights). Dword i of code vector h of chunk (o, c) holds, at bits 2l of its 4
 // bytes, elements 32i + 16h + 4l + p of the chunk: K step 8c + i / 2, B row 8(i % 2) + 4h + l.
@@ -302,16 +311,13 @@ void r16_q2_decode(const Weight& w, int64_t ob, int64_t valid, uint8_t* out, flo
     for (int64_t c = 0; c < nc; ++c) {
         for (int h = 0; h < 2; ++h) {
             __m512i m[16];
-            for (int r = 0; r < 16; ++r)
-                m[r] = r < valid ? _mm512_loadu_si512(w.data + ((ob + r) * nc + c) * 128 + 64 * h) : _mm512_setzero_si512();
+            load_rows16(w, ob, valid, nc, c, 128, 64 * h, m);
             transpose16(m, [&](int i, __m512i row) {
                 for (int l = 0; l < 4; ++l)
                     _mm512_store_si512(out + (8 * c + i / 2) * kBTileBytes + 64 * (8 * (i % 2) + 4 * h + l), signed_plane(row, l));
             });
         }
-        for (int g = 0; g < 8; ++g)
-            for (int r = 0; r < 16; ++r)
-                scales[16 * (8 * c + g) + r] = r < valid ? _cvtsh_ss(halves[((ob + r) * nc + c) * 8 + g]) : 0.0f;
+        chunk_scales16(halves, ob, valid, nc, c, scales + 16 * 8 * c);
     }
 }
 
@@ -325,8 +331,7 @@ void r16t_decode(const Weight& w, int64_t ob, int64_t valid, uint8_t* out, float
     for (int64_t c = 0; c < nc; ++c) {
         for (int v = 0; v < 8; ++v) {
             __m512i m[16];
-            for (int r = 0; r < 16; ++r)
-                m[r] = r < valid ? _mm512_loadu_si512(w.data + ((ob + r) * nc + c) * 512 + 64 * v) : _mm512_setzero_si512();
+            load_rows16(w, ob, valid, nc, c, 512, 64 * v, m);
             transpose16(m, [&](int i, __m512i row) {
                 for (int l = 0; l < 4; ++l) {
                     const int s = 4 * v + l;
@@ -335,9 +340,7 @@ void r16t_decode(const Weight& w, int64_t ob, int64_t valid, uint8_t* out, float
                 }
             });
         }
-        for (int b = 0; b < 8; ++b)
-            for (int r = 0; r < 16; ++r)
-                scales[16 * (8 * c + b) + r] = r < valid ? _cvtsh_ss(halves[((ob + r) * nc + c) * 8 + b]) : 0.0f;
+        chunk_scales16(halves, ob, valid, nc, c, scales + 16 * 8 * c);
     }
 }
 
@@ -363,12 +366,12 @@ void quantize_x128(const float* x, int8_t* q, float* d, int64_t n) {
 void q1_0_r16l_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
     const R16LView<const uint8_t> view{w.data, w.n_in / 32, w.n_out / 16};
     // Row tiles are R16L's 16-row blocks, so the pairs start at o0's block.
-    rows(X128Acts{a}, a.n_rows(), o0 / 16 * 16, o0, o1, w.n_out, w.n_in / kKStep, w.n_in / 128, y,
+    rows(X128Acts<128>{a}, a.n_rows(), o0 / 16 * 16, o0, o1, w.n_out, w.n_in / kKStep, w.n_in / 128, y,
          [&](int64_t r0, uint8_t* tiles, float* scales) { r16l_decode(view, r0 / 16, tiles, scales); });
 }
 
 void q2_0_r16_amx(const Weight& w, const Activations& a, int64_t o0, int64_t o1, float* y) {
-    rows(X128Acts64{a}, a.n_rows(), o0, o0, o1, w.n_out, w.n_in / kKStep, w.n_in / 64, y,
+    rows(X128Acts<64>{a}, a.n_rows(), o0, o0, o1, w.n_out, w.n_in / kKStep, w.n_in / 64, y,
          [&](int64_t r0, uint8_t* tiles, float* scales) { r16_q2_decode(w, r0, std::clamp<int64_t>(o1 - r0, 0, 16), tiles, scales); });
 }
 
