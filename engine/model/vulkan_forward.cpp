@@ -3,6 +3,8 @@
 #include "model/vulkan_forward.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -122,6 +124,9 @@ struct VulkanModel::Impl {
     // not faster: 8B Q2_0 tg128 338-345 against 343-349 tok/s with the modules shared, 300 without;
     // docs/vulkan.md); 0: none. BONSAI_VULKAN_ROUNDED_INPUTS overrides.
     int rounded_inputs = 1;
+    // BONSAI_VULKAN_TRACE=1 (diagnostics): each forward call prints where its wall time went on the
+    // host (embedding rows, recording, the wait for the GPU) to stderr.
+    bool trace = false;
     std::mutex mu;
 
     Impl() : vk(VulkanBackend::Options::from_environment()) {}
@@ -297,6 +302,7 @@ std::unique_ptr<VulkanModel> VulkanModel::create(const HParams& hp, const Weight
     im.attn_split = attention_split_from_env();
     if (const char* e = std::getenv("BONSAI_VULKAN_FUSED_ATTENTION")) im.fused_attention = std::string(e) != "0";
     if (const char* e = std::getenv("BONSAI_VULKAN_PROMPT_QKV")) im.fused_prompt_qkv = std::string(e) != "0";
+    if (const char* e = std::getenv("BONSAI_VULKAN_TRACE")) im.trace = std::string(e) == "1";
     if (const char* e = std::getenv("BONSAI_VULKAN_ROUNDED_INPUTS"); e && *e) {
         const std::string v(e);
         if (v != "0" && v != "1" && v != "2") throw Error("BONSAI_VULKAN_ROUNDED_INPUTS must be 0, 1 or 2");
@@ -554,6 +560,20 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
     if (n <= 0) throw Error("forward: no tokens");
     if (pos0 < 0 || pos0 + n > s.n_ctx) throw Error("forward: positions exceed the context window");
     const int64_t E = hp.n_embd, V = hp.n_vocab;
+    using TraceClock = std::chrono::steady_clock;
+    const TraceClock::time_point t_start = TraceClock::now();
+    TraceClock::time_point t_embedded, t_recorded;
+    auto trace = [&](const char* path) {
+        if (!im.trace) return;
+        const TraceClock::time_point t_end = TraceClock::now();
+        auto ms = [](TraceClock::time_point a, TraceClock::time_point b) {
+            return std::chrono::duration<double, std::milli>(b - a).count();
+        };
+        std::fprintf(stderr, "bonsai vulkan forward (%s): %lld tokens, %.3f ms: scratch + embedding rows %.3f, recording %.3f, "
+                     "waiting for the GPU %.3f\n",
+                     path, static_cast<long long>(n), ms(t_start, t_end), ms(t_start, t_embedded), ms(t_embedded, t_recorded),
+                     ms(t_recorded, t_end));
+    };
     im.ensure_scratch(s, n);
 
     // Token embeddings on the CPU (a few rows of the mapped file), positions for RoPE.
@@ -569,6 +589,7 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
         pos[t] = static_cast<int32_t>(pos0 + t);
     }
 
+    t_embedded = TraceClock::now();
     const int64_t rows = all_logits ? n : 1;
     st.logits.resize(static_cast<size_t>(rows * V));
     st.logits_rows = rows;
@@ -597,8 +618,10 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
             in.rounded_in = VulkanRef(s.xr, 0);
             im.vk.matvec_fused(im.output.type, head_w, uE, im.output.n_out, at(s.x, first_row), s.logits_dev, in);
             im.vk.copy(s.logits_dev, s.logits, static_cast<uint64_t>(V) * 4);
+            t_recorded = TraceClock::now();
             im.vk.submit_and_wait();
             std::memcpy(st.logits.data(), s.logits.data(), static_cast<size_t>(V) * 4);
+            trace("one logits row, fused LM head");
             return;
         }
         im.vk.rms_norm(at(s.x, first_row), at(im.norms, im.output_norm), s.xn, uE, static_cast<uint32_t>(rows),
@@ -609,9 +632,11 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
             if (r0 > 0) im.vk.begin();
             im.linear(im.output, at(s.xn, static_cast<uint64_t>(r0) * uE), static_cast<uint32_t>(cnt), s.logits_dev, s);
             im.vk.copy(s.logits_dev, s.logits, static_cast<uint64_t>(cnt * V) * 4);
+            if (r0 == 0) t_recorded = TraceClock::now();
             im.vk.submit_and_wait();
             std::memcpy(st.logits.data() + r0 * V, s.logits.data(), static_cast<size_t>(cnt * V) * 4);
         }
+        trace("LM head matmul");
     } catch (...) {
         // Close an open recording so that the next forward can begin (the partial work is harmless).
         try {
