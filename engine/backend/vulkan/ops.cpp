@@ -698,7 +698,7 @@ void VulkanBackend::qkv_post(VulkanRef q, VulkanRef k, VulkanRef v, VulkanRef q_
     if (!nbuf) nbuf = q.buffer;
     impl_->dispatch("qkv_post",
                     {q.buffer, nbuf, positions.buffer, k_cache.buffer, v_cache.buffer, q_moves ? p.q_out.buffer : q.buffer},
-                    &pc, sizeof pc, p.n_head + 2 * p.n_kv_head, p.n_tokens);
+                    &pc, sizeof pc, (p.n_head + 2 * p.n_kv_head + 7) / 8, p.n_tokens);  // 8 heads per workgroup
 }
 
 void VulkanBackend::f32_to_f16(VulkanRef x, VulkanRef y, uint32_t n) {
