@@ -126,7 +126,7 @@ void Session::forward(std::span<const int32_t> tokens, bool all_logits) {
     auto& im = model_.impl();
     const size_t V_ = static_cast<size_t>(V);
     auto run = [&](const int32_t* t, int64_t n, int64_t pos0, bool all) {
-        if (s.vk) im.vk->forward(t, n, pos0, *s.vk, s.st, all);
+        if (s.vk) im.vk->forward(t, n, pos0, *s.vk, s.st, all, im.pool.get());
         else im.forward(t, n, pos0, s.kv, s.st, all);
     };
     for (size_t off = 0; off < tokens.size(); off += static_cast<size_t>(params_.n_batch)) {

@@ -65,8 +65,9 @@ public:
     std::unique_ptr<VulkanSessionState> new_session(int64_t n_ctx);
     // Same contract as ModelImpl::forward (logits into st.logits / st.logits_rows), with the KV cache
     // of `s`. Thread-safe (one forward at a time per model: the backend records into one command buffer).
+    // `pool` (optional) dequantizes the embedding rows of a prompt batch on the CPU threads.
     void forward(const int32_t* tokens, int64_t n_tok, int64_t pos0, VulkanSessionState& s, ForwardState& st,
-                 bool all_logits);
+                 bool all_logits, cpu::ThreadPool* pool = nullptr);
 
     struct Impl;
 

@@ -161,9 +161,15 @@ uint w_pair(uint sl, uint j, uint kl) {
     // (tq1_digit: dequant.glsl)
     return packHalf2x16(vec2((float(tq1_digit(v0, n)) - 1.0) * d, (float(tq1_digit(v1, n)) - 1.0) * d));
 #elif defined(TYPE_Q2_0)
-    float d = unpackHalf2x16(wd[sl]).x;
+    // In packed f16 arithmetic: the two codes q (0..3) go into the mantissas of 1024.0 (0x6400: 1024 + q
+    // exactly), minus 1025 gives q - 1 exactly, times d gives (q - 1) d: -d, 0, d and 2d, the same
+    // halves as the f32 product rounded to f16 (2d overflows to inf alike). Two f16x2 operations per
+    // pair instead of two int-to-float conversions, subtractions and products and a pack (the 1.7B
+    // Q2_0 prompt tiles took 16 % longer than Q1_0's on an H200).
     uint q = wraw[sl][0] >> (4u * j);
-    return packHalf2x16(vec2((float(q & 3u) - 1.0) * d, (float((q >> 2u) & 3u) - 1.0) * d));
+    f16vec2 c = unpackFloat2x16(0x64006400u | (q & 3u) | ((q & 12u) << 14));
+    f16vec2 d = unpackFloat2x16(wd[sl] * 0x10001u);
+    return packFloat2x16((c - f16vec2(1025.0hf)) * d);
 #elif defined(TYPE_TQ2_0) || defined(TYPE_I2_S)
 #if defined(TYPE_TQ2_0)
     float d = unpackHalf2x16(wd[sl]).x;
