@@ -258,7 +258,12 @@ struct VulkanModel::Impl {
     // Records layer il. x_rounded: s.xr holds the residual stream rounded for this layer's q|k|v matvec
     // (by the previous layer's down projection). Returns whether s.xr now holds it rounded for the next
     // consumer (the next layer's q|k|v, or the LM head after the last layer).
-    bool record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0, bool x_rounded);
+    // x_pending: s.tmp holds the previous projection's output, not yet added to the residual stream s.x
+    // (a prompt adds it inside the next norm's dispatch, add_rms_norm); record_layer consumes and sets it.
+    bool record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0, bool x_rounded, bool& x_pending);
+    // A prompt layer whose residual adds ride in the next norm's dispatch (add_rms_norm) and whose
+    // matmuls take f16 activations from their producers where the tensor-core tiles read f16.
+    bool prompt_norms_fused(const DevLayer& l, uint32_t n) const;
     // Whether the one-token q|k|v of layer il runs as one norm-fused matvec.
     bool qkv_fused_matvec(size_t il) const {
         const DevLayer& l = layers[il];
@@ -387,6 +392,7 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
         s.u = f32(F, dl);
         s.xq = f32(std::max({E, QD, F}), dl);
         s.xr = vk.create_buffer(static_cast<size_t>(rounded_at(RoundedSlot::End)), dl);
+        s.xh = vk.create_buffer(static_cast<size_t>(n * std::max(E, F)) * 2, dl);
         s.cap = n;
     }
     const int64_t want = std::clamp<int64_t>(static_cast<int64_t>(k_logits_bytes / (static_cast<uint64_t>(V) * 4)), 1, n);
@@ -397,8 +403,18 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
     }
 }
 
-bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0, bool x_rounded) {
+bool VulkanModel::Impl::prompt_norms_fused(const DevLayer& l, uint32_t n) const {
+    auto plain = [](const DevLinear& d) { return !d.has_scale && d.type != TensorType::I2_S; };
+    auto even = [](uint64_t float_index) { return float_index % 2 == 0; };  // add_rms_norm reads float pairs
+    return n > 1 && l.qkv_fused && fused_prompt_qkv && plain(l.wq) && plain(l.wo) && plain(l.gate) && plain(l.up) &&
+           plain(l.down) && l.attn_sub_norm == k_none && l.ffn_sub_norm == k_none && hp.n_embd % 2 == 0 &&
+           hp.n_ff % 2 == 0 && even(l.attn_norm) && even(l.ffn_norm);
+}
+
+bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t n, uint32_t pos0, bool x_rounded,
+                                     bool& x_pending) {
     const DevLayer& l = layers[il];
+    const bool fused_norms = prompt_norms_fused(l, n);
     const uint32_t E = static_cast<uint32_t>(hp.n_embd), D = static_cast<uint32_t>(hp.head_dim),
                    H = static_cast<uint32_t>(hp.n_head), KVH = static_cast<uint32_t>(hp.n_head_kv),
                    QD = H * D, KD = KVH * D, F = static_cast<uint32_t>(hp.n_ff);
@@ -410,6 +426,10 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     // q, k and v of all n tokens live in s.q: [n][QD], then [n][KD] k, then [n][KD] v. For one token
     // with fused weights (q|k|v rows back to back in one buffer) that is exactly one matvec's output,
     // and for the low-bit types that matvec also applies attn_norm to its input (no rms_norm dispatch).
+    if (x_pending && !fused_norms) {
+        vk.add(s.x, s.tmp, s.x, n * E);
+        x_pending = false;
+    }
     VulkanRef q = s.q, k = at(s.q, uint64_t(n) * QD), v = at(s.q, uint64_t(n) * (QD + KD));
     const VulkanRef qkv_w(*l.wq.buf, l.wq.off);
     // A prompt with fused q|k|v weights: one matmul (rows of q, k and v of a token side by side in s.q,
@@ -425,6 +445,18 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     } else if (n == 1 && l.qkv_fused) {
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
         vk.matvec(l.wq.type, qkv_w, E, QD + 2 * KD, s.xn, s.q);
+    } else if (fused_norms) {
+        // The previous layer's down projection is added to x inside this norm; its output is f16 where
+        // the q|k|v tiles read f16.
+        const bool f16 = vk.matmul_reads_f16(l.wq.type, E, QD + 2 * KD, n);
+        const VulkanRef in = f16 ? VulkanRef(s.xh, 0) : VulkanRef(s.xn, 0), tmp(s.tmp, 0);
+        vk.add_rms_norm(s.x, x_pending ? &tmp : nullptr, at(norms, l.attn_norm), in, E, n, eps, f16);
+        x_pending = false;
+        vk.matmul(l.wq.type, qkv_w, E, QD + 2 * KD, in, n, s.q, f16);
+        k = at(s.q, QD);
+        v = at(s.q, QD + KD);
+        qkv_token_stride = QD + 2 * KD;
+        q_att = s.xq;
     } else if (l.qkv_fused && fused_prompt_qkv && l.wq.type != TensorType::I2_S) {
         vk.rms_norm(s.x, at(norms, l.attn_norm), s.xn, E, n, eps);
         vk.matmul(l.wq.type, qkv_w, E, QD + 2 * KD, s.xn, n, s.q);
@@ -494,6 +526,21 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
                                                                 : std::nullopt;
     if (o_round) {
         vk.matvec_fused(l.wo.type, VulkanRef(*l.wo.buf, l.wo.off), QD, E, s.att, s.x, VulkanMatvecInput{}, true, &*o_round);
+    } else if (fused_norms) {
+        // The output projection's rows are added to x inside the FFN norm; gate, up and down take f16
+        // inputs from the norm and the SwiGLU where their tiles read f16.
+        vk.matmul(l.wo.type, VulkanRef(*l.wo.buf, l.wo.off), QD, E, s.att, n, s.tmp);
+        const bool gu16 = vk.matmul_reads_f16(l.gate.type, E, F, n) && vk.matmul_reads_f16(l.up.type, E, F, n);
+        const VulkanRef in = gu16 ? VulkanRef(s.xh, 0) : VulkanRef(s.xn, 0), tmp(s.tmp, 0);
+        vk.add_rms_norm(s.x, &tmp, at(norms, l.ffn_norm), in, E, n, eps, gu16);
+        vk.matmul(l.gate.type, VulkanRef(*l.gate.buf, l.gate.off), E, F, in, n, s.g, gu16);
+        vk.matmul(l.up.type, VulkanRef(*l.up.buf, l.up.off), E, F, in, n, s.u, gu16);
+        const bool d16 = vk.matmul_reads_f16(l.down.type, F, E, n);
+        const VulkanRef act = d16 ? VulkanRef(s.xh, 0) : VulkanRef(s.g, 0);
+        vk.swiglu(s.g, s.u, act, n * F, relu2, d16);
+        vk.matmul(l.down.type, down_w, F, E, act, n, s.tmp, d16);
+        x_pending = true;
+        return false;
     } else {
         residual_linear(l.wo, s.att, n, s, s.x, o8);
     }
@@ -607,8 +654,9 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
     try {
         im.vk.scale(s.in, s.x, un * uE, 1.0f);  // host-visible input -> device-local residual stream
         bool x_rounded = false;  // s.xr holds x rounded for the next norm-fused matvec (record_layer)
+        bool x_pending = false;  // s.tmp still to be added to s.x (record_layer)
         for (size_t il = 0; il < im.layers.size(); ++il) {
-            x_rounded = im.record_layer(s, il, un, static_cast<uint32_t>(pos0), x_rounded);
+            x_rounded = im.record_layer(s, il, un, static_cast<uint32_t>(pos0), x_rounded, x_pending);
             // Hand finished layers to the GPU while the rest is recorded (recording a decode step took
             // ~0.3 ms of host time on the H100 machine): after the first layer, then every 8 (H100: 8 B
             // Q1_0 decode 302 -> 321 tok/s; every 2 or 4 layers gained less).
@@ -619,6 +667,11 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
         // dispatch fewer per token).
         const VulkanRef head_w(*im.output.buf, im.output.off);
         const bool fused_head = rows == 1 && im.head_fused_matvec();
+        // The last layer's down projection, not yet added: only the rows whose logits are wanted need it
+        // (the residual stream is not read again), inside the output norm where it can be.
+        const bool pending_in_norm = x_pending && !fused_head && uE % 2 == 0 && im.output_norm % 2 == 0;
+        if (x_pending && !pending_in_norm)
+            im.vk.add(at(s.x, first_row), at(s.tmp, first_row), at(s.x, first_row), static_cast<uint32_t>(rows) * uE);
         if (fused_head) {
             VulkanMatvecInput in = im.norm_input(im.output_norm);
             in.rounded = x_rounded;  // (only ever set for one token: then first_row is 0)
@@ -631,8 +684,14 @@ void VulkanModel::forward(const int32_t* tokens, int64_t n, int64_t pos0, Vulkan
             trace("one logits row, fused LM head");
             return;
         }
-        im.vk.rms_norm(at(s.x, first_row), at(im.norms, im.output_norm), s.xn, uE, static_cast<uint32_t>(rows),
-                       hp.rms_eps);
+        if (pending_in_norm) {
+            const VulkanRef tmp = at(s.tmp, first_row);
+            im.vk.add_rms_norm(at(s.x, first_row), &tmp, at(im.norms, im.output_norm), s.xn, uE,
+                               static_cast<uint32_t>(rows), hp.rms_eps, false);
+        } else {
+            im.vk.rms_norm(at(s.x, first_row), at(im.norms, im.output_norm), s.xn, uE, static_cast<uint32_t>(rows),
+                           hp.rms_eps);
+        }
         // LM head in chunks of logits_cap rows, the first one in the same submit as the layers.
         for (int64_t r0 = 0; r0 < rows; r0 += s.logits_cap) {
             const int64_t cnt = std::min(s.logits_cap, rows - r0);

@@ -1158,6 +1158,101 @@ private slots:
         QVERIFY2(off_grid <= 2, qPrintable(QString("%1 values off the float64 rounding").arg(off_grid)));
     }
 
+    // add_rms_norm (a prompt's residual add inside the next norm) and the f16 outputs that feed the
+    // tensor-core matmul's f16-input tiles (session 15), against float64; the f16 values within the
+    // half-step rounding of f16 (relative 2^-11) of the reference.
+    void addRmsNormAndF16Outputs() {
+        const uint32_t n = 300, nrows = 5;
+        const float eps = 1e-6f;
+        const std::vector<float> x = random_floats(n * nrows, -2.0f, 2.0f), t = random_floats(n * nrows, -1.0f, 1.0f),
+                                 w = random_floats(n, 0.5f, 1.5f);
+        VulkanBuffer wb = host_floats(w, 2);
+        auto reference = [&](bool add, std::vector<double>& sum, std::vector<double>& y, std::vector<double>& mag) {
+            sum.assign(x.size(), 0.0);
+            y.assign(x.size(), 0.0);
+            mag.assign(x.size(), 0.0);
+            for (uint32_t r = 0; r < nrows; ++r) {
+                double ss = 0;
+                for (uint32_t i = 0; i < n; ++i) {
+                    // (the shader adds in float, as the reference does before widening)
+                    const float v = add ? x[r * n + i] + t[r * n + i] : x[r * n + i];
+                    sum[r * n + i] = v;
+                    ss += double(v) * v;
+                }
+                const double inv = 1.0 / std::sqrt(ss / n + eps);
+                for (uint32_t i = 0; i < n; ++i) {
+                    y[r * n + i] = sum[r * n + i] * inv * w[i];
+                    mag[r * n + i] = std::fabs(y[r * n + i]);
+                }
+            }
+        };
+        for (const bool add : {false, true}) {
+            for (const bool f16 : {false, true}) {
+                VulkanBuffer xb = host_floats(x), tb = host_floats(t, 2);
+                VulkanBuffer yb = vk_->create_buffer(size_t(n) * nrows * 4 + 8, VulkanMemory::HostVisible);
+                std::memset(yb.data(), 0, yb.size());
+                const bonsai::VulkanRef tr(tb, 8);
+                vk_->begin();
+                vk_->add_rms_norm(xb, add ? &tr : nullptr, {wb, 8}, {yb, 8}, n, nrows, eps, f16);
+                vk_->submit_and_wait();
+                std::vector<double> sum, want, mag;
+                reference(add, sum, want, mag);
+                std::vector<float> got(x.size());
+                if (f16) {
+                    const uint16_t* h = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(yb.data()) + 8);
+                    for (size_t i = 0; i < got.size(); ++i) got[i] = bonsai::fp16_to_fp32(h[i]);
+                } else {
+                    got = read_floats(yb, x.size(), 2);
+                }
+                QString why;
+                const QString tag = QString(" (add %1, f16 %2)").arg(add).arg(f16);
+                QVERIFY2(close_all(got, want, mag, f16 ? 6e-4 : 1e-4, 1e-6, &why), qPrintable(why + tag));
+                // x holds the sum afterwards (exactly the float additions), or is untouched.
+                const std::vector<float> xs = read_floats(xb, x.size());
+                for (size_t i = 0; i < x.size(); ++i)
+                    QVERIFY2(xs[i] == static_cast<float>(sum[i]), qPrintable(QString("x[%1]").arg(i) + tag));
+                // The bytes after the output are untouched.
+                if (f16) QCOMPARE(static_cast<const uint8_t*>(yb.data())[8 + size_t(n) * nrows * 2], uint8_t(0));
+            }
+        }
+        VulkanBuffer xb = host_floats(x), yb = host_floats(x);
+        const bonsai::VulkanRef same(xb, 0);
+        vk_->begin();
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->add_rms_norm(xb, nullptr, {wb, 8}, yb, n - 1, 1, eps, false));  // odd n
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->add_rms_norm(xb, &same, {wb, 8}, yb, n, nrows, eps, false));     // add aliases x
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->add_rms_norm(xb, nullptr, {wb, 4}, yb, n, nrows, eps, false));   // unaligned pairs
+        vk_->submit_and_wait();
+
+        // swiglu with f16 output.
+        const uint32_t m = 1000;
+        const std::vector<float> g = random_floats(m, -4.0f, 4.0f), u = random_floats(m, -2.0f, 2.0f);
+        VulkanBuffer gb = host_floats(g), ub = host_floats(u), sb = vk_->create_buffer(m * 2 + 4, VulkanMemory::HostVisible);
+        std::memset(sb.data(), 0, sb.size());
+        for (const bool relu2 : {false, true}) {
+            vk_->begin();
+            vk_->swiglu(gb, ub, {sb, 4}, m, relu2, true);
+            vk_->submit_and_wait();
+            std::vector<float> got(m);
+            std::vector<double> want(m), mag(m);
+            const uint16_t* h = reinterpret_cast<const uint16_t*>(static_cast<const uint8_t*>(sb.data()) + 4);
+            for (uint32_t i = 0; i < m; ++i) {
+                got[i] = bonsai::fp16_to_fp32(h[i]);
+                const double r = std::max(0.0, double(g[i]));
+                want[i] = (relu2 ? r * r : g[i] / (1.0 + std::exp(-double(g[i])))) * u[i];
+                mag[i] = std::fabs(want[i]);
+            }
+            QString why;
+            QVERIFY2(close_all(got, want, mag, 6e-4, 1e-6, &why), qPrintable(why + (relu2 ? " (relu2)" : " (silu)")));
+        }
+        VulkanBuffer wq = device_bytes(std::vector<uint8_t>(64 * 2 * 18), 0);
+        vk_->begin();
+        QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->swiglu(gb, ub, sb, m - 1, false, true));  // odd n
+        // f16 X where the device's tiles read f32 (lavapipe has no tensor cores): refused.
+        if (!vk_->matmul_reads_f16(bonsai::TensorType::Q1_0, 256, 64, 128))
+            QVERIFY_THROWS_EXCEPTION(bonsai::Error, vk_->matmul(bonsai::TensorType::Q1_0, wq, 256, 64, sb, 128, yb, true));
+        vk_->submit_and_wait();
+    }
+
     void rope_data() {
         QTest::addColumn<bonsai::RopeStyle>("style");
         QTest::addColumn<uint32_t>("n_rot");

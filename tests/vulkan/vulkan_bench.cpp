@@ -10,7 +10,7 @@
 //   bonsai-vulkan-bench ops TYPE
 //       time per dispatch of tiny ops (fixed cost per op), and of matvecs of the 1.7B and 8B shapes
 //       (BONSAI_BENCH_NO_MATMUL=1: matvecs only). BONSAI_BENCH_NO_CPU=1 skips the model's CPU comparison.
-//   bonsai-vulkan-bench compare FILE
+//   bonsai-vulkan-bench compare FILE [PROMPT_TOKENS]
 //       FILE's logits on Vulkan against the CPU backend: an 8-token prompt and 8 decode steps.
 //   bonsai-vulkan-bench matmulcheck TYPE
 //       matmul of random weights and inputs against a float64 reference (bonsai::dequantize): max |error|
@@ -167,17 +167,22 @@ double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
 // FILE on Vulkan against the CPU backend: the logits of an 8-token prompt (one batch: the matmuls) and of
 // 8 decode steps fed with the CPU's greedy tokens (the matvecs); relative L2 difference of all rows and
 // how many rows agree on the argmax.
-int compare_backends(const std::string& path) {
+// n_prompt tokens in one batch (8 by default; from 65 on, a GPU with tensor cores runs the prompt
+// matmuls on 128-column tiles with f16 activations), then 8 greedy decode steps.
+int compare_backends(const std::string& path, int n_prompt) {
     ModelParams vp, cp;
     vp.backend = Backend::Vulkan;
     cp.backend = Backend::Cpu;
     auto vk = Model::load(path, vp);
     auto cpu = Model::load(path, cp);
     if (vk->backend() != Backend::Vulkan) throw Error("the model did not load on Vulkan");
+    if (n_prompt < 1 || n_prompt > 4096) throw Error("compare: the prompt length must be 1..4096");
     std::vector<int32_t> ids{1, 22, 333, 4444, 5555, 666, 77, 8};
+    ids.resize(static_cast<size_t>(n_prompt));
+    for (size_t i = 8; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i * 7919 + 13);
     for (int32_t& id : ids) id %= static_cast<int32_t>(vk->n_vocab());  // tiny test models have tiny vocabularies
     SessionParams sp;
-    sp.n_ctx = 32;
+    sp.n_ctx = n_prompt + 24;
     Session a(*vk, sp), b(*cpu, sp);
     a.evaluate(ids, true);
     b.evaluate(ids, true);
@@ -189,7 +194,7 @@ int compare_backends(const std::string& path) {
         agree += std::max_element(x.begin(), x.end()) - x.begin() == std::max_element(y.begin(), y.end()) - y.begin();
         ++rows;
     };
-    for (int64_t r = 0; r < 8; ++r) take(a.logits_row(r), b.logits_row(r), pa, pb);
+    for (int64_t r = 0; r < n_prompt; ++r) take(a.logits_row(r), b.logits_row(r), pa, pb);
     for (int step = 0; step < 8; ++step) {
         const auto l = b.logits();
         const int32_t next = static_cast<int32_t>(std::max_element(l.begin(), l.end()) - l.begin());
@@ -484,7 +489,7 @@ int main(int argc, char** argv) {
             return bench_model(a[1], a[2], a[3], a.size() > 4 ? std::stoi(a[4]) : 512, a.size() > 5 ? std::stoi(a[5]) : 128);
         if (a.size() >= 2 && a[0] == "ops") return ops(a[1]);
         if (a.size() >= 2 && a[0] == "matmulcheck") return matmul_check(a[1]);
-        if (a.size() >= 2 && a[0] == "compare") return compare_backends(a[1]);
+        if (a.size() >= 2 && a[0] == "compare") return compare_backends(a[1], a.size() > 2 ? std::stoi(a[2]) : 8);
         if (!a.empty() && a[0] == "bandwidth") return bandwidth(a.size() > 1 ? std::stoul(a[1]) : 1024);
         if (!a.empty() && a[0] == "chain") {
             std::vector<uint32_t> groups;
@@ -494,7 +499,7 @@ int main(int argc, char** argv) {
                                 a.size() > 2 ? static_cast<uint32_t>(std::stoul(a[2])) : 0, groups);
         }
         if (!a.empty() && a[0] == "gridbarrier") return grid_barrier(a.size() > 1 ? static_cast<uint32_t>(std::stoul(a[1])) : 2000);
-        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | gridbarrier [ROUNDS] | chain [PHASES [FLAGS [GROUPS...]]] | ops TYPE | matmulcheck TYPE | compare FILE\n");
+        std::fprintf(stderr, "usage: bonsai-vulkan-bench model PRESET TYPE FILE [PP] [TG] | bandwidth [MiB] | gridbarrier [ROUNDS] | chain [PHASES [FLAGS [GROUPS...]]] | ops TYPE | matmulcheck TYPE | compare FILE [PROMPT_TOKENS]\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -327,8 +327,15 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     }
 }
 
+bool VulkanBackend::matmul_reads_f16(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols) const {
+    const bool coop = impl_->use_coop && t != TensorType::F32 && t != TensorType::BF16;
+    const bool wide = coop && ncols > 64 &&
+                      (impl_->coop_wide == 1 || (impl_->coop_wide == 2 && uint64_t(rows) * ne0 >= (16u << 20)));
+    return coop && (impl_->coop_x16 == 1 || (impl_->coop_x16 == 2 && wide)) && ne0 % 8 == 0;
+}
+
 void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
-                           VulkanRef y) {
+                           VulkanRef y, bool x_f16) {
     const char* op = "matmul";
     impl_->require_recording(op);
     struct {
@@ -340,7 +347,9 @@ void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     pc.ne0 = ne0;
     pc.rows = rows;
     pc.ncols = ncols;
-    pc.x_off = index_of(op, "x", x, floats(uint64_t(ne0) * ncols), 4);
+    if (x_f16 && !matmul_reads_f16(t, ne0, rows, ncols)) fail(op, "f16 X where the tiles read f32 X");
+    // (f16 X: x_off counts halves, and whole 8-half groups keep the tiles' 16-byte loads)
+    pc.x_off = x_f16 ? index_of(op, "x", x, uint64_t(ne0) * ncols * 2, 16) * 8 : index_of(op, "x", x, floats(uint64_t(ne0) * ncols), 4);
     pc.y_off = index_of(op, "y", y, floats(uint64_t(rows) * ncols), 4);
     // matmul.comp: 64 x 64 tiles (rows x columns); matmul_coop.comp: 128 x 64 or 128 x 128.
     // F32 and BF16 weights keep the f32 matmul: f16 tiles would round them (and overflow beyond 65504).
@@ -361,10 +370,10 @@ void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     // conversion's dispatch), hence Options::coop_x16 = 2: wide tiles only.
     const uint64_t x_elems = uint64_t(ne0) * ncols;
     const uint64_t x16_bytes = std::min<uint64_t>(VulkanBackend::Impl::k_x16_bytes, impl_->limits.maxStorageBufferRange);
-    const bool xh = coop && (impl_->coop_x16 == 1 || (impl_->coop_x16 == 2 && wide)) && ne0 % 8 == 0 && x_elems * 2 <= x16_bytes;
+    const bool xh = x_f16 || (matmul_reads_f16(t, ne0, rows, ncols) && x_elems * 2 <= x16_bytes);
     const std::string shader =
         (!coop ? std::string("matmul_") : std::string(wide ? "matmul_coop128" : "matmul_coop") + (xh ? "xh_" : "_")) + type_suffix(t);
-    if (xh) {
+    if (xh && !x_f16) {
         if (!impl_->x16) impl_->x16 = create_buffer(x16_bytes, VulkanMemory::DeviceLocal);
         f32_to_f16(x, VulkanRef(impl_->x16, 0), static_cast<uint32_t>(x_elems));
         pc.x_off = 0;
@@ -388,6 +397,26 @@ void VulkanBackend::rms_norm(VulkanRef x, VulkanRef weight, VulkanRef y, uint32_
     pc.w_off = index_of(op, "weight", weight, floats(n), 4);
     pc.y_off = index_of(op, "y", y, floats(uint64_t(n) * nrows), 4);
     impl_->dispatch("rms_norm", {x.buffer, weight.buffer, y.buffer}, &pc, sizeof pc, nrows);
+}
+
+void VulkanBackend::add_rms_norm(VulkanRef x, const VulkanRef* add, VulkanRef weight, VulkanRef y, uint32_t n,
+                                 uint32_t nrows, float eps, bool y_f16) {
+    const char* op = "add_rms_norm";
+    impl_->require_recording(op);
+    if (n == 0 || n % 2 != 0) fail(op, "n must be even and not 0");
+    struct {
+        uint32_t n, nrows, x_off, t_off, w_off, y_off;
+        float eps;
+        uint32_t add;
+    } pc{n, nrows, 0, 0, 0, 0, eps, add ? 1u : 0u};
+    // Offsets in pairs (vec2 / one word of two halves): 8-byte aligned floats, 4-byte aligned halves.
+    pc.x_off = index_of(op, "x", x, floats(uint64_t(n) * nrows), 8);
+    if (add) pc.t_off = index_of(op, "add", *add, floats(uint64_t(n) * nrows), 8);
+    pc.w_off = index_of(op, "weight", weight, floats(n), 8);
+    pc.y_off = y_f16 ? index_of(op, "y", y, uint64_t(n) * nrows * 2, 4) : index_of(op, "y", y, floats(uint64_t(n) * nrows), 8);
+    if (add && add->buffer == x.buffer) fail(op, "add must be in another buffer than x");
+    impl_->dispatch(y_f16 ? "add_rms_norm_f16" : "add_rms_norm", {x.buffer, add ? add->buffer : x.buffer, weight.buffer, y.buffer},
+                    &pc, sizeof pc, nrows);
 }
 
 void VulkanBackend::rope(VulkanRef x, VulkanRef positions, uint32_t head_dim, uint32_t n_heads, uint32_t n_tokens,
@@ -421,16 +450,18 @@ void VulkanBackend::softmax(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows
     impl_->dispatch("softmax", {x.buffer, y.buffer}, &pc, sizeof pc, nrows);
 }
 
-void VulkanBackend::swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n, bool squared_relu) {
+void VulkanBackend::swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n, bool squared_relu, bool y_f16) {
     const char* op = "swiglu";
     impl_->require_recording(op);
+    if (y_f16 && n % 2 != 0) fail(op, "n must be even for f16 output");
     struct {
         uint32_t n, g_off, u_off, y_off, relu2;
     } pc{n, 0, 0, 0, squared_relu ? 1u : 0u};
     pc.g_off = index_of(op, "gate", gate, floats(n), 4);
     pc.u_off = index_of(op, "up", up, floats(n), 4);
-    pc.y_off = index_of(op, "y", y, floats(n), 4);
-    impl_->dispatch("swiglu", {gate.buffer, up.buffer, y.buffer}, &pc, sizeof pc, (uint64_t(n) + 255) / 256);
+    pc.y_off = y_f16 ? index_of(op, "y", y, uint64_t(n) * 2, 4) : index_of(op, "y", y, floats(n), 4);
+    const uint64_t threads = y_f16 ? n / 2 : n;
+    impl_->dispatch(y_f16 ? "swiglu_f16" : "swiglu", {gate.buffer, up.buffer, y.buffer}, &pc, sizeof pc, (threads + 255) / 256);
 }
 
 void VulkanBackend::quantize_i8(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows) {

@@ -401,13 +401,24 @@ public:
     static uint64_t rounded_bytes(uint32_t n) { return uint64_t(n) / 8 * 3 * 4; }
     // Y[c][r] = sum_k W[r][k] * X[c][k] for c < ncols (columns = tokens, each contiguous): X is ncols
     // x ne0 floats, Y is ncols x rows floats.
+    // x_f16: X is ncols x ne0 halves instead (16-byte aligned offset), allowed only where
+    // matmul_reads_f16() says the tiles read f16: they then take it as it is, with no conversion dispatch.
     void matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
-                VulkanRef y);
+                VulkanRef y, bool x_f16 = false);
+    // True when matmul() of this shape runs the tensor-core tiles that read X as f16 (matmul_coop.comp
+    // -DXF16; otherwise it converts f32 X first). Producers can then write f16 for it (add_rms_norm,
+    // swiglu with y_f16).
+    bool matmul_reads_f16(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols) const;
 
     // y[r][i] = x[r][i] / sqrt(mean_i(x[r][i]^2) + eps) * weight[i] for nrows rows of n floats.
     // With quantize_i8, y is then rounded per row as quantize_i8() does (one dispatch for both).
     void rms_norm(VulkanRef x, VulkanRef weight, VulkanRef y, uint32_t n, uint32_t nrows, float eps,
                   bool quantize_i8 = false);
+    // A prompt's residual add and the next norm in one dispatch: for nrows rows of n floats (n even),
+    // with `add` x <- x + add first (written back), then y = rms_norm(x) * weight as rms_norm(); y_f16:
+    // y is stored as n halves per row (round to nearest even), for matmul(..., x_f16).
+    void add_rms_norm(VulkanRef x, const VulkanRef* add, VulkanRef weight, VulkanRef y, uint32_t n, uint32_t nrows,
+                      float eps, bool y_f16);
     // Rotates x laid out [n_tokens][n_heads][head_dim] in place by positions[t] (int32 per token).
     // Dimensions >= n_rot are left unchanged. n_rot even, <= head_dim.
     void rope(VulkanRef x, VulkanRef positions, uint32_t head_dim, uint32_t n_heads, uint32_t n_tokens,
@@ -415,7 +426,8 @@ public:
     // y[r] = softmax(scale * x[r]) over rows of n floats (y may equal x).
     void softmax(VulkanRef x, VulkanRef y, uint32_t n, uint32_t nrows, float scale);
     // y = silu(gate) * up, n floats; with squared_relu y = max(gate, 0)^2 * up (BitNet b1.58's FFN).
-    void swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n, bool squared_relu = false);
+    // y_f16: y is stored as n halves (n even; round to nearest even), for matmul(..., x_f16).
+    void swiglu(VulkanRef gate, VulkanRef up, VulkanRef y, uint32_t n, bool squared_relu = false, bool y_f16 = false);
     // BitNet b1.58's per-token int8 activation quantization, as floats: per row of n, g = max(max |x|,
     // 1e-5) and y = clamp(roundEven(x 127 / g), -128, 127) g / 127 (y may equal x). The I2_S
     // projections' inputs go through it, so their products match the fork's integer ones.
