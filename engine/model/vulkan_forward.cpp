@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -423,13 +423,13 @@ bool VulkanModel::Impl::record_layer(VulkanSessionState& s, size_t il, uint32_t 
     const uint32_t n_rot = static_cast<uint32_t>(hp.n_rot);
 
     // Attention half.
-    // q, k and v of all n tokens live in s.q: [n][QD], then [n][KD] k, then [n][KD] v. For one token
-    // with fused weights (q|k|v rows back to back in one buffer) that is exactly one matvec's output,
-    // and for the low-bit types that matvec also applies attn_norm to its input (no rms_norm dispatch).
-    if (x_pending && !fused_norms) {
+    if (x_pending && !fused_norms) {  // the previous layer's down projection (fused_norms adds it in the norm)
         vk.add(s.x, s.tmp, s.x, n * E);
         x_pending = false;
     }
+    // q, k and v of all n tokens live in s.q: [n][QD], then [n][KD] k, then [n][KD] v. For one token
+    // with fused weights (q|k|v rows back to back in one buffer) that is exactly one matvec's output,
+    // and for the low-bit types that matvec also applies attn_norm to its input (no rms_norm dispatch).
     VulkanRef q = s.q, k = at(s.q, uint64_t(n) * QD), v = at(s.q, uint64_t(n) * (QD + KD));
     const VulkanRef qkv_w(*l.wq.buf, l.wq.off);
     // A prompt with fused q|k|v weights: one matmul (rows of q, k and v of a token side by side in s.q,
