@@ -26,6 +26,7 @@ struct TinySpec {
     float layer_weight_scale = 1.0f;          // multiplies every per-layer 2-D weight (0: identity blocks)
     bool rope_freqs = false;                  // a rope_freqs.weight (Llama 3) of factors 1 .. 8
     float rope_linear_factor = 0.0f;          // > 0: rope.scaling.type "linear" with this factor
+    std::map<std::string, TensorType> retype; // tensor name -> its type instead of `type` (mixed models)
 };
 
 inline std::vector<uint8_t> build_tiny_model(const TinySpec& s, uint32_t seed = 7) {
@@ -81,7 +82,8 @@ inline std::vector<uint8_t> build_tiny_model(const TinySpec& s, uint32_t seed = 
         for (size_t i = 0; i < ne.size(); ++i) full[i] = ne[i];
         if (!norm && ne.size() == 2 && name.rfind("blk.", 0) == 0)
             for (auto& x : v) x *= s.layer_weight_scale;
-        const TensorType t = ne.size() == 2 ? type : TensorType::F32;
+        TensorType t = ne.size() == 2 ? type : TensorType::F32;
+        if (auto it = s.retype.find(name); it != s.retype.end()) t = it->second;
         std::vector<uint8_t> bytes(tensor_nbytes(t, full));
         quantize(t, v.data(), bytes.data(), n);
         w.add_tensor(name, t, ne, std::move(bytes));

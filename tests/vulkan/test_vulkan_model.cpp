@@ -172,6 +172,9 @@ private slots:
         QTest::newRow("qwen3 PTQ1_0 ternary") << "qwen3" << int(TensorType::PTQ1_0) << true << false;
         QTest::newRow("qwen3 BF16") << "qwen3" << int(TensorType::BF16) << false << false;
         QTest::newRow("llama TQ2_0 rope_freqs linear") << "llama" << int(TensorType::TQ2_0) << true << true;
+        // Layer 1's v in another type: its q|k|v are not fused, so its prompt takes the unfused path after
+        // layer 0's fused one and first adds the residual that layer 0 left pending (vulkan_forward.cpp).
+        QTest::newRow("qwen3 PQ2_0 mixed layers") << "qwen3-mixed" << int(TensorType::PQ2_0) << true << false;
         // Microsoft's dialect: I2_S (per-tensor scale inside the tensor), squared ReLU, sub-norms.
         QTest::newRow("bitnet-b1.58 I2_S") << "bitnet-b1.58" << int(TensorType::I2_S) << true << false;
         // 1024-wide rows: the I2_S table matvec (whole 256-weight passes) and several row blocks.
@@ -199,6 +202,10 @@ private slots:
         spec.arch = arch.toStdString();
         spec.type = static_cast<TensorType>(type);
         spec.ternary = ternary;
+        if (arch == "qwen3-mixed") {
+            spec.arch = "qwen3";
+            spec.retype["blk.1.attn_v.weight"] = TensorType::Q8_0;
+        }
         if (arch == "bitnet-b1.58-wide") {
             spec.arch = "bitnet-b1.58";
             spec.n_embd = 1024;
