@@ -91,6 +91,25 @@ private slots:
         QVERIFY(std::isnan(bonsai::fp16_to_fp32(bonsai::fp32_to_fp16(std::numeric_limits<float>::quiet_NaN()))));
     }
 
+    // dequantize(F16 / BF16), the bulk conversions (branch-free, vectorized), against the scalar ones
+    // bit for bit over every 16-bit pattern, NaN payloads included, at odd lengths and offsets.
+    void bulkHalfConversionsMatchScalar() {
+        std::vector<uint8_t> bytes(2 * 65537);
+        for (uint32_t h = 0; h < 65536; ++h) std::memcpy(&bytes[2 * h + 1], &h, 2);  // odd address
+        std::vector<float> f16(65536), bf16(65536);
+        bonsai::dequantize(bonsai::TensorType::F16, bytes.data() + 1, f16.data(), 65536);
+        bonsai::dequantize(bonsai::TensorType::BF16, bytes.data() + 1, bf16.data(), 65536);
+        for (uint32_t h = 0; h < 65536; ++h) {
+            const float a = bonsai::fp16_to_fp32(static_cast<uint16_t>(h)), b = bonsai::bf16_to_fp32(static_cast<uint16_t>(h));
+            QVERIFY2(std::memcmp(&f16[h], &a, 4) == 0, qPrintable(QString("F16 %1").arg(h, 4, 16, QChar('0'))));
+            QVERIFY2(std::memcmp(&bf16[h], &b, 4) == 0, qPrintable(QString("BF16 %1").arg(h, 4, 16, QChar('0'))));
+        }
+        std::vector<float> tail(300, -1.0f);
+        bonsai::dequantize(bonsai::TensorType::F16, bytes.data() + 1 + 2 * 1000, tail.data(), 299);  // 256 + 43
+        for (int i = 0; i < 299; ++i) QCOMPARE(tail[i], bonsai::fp16_to_fp32(static_cast<uint16_t>(1000 + i)));
+        QCOMPARE(tail[299], -1.0f);
+    }
+
     void bf16ConversionRoundsToNearestEven() {
         std::uniform_int_distribution<uint32_t> bits(0, 0xffffffffu);
         for (int i = 0; i < 200000; ++i) {
