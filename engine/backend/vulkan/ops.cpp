@@ -327,11 +327,34 @@ void VulkanBackend::matvec_fused(TensorType t, VulkanRef w, uint32_t ne0, uint32
     }
 }
 
+namespace {
+// The tiles matmul() records for a shape (one rule for matmul and matmul_reads_f16).
+struct MatmulTiles {
+    bool coop;       // matmul_coop.comp (tensor cores), else matmul.comp
+    bool wide;       // 128 columns per tile, else 64
+    bool reads_f16;  // the -DXF16 tiles (X as f16), given X in f16 or the x16 scratch holding it
+};
+
+MatmulTiles matmul_tiles(const VulkanBackend::Impl& m, TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols) {
+    MatmulTiles k{};
+    // F32 and BF16 weights keep the f32 matmul: f16 tiles would round them (and overflow beyond 65504).
+    k.coop = m.use_coop && t != TensorType::F32 && t != TensorType::BF16;
+    // Wide tiles (128 columns) halve the weight decoding per product; narrow ones give small matrices
+    // twice the workgroups.
+    // On an H100 (pp512): 4096x24576 and 12288x4096 gain 12-20 % with wide tiles, the 2048-wide
+    // matrices of a 1.7B model (at most 12.6M weights) lose 15-65 %. On an H200, with q|k|v as one
+    // prompt matmul (4096 x 6144), wide tiles from 4096 x 4096 up made the 8B pp512 2-4 % faster.
+    k.wide = k.coop && ncols > 64 && (m.coop_wide == 1 || (m.coop_wide == 2 && uint64_t(rows) * ne0 >= (16u << 20)));
+    // Tensor cores with f16 X: every tile loads half the bytes with no conversion (matmul_coop.comp
+    // -DXF16). On an H100 (x512) the 128-column tiles gain 14-30 % (12288x4096 662 -> 464 us), the
+    // 128 x 64 ones lose 0-8 % (the conversion's dispatch), hence Options::coop_x16 = 2: wide tiles only.
+    k.reads_f16 = k.coop && (m.coop_x16 == 1 || (m.coop_x16 == 2 && k.wide)) && ne0 % 8 == 0;
+    return k;
+}
+}  // namespace
+
 bool VulkanBackend::matmul_reads_f16(TensorType t, uint32_t ne0, uint32_t rows, uint32_t ncols) const {
-    const bool coop = impl_->use_coop && t != TensorType::F32 && t != TensorType::BF16;
-    const bool wide = coop && ncols > 64 &&
-                      (impl_->coop_wide == 1 || (impl_->coop_wide == 2 && uint64_t(rows) * ne0 >= (16u << 20)));
-    return coop && (impl_->coop_x16 == 1 || (impl_->coop_x16 == 2 && wide)) && ne0 % 8 == 0;
+    return matmul_tiles(*impl_, t, ne0, rows, ncols).reads_f16;
 }
 
 void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t rows, VulkanRef x, uint32_t ncols,
@@ -347,32 +370,21 @@ void VulkanBackend::matmul(TensorType t, VulkanRef w, uint32_t ne0, uint32_t row
     pc.ne0 = ne0;
     pc.rows = rows;
     pc.ncols = ncols;
-    if (x_f16 && !matmul_reads_f16(t, ne0, rows, ncols)) fail(op, "f16 X where the tiles read f32 X");
+    const MatmulTiles k = matmul_tiles(*impl_, t, ne0, rows, ncols);
+    if (x_f16 && !k.reads_f16) fail(op, "f16 X where the tiles read f32 X");
     // (f16 X: x_off counts halves, and whole 8-half groups keep the tiles' 16-byte loads)
     pc.x_off = x_f16 ? index_of(op, "x", x, uint64_t(ne0) * ncols * 2, 16) * 8 : index_of(op, "x", x, floats(uint64_t(ne0) * ncols), 4);
     pc.y_off = index_of(op, "y", y, floats(uint64_t(rows) * ncols), 4);
     // matmul.comp: 64 x 64 tiles (rows x columns); matmul_coop.comp: 128 x 64 or 128 x 128.
-    // F32 and BF16 weights keep the f32 matmul: f16 tiles would round them (and overflow beyond 65504).
-    const bool coop = impl_->use_coop && t != TensorType::F32 && t != TensorType::BF16;
-    // Wide tiles (128 columns) halve the weight decoding per product; narrow ones give small matrices
-    // twice the workgroups.
-    // On an H100 (pp512): 4096x24576 and 12288x4096 gain 12-20 % with wide tiles, the 2048-wide
-    // matrices of a 1.7B model (at most 12.6M weights) lose 15-65 %. On an H200, with q|k|v as one
-    // prompt matmul (4096 x 6144), wide tiles from 4096 x 4096 up made the 8B pp512 2-4 % faster.
-    const bool wide = coop && ncols > 64 &&
-                      (impl_->coop_wide == 1 || (impl_->coop_wide == 2 && uint64_t(rows) * ne0 >= (16u << 20)));
-    const uint64_t tile_r = coop ? 128 : 64, tile_c = wide ? 128 : 64;
+    const uint64_t tile_r = k.coop ? 128 : 64, tile_c = k.wide ? 128 : 64;
     const uint64_t gx = (uint64_t(rows) + tile_r - 1) / tile_r, gy = (uint64_t(ncols) + tile_c - 1) / tile_c;
     if (gx > 65535 || gy > 65535) fail(op, "too many rows or columns for one dispatch");
-    // Tensor cores with f16 X: the activations are converted once into the backend's x16 scratch, and
-    // every tile loads half the bytes with no conversion (matmul_coop.comp -DXF16). On an H100 (x512)
-    // the 128-column tiles gain 14-30 % (12288x4096 662 -> 464 us), the 128 x 64 ones lose 0-8 % (the
-    // conversion's dispatch), hence Options::coop_x16 = 2: wide tiles only.
+    // f32 X for f16 tiles: converted once into the backend's x16 scratch (where it fits).
     const uint64_t x_elems = uint64_t(ne0) * ncols;
     const uint64_t x16_bytes = std::min<uint64_t>(VulkanBackend::Impl::k_x16_bytes, impl_->limits.maxStorageBufferRange);
-    const bool xh = x_f16 || (matmul_reads_f16(t, ne0, rows, ncols) && x_elems * 2 <= x16_bytes);
+    const bool xh = x_f16 || (k.reads_f16 && x_elems * 2 <= x16_bytes);
     const std::string shader =
-        (!coop ? std::string("matmul_") : std::string(wide ? "matmul_coop128" : "matmul_coop") + (xh ? "xh_" : "_")) + type_suffix(t);
+        (!k.coop ? std::string("matmul_") : std::string(k.wide ? "matmul_coop128" : "matmul_coop") + (xh ? "xh_" : "_")) + type_suffix(t);
     if (xh && !x_f16) {
         if (!impl_->x16) impl_->x16 = create_buffer(x16_bytes, VulkanMemory::DeviceLocal);
         f32_to_f16(x, VulkanRef(impl_->x16, 0), static_cast<uint32_t>(x_elems));
