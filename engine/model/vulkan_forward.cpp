@@ -392,7 +392,7 @@ void VulkanModel::Impl::ensure_scratch(VulkanSessionState& s, int64_t n) {
         s.u = f32(F, dl);
         s.xq = f32(std::max({E, QD, F}), dl);
         s.xr = vk.create_buffer(static_cast<size_t>(rounded_at(RoundedSlot::End)), dl);
-        s.xh = vk.create_buffer(static_cast<size_t>(n * std::max(E, F)) * 2, dl);
+        if (vk.uses_coop_matmul()) s.xh = vk.create_buffer(static_cast<size_t>(n * std::max(E, F)) * 2, dl);  // (f16 tiles only)
         s.cap = n;
     }
     const int64_t want = std::clamp<int64_t>(static_cast<int64_t>(k_logits_bytes / (static_cast<uint64_t>(V) * 4)), 1, n);

@@ -38,7 +38,8 @@ struct VulkanSessionState {
     VulkanBuffer x, xn, q, att, tmp, g, u;  // device local activations (see forward()); q holds q|k|v
     VulkanBuffer xq;                 // device local: the int8-quantized input of an I2_S projection
     VulkanBuffer xh;                 // device local: a prompt's matmul input as f16 (cap x max(n_embd, n_ff)
-                                     // halves) where the tensor-core tiles read f16 (add_rms_norm, swiglu)
+                                     // halves) for tiles that read f16 (add_rms_norm, swiglu); empty on
+                                     // devices without tensor-core tiles
     VulkanBuffer xr;                 // device local: a decode step's vectors rounded by the op that wrote them
                                      // for the next matvec (VulkanMatvecRounding): the residual stream and
                                      // the SwiGLU output (Impl::rounded_at)

@@ -18,6 +18,7 @@
 //       device, lavapipe, has not); BONSAI_VULKAN_COOP_MATMUL=0 checks the f32 shader. Exit 1 when the
 //       error exceeds 4e-3 * sum |w x| (f16 inputs: 2^-11 relative rounding per product).
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -489,7 +490,15 @@ int main(int argc, char** argv) {
             return bench_model(a[1], a[2], a[3], a.size() > 4 ? std::stoi(a[4]) : 512, a.size() > 5 ? std::stoi(a[5]) : 128);
         if (a.size() >= 2 && a[0] == "ops") return ops(a[1]);
         if (a.size() >= 2 && a[0] == "matmulcheck") return matmul_check(a[1]);
-        if (a.size() >= 2 && a[0] == "compare") return compare_backends(a[1], a.size() > 2 ? std::stoi(a[2]) : 8);
+        if (a.size() >= 2 && a[0] == "compare") {
+            int n = 8;
+            if (a.size() > 2) {
+                const auto r = std::from_chars(a[2].data(), a[2].data() + a[2].size(), n);
+                if (r.ec != std::errc() || r.ptr != a[2].data() + a[2].size())
+                    throw Error("compare: PROMPT_TOKENS must be a whole number, not '" + a[2] + "'");
+            }
+            return compare_backends(a[1], n);
+        }
         if (!a.empty() && a[0] == "bandwidth") return bandwidth(a.size() > 1 ? std::stoul(a[1]) : 1024);
         if (!a.empty() && a[0] == "chain") {
             std::vector<uint32_t> groups;
